@@ -1,0 +1,173 @@
+//! Node configuration, validated once in `Node::new`.
+
+use crate::crypto::SuiteKind;
+use crate::time::Duration;
+
+/// Everything a node can be tuned with. `Config::default()` is a sensible
+/// node for a LAN or a simulated wifi mesh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Which crypto suite protects links. The real node refuses `Modeled`.
+    pub suite: SuiteKind,
+    /// Interval between link key rotations; the effective interval is
+    /// `max(rekey_interval, 2 x smoothed RTT)`.
+    pub rekey_interval: Duration,
+    /// How long the previous key still opens packets after a switch (packets
+    /// already in flight). The effective grace is at least 3 x RTO.
+    pub key_grace: Duration,
+    /// Plaintext of sealed packets is padded to a multiple of this (16 or 32).
+    pub padding: usize,
+    /// A link from which nothing authenticated arrives for this long is dead.
+    pub dead_interval: Duration,
+    /// Send a PING if nothing ack-eliciting was sent for this long.
+    pub keepalive_interval: Duration,
+    /// First retry of an unanswered handshake; doubles up to `handshake_max_retry`.
+    pub handshake_retry: Duration,
+    /// Upper bound of the handshake retry interval.
+    pub handshake_max_retry: Duration,
+    /// RTT assumed before the first sample.
+    pub initial_rtt: Duration,
+    /// Lower bound of the retransmission timeout.
+    pub min_rto: Duration,
+    /// Upper bound of the retransmission timeout (after backoff).
+    pub max_rto: Duration,
+    /// A packet is lost once this many later packets were acknowledged.
+    pub packet_threshold: u64,
+    /// Acknowledge at once after this many ack-eliciting packets.
+    pub ack_every: u32,
+    /// Otherwise acknowledge at most this long after an ack-eliciting packet.
+    pub max_ack_delay: Duration,
+    /// Per class, bytes of service messages that may be outstanding on a link
+    /// (sent but not yet acknowledged up to the oldest unacknowledged byte).
+    /// This bounds what the peer must buffer to deliver in order.
+    pub link_window: usize,
+    /// The largest service message accepted for sending or receiving.
+    pub max_message_size: usize,
+    /// Bytes of service messages that may wait on a link for sending.
+    pub max_send_backlog: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            suite: SuiteKind::Real,
+            rekey_interval: Duration::from_secs(1),
+            key_grace: Duration::from_secs(1),
+            padding: 16,
+            dead_interval: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(2),
+            handshake_retry: Duration::from_millis(500),
+            handshake_max_retry: Duration::from_secs(8),
+            initial_rtt: Duration::from_millis(100),
+            min_rto: Duration::from_millis(20),
+            max_rto: Duration::from_secs(10),
+            packet_threshold: 3,
+            ack_every: 2,
+            max_ack_delay: Duration::from_millis(10),
+            link_window: 1 << 20,
+            max_message_size: 16 << 20,
+            max_send_backlog: 64 << 20,
+        }
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Padding must be 16 or 32 bytes.
+    #[error("padding must be 16 or 32, not {0}")]
+    Padding(usize),
+    /// A duration that must be positive is zero.
+    #[error("{0} must be greater than zero")]
+    ZeroDuration(&'static str),
+    /// Two settings contradict each other.
+    #[error("{0}")]
+    Inconsistent(&'static str),
+    /// The identity was made for another crypto suite than the config's.
+    #[error("identity was made for the {identity} suite but the config selects {config}")]
+    SuiteMismatch {
+        /// The identity's suite.
+        identity: SuiteKind,
+        /// The config's suite.
+        config: SuiteKind,
+    },
+    /// A link's MTU leaves no room for a frame.
+    #[error("mtu {0} is too small (at least {min})", min = crate::link::MIN_MTU)]
+    Mtu(usize),
+}
+
+impl Config {
+    /// Checks that the settings can work together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.padding != 16 && self.padding != 32 {
+            return Err(ConfigError::Padding(self.padding));
+        }
+        for (name, d) in [
+            ("rekey_interval", self.rekey_interval),
+            ("dead_interval", self.dead_interval),
+            ("keepalive_interval", self.keepalive_interval),
+            ("handshake_retry", self.handshake_retry),
+            ("initial_rtt", self.initial_rtt),
+            ("min_rto", self.min_rto),
+            ("max_ack_delay", self.max_ack_delay),
+        ] {
+            if d == Duration::ZERO {
+                return Err(ConfigError::ZeroDuration(name));
+            }
+        }
+        if self.keepalive_interval >= self.dead_interval {
+            return Err(ConfigError::Inconsistent(
+                "keepalive_interval must be shorter than dead_interval",
+            ));
+        }
+        if self.min_rto > self.max_rto {
+            return Err(ConfigError::Inconsistent("min_rto must not exceed max_rto"));
+        }
+        if self.handshake_retry > self.handshake_max_retry {
+            return Err(ConfigError::Inconsistent(
+                "handshake_retry must not exceed handshake_max_retry",
+            ));
+        }
+        if self.packet_threshold == 0 || self.ack_every == 0 {
+            return Err(ConfigError::Inconsistent(
+                "packet_threshold and ack_every must be at least 1",
+            ));
+        }
+        if self.link_window == 0 || self.max_message_size == 0 {
+            return Err(ConfigError::Inconsistent(
+                "link_window and max_message_size must be at least 1 byte",
+            ));
+        }
+        if self.max_message_size > u32::MAX as usize {
+            return Err(ConfigError::Inconsistent(
+                "max_message_size must fit the 32-bit message length",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_mistakes_are_named() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let c = Config {
+            padding: 24,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::Padding(24)));
+        let c = Config {
+            min_rto: Duration::ZERO,
+            ..Config::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::ZeroDuration("min_rto")));
+        let c = Config {
+            keepalive_interval: Duration::from_secs(20),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! The Modeled suite: same sizes and state machine, no real cryptography.
+//!
+//! Key agreement is Diffie-Hellman in the multiplicative group modulo the
+//! Mersenne prime 2^61 - 1: commutative like ECDH, so both ends derive the same
+//! keys, but a few hundred nanoseconds instead of tens of microseconds and
+//! trivially breakable. The "cipher" leaves the plaintext as it is and the
+//! "tag" is a keyed 128-bit checksum: it catches corruption, a wrong key and
+//! replays under the same state machine as the Real suite, not an attacker.
+
+use super::{BadTag, CryptoSuite, Key, SuiteKind, TAG_LEN};
+use crate::identity::{PUBLIC_KEY_LEN, PublicKey, SecretKey};
+
+/// Cheap deterministic stand-ins for ECDH and the AEAD. Protects nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Modeled;
+
+const P: u64 = (1 << 61) - 1;
+const G: u64 = 3;
+
+fn mul_mod(a: u64, b: u64) -> u64 {
+    let x = (a as u128) * (b as u128);
+    // Reduction modulo a Mersenne prime: fold the high bits onto the low ones.
+    let r = ((x & P as u128) + (x >> 61)) as u64;
+    let r = (r & P) + (r >> 61);
+    if r >= P { r - P } else { r }
+}
+
+fn pow_mod(mut base: u64, mut exp: u64) -> u64 {
+    let mut acc = 1;
+    while exp > 0 {
+        if exp & 1 == 1 {
+            acc = mul_mod(acc, base);
+        }
+        base = mul_mod(base, base);
+        exp >>= 1;
+    }
+    acc
+}
+
+/// The exponent a secret stands for: its first 8 bytes reduced into [1, P-2].
+fn exponent(secret: &SecretKey) -> Option<u64> {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&secret.0[..8]);
+    let e = u64::from_be_bytes(w) % (P - 1);
+    // A zero secret is invalid for both suites, so tests can rely on that.
+    (secret.0 != [0; 32] && e != 0).then_some(e)
+}
+
+fn encode(y: u64) -> PublicKey {
+    let mut k = [0u8; PUBLIC_KEY_LEN];
+    k[0] = 0x02;
+    k[PUBLIC_KEY_LEN - 8..].copy_from_slice(&y.to_be_bytes());
+    PublicKey(k)
+}
+
+fn decode(k: &PublicKey) -> Option<u64> {
+    let (head, tail) = k.0.split_at(PUBLIC_KEY_LEN - 8);
+    if head[0] != 0x02 || head[1..].iter().any(|&b| b != 0) {
+        return None;
+    }
+    let mut w = [0u8; 8];
+    w.copy_from_slice(tail);
+    let y = u64::from_be_bytes(w);
+    (2..P).contains(&y).then_some(y)
+}
+
+/// splitmix64: spreads one group element over 32 key bytes.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A keyed 128-bit checksum over (nonce, aad, data): two multiply-rotate lanes.
+fn checksum(key: &Key, nonce: u64, aad: &[u8], data: &[u8]) -> [u8; TAG_LEN] {
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&key[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(w)
+    };
+    let (mut a, mut b) = (word(0) ^ word(2), word(1) ^ word(3));
+    let mut mix = |v: u64| {
+        a = (a ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        b = (b ^ v.rotate_left(17))
+            .wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+            .rotate_left(31);
+    };
+    mix(nonce);
+    for part in [aad, data] {
+        mix(part.len() as u64);
+        let mut chunks = part.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            mix(u64::from_le_bytes(w));
+        }
+        let mut last = [0u8; 8];
+        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        mix(u64::from_le_bytes(last));
+    }
+    let mut s = a ^ b.rotate_left(7);
+    let mut tag = [0u8; TAG_LEN];
+    tag[..8].copy_from_slice(&(splitmix(&mut s) ^ a).to_le_bytes());
+    tag[8..].copy_from_slice(&(splitmix(&mut s) ^ b).to_le_bytes());
+    tag
+}
+
+impl CryptoSuite for Modeled {
+    fn kind(&self) -> SuiteKind {
+        SuiteKind::Modeled
+    }
+
+    fn public_key(&self, secret: &SecretKey) -> Option<PublicKey> {
+        Some(encode(pow_mod(G, exponent(secret)?)))
+    }
+
+    fn dh(&self, secret: &SecretKey, public: &PublicKey) -> Option<Key> {
+        let mut s = pow_mod(decode(public)?, exponent(secret)?);
+        let mut key = [0u8; 32];
+        for chunk in key.chunks_exact_mut(8) {
+            chunk.copy_from_slice(&splitmix(&mut s).to_le_bytes());
+        }
+        Some(key)
+    }
+
+    fn seal(&self, key: &Key, nonce: u64, aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+        checksum(key, nonce, aad, buf)
+    }
+
+    fn open(
+        &self,
+        key: &Key,
+        nonce: u64,
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), BadTag> {
+        if checksum(key, nonce, aad, buf) == *tag {
+            Ok(())
+        } else {
+            Err(BadTag)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_arithmetic() {
+        assert_eq!(mul_mod(P - 1, P - 1), 1);
+        assert_eq!(pow_mod(G, P - 1), 1, "Fermat");
+        assert_eq!(
+            pow_mod(pow_mod(G, 12345), 678),
+            pow_mod(pow_mod(G, 678), 12345)
+        );
+    }
+}

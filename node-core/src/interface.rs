@@ -1,0 +1,191 @@
+//! What goes into a node and what comes out of it.
+
+use core::fmt;
+
+use crate::identity::{Address, PublicKey};
+use crate::time::Time;
+use crate::wire::Class;
+
+/// A link, named by the driver: a wifi neighbour, a fiber port or a tunnel
+/// across the Internet all look the same to the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkId(pub u64);
+
+impl fmt::Display for LinkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "link{}", self.0)
+    }
+}
+
+/// The service channel reserved for the node's own control traffic.
+pub const CONTROL_CHANNEL: u16 = 0;
+
+/// Something that happened to the node, given to [`Node::handle_input`](crate::Node::handle_input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A datagram arrived on a link. Any bytes at all are acceptable input.
+    Datagram {
+        /// The link it arrived on.
+        link: LinkId,
+        /// Its contents; the node decrypts in place, so it takes ownership.
+        bytes: Vec<u8>,
+    },
+    /// The driver opened a link. The node handshakes on it at once.
+    LinkUp {
+        /// The new link.
+        link: LinkId,
+        /// The static key the peer must prove, if known. With `None` any
+        /// peer that completes a handshake is accepted (open peering).
+        peer_key: Option<PublicKey>,
+        /// The largest datagram the link carries, in bytes.
+        mtu: usize,
+    },
+    /// The driver closed a link (cable cut, tunnel destroyed). Nothing more
+    /// is sent on it and what waited for it is dropped.
+    LinkDown {
+        /// The link that is gone.
+        link: LinkId,
+    },
+    /// The deadline of the last [`Output::Timeout`] has passed.
+    Timeout,
+    /// A request from the application.
+    Command(Command),
+}
+
+/// A request from the application, also available as methods of
+/// [`Node`](crate::Node) that return their error directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Send a message to the peer of a link, on a service channel.
+    Send {
+        /// The link to the peer.
+        link: LinkId,
+        /// The service channel (not 0, which is reserved).
+        channel: u16,
+        /// Realtime messages always go before bulk ones.
+        class: Class,
+        /// The message.
+        data: Vec<u8>,
+    },
+    /// Close a link gracefully: the peer is told with a CLOSE frame.
+    Close {
+        /// The link to close.
+        link: LinkId,
+    },
+    /// Start a key rotation now instead of at the next interval.
+    Rekey {
+        /// The link whose keys rotate.
+        link: LinkId,
+    },
+}
+
+/// What the driver must do next; see the crate docs for the loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send these bytes on a link.
+    Transmit {
+        /// The link to send on.
+        link: LinkId,
+        /// The datagram.
+        bytes: Vec<u8>,
+    },
+    /// Something the application should know.
+    Event(Event),
+    /// Nothing more to do until this time (or new input). [`Time::NEVER`] if
+    /// no timer is armed.
+    Timeout(Time),
+}
+
+/// Why a link closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// This node was asked to close it.
+    Local,
+    /// The peer sent a CLOSE frame with this code.
+    Peer(u16),
+    /// The driver reported the link down.
+    LinkDown,
+}
+
+/// Something the application should know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A handshake completed: the link carries authenticated, encrypted traffic.
+    LinkEstablished {
+        /// The link.
+        link: LinkId,
+        /// The peer's proven static key.
+        peer: PublicKey,
+        /// The peer's address.
+        address: Address,
+        /// Messages of a previous session on this link that were not
+        /// acknowledged and are being sent again from their start.
+        resent_messages: usize,
+    },
+    /// Nothing authenticated arrived for `dead_interval`. The node keeps
+    /// trying to handshake while the driver keeps the link up.
+    LinkDead {
+        /// The link.
+        link: LinkId,
+    },
+    /// The link was closed; the node will not use it again.
+    LinkClosed {
+        /// The link.
+        link: LinkId,
+        /// Who closed it.
+        reason: CloseReason,
+        /// Messages that were still waiting to be sent or acknowledged.
+        unsent_messages: usize,
+    },
+    /// A peer offered a static key other than the one configured for the link.
+    PeerRejected {
+        /// The link.
+        link: LinkId,
+        /// The key it offered.
+        offered: PublicKey,
+    },
+    /// A service message arrived: exactly once, in order per channel.
+    Message {
+        /// The link it came from.
+        link: LinkId,
+        /// Its service channel.
+        channel: u16,
+        /// Its contents.
+        data: Vec<u8>,
+    },
+    /// A [`Command`] could not be carried out.
+    CommandFailed(CommandError),
+}
+
+/// Why a command could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// The link is not known (never up, or down).
+    #[error("unknown link {0}")]
+    UnknownLink(LinkId),
+    /// Channel 0 is reserved for the node's own control traffic.
+    #[error("channel 0 is reserved for control traffic")]
+    ReservedChannel,
+    /// The message is larger than `max_message_size`.
+    #[error("message of {size} bytes exceeds the limit of {limit}")]
+    MessageTooLarge {
+        /// Its size.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The link's send backlog is full; try again after some is acknowledged.
+    #[error("send backlog of {0} is full")]
+    BacklogFull(LinkId),
+    /// The link was closed.
+    #[error("{0} is closed")]
+    LinkClosed(LinkId),
+    /// A link was brought up with an MTU too small for the protocol.
+    #[error("{link}: mtu {mtu} is below the minimum of {min}", min = crate::link::MIN_MTU)]
+    MtuTooSmall {
+        /// The link.
+        link: LinkId,
+        /// The MTU given.
+        mtu: usize,
+    },
+}

@@ -1,0 +1,106 @@
+//! What we have received, and when to say so (the datagram ack).
+
+use crate::config::Config;
+use crate::range_set::RangeSet;
+use crate::time::Time;
+use crate::wire::AckFrame;
+
+/// Ranges kept beyond what one ACK frame carries are useless: older gaps
+/// were either filled or given up by the sender long ago.
+const KEPT_RANGES: usize = 64;
+/// Ranges carried by one ACK frame (the most recent ones).
+pub const SENT_RANGES: usize = 32;
+
+/// Received packet numbers of one session and the ack schedule.
+#[derive(Debug, Default)]
+pub struct AckTracker {
+    received: RangeSet,
+    largest_at: Time,
+    eliciting_unacked: u32,
+    /// Packets arrived since the last ACK frame was sent.
+    anything_new: bool,
+    /// When the delayed ack is due; `NEVER` if none is pending.
+    deadline: Option<Time>,
+}
+
+impl AckTracker {
+    /// Records an authenticated packet.
+    pub fn on_packet(&mut self, pn: u64, ack_eliciting: bool, now: Time, config: &Config) {
+        if self.received.max().is_none_or(|m| pn > m) {
+            self.largest_at = now;
+        }
+        self.received.insert_one(pn);
+        while self.received.len() > KEPT_RANGES {
+            self.received.pop_min();
+        }
+        self.anything_new = true;
+        if ack_eliciting {
+            self.eliciting_unacked += 1;
+            if self.deadline.is_none() {
+                self.deadline = Some(now + config.max_ack_delay);
+            }
+        }
+    }
+
+    /// Whether an ACK must go out now, even alone in a datagram.
+    pub fn must_send(&self, now: Time, config: &Config) -> bool {
+        self.eliciting_unacked >= config.ack_every || self.deadline.is_some_and(|d| d <= now)
+    }
+
+    /// Whether an ACK is worth carrying in a datagram that goes out anyway.
+    pub fn worth_piggybacking(&self) -> bool {
+        self.anything_new
+    }
+
+    /// The deadline of the delayed ack.
+    pub fn deadline(&self) -> Time {
+        self.deadline.unwrap_or(Time::NEVER)
+    }
+
+    /// Builds the ACK frame (at most `max_ranges` most recent ranges) and
+    /// resets the schedule.
+    pub fn build(&mut self, now: Time, max_ranges: usize) -> Option<AckFrame> {
+        let ranges: Vec<_> = self
+            .received
+            .iter()
+            .rev()
+            .take(max_ranges.max(1))
+            .map(|r| r.start..=r.end - 1)
+            .collect();
+        if ranges.is_empty() {
+            return None;
+        }
+        self.eliciting_unacked = 0;
+        self.anything_new = false;
+        self.deadline = None;
+        Some(AckFrame {
+            ack_delay_us: now.saturating_since(self.largest_at).as_micros(),
+            ranges,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_descend_and_schedule_resets() {
+        let c = Config::default();
+        let mut t = AckTracker::default();
+        let now = Time::from_nanos(5_000_000);
+        for pn in [0, 1, 2, 5, 6, 9] {
+            t.on_packet(pn, pn != 9, now, &c);
+        }
+        assert!(t.must_send(now, &c));
+        let ack = t
+            .build(now + crate::time::Duration::from_micros(7), 32)
+            .unwrap();
+        assert_eq!(ack.ranges, vec![9..=9, 5..=6, 0..=2]);
+        assert_eq!(ack.ack_delay_us, 7);
+        assert!(!t.must_send(now, &c) && !t.worth_piggybacking());
+        t.on_packet(10, true, now, &c);
+        assert!(!t.must_send(now, &c));
+        assert!(t.must_send(now + c.max_ack_delay, &c));
+    }
+}

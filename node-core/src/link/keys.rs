@@ -1,0 +1,354 @@
+//! The key ring of one session: epochs, the rekey ratchet and the grace period.
+//!
+//! Rotation is driven by the handshake initiator only, so the two ends never
+//! race to rotate. One exchange, epoch n -> n+1:
+//!
+//! ```text
+//! initiator                                   responder
+//!   REKEY(request, n+1, e) ------------------>  root' = ratchet(root_n, DH(e', e))
+//!                                               installs n+1 (receive only)
+//!   <------------------ REKEY(response, n+1, e')
+//!   root' = ratchet(root_n, DH(e, e'))
+//!   the peer has confirmed: seals with n+1
+//!   packet(n+1) ------------------------------>  the peer has switched: seals with n+1
+//! ```
+//! After a switch the previous epoch still opens packets for a grace period
+//! (packets already in flight), then its keys are dropped.
+
+use rand::Rng;
+
+use crate::crypto::kdf::{self, DirectionalKeys};
+use crate::crypto::{CryptoSuite, Key};
+use crate::identity::{PUBLIC_KEY_LEN, PublicKey, SecretKey};
+use crate::time::Time;
+use crate::wire::{RekeyFrame, RekeyKind};
+
+/// Which end of the handshake this node was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sent the handshake init; drives key rotation.
+    Initiator,
+    /// Answered the init; follows rotations.
+    Responder,
+}
+
+struct Epoch {
+    number: u32,
+    root: Key,
+    seal: Key,
+    open: Key,
+    /// When the keys are dropped; `NEVER` for the current and the next epoch.
+    discard_at: Time,
+}
+
+struct Request {
+    epoch: u32,
+    secret: SecretKey,
+    frame: RekeyFrame,
+}
+
+/// The keys of one session and the state of its rotation.
+pub struct KeyRing {
+    role: Role,
+    epochs: Vec<Epoch>,
+    send_epoch: u32,
+    /// The highest epoch the peer has sealed a packet with.
+    peer_epoch: u32,
+    request: Option<Request>,
+    response: Option<RekeyFrame>,
+    last_switch: Time,
+}
+
+/// What a REKEY frame asks of the link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RekeyOutcome {
+    /// Send this frame to the peer.
+    Reply(RekeyFrame),
+    /// The sending key changed.
+    Switched,
+    /// Nothing to do (a duplicate, or a frame for another epoch).
+    Ignored,
+    /// The frame carried a public key that is not a valid point.
+    Invalid,
+}
+
+impl KeyRing {
+    /// The key ring of a session that starts with `root` (from the handshake).
+    pub fn new(role: Role, root: Key, now: Time) -> Self {
+        let mut ring = KeyRing {
+            role,
+            epochs: Vec::with_capacity(3),
+            send_epoch: 0,
+            peer_epoch: 0,
+            request: None,
+            response: None,
+            last_switch: now,
+        };
+        ring.install(0, root);
+        ring
+    }
+
+    fn install(&mut self, number: u32, root: Key) {
+        let DirectionalKeys { i2r, r2i } = kdf::epoch_keys(&root);
+        let (seal, open) = match self.role {
+            Role::Initiator => (i2r, r2i),
+            Role::Responder => (r2i, i2r),
+        };
+        self.epochs.push(Epoch {
+            number,
+            root,
+            seal,
+            open,
+            discard_at: Time::NEVER,
+        });
+    }
+
+    fn epoch(&self, number: u32) -> Option<&Epoch> {
+        self.epochs.iter().find(|e| e.number == number)
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The epoch and key to seal the next packet with.
+    pub fn seal_key(&self) -> (u32, &Key) {
+        let e = self
+            .epoch(self.send_epoch)
+            .expect("the send epoch is always installed");
+        (e.number, &e.seal)
+    }
+
+    /// The key that opens packets of `epoch`, if it is (still) installed.
+    pub fn open_key(&self, epoch: u32) -> Option<&Key> {
+        self.epoch(epoch).map(|e| &e.open)
+    }
+
+    /// The epoch currently used for sealing.
+    pub fn send_epoch(&self) -> u32 {
+        self.send_epoch
+    }
+
+    /// When the initiator should start the next rotation, if it may: not
+    /// while a request is outstanding, and not before the peer has switched
+    /// to the current epoch (so at most three epochs are ever installed).
+    pub fn next_rotation(&self, interval: crate::time::Duration) -> Time {
+        if self.role == Role::Initiator
+            && self.request.is_none()
+            && self.peer_epoch == self.send_epoch
+        {
+            self.last_switch + interval
+        } else {
+            Time::NEVER
+        }
+    }
+
+    /// Starts a rotation (initiator only); returns the request to send.
+    pub fn start_rotation<R: Rng + ?Sized>(
+        &mut self,
+        suite: &dyn CryptoSuite,
+        rng: &mut R,
+    ) -> Option<RekeyFrame> {
+        if self.role != Role::Initiator || self.request.is_some() {
+            return None;
+        }
+        let (secret, public) = ephemeral(suite, rng);
+        let frame = RekeyFrame {
+            kind: RekeyKind::Request,
+            epoch: self.send_epoch.wrapping_add(1),
+            eph_pub: public.0,
+        };
+        self.request = Some(Request {
+            epoch: frame.epoch,
+            secret,
+            frame,
+        });
+        Some(frame)
+    }
+
+    /// Whether a REKEY frame that was lost should be sent again.
+    pub fn still_needed(&self, frame: &RekeyFrame) -> bool {
+        match frame.kind {
+            RekeyKind::Request => self.request.as_ref().is_some_and(|r| r.frame == *frame),
+            RekeyKind::Response => {
+                self.response.as_ref() == Some(frame) && self.send_epoch != frame.epoch
+            }
+        }
+    }
+
+    /// Handles a REKEY frame from the peer.
+    pub fn on_frame<R: Rng + ?Sized>(
+        &mut self,
+        frame: &RekeyFrame,
+        suite: &dyn CryptoSuite,
+        rng: &mut R,
+        now: Time,
+        grace: crate::time::Duration,
+    ) -> RekeyOutcome {
+        let peer_pub = PublicKey(frame.eph_pub);
+        match (self.role, frame.kind) {
+            (Role::Responder, RekeyKind::Request) => {
+                if let Some(resp) = self.response.filter(|r| r.epoch == frame.epoch) {
+                    // Our response was lost or the request was repeated: answer
+                    // the same way, so both ends derive the same root.
+                    return if self.send_epoch == frame.epoch {
+                        RekeyOutcome::Ignored
+                    } else {
+                        RekeyOutcome::Reply(resp)
+                    };
+                }
+                if frame.epoch != self.send_epoch.wrapping_add(1) {
+                    return RekeyOutcome::Ignored;
+                }
+                let (secret, public) = ephemeral(suite, rng);
+                let Some(dh) = suite.dh(&secret, &peer_pub) else {
+                    return RekeyOutcome::Invalid;
+                };
+                let root = kdf::ratchet(&self.current().root, &dh);
+                self.install(frame.epoch, root);
+                let resp = RekeyFrame {
+                    kind: RekeyKind::Response,
+                    epoch: frame.epoch,
+                    eph_pub: public.0,
+                };
+                self.response = Some(resp);
+                RekeyOutcome::Reply(resp)
+            }
+            (Role::Initiator, RekeyKind::Response) => {
+                let Some(req) = self.request.as_ref().filter(|r| r.epoch == frame.epoch) else {
+                    return RekeyOutcome::Ignored;
+                };
+                let Some(dh) = suite.dh(&req.secret, &peer_pub) else {
+                    return RekeyOutcome::Invalid;
+                };
+                let root = kdf::ratchet(&self.current().root, &dh);
+                self.request = None;
+                self.install(frame.epoch, root);
+                // The response proves the peer holds the new keys: switch now.
+                self.switch_to(frame.epoch, now, grace);
+                RekeyOutcome::Switched
+            }
+            _ => RekeyOutcome::Ignored,
+        }
+    }
+
+    /// Notes that a packet sealed with `epoch` authenticated. For the
+    /// responder, the first packet of a new epoch is the initiator's
+    /// confirmation that it switched: the responder switches too.
+    pub fn on_packet_opened(
+        &mut self,
+        epoch: u32,
+        now: Time,
+        grace: crate::time::Duration,
+    ) -> bool {
+        if epoch > self.peer_epoch {
+            self.peer_epoch = epoch;
+        }
+        if self.role == Role::Responder && epoch == self.send_epoch.wrapping_add(1) {
+            self.switch_to(epoch, now, grace);
+            return true;
+        }
+        false
+    }
+
+    fn current(&self) -> &Epoch {
+        self.epoch(self.send_epoch)
+            .expect("the send epoch is always installed")
+    }
+
+    fn switch_to(&mut self, epoch: u32, now: Time, grace: crate::time::Duration) {
+        let old = self.send_epoch;
+        for e in self.epochs.iter_mut().filter(|e| e.number == old) {
+            e.discard_at = now + grace;
+        }
+        self.send_epoch = epoch;
+        self.last_switch = now;
+    }
+
+    /// When the oldest retired key must be dropped.
+    pub fn next_discard(&self) -> Time {
+        self.epochs
+            .iter()
+            .map(|e| e.discard_at)
+            .min()
+            .unwrap_or(Time::NEVER)
+    }
+
+    /// Drops retired keys whose grace period is over.
+    pub fn discard_expired(&mut self, now: Time) {
+        self.epochs.retain(|e| e.discard_at > now);
+    }
+
+    /// Number of installed epochs (for tests: never more than three).
+    pub fn installed(&self) -> usize {
+        self.epochs.len()
+    }
+}
+
+fn ephemeral<R: Rng + ?Sized>(suite: &dyn CryptoSuite, rng: &mut R) -> (SecretKey, PublicKey) {
+    loop {
+        let mut bytes = [0u8; 32];
+        rng.fill_bytes(&mut bytes);
+        let secret = SecretKey(bytes);
+        if let Some(public) = suite.public_key(&secret) {
+            return (secret, public);
+        }
+    }
+}
+
+/// A fresh ephemeral key pair (for handshakes too).
+pub fn ephemeral_pair<R: Rng + ?Sized>(
+    suite: &dyn CryptoSuite,
+    rng: &mut R,
+) -> (SecretKey, [u8; PUBLIC_KEY_LEN]) {
+    let (s, p) = ephemeral(suite, rng);
+    (s, p.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SuiteKind;
+    use crate::time::Duration;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    #[test]
+    fn rotation_ratchets_both_ends_to_the_same_keys() {
+        let suite = SuiteKind::Modeled.suite();
+        let mut rng = ChaCha20Rng::from_seed([3; 32]);
+        let grace = Duration::from_millis(100);
+        let t = Time::from_nanos(1_000);
+        let mut i = KeyRing::new(Role::Initiator, [7; 32], Time::ZERO);
+        let mut r = KeyRing::new(Role::Responder, [7; 32], Time::ZERO);
+        for n in 1..=5u32 {
+            let req = i.start_rotation(suite, &mut rng).unwrap();
+            assert!(i.start_rotation(suite, &mut rng).is_none(), "one at a time");
+            let RekeyOutcome::Reply(resp) = r.on_frame(&req, suite, &mut rng, t, grace) else {
+                panic!("responder must answer")
+            };
+            // A repeated request gets the same answer.
+            assert_eq!(
+                r.on_frame(&req, suite, &mut rng, t, grace),
+                RekeyOutcome::Reply(resp)
+            );
+            assert_eq!(r.send_epoch(), n - 1, "responder waits for confirmation");
+            assert_eq!(
+                i.on_frame(&resp, suite, &mut rng, t, grace),
+                RekeyOutcome::Switched
+            );
+            let (epoch, key) = i.seal_key();
+            assert_eq!(epoch, n);
+            assert_eq!(r.open_key(n), Some(key));
+            assert!(r.on_packet_opened(n, t, grace));
+            assert_eq!(r.seal_key().1, i.open_key(n).unwrap());
+            assert_eq!(i.next_rotation(Duration::from_secs(1)), Time::NEVER);
+            i.on_packet_opened(n, t, grace);
+            assert_ne!(i.next_rotation(Duration::from_secs(1)), Time::NEVER);
+            i.discard_expired(t + grace);
+            r.discard_expired(t + grace);
+            assert_eq!((i.installed(), r.installed()), (1, 1));
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! A link session: handshake, keys, reliability and service streams for one
+//! link to one peer.
+//!
+//! The link owns everything about its peer; the node only routes inputs to
+//! links and collects their outputs. Files: `handshake` (the key exchange),
+//! `keys` (epochs and the rekey ratchet), `session` (packet protection),
+//! `replay`, `ack`, `sent`, `rtt` (reliability), `send` and `recv` (service
+//! messages), `input` (the receive path), `transmit` (packet assembly) and
+//! `timer` (every timer of a link).
+
+mod ack;
+pub mod handshake;
+mod input;
+pub mod keys;
+mod recv;
+pub mod replay;
+pub mod rtt;
+mod send;
+mod sent;
+mod session;
+mod timer;
+mod transmit;
+
+use std::collections::VecDeque;
+
+use rand_chacha::ChaCha20Rng;
+
+pub use timer::LinkTimer;
+
+use self::handshake::Initiation;
+use self::keys::Role;
+use self::recv::{RecvLimits, RecvStreams};
+use self::rtt::RttEstimator;
+use self::send::SendStreams;
+use self::session::Session;
+use crate::config::Config;
+use crate::crypto::{CryptoSuite, TAG_LEN};
+use crate::identity::{Address, Identity, PublicKey};
+use crate::interface::{CloseReason, CommandError, Event, LinkId};
+use crate::stats::LinkStats;
+use crate::time::{Duration, Time};
+use crate::wire::{Class, RekeyFrame, SealedHeader};
+
+/// The smallest MTU a link may have: a handshake response and a padded
+/// control frame must fit.
+pub const MIN_MTU: usize = 128;
+
+/// What a link borrows from its node while it works.
+pub(crate) struct Ctx<'a> {
+    pub config: &'a Config,
+    pub identity: &'a Identity,
+    pub suite: &'static dyn CryptoSuite,
+    pub rng: &'a mut ChaCha20Rng,
+    pub events: &'a mut VecDeque<Event>,
+}
+
+struct OurInit {
+    init: Initiation,
+    next_retry: Time,
+    backoff: Duration,
+}
+
+/// A session the responder created, awaiting the initiator's first packet.
+struct PendingResponse {
+    session: Session,
+    resp: Vec<u8>,
+    /// Identifies the INIT answered, to answer a repeated one identically.
+    init_key: (u32, [u8; 33]),
+    expires: Time,
+}
+
+/// One link to one peer.
+pub(crate) struct Link {
+    id: LinkId,
+    mtu: usize,
+    configured_peer: Option<PublicKey>,
+    ours: Option<OurInit>,
+    pending: Option<PendingResponse>,
+    session: Option<Session>,
+    closed: bool,
+    handshake_tx: VecDeque<Vec<u8>>,
+    rtt: RttEstimator,
+    send: SendStreams,
+    recv: RecvStreams,
+    stats: LinkStats,
+    last_recv: Time,
+    last_eliciting_sent: Time,
+    ping_pending: bool,
+    close_pending: Option<u16>,
+    rekey_tx: VecDeque<RekeyFrame>,
+}
+
+impl Link {
+    /// A link the driver just brought up; the handshake starts at once.
+    pub fn new(
+        id: LinkId,
+        configured_peer: Option<PublicKey>,
+        mtu: usize,
+        now: Time,
+        ctx: &mut Ctx<'_>,
+    ) -> Self {
+        let c = ctx.config;
+        let mut link = Link {
+            id,
+            mtu,
+            configured_peer,
+            ours: None,
+            pending: None,
+            session: None,
+            closed: false,
+            handshake_tx: VecDeque::new(),
+            rtt: RttEstimator::new(
+                c.initial_rtt.as_nanos(),
+                c.min_rto.as_nanos(),
+                c.max_rto.as_nanos(),
+            ),
+            send: SendStreams::default(),
+            recv: RecvStreams::default(),
+            stats: LinkStats::default(),
+            last_recv: now,
+            last_eliciting_sent: now,
+            ping_pending: false,
+            close_pending: None,
+            rekey_tx: VecDeque::new(),
+        };
+        link.initiate(now, ctx);
+        link
+    }
+
+    /// This link's counters.
+    pub fn stats(&self) -> &LinkStats {
+        &self.stats
+    }
+
+    /// The proven peer, if a session is established.
+    pub fn peer(&self) -> Option<&PublicKey> {
+        self.session.as_ref().map(|s| &s.peer)
+    }
+
+    /// Whether a session is established.
+    pub fn is_established(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Whether the link was closed (by either end).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Messages not yet fully acknowledged.
+    pub fn pending_messages(&self) -> usize {
+        self.send.pending_messages()
+    }
+
+    /// A snapshot for status displays.
+    pub fn info(&self, id: LinkId) -> crate::node::LinkInfo {
+        crate::node::LinkInfo {
+            id,
+            peer: self.peer().copied(),
+            established: self.is_established(),
+            closed: self.closed,
+            srtt: Duration::from_nanos(self.rtt.srtt()),
+            send_epoch: self.session.as_ref().map(|s| s.keys.send_epoch()),
+            send_backlog: self.send.backlog(),
+            recv_buffered: self.recv.buffered(),
+            bytes_in_flight: self
+                .session
+                .as_ref()
+                .map_or(0, |s| s.sent.bytes_in_flight()),
+            stats: self.stats,
+        }
+    }
+
+    fn fresh_index(&self, rng: &mut ChaCha20Rng) -> u32 {
+        use rand::Rng as _;
+        loop {
+            let i = rng.next_u32();
+            let taken = self.session.as_ref().is_some_and(|s| s.local_index == i)
+                || self
+                    .pending
+                    .as_ref()
+                    .is_some_and(|p| p.session.local_index == i);
+            if !taken {
+                return i;
+            }
+        }
+    }
+
+    fn initiate(&mut self, now: Time, ctx: &mut Ctx<'_>) {
+        let index = self.fresh_index(ctx.rng);
+        let init = handshake::initiate(ctx.suite, ctx.identity, index, ctx.rng);
+        self.handshake_tx.push_back(init.bytes.clone());
+        self.ours = Some(OurInit {
+            init,
+            next_retry: now + ctx.config.handshake_retry,
+            backoff: ctx.config.handshake_retry,
+        });
+    }
+
+    /// Queues a service message.
+    pub fn send_message(
+        &mut self,
+        channel: u16,
+        class: Class,
+        data: Vec<u8>,
+        config: &Config,
+    ) -> Result<(), CommandError> {
+        if self.closed {
+            return Err(CommandError::LinkClosed(self.id));
+        }
+        if data.len() > config.max_message_size {
+            return Err(CommandError::MessageTooLarge {
+                size: data.len(),
+                limit: config.max_message_size,
+            });
+        }
+        if self.send.backlog() + data.len() > config.max_send_backlog {
+            return Err(CommandError::BacklogFull(self.id));
+        }
+        self.stats.messages_sent += 1;
+        self.send.push(channel, class, data);
+        Ok(())
+    }
+
+    /// Starts a key rotation now (only the handshake initiator rotates).
+    pub fn rekey_now(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(s) = self.session.as_mut()
+            && let Some(f) = s.keys.start_rotation(ctx.suite, ctx.rng)
+        {
+            self.rekey_tx.push_back(f);
+        }
+    }
+
+    /// Closes the link gracefully: a CLOSE frame goes out with the next
+    /// datagram, then the link is done. Without a session it closes at once.
+    pub fn close(&mut self, ctx: &mut Ctx<'_>) {
+        if self.closed {
+            return;
+        }
+        if self.session.is_some() {
+            self.close_pending = Some(0);
+        } else {
+            self.finish_close(CloseReason::Local, ctx);
+        }
+    }
+
+    fn finish_close(&mut self, reason: CloseReason, ctx: &mut Ctx<'_>) {
+        self.closed = true;
+        self.session = None;
+        self.pending = None;
+        self.ours = None;
+        self.close_pending = None;
+        self.rekey_tx.clear();
+        ctx.events.push_back(Event::LinkClosed {
+            link: self.id,
+            reason,
+            unsent_messages: self.send.pending_messages(),
+        });
+    }
+
+    /// Makes `session` the link's session, replacing any previous one.
+    fn install(&mut self, session: Session, now: Time, ctx: &mut Ctx<'_>) {
+        let peer = session.peer;
+        if session.keys.role() == Role::Initiator {
+            // Our first packet is the proof the responder waits for.
+            self.ping_pending = true;
+        }
+        self.session = Some(session);
+        self.pending = None;
+        self.ours = None;
+        self.closed = false;
+        self.rekey_tx.clear();
+        self.recv = RecvStreams::default();
+        let resent_messages = self.send.restart();
+        self.last_recv = now;
+        self.last_eliciting_sent = now;
+        self.stats.handshakes += 1;
+        ctx.events.push_back(Event::LinkEstablished {
+            link: self.id,
+            peer,
+            address: Address::of(&peer),
+            resent_messages,
+        });
+    }
+
+    fn key_grace(&self, config: &Config) -> Duration {
+        config
+            .key_grace
+            .max(Duration::from_nanos(self.rtt.rto()).saturating_mul(3))
+    }
+
+    fn recv_limits(config: &Config) -> RecvLimits {
+        RecvLimits {
+            max_message: config.max_message_size,
+            // What an honest peer can make us hold, per class: its window
+            // plus one message under reassembly, with a little slack.
+            max_buffered: config
+                .link_window
+                .saturating_add(config.max_message_size)
+                .saturating_add(1 << 16)
+                .saturating_mul(2),
+        }
+    }
+
+    /// Plaintext bytes a sealed packet can carry on this link.
+    fn plaintext_capacity(&self, padding: usize) -> usize {
+        let raw = self.mtu.saturating_sub(SealedHeader::LEN + TAG_LEN);
+        raw - raw % padding
+    }
+
+    /// Every timer of this link with its deadline (`NEVER` when not armed).
+    pub fn timers(&self, config: &Config) -> [(LinkTimer, Time); 8] {
+        let never = Time::NEVER;
+        let s = self.session.as_ref();
+        let established = |t: Time| if s.is_some() { t } else { never };
+        LinkTimer::ALL.map(|timer| {
+            let at = match timer {
+                LinkTimer::HandshakeRetry => self.ours.as_ref().map_or(never, |o| o.next_retry),
+                LinkTimer::HandshakeExpiry => self.pending.as_ref().map_or(never, |p| p.expires),
+                LinkTimer::Ack => s.map_or(never, |s| s.acks.deadline()),
+                LinkTimer::Loss => s
+                    .and_then(|s| s.sent.oldest())
+                    .map_or(never, |t| t + Duration::from_nanos(self.rtt.rto())),
+                LinkTimer::Keepalive => {
+                    established(self.last_eliciting_sent + config.keepalive_interval)
+                }
+                LinkTimer::Dead => established(self.last_recv + config.dead_interval),
+                LinkTimer::Rekey => s.map_or(never, |s| {
+                    let twice_rtt = Duration::from_nanos(self.rtt.srtt()).saturating_mul(2);
+                    s.keys.next_rotation(config.rekey_interval.max(twice_rtt))
+                }),
+                LinkTimer::KeyDiscard => s.map_or(never, |s| s.keys.next_discard()),
+            };
+            (timer, if self.closed { never } else { at })
+        })
+    }
+
+    /// Fires every timer that is due at `now`.
+    pub fn handle_timeout(&mut self, now: Time, ctx: &mut Ctx<'_>) {
+        for (timer, at) in self.timers(ctx.config) {
+            if at <= now {
+                self.fire(timer, now, ctx);
+            }
+        }
+    }
+
+    fn fire(&mut self, timer: LinkTimer, now: Time, ctx: &mut Ctx<'_>) {
+        let config = ctx.config;
+        match timer {
+            LinkTimer::HandshakeRetry => {
+                if let Some(o) = self.ours.as_mut() {
+                    self.handshake_tx.push_back(o.init.bytes.clone());
+                    o.backoff = (o.backoff.saturating_mul(2)).min(config.handshake_max_retry);
+                    o.next_retry = now + o.backoff;
+                }
+            }
+            LinkTimer::HandshakeExpiry => self.pending = None,
+            // The ACK goes out with the next datagram; `must_send` is now true.
+            LinkTimer::Ack => {}
+            LinkTimer::Loss => {
+                let rto = Duration::from_nanos(self.rtt.rto());
+                if let Some(s) = self.session.as_mut() {
+                    let lost = s.sent.lost_by_timeout(now - rto);
+                    self.rtt.on_timeout();
+                    self.on_lost(lost, ctx);
+                }
+            }
+            LinkTimer::Keepalive => {
+                self.ping_pending = true;
+                // Re-armed from now even if the PING waits behind the window.
+                self.last_eliciting_sent = now;
+            }
+            LinkTimer::Dead => {
+                self.session = None;
+                self.rekey_tx.clear();
+                self.ping_pending = false;
+                ctx.events.push_back(Event::LinkDead { link: self.id });
+                if self.ours.is_none() {
+                    self.initiate(now, ctx);
+                }
+            }
+            LinkTimer::Rekey => self.rekey_now(ctx),
+            LinkTimer::KeyDiscard => {
+                if let Some(s) = self.session.as_mut() {
+                    s.keys.discard_expired(now);
+                }
+            }
+        }
+    }
+}

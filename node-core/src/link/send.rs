@@ -1,0 +1,269 @@
+//! Outgoing service messages: queues per class, chunking, retransmission.
+//!
+//! Each message gets a sequence number in its channel and is cut into DATA
+//! frames as room appears in datagrams. Realtime is always served before
+//! bulk. Per class, the bytes sent of messages not yet released stay under
+//! the link window. A message is released once it and every message started
+//! before it in its class are fully acknowledged; the oldest unreleased
+//! message also gives back its acknowledged prefix as it grows, so a message
+//! larger than the window flows. This bounds what the peer must buffer to
+//! deliver in order: the window plus one message under reassembly per class.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::sent::SentFrame;
+use crate::range_set::RangeSet;
+use crate::wire::{Class, DataFrame, Frame};
+
+struct OutMessage {
+    channel: u16,
+    seq: u64,
+    class: Class,
+    data: Vec<u8>,
+    /// Offset of the first byte never sent.
+    next_new: u32,
+    acked: RangeSet,
+    /// Fully acknowledged (tracked apart so empty messages work too).
+    done: bool,
+    /// Bytes of its acknowledged prefix already taken off the window.
+    released: u32,
+}
+
+impl OutMessage {
+    fn len(&self) -> u32 {
+        // Cannot truncate: messages are checked against max_message_size,
+        // which fits in u32, before they are queued.
+        self.data.len() as u32
+    }
+
+    /// The first part of `[offset, offset + len)` not yet acknowledged.
+    fn first_missing(&self, offset: u32, len: u32) -> Option<(u32, u32)> {
+        if self.done {
+            return None;
+        }
+        if len == 0 {
+            return Some((offset, 0));
+        }
+        let end = u64::from(offset) + u64::from(len);
+        let gap = self
+            .acked
+            .missing_in(u64::from(offset)..end)
+            .into_iter()
+            .next()?;
+        Some((gap.start as u32, (gap.end - gap.start) as u32))
+    }
+}
+
+fn class_index(class: Class) -> usize {
+    match class {
+        Class::Realtime => 0,
+        Class::Bulk => 1,
+    }
+}
+
+/// The send side of a link's service channels.
+#[derive(Default)]
+pub struct SendStreams {
+    messages: BTreeMap<u64, OutMessage>,
+    unsent: [VecDeque<u64>; 2],
+    retransmit: [VecDeque<(u64, u32, u32)>; 2],
+    started: [VecDeque<u64>; 2],
+    span: [usize; 2],
+    next_id: u64,
+    next_seq: BTreeMap<u16, u64>,
+    backlog: usize,
+}
+
+impl SendStreams {
+    /// Queues a message (already checked against the size limit).
+    pub fn push(&mut self, channel: u16, class: Class, data: Vec<u8>) {
+        let seq = self.next_seq.entry(channel).or_insert(0);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.backlog += data.len();
+        self.messages.insert(
+            id,
+            OutMessage {
+                channel,
+                seq: *seq,
+                class,
+                data,
+                next_new: 0,
+                acked: RangeSet::new(),
+                done: false,
+                released: 0,
+            },
+        );
+        *seq += 1;
+        self.unsent[class_index(class)].push_back(id);
+    }
+
+    /// Bytes of messages not yet fully acknowledged.
+    pub fn backlog(&self) -> usize {
+        self.backlog
+    }
+
+    /// Messages not yet fully acknowledged.
+    pub fn pending_messages(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Whether a DATA frame could be written now (may be a false positive
+    /// when queued retransmissions were meanwhile acknowledged).
+    pub fn wants_to_send(&self, window: usize) -> bool {
+        (0..2).any(|c| {
+            !self.retransmit[c].is_empty() || (!self.unsent[c].is_empty() && self.span[c] < window)
+        })
+    }
+
+    /// Writes one DATA frame of `class` that fits in `space` bytes into
+    /// `buf`: a lost chunk first, else new data within the window.
+    pub fn write_frame(
+        &mut self,
+        class: Class,
+        space: usize,
+        window: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<SentFrame> {
+        let c = class_index(class);
+        while let Some(&(id, offset, len)) = self.retransmit[c].front() {
+            let Some(msg) = self.messages.get(&id) else {
+                self.retransmit[c].pop_front();
+                continue;
+            };
+            let Some((start, missing)) = msg.first_missing(offset, len) else {
+                self.retransmit[c].pop_front();
+                continue;
+            };
+            let chunk = fit(msg, start, missing, space)?;
+            self.retransmit[c].pop_front();
+            let end = offset + len;
+            if start + chunk < end {
+                self.retransmit[c].push_front((id, start + chunk, end - start - chunk));
+            }
+            return Some(emit(id, msg, start, chunk, buf));
+        }
+
+        let &id = self.unsent[c].front()?;
+        let open = window.saturating_sub(self.span[c]);
+        // Cannot fail: ids in `unsent` always name a queued message.
+        let msg = self
+            .messages
+            .get_mut(&id)
+            .expect("unsent message is queued");
+        let remaining = msg.len() - msg.next_new;
+        if open == 0 && remaining > 0 {
+            return None;
+        }
+        let allowance = remaining.min(open.min(u32::MAX as usize) as u32);
+        let chunk = fit(msg, msg.next_new, allowance, space)?;
+        let start = msg.next_new;
+        if start == 0 {
+            self.started[c].push_back(id);
+        }
+        msg.next_new += chunk;
+        self.span[c] += chunk as usize;
+        if msg.next_new == msg.len() {
+            self.unsent[c].pop_front();
+        }
+        Some(emit(id, msg, start, chunk, buf))
+    }
+
+    /// A DATA frame was acknowledged.
+    pub fn on_acked(&mut self, id: u64, class: Class, offset: u32, len: u32) {
+        let Some(msg) = self.messages.get_mut(&id) else {
+            return;
+        };
+        msg.acked
+            .insert(u64::from(offset)..u64::from(offset) + u64::from(len));
+        if msg.acked.total() == u64::from(msg.len()) && msg.next_new == msg.len() {
+            msg.done = true;
+        }
+        let c = class_index(class);
+        while let Some(&front) = self.started[c].front() {
+            let Some(m) = self.messages.get_mut(&front) else {
+                self.started[c].pop_front();
+                continue;
+            };
+            if !m.done {
+                let prefix = (m.acked.first_gap_from(0) as u32).min(m.next_new);
+                if prefix > m.released {
+                    self.span[c] -= (prefix - m.released) as usize;
+                    m.released = prefix;
+                }
+                break;
+            }
+            self.span[c] -= (m.len() - m.released) as usize;
+            self.backlog -= m.data.len();
+            self.started[c].pop_front();
+            self.messages.remove(&front);
+        }
+    }
+
+    /// A DATA frame was lost; returns whether it will be sent again.
+    pub fn on_lost(&mut self, id: u64, class: Class, offset: u32, len: u32) -> bool {
+        match self.messages.get(&id) {
+            Some(m) if m.first_missing(offset, len).is_some() => {
+                self.retransmit[class_index(class)].push_back((id, offset, len));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A new session replaces the old one: the peer's receive state is gone,
+    /// so every message not yet acknowledged is sent again from its start,
+    /// renumbered from zero in each channel. Returns how many had started.
+    pub fn restart(&mut self) -> usize {
+        let mut resent = 0;
+        self.next_seq.clear();
+        self.unsent = Default::default();
+        self.retransmit = Default::default();
+        self.started = Default::default();
+        self.span = [0, 0];
+        for (&id, msg) in self.messages.iter_mut() {
+            if msg.next_new > 0 {
+                resent += 1;
+            }
+            let seq = self.next_seq.entry(msg.channel).or_insert(0);
+            msg.seq = *seq;
+            *seq += 1;
+            msg.next_new = 0;
+            msg.acked = RangeSet::new();
+            msg.done = false;
+            msg.released = 0;
+            self.unsent[class_index(msg.class)].push_back(id);
+        }
+        resent
+    }
+}
+
+/// How much of `want` bytes at `offset` fits in `space`; `None` if not even
+/// one byte (or, for an empty message, not the frame) fits.
+fn fit(msg: &OutMessage, offset: u32, want: u32, space: usize) -> Option<u32> {
+    if DataFrame::overhead(msg.seq, offset, 0) > space {
+        return None;
+    }
+    let max = DataFrame::max_chunk_len(msg.seq, offset, space);
+    let chunk = want.min(max.min(u32::MAX as usize) as u32);
+    (chunk > 0 || want == 0).then_some(chunk)
+}
+
+fn emit(id: u64, msg: &OutMessage, offset: u32, len: u32, buf: &mut Vec<u8>) -> SentFrame {
+    let data = &msg.data[offset as usize..(offset + len) as usize];
+    Frame::Data(DataFrame {
+        class: msg.class,
+        channel: msg.channel,
+        seq: msg.seq,
+        msg_len: msg.len(),
+        offset,
+        data,
+    })
+    .emit(buf);
+    SentFrame::Data {
+        msg: id,
+        class: msg.class,
+        offset,
+        len,
+    }
+}

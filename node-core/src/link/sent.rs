@@ -1,0 +1,181 @@
+//! Packets we sent and have not yet seen acknowledged; loss detection.
+//!
+//! Frames, not datagrams, are retransmitted: a lost packet's frames go back
+//! to their owners (the send streams, the key ring), which decide whether
+//! they are still worth sending, and ride in whatever packet goes out next.
+
+use std::collections::BTreeMap;
+
+use crate::time::Time;
+use crate::wire::{AckFrame, Class, RekeyFrame};
+
+/// A frame that needs to arrive, as recorded when its packet was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentFrame {
+    /// A chunk of a service message.
+    Data {
+        /// The message's link-local id.
+        msg: u64,
+        /// Its class.
+        class: Class,
+        /// Offset of the chunk.
+        offset: u32,
+        /// Length of the chunk.
+        len: u32,
+    },
+    /// A key rotation message.
+    Rekey(RekeyFrame),
+    /// A PING (keepalive or handshake confirmation).
+    Ping,
+}
+
+/// A packet in flight.
+#[derive(Debug, Clone)]
+pub struct SentPacket {
+    /// When it was handed to the driver.
+    pub time: Time,
+    /// Its size on the wire.
+    pub size: usize,
+    /// The frames that must be retransmitted if it is lost.
+    pub frames: Vec<SentFrame>,
+}
+
+/// What an ACK frame changed.
+#[derive(Debug, Default)]
+pub struct AckOutcome {
+    /// Packets acknowledged for the first time.
+    pub acked: Vec<SentPacket>,
+    /// The largest packet acknowledged for the first time, with its send
+    /// time: an RTT sample if it is the largest acknowledged so far.
+    pub rtt_sample_from: Option<Time>,
+}
+
+/// Ack-eliciting packets in flight, by packet number.
+#[derive(Debug, Default)]
+pub struct SentPackets {
+    in_flight: BTreeMap<u64, SentPacket>,
+    largest_acked: Option<u64>,
+    bytes_in_flight: usize,
+}
+
+impl SentPackets {
+    /// Records a packet that needs acknowledging.
+    pub fn on_sent(&mut self, pn: u64, packet: SentPacket) {
+        self.bytes_in_flight += packet.size;
+        self.in_flight.insert(pn, packet);
+    }
+
+    /// Applies an ACK frame. Acks for packets never sent are ignored: the
+    /// frame is authenticated, so such acks are a peer bug, not an attack
+    /// worth more than ignoring.
+    pub fn on_ack(&mut self, ack: &AckFrame) -> AckOutcome {
+        let mut out = AckOutcome::default();
+        let Some(largest) = ack.ranges.first().map(|r| *r.end()) else {
+            return out;
+        };
+        for range in &ack.ranges {
+            let pns: Vec<u64> = self
+                .in_flight
+                .range(range.clone())
+                .map(|(&pn, _)| pn)
+                .collect();
+            for pn in pns {
+                if let Some(p) = self.in_flight.remove(&pn) {
+                    self.bytes_in_flight -= p.size;
+                    if pn == largest && self.largest_acked.is_none_or(|l| pn > l) {
+                        out.rtt_sample_from = Some(p.time);
+                    }
+                    out.acked.push(p);
+                }
+            }
+        }
+        if self.largest_acked.is_none_or(|l| largest > l) {
+            self.largest_acked = Some(largest);
+        }
+        out
+    }
+
+    /// Packets declared lost because `threshold` later packets were acked.
+    pub fn lost_by_threshold(&mut self, threshold: u64) -> Vec<SentPacket> {
+        let Some(limit) = self
+            .largest_acked
+            .and_then(|l| l.checked_sub(threshold))
+            .map(|l| l + 1)
+        else {
+            return Vec::new();
+        };
+        self.take_below(limit)
+    }
+
+    /// Packets declared lost because they were sent at least `rto` ago
+    /// (the retransmission timer fired).
+    pub fn lost_by_timeout(&mut self, cutoff: Time) -> Vec<SentPacket> {
+        let pns: Vec<u64> = self
+            .in_flight
+            .iter()
+            .filter(|(_, p)| p.time <= cutoff)
+            .map(|(&pn, _)| pn)
+            .collect();
+        pns.into_iter().filter_map(|pn| self.remove(pn)).collect()
+    }
+
+    fn take_below(&mut self, limit: u64) -> Vec<SentPacket> {
+        let pns: Vec<u64> = self.in_flight.range(..limit).map(|(&pn, _)| pn).collect();
+        pns.into_iter().filter_map(|pn| self.remove(pn)).collect()
+    }
+
+    fn remove(&mut self, pn: u64) -> Option<SentPacket> {
+        let p = self.in_flight.remove(&pn)?;
+        self.bytes_in_flight -= p.size;
+        Some(p)
+    }
+
+    /// Send time of the oldest packet in flight (arms the retransmission timer).
+    pub fn oldest(&self) -> Option<Time> {
+        // Packet numbers grow with time, so the first entry is the oldest.
+        self.in_flight.values().next().map(|p| p.time)
+    }
+
+    /// Bytes of ack-eliciting packets in flight.
+    pub fn bytes_in_flight(&self) -> usize {
+        self.bytes_in_flight
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(t: u64) -> SentPacket {
+        SentPacket {
+            time: Time::from_nanos(t),
+            size: 100,
+            frames: vec![SentFrame::Ping],
+        }
+    }
+
+    #[test]
+    fn acks_threshold_and_timeout() {
+        let mut s = SentPackets::default();
+        for pn in 0..10 {
+            s.on_sent(pn, packet(pn * 10));
+        }
+        let out = s.on_ack(&AckFrame {
+            ack_delay_us: 0,
+            ranges: vec![7..=8, 2..=3],
+        });
+        assert_eq!(out.acked.len(), 4);
+        assert_eq!(out.rtt_sample_from, Some(Time::from_nanos(80)));
+        // 8 is acked: 0, 1, 4 and 5 are 3 or more below it; 6 is not.
+        assert_eq!(s.lost_by_threshold(3).len(), 4);
+        assert_eq!(s.oldest(), Some(Time::from_nanos(60)));
+        assert_eq!(s.lost_by_timeout(Time::from_nanos(60)).len(), 1);
+        assert_eq!(s.bytes_in_flight(), 100);
+        // A repeated ack changes nothing and gives no RTT sample.
+        let again = s.on_ack(&AckFrame {
+            ack_delay_us: 0,
+            ranges: vec![7..=8],
+        });
+        assert!(again.acked.is_empty() && again.rtt_sample_from.is_none());
+    }
+}

@@ -1,0 +1,116 @@
+//! An established (or, at the responder, nearly established) session:
+//! packet protection and the packet-number spaces.
+
+use super::ack::AckTracker;
+use super::keys::{KeyRing, Role};
+use super::replay::{ReplayCheck, ReplayWindow};
+use super::sent::SentPackets;
+use crate::crypto::{CryptoSuite, TAG_LEN};
+use crate::identity::PublicKey;
+use crate::time::Time;
+use crate::wire::{SealedHeader, SealedPacket};
+
+/// Why a sealed packet is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenError {
+    /// Packet number seen before or older than the window.
+    Replay,
+    /// No key for that epoch (never installed or already discarded).
+    UnknownEpoch,
+    /// The tag does not verify.
+    BadTag,
+}
+
+/// One session on a link.
+pub struct Session {
+    /// Our index: the peer puts it in every packet to us.
+    pub local_index: u32,
+    /// The peer's index: we put it in every packet to the peer.
+    pub remote_index: u32,
+    /// The peer's proven static key.
+    pub peer: PublicKey,
+    /// Keys and their rotation.
+    pub keys: KeyRing,
+    replay: ReplayWindow,
+    next_pn: u64,
+    /// Our ack-eliciting packets in flight.
+    pub sent: SentPackets,
+    /// What we received, to acknowledge.
+    pub acks: AckTracker,
+    /// Whether any packet of the peer opened in this session.
+    pub heard_from_peer: bool,
+}
+
+impl Session {
+    /// A new session from a handshake's root key.
+    pub fn new(
+        role: Role,
+        root: crate::crypto::Key,
+        local: u32,
+        remote: u32,
+        peer: PublicKey,
+        now: Time,
+    ) -> Self {
+        Session {
+            local_index: local,
+            remote_index: remote,
+            peer,
+            keys: KeyRing::new(role, root, now),
+            replay: ReplayWindow::new(),
+            next_pn: 0,
+            sent: SentPackets::default(),
+            acks: AckTracker::default(),
+            heard_from_peer: false,
+        }
+    }
+
+    /// Starts a packet in `buf`: writes the header and returns the packet number.
+    pub fn begin_packet(&mut self, buf: &mut Vec<u8>) -> u64 {
+        let pn = self.next_pn;
+        self.next_pn += 1;
+        SealedHeader {
+            receiver_index: self.remote_index,
+            epoch: self.keys.seal_key().0,
+            packet_number: pn,
+        }
+        .emit(buf);
+        pn
+    }
+
+    /// Seals the packet begun in `buf` (header + padded plaintext), appending the tag.
+    pub fn seal(&self, suite: &dyn CryptoSuite, pn: u64, buf: &mut Vec<u8>) {
+        let (header, plaintext) = buf.split_at_mut(SealedHeader::LEN);
+        let tag = suite.seal(self.keys.seal_key().1, pn, header, plaintext);
+        buf.extend_from_slice(&tag);
+    }
+
+    /// Authenticates and decrypts a sealed packet in place. On success the
+    /// plaintext is `bytes[SealedHeader::LEN..bytes.len() - TAG_LEN]`.
+    pub fn open(
+        &mut self,
+        suite: &dyn CryptoSuite,
+        header: &SealedHeader,
+        bytes: &mut [u8],
+    ) -> Result<(), OpenError> {
+        // The window is only checked before decrypting and updated after the
+        // tag verified, so forged packets cannot move it.
+        if self.replay.check(header.packet_number) != ReplayCheck::Fresh {
+            return Err(OpenError::Replay);
+        }
+        let key = self
+            .keys
+            .open_key(header.epoch)
+            .ok_or(OpenError::UnknownEpoch)?;
+        let tag = SealedPacket::new_checked(&*bytes)
+            .map_err(|_| OpenError::BadTag)?
+            .tag();
+        let (head, rest) = bytes.split_at_mut(SealedHeader::LEN);
+        let ct_len = rest.len() - TAG_LEN;
+        suite
+            .open(key, header.packet_number, head, &mut rest[..ct_len], &tag)
+            .map_err(|_| OpenError::BadTag)?;
+        self.replay.commit(header.packet_number);
+        self.heard_from_peer = true;
+        Ok(())
+    }
+}

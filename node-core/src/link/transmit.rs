@@ -1,0 +1,106 @@
+//! Packet assembly: what goes into the next datagram of a link.
+//!
+//! Order inside a packet: ACK, CLOSE, REKEY, PING, then realtime DATA, then
+//! bulk DATA, then padding to a multiple of the configured block. Frames of
+//! every kind share one datagram up to the MTU.
+
+use super::ack::SENT_RANGES;
+use super::sent::{SentFrame, SentPacket};
+use super::{Ctx, Link};
+use crate::interface::CloseReason;
+use crate::time::Time;
+use crate::wire::{Class, CloseFrame, Frame, SealedHeader};
+
+impl Link {
+    /// The next datagram this link wants to send, if any.
+    pub fn poll_transmit(&mut self, now: Time, ctx: &mut Ctx<'_>) -> Option<Vec<u8>> {
+        if let Some(bytes) = self.handshake_tx.pop_front() {
+            self.count_sent(bytes.len());
+            return Some(bytes);
+        }
+        let config = ctx.config;
+        let window = config.link_window;
+        let space = self.plaintext_capacity(config.padding);
+        let session = self.session.as_mut()?;
+        let must_ack = session.acks.must_send(now, config);
+        let control =
+            self.close_pending.is_some() || self.ping_pending || !self.rekey_tx.is_empty();
+        if !(must_ack || control || self.send.wants_to_send(window)) {
+            return None;
+        }
+
+        let mut buf = Vec::with_capacity(self.mtu);
+        let pn = session.begin_packet(&mut buf);
+        let mut sent = Vec::new();
+        let room = |buf: &Vec<u8>| space - (buf.len() - SealedHeader::LEN);
+
+        if must_ack || session.acks.worth_piggybacking() {
+            if let Some(mut ack) = session.acks.build(now, SENT_RANGES) {
+                // An ACK never takes more than half a packet.
+                while ack.encoded_len() > space / 2 && ack.ranges.len() > 1 {
+                    ack.ranges.pop();
+                }
+                if ack.encoded_len() <= space {
+                    Frame::Ack(ack).emit(&mut buf);
+                }
+            }
+        }
+        let closing = self.close_pending.take();
+        if let Some(reason) = closing {
+            Frame::Close(CloseFrame { reason }).emit(&mut buf);
+        }
+        while let Some(r) = self.rekey_tx.front() {
+            if Frame::Rekey(*r).encoded_len() > room(&buf) {
+                break;
+            }
+            Frame::Rekey(*r).emit(&mut buf);
+            sent.push(SentFrame::Rekey(*r));
+            self.rekey_tx.pop_front();
+        }
+        if self.ping_pending && room(&buf) >= 1 {
+            Frame::Ping.emit(&mut buf);
+            sent.push(SentFrame::Ping);
+            self.ping_pending = false;
+        }
+        if closing.is_none() {
+            for class in [Class::Realtime, Class::Bulk] {
+                while let Some(f) = self.send.write_frame(class, room(&buf), window, &mut buf) {
+                    sent.push(f);
+                }
+            }
+        }
+        if buf.len() == SealedHeader::LEN {
+            // Only stale retransmissions were queued: nothing to say after all.
+            // The packet number is simply skipped, which the peer tolerates.
+            return None;
+        }
+        let plaintext = buf.len() - SealedHeader::LEN;
+        let padded = plaintext.div_ceil(config.padding) * config.padding;
+        buf.resize(SealedHeader::LEN + padded, 0);
+        session.seal(ctx.suite, pn, &mut buf);
+
+        if !sent.is_empty() {
+            session.sent.on_sent(
+                pn,
+                SentPacket {
+                    time: now,
+                    size: buf.len(),
+                    frames: sent,
+                },
+            );
+            self.last_eliciting_sent = now;
+        }
+        self.count_sent(buf.len());
+        if closing.is_some() {
+            // CLOSE is sent once and not retransmitted: the peer that misses
+            // it finds the link dead after `dead_interval`.
+            self.finish_close(CloseReason::Local, ctx);
+        }
+        Some(buf)
+    }
+
+    fn count_sent(&mut self, len: usize) {
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += len as u64;
+    }
+}

@@ -1,0 +1,361 @@
+//! The node: routes inputs to its links and collects their outputs.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::config::{Config, ConfigError};
+use crate::crypto::CryptoSuite;
+use crate::identity::{Identity, PublicKey};
+use crate::interface::{
+    CONTROL_CHANNEL, CloseReason, Command, CommandError, Event, Input, LinkId, Output,
+};
+use crate::link::{Ctx, Link, LinkTimer, MIN_MTU};
+use crate::stats::{LinkStats, NodeStats};
+use crate::time::{Duration, Time};
+use crate::wire::Class;
+
+/// Which subsystem asked for the next wake-up (see [`Node::last_timeout_reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeoutReason {
+    /// The link whose timer it is.
+    pub link: LinkId,
+    /// The timer.
+    pub timer: LinkTimer,
+}
+
+/// A snapshot of one link, for status displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkInfo {
+    /// The link.
+    pub id: LinkId,
+    /// The proven peer, once a session is established.
+    pub peer: Option<PublicKey>,
+    /// Whether a session is established.
+    pub established: bool,
+    /// Whether the link was closed.
+    pub closed: bool,
+    /// Smoothed round-trip time.
+    pub srtt: Duration,
+    /// Key epoch sealing our packets.
+    pub send_epoch: Option<u32>,
+    /// Bytes of service messages not yet acknowledged.
+    pub send_backlog: usize,
+    /// Bytes received and waiting for reassembly or an earlier message.
+    pub recv_buffered: usize,
+    /// Bytes of ack-eliciting datagrams in flight.
+    pub bytes_in_flight: usize,
+    /// Counters.
+    pub stats: LinkStats,
+}
+
+/// A mesh node's protocol state machine. See the crate docs for the contract.
+pub struct Node {
+    config: Config,
+    identity: Identity,
+    suite: &'static dyn CryptoSuite,
+    rng: ChaCha20Rng,
+    links: BTreeMap<LinkId, Link>,
+    events: VecDeque<Event>,
+    /// Counters of links that went down, so node totals never shrink.
+    retired: LinkStats,
+    unknown_link: u64,
+    now: Time,
+    last_timeout: Option<TimeoutReason>,
+    /// The link that sent last: the next poll starts after it (round robin).
+    cursor: Option<LinkId>,
+}
+
+impl Node {
+    /// A node with `identity`, drawing all its randomness from `seed`.
+    pub fn new(config: Config, identity: Identity, seed: [u8; 32]) -> Result<Node, ConfigError> {
+        config.validate()?;
+        if identity.suite() != config.suite {
+            return Err(ConfigError::SuiteMismatch {
+                identity: identity.suite(),
+                config: config.suite,
+            });
+        }
+        Ok(Node {
+            suite: config.suite.suite(),
+            config,
+            identity,
+            rng: ChaCha20Rng::from_seed(seed),
+            links: BTreeMap::new(),
+            events: VecDeque::new(),
+            retired: LinkStats::default(),
+            unknown_link: 0,
+            now: Time::ZERO,
+            last_timeout: None,
+            cursor: None,
+        })
+    }
+
+    /// Takes one input. `now` must not go backwards; an earlier time is
+    /// treated as the latest time seen.
+    pub fn handle_input(&mut self, now: Time, input: Input) {
+        let now = self.advance(now);
+        match input {
+            Input::Datagram { link, bytes } => {
+                let Some((l, mut ctx)) = self.link_ctx(link) else {
+                    self.unknown_link += 1;
+                    return;
+                };
+                l.handle_datagram(now, bytes, &mut ctx);
+            }
+            Input::LinkUp {
+                link,
+                peer_key,
+                mtu,
+            } => self.link_up(now, link, peer_key, mtu),
+            Input::LinkDown { link } => {
+                if let Some(l) = self.links.remove(&link) {
+                    self.retired += *l.stats();
+                    if !l.is_closed() {
+                        self.events.push_back(Event::LinkClosed {
+                            link,
+                            reason: CloseReason::LinkDown,
+                            unsent_messages: l.pending_messages(),
+                        });
+                    }
+                }
+            }
+            Input::Timeout => {
+                let Node {
+                    config,
+                    identity,
+                    suite,
+                    rng,
+                    links,
+                    events,
+                    ..
+                } = self;
+                let mut ctx = Ctx {
+                    config,
+                    identity,
+                    suite: *suite,
+                    rng,
+                    events,
+                };
+                for l in links.values_mut() {
+                    l.handle_timeout(now, &mut ctx);
+                }
+            }
+            Input::Command(cmd) => {
+                let result = match cmd {
+                    Command::Send {
+                        link,
+                        channel,
+                        class,
+                        data,
+                    } => self.send(link, channel, class, data),
+                    Command::Close { link } => self.close(link),
+                    Command::Rekey { link } => self.rekey(link),
+                };
+                if let Err(e) = result {
+                    self.events.push_back(Event::CommandFailed(e));
+                }
+            }
+        }
+    }
+
+    fn link_up(&mut self, now: Time, link: LinkId, peer_key: Option<PublicKey>, mtu: usize) {
+        if mtu < MIN_MTU {
+            self.events
+                .push_back(Event::CommandFailed(CommandError::MtuTooSmall {
+                    link,
+                    mtu,
+                }));
+            return;
+        }
+        if let Some(old) = self.links.remove(&link) {
+            self.retired += *old.stats();
+        }
+        let Node {
+            config,
+            identity,
+            suite,
+            rng,
+            events,
+            ..
+        } = self;
+        let mut ctx = Ctx {
+            config,
+            identity,
+            suite: *suite,
+            rng,
+            events,
+        };
+        let l = Link::new(link, peer_key, mtu, now, &mut ctx);
+        self.links.insert(link, l);
+    }
+
+    fn advance(&mut self, now: Time) -> Time {
+        self.now = self.now.max(now);
+        self.now
+    }
+
+    fn link_ctx(&mut self, link: LinkId) -> Option<(&mut Link, Ctx<'_>)> {
+        let Node {
+            config,
+            identity,
+            suite,
+            rng,
+            links,
+            events,
+            ..
+        } = self;
+        let l = links.get_mut(&link)?;
+        Some((
+            l,
+            Ctx {
+                config,
+                identity,
+                suite: *suite,
+                rng,
+                events,
+            },
+        ))
+    }
+
+    /// Queues a service message to the peer of `link` on `channel`. It is
+    /// delivered exactly once and in order per channel while the session
+    /// lasts; if the session is replaced (the peer restarted), messages not
+    /// yet acknowledged are sent again from their start.
+    pub fn send(
+        &mut self,
+        link: LinkId,
+        channel: u16,
+        class: Class,
+        data: Vec<u8>,
+    ) -> Result<(), CommandError> {
+        if channel == CONTROL_CHANNEL {
+            return Err(CommandError::ReservedChannel);
+        }
+        let config = &self.config;
+        let l = self
+            .links
+            .get_mut(&link)
+            .ok_or(CommandError::UnknownLink(link))?;
+        l.send_message(channel, class, data, config)
+    }
+
+    /// Closes a link gracefully (the peer is told).
+    pub fn close(&mut self, link: LinkId) -> Result<(), CommandError> {
+        let (l, mut ctx) = self.link_ctx(link).ok_or(CommandError::UnknownLink(link))?;
+        l.close(&mut ctx);
+        Ok(())
+    }
+
+    /// Rotates the link's keys now rather than at the next interval. Only
+    /// the end that initiated the handshake drives rotations; at the other
+    /// end this does nothing.
+    pub fn rekey(&mut self, link: LinkId) -> Result<(), CommandError> {
+        let (l, mut ctx) = self.link_ctx(link).ok_or(CommandError::UnknownLink(link))?;
+        l.rekey_now(&mut ctx);
+        Ok(())
+    }
+
+    /// The next output. Call until it returns [`Output::Timeout`].
+    pub fn poll_output(&mut self, now: Time) -> Output {
+        let now = self.advance(now);
+        if let Some(e) = self.events.pop_front() {
+            return Output::Event(e);
+        }
+        let Node {
+            config,
+            identity,
+            suite,
+            rng,
+            links,
+            events,
+            cursor,
+            ..
+        } = self;
+        let mut ctx = Ctx {
+            config,
+            identity,
+            suite: *suite,
+            rng,
+            events,
+        };
+        let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
+        let after = links.range_mut((start, Bound::Unbounded));
+        let mut transmit = None;
+        for (&id, l) in after {
+            if let Some(bytes) = l.poll_transmit(now, &mut ctx) {
+                transmit = Some((id, bytes));
+                break;
+            }
+        }
+        if transmit.is_none()
+            && let Some(c) = *cursor
+        {
+            for (&id, l) in links.range_mut(..=c) {
+                if let Some(bytes) = l.poll_transmit(now, &mut ctx) {
+                    transmit = Some((id, bytes));
+                    break;
+                }
+            }
+        }
+        if let Some((link, bytes)) = transmit {
+            *cursor = Some(link);
+            return Output::Transmit { link, bytes };
+        }
+        if let Some(e) = self.events.pop_front() {
+            return Output::Event(e);
+        }
+        let mut next = (Time::NEVER, None);
+        for (&id, l) in &self.links {
+            for (timer, at) in l.timers(&self.config) {
+                if at < next.0 {
+                    next = (at, Some(TimeoutReason { link: id, timer }));
+                }
+            }
+        }
+        self.last_timeout = next.1;
+        Output::Timeout(next.0)
+    }
+
+    /// Which link timer set the deadline of the last [`Output::Timeout`]
+    /// (`None` if no timer was armed). Cheap, and the first thing to look at
+    /// when a node wakes up more often than expected.
+    pub fn last_timeout_reason(&self) -> Option<TimeoutReason> {
+        self.last_timeout
+    }
+
+    /// Counters summed over all links, past and present.
+    pub fn stats(&self) -> NodeStats {
+        let mut links = self.retired;
+        for l in self.links.values() {
+            links += *l.stats();
+        }
+        NodeStats {
+            suite: self.config.suite,
+            links,
+            unknown_link: self.unknown_link,
+        }
+    }
+
+    /// One link's state and counters.
+    pub fn link(&self, link: LinkId) -> Option<LinkInfo> {
+        self.links.get(&link).map(|l| l.info(link))
+    }
+
+    /// Every link, in id order.
+    pub fn links(&self) -> impl Iterator<Item = LinkInfo> + '_ {
+        self.links.iter().map(|(&id, l)| l.info(id))
+    }
+
+    /// The node's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}

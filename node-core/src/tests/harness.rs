@@ -1,0 +1,311 @@
+//! A small deterministic network for testing whole nodes: N nodes, virtual
+//! time, per-direction latency, bandwidth, MTU and seeded loss. quinn's
+//! `Pair` is the model; this one takes any number of nodes.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use rand::{Rng, RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use crate::*;
+
+/// One direction of a wire between two nodes.
+#[derive(Debug, Clone, Copy)]
+pub struct WireParams {
+    pub latency: Duration,
+    pub loss: f64,
+    pub mtu: usize,
+    /// Serialization rate; `None` is infinitely fast.
+    pub bits_per_second: Option<u64>,
+}
+
+impl Default for WireParams {
+    fn default() -> Self {
+        WireParams {
+            latency: Duration::from_millis(5),
+            loss: 0.0,
+            mtu: 1400,
+            bits_per_second: None,
+        }
+    }
+}
+
+struct Wire {
+    to: usize,
+    to_link: LinkId,
+    params: WireParams,
+    up: bool,
+    busy_until: Time,
+}
+
+/// What a tamper hook decides for a datagram in flight.
+pub enum Verdict {
+    Deliver,
+    Drop,
+}
+
+type Tamper = Box<dyn FnMut(usize, LinkId, &mut Vec<u8>) -> Verdict>;
+
+pub struct Net {
+    pub nodes: Vec<Node>,
+    pub identities: Vec<Identity>,
+    pub now: Time,
+    pub config: Config,
+    rng: ChaCha20Rng,
+    wires: BTreeMap<(usize, LinkId), Wire>,
+    queue: BinaryHeap<Reverse<(Time, u64, usize, LinkId, Vec<u8>)>>,
+    seq: u64,
+    wake: Vec<Time>,
+    pub events: Vec<(Time, usize, Event)>,
+    pub tamper: Option<Tamper>,
+    /// Every datagram delivered, if `capture` is on: (to, link, bytes).
+    pub captured: Vec<(usize, LinkId, Vec<u8>)>,
+    pub capture: bool,
+    pub wire_drops: u64,
+    restarts: u64,
+}
+
+/// The link id node `from` uses for its link to node `to`.
+pub fn link_to(to: usize) -> LinkId {
+    LinkId(to as u64)
+}
+
+impl Net {
+    pub fn new(n: usize, config: Config, seed: u64) -> Net {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let identities: Vec<Identity> = (0..n)
+            .map(|_| Identity::generate(config.suite, &mut rng))
+            .collect();
+        let nodes = identities
+            .iter()
+            .map(|id| {
+                let mut s = [0u8; 32];
+                rng.fill_bytes(&mut s);
+                Node::new(config.clone(), id.clone(), s).expect("valid test config")
+            })
+            .collect();
+        Net {
+            nodes,
+            identities,
+            now: Time::ZERO,
+            config,
+            rng,
+            wires: BTreeMap::new(),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            wake: vec![Time::NEVER; n],
+            events: Vec::new(),
+            tamper: None,
+            captured: Vec::new(),
+            capture: false,
+            wire_drops: 0,
+            restarts: 0,
+        }
+    }
+
+    /// Connects `a` and `b` with the same parameters both ways; both ends
+    /// know each other's key.
+    pub fn connect(&mut self, a: usize, b: usize, params: WireParams) {
+        self.connect_asym(a, b, params, params);
+    }
+
+    pub fn connect_asym(&mut self, a: usize, b: usize, ab: WireParams, ba: WireParams) {
+        for (from, to, p) in [(a, b, ab), (b, a, ba)] {
+            self.wires.insert(
+                (from, link_to(to)),
+                Wire {
+                    to,
+                    to_link: link_to(from),
+                    params: p,
+                    up: true,
+                    busy_until: Time::ZERO,
+                },
+            );
+        }
+        self.link_up(a, b, Some(*self.identities[b].public_key()));
+        self.link_up(b, a, Some(*self.identities[a].public_key()));
+    }
+
+    /// Gives node `at` a LinkUp for its link to `peer` with the given expected key.
+    pub fn link_up(&mut self, at: usize, peer: usize, key: Option<PublicKey>) {
+        let mtu = self.wires[&(at, link_to(peer))].params.mtu;
+        self.input(
+            at,
+            Input::LinkUp {
+                link: link_to(peer),
+                peer_key: key,
+                mtu,
+            },
+        );
+    }
+
+    pub fn set_wire_up(&mut self, a: usize, b: usize, up: bool) {
+        for k in [(a, link_to(b)), (b, link_to(a))] {
+            if let Some(w) = self.wires.get_mut(&k) {
+                w.up = up;
+            }
+        }
+    }
+
+    pub fn input(&mut self, i: usize, input: Input) {
+        self.nodes[i].handle_input(self.now, input);
+        self.drive(i);
+    }
+
+    pub fn send(&mut self, from: usize, to: usize, channel: u16, class: Class, data: Vec<u8>) {
+        self.nodes[from]
+            .send(link_to(to), channel, class, data)
+            .expect("send accepted");
+        self.drive(from);
+    }
+
+    /// Replaces node `i` by a fresh node with the same identity and a new
+    /// seed (its state is lost), and brings its links up again.
+    pub fn restart(&mut self, i: usize) {
+        self.restarts += 1;
+        let mut s = [0u8; 32];
+        self.rng.fill_bytes(&mut s);
+        self.nodes[i] = Node::new(self.config.clone(), self.identities[i].clone(), s).unwrap();
+        self.wake[i] = Time::NEVER;
+        let peers: Vec<usize> = self
+            .wires
+            .iter()
+            .filter(|((from, _), _)| *from == i)
+            .map(|(_, w)| w.to)
+            .collect();
+        for p in peers {
+            let key = Some(*self.identities[p].public_key());
+            self.link_up(i, p, key);
+        }
+    }
+
+    /// Delivers raw bytes to node `to` on `link` now, as if from the wire.
+    pub fn inject(&mut self, to: usize, link: LinkId, bytes: Vec<u8>) {
+        self.input(to, Input::Datagram { link, bytes });
+    }
+
+    fn drive(&mut self, i: usize) {
+        loop {
+            match self.nodes[i].poll_output(self.now) {
+                Output::Transmit { link, bytes } => self.transmit(i, link, bytes),
+                Output::Event(e) => self.events.push((self.now, i, e)),
+                Output::Timeout(t) => {
+                    self.wake[i] = t;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn transmit(&mut self, from: usize, link: LinkId, mut bytes: Vec<u8>) {
+        let now = self.now;
+        let Some(w) = self.wires.get_mut(&(from, link)) else {
+            panic!("node {from} sent on {link}, which it has no wire for");
+        };
+        assert!(
+            bytes.len() <= w.params.mtu,
+            "node {from} sent {} bytes on an mtu of {}",
+            bytes.len(),
+            w.params.mtu
+        );
+        if !w.up || (w.params.loss > 0.0 && self.rng.random::<f64>() < w.params.loss) {
+            self.wire_drops += 1;
+            return;
+        }
+        let start = now.max(w.busy_until);
+        let serialize = w.params.bits_per_second.map_or(Duration::ZERO, |bps| {
+            Duration::from_nanos(bytes.len() as u64 * 8 * 1_000_000_000 / bps)
+        });
+        w.busy_until = start + serialize;
+        let arrival = w.busy_until + w.params.latency;
+        let (to, to_link) = (w.to, w.to_link);
+        if let Some(t) = self.tamper.as_mut()
+            && let Verdict::Drop = t(from, link, &mut bytes)
+        {
+            return;
+        }
+        self.seq += 1;
+        self.queue
+            .push(Reverse((arrival, self.seq, to, to_link, bytes)));
+    }
+
+    /// Runs until virtual time `until` (inclusive).
+    pub fn run_until(&mut self, until: Time) {
+        loop {
+            let next_delivery = self.queue.peek().map_or(Time::NEVER, |Reverse(d)| d.0);
+            let (wake_node, next_wake) = self
+                .wake
+                .iter()
+                .enumerate()
+                .min_by_key(|&(_, t)| *t)
+                .map_or((0, Time::NEVER), |(i, t)| (i, *t));
+            let t = next_delivery.min(next_wake);
+            if t > until {
+                self.now = self.now.max(until);
+                return;
+            }
+            self.now = self.now.max(t);
+            if next_delivery <= next_wake {
+                let Reverse((_, _, to, link, bytes)) = self.queue.pop().expect("peeked");
+                if self.capture {
+                    self.captured.push((to, link, bytes.clone()));
+                }
+                self.input(to, Input::Datagram { link, bytes });
+            } else {
+                self.wake[wake_node] = Time::NEVER;
+                self.input(wake_node, Input::Timeout);
+            }
+        }
+    }
+
+    pub fn run_for(&mut self, d: Duration) {
+        self.run_until(self.now + d);
+    }
+
+    /// Runs until `done` holds (checked after every step batch of 1 ms) or
+    /// `limit` of virtual time passed; returns whether it held.
+    pub fn run_until_cond(&mut self, limit: Duration, mut done: impl FnMut(&Net) -> bool) -> bool {
+        let end = self.now + limit;
+        while self.now < end {
+            if done(self) {
+                return true;
+            }
+            self.run_for(Duration::from_millis(1));
+        }
+        done(self)
+    }
+
+    /// Messages delivered to node `at`: (from link, channel, data), in order.
+    pub fn messages(&self, at: usize) -> Vec<(LinkId, u16, Vec<u8>)> {
+        self.events
+            .iter()
+            .filter(|(_, i, _)| *i == at)
+            .filter_map(|(_, _, e)| match e {
+                Event::Message {
+                    link,
+                    channel,
+                    data,
+                } => Some((*link, *channel, data.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Events of node `at` matching `f`.
+    pub fn count_events(&self, at: usize, f: impl Fn(&Event) -> bool) -> usize {
+        self.events
+            .iter()
+            .filter(|(_, i, e)| *i == at && f(e))
+            .count()
+    }
+
+    pub fn established(&self, a: usize, b: usize) -> bool {
+        self.nodes[a]
+            .link(link_to(b))
+            .is_some_and(|l| l.established)
+            && self.nodes[b]
+                .link(link_to(a))
+                .is_some_and(|l| l.established)
+    }
+}

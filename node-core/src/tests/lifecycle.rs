@@ -1,0 +1,233 @@
+//! Handshakes, restarts, dead links and closing.
+
+use super::harness::{Net, WireParams, link_to};
+use crate::*;
+
+fn modeled() -> Config {
+    Config {
+        suite: SuiteKind::Modeled,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn handshake_establishes_both_ends_once_and_proves_keys() {
+    for config in [Config::default(), modeled()] {
+        let mut net = Net::new(2, config, 1);
+        net.connect(0, 1, WireParams::default());
+        net.run_for(Duration::from_millis(100));
+        assert!(net.established(0, 1));
+        for (me, peer) in [(0, 1), (1, 0)] {
+            // Both ends sent an INIT at once; exactly one handshake completes.
+            assert_eq!(
+                net.count_events(me, |e| matches!(e, Event::LinkEstablished { .. })),
+                1
+            );
+            let info = net.nodes[me].link(link_to(peer)).unwrap();
+            assert_eq!(info.peer.as_ref(), Some(net.identities[peer].public_key()));
+        }
+        net.send(0, 1, 7, Class::Bulk, b"hello".to_vec());
+        net.send(1, 0, 7, Class::Bulk, b"olleh".to_vec());
+        net.run_for(Duration::from_millis(100));
+        assert_eq!(net.messages(1), vec![(link_to(0), 7, b"hello".to_vec())]);
+        assert_eq!(net.messages(0), vec![(link_to(1), 7, b"olleh".to_vec())]);
+        assert_eq!(net.nodes[0].stats().links.drops.total(), 0);
+    }
+}
+
+#[test]
+fn handshake_survives_lost_handshake_messages() {
+    let mut net = Net::new(2, modeled(), 2);
+    let mut dropped = 0;
+    net.tamper = Some(Box::new(move |_, _, bytes: &mut Vec<u8>| {
+        // Drop the first four handshake datagrams, whichever they are.
+        if bytes[0] != 3 && dropped < 4 {
+            dropped += 1;
+            return super::harness::Verdict::Drop;
+        }
+        super::harness::Verdict::Deliver
+    }));
+    net.connect(0, 1, WireParams::default());
+    assert!(net.run_until_cond(Duration::from_secs(10), |n| n.established(0, 1)));
+    net.send(0, 1, 1, Class::Bulk, vec![1; 3000]);
+    net.run_for(Duration::from_millis(200));
+    assert_eq!(net.messages(1).len(), 1);
+}
+
+#[test]
+fn a_peer_with_another_key_is_rejected() {
+    let mut net = Net::new(3, modeled(), 3);
+    net.connect(0, 1, WireParams::default());
+    // Node 0 is told to expect node 2's key on its link to node 1.
+    let wrong = Some(*net.identities[2].public_key());
+    net.link_up(0, 1, wrong);
+    net.run_for(Duration::from_secs(2));
+    assert!(!net.nodes[0].link(link_to(1)).unwrap().established);
+    assert!(net.count_events(0, |e| matches!(e, Event::PeerRejected { .. })) > 0);
+    assert!(net.nodes[0].stats().links.drops.unauthenticated > 0);
+}
+
+#[test]
+fn open_peering_accepts_any_key() {
+    let mut net = Net::new(2, modeled(), 4);
+    net.connect(0, 1, WireParams::default());
+    net.link_up(0, 1, None);
+    net.link_up(1, 0, None);
+    assert!(net.run_until_cond(Duration::from_secs(2), |n| n.established(0, 1)));
+}
+
+#[test]
+fn a_restarted_node_rehandshakes_and_traffic_resumes() {
+    let mut net = Net::new(2, Config::default(), 5);
+    net.connect(0, 1, WireParams::default());
+    net.run_for(Duration::from_millis(100));
+    net.send(0, 1, 1, Class::Bulk, b"before".to_vec());
+    net.run_for(Duration::from_millis(100));
+    net.restart(1);
+    net.run_for(Duration::from_millis(200));
+    assert!(net.established(0, 1));
+    // Node 0 saw a second handshake on the same link, without declaring it dead.
+    assert_eq!(
+        net.count_events(0, |e| matches!(e, Event::LinkEstablished { .. })),
+        2
+    );
+    assert_eq!(
+        net.count_events(0, |e| matches!(e, Event::LinkDead { .. })),
+        0
+    );
+    net.send(0, 1, 1, Class::Bulk, b"after".to_vec());
+    net.send(1, 0, 1, Class::Bulk, b"back".to_vec());
+    net.run_for(Duration::from_millis(100));
+    let got: Vec<_> = net.messages(1).into_iter().map(|m| m.2).collect();
+    assert_eq!(got, vec![b"before".to_vec(), b"after".to_vec()]);
+    assert_eq!(net.messages(0).last().unwrap().2, b"back".to_vec());
+}
+
+#[test]
+fn a_silent_link_is_declared_dead_and_recovers_with_queued_messages() {
+    let mut net = Net::new(2, modeled(), 6);
+    net.connect(0, 1, WireParams::default());
+    net.run_for(Duration::from_millis(100));
+    net.set_wire_up(0, 1, false);
+    net.send(0, 1, 2, Class::Bulk, b"queued while cut".to_vec());
+    net.run_for(Duration::from_secs(11));
+    for n in [0, 1] {
+        assert_eq!(
+            net.count_events(n, |e| matches!(e, Event::LinkDead { .. })),
+            1
+        );
+    }
+    net.set_wire_up(0, 1, true);
+    assert!(net.run_until_cond(Duration::from_secs(20), |n| n.established(0, 1)));
+    net.run_for(Duration::from_millis(200));
+    assert_eq!(
+        net.messages(1),
+        vec![(link_to(0), 2, b"queued while cut".to_vec())]
+    );
+}
+
+#[test]
+fn close_tells_the_peer() {
+    let mut net = Net::new(2, modeled(), 7);
+    net.connect(0, 1, WireParams::default());
+    net.run_for(Duration::from_millis(100));
+    net.input(0, Input::Command(Command::Close { link: link_to(1) }));
+    net.run_for(Duration::from_millis(100));
+    let closed = |reason: CloseReason| move |e: &Event| matches!(e, Event::LinkClosed { reason: r, .. } if *r == reason);
+    assert_eq!(net.count_events(0, closed(CloseReason::Local)), 1);
+    assert_eq!(net.count_events(1, closed(CloseReason::Peer(0))), 1);
+    assert_eq!(
+        net.nodes[0].send(link_to(1), 1, Class::Bulk, vec![1]),
+        Err(CommandError::LinkClosed(link_to(1)))
+    );
+    // A closed link stays quiet: no timer keeps the nodes busy.
+    net.run_for(Duration::from_secs(30));
+    assert_eq!(
+        net.count_events(1, |e| matches!(e, Event::LinkDead { .. })),
+        0
+    );
+}
+
+#[test]
+fn link_down_and_bad_commands_are_reported() {
+    let mut net = Net::new(2, modeled(), 8);
+    net.connect(0, 1, WireParams::default());
+    net.run_for(Duration::from_millis(50));
+    net.input(0, Input::LinkDown { link: link_to(1) });
+    assert_eq!(
+        net.count_events(0, |e| matches!(
+            e,
+            Event::LinkClosed {
+                reason: CloseReason::LinkDown,
+                ..
+            }
+        )),
+        1
+    );
+    net.input(
+        0,
+        Input::Command(Command::Send {
+            link: link_to(1),
+            channel: 1,
+            class: Class::Bulk,
+            data: vec![],
+        }),
+    );
+    net.input(
+        1,
+        Input::Command(Command::Send {
+            link: link_to(0),
+            channel: 0,
+            class: Class::Bulk,
+            data: vec![],
+        }),
+    );
+    net.input(
+        1,
+        Input::LinkUp {
+            link: LinkId(99),
+            peer_key: None,
+            mtu: 64,
+        },
+    );
+    let failed: Vec<_> = net
+        .events
+        .iter()
+        .filter_map(|(_, _, e)| match e {
+            Event::CommandFailed(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            CommandError::UnknownLink(link_to(1)),
+            CommandError::ReservedChannel,
+            CommandError::MtuTooSmall {
+                link: LinkId(99),
+                mtu: 64
+            }
+        ]
+    );
+}
+
+#[test]
+fn idle_links_sleep_until_a_named_timer() {
+    let mut net = Net::new(2, modeled(), 9);
+    net.connect(0, 1, WireParams::default());
+    net.run_for(Duration::from_secs(3));
+    let reason = net.nodes[0]
+        .last_timeout_reason()
+        .expect("an established link has timers");
+    assert_eq!(reason.link, link_to(1));
+    // Idle, the only reasons to wake are keeping alive, rotating keys and
+    // dropping retired ones; never a busy loop.
+    assert!(matches!(
+        reason.timer,
+        LinkTimer::Keepalive
+            | LinkTimer::Rekey
+            | LinkTimer::KeyDiscard
+            | LinkTimer::Ack
+            | LinkTimer::Dead
+    ));
+}

@@ -1,0 +1,6 @@
+//! Scenario tests of whole nodes over the in-crate harness.
+
+mod harness;
+mod lifecycle;
+mod reliability;
+mod robustness;

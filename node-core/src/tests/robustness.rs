@@ -1,0 +1,161 @@
+//! Bad input: every datagram is accepted or dropped and counted; sessions
+//! keep working.
+
+use proptest::prelude::*;
+
+use super::harness::{Net, WireParams, link_to};
+use crate::wire::{HandshakeInit, HandshakeResp, SealedHeader};
+use crate::*;
+
+/// Two established nodes (0 and 1) and a stranger (2) linked to 0, with
+/// every datagram captured.
+fn three(suite: SuiteKind) -> Net {
+    let mut net = Net::new(
+        3,
+        Config {
+            suite,
+            ..Config::default()
+        },
+        31,
+    );
+    net.capture = true;
+    net.connect(0, 1, WireParams::default());
+    net.connect(0, 2, WireParams::default());
+    net.run_for(Duration::from_millis(100));
+    net.send(1, 0, 1, Class::Bulk, vec![9; 2_000]);
+    net.run_for(Duration::from_millis(100));
+    net
+}
+
+fn sealed_from(net: &Net, to: usize, link: LinkId) -> Vec<Vec<u8>> {
+    net.captured
+        .iter()
+        .filter(|(t, l, b)| *t == to && *l == link && b[0] == 3)
+        .map(|(_, _, b)| b.clone())
+        .collect()
+}
+
+fn drops(net: &Net) -> DropStats {
+    net.nodes[0].link(link_to(1)).unwrap().stats.drops
+}
+
+fn still_works(net: &mut Net) {
+    let before = net.messages(0).len();
+    net.send(1, 0, 4, Class::Realtime, b"still here".to_vec());
+    net.run_for(Duration::from_millis(100));
+    let msgs = net.messages(0);
+    assert_eq!(msgs.len(), before + 1);
+    assert_eq!(msgs.last().unwrap().2, b"still here");
+}
+
+#[test]
+fn tampered_replayed_forged_and_truncated_datagrams_are_counted() {
+    for suite in [SuiteKind::Real, SuiteKind::Modeled] {
+        let mut net = three(suite);
+        let good = sealed_from(&net, 0, link_to(1));
+        assert!(good.len() >= 2);
+        let last = good.last().unwrap().clone();
+
+        // Replay: a datagram that was already accepted.
+        net.inject(0, link_to(1), last.clone());
+        assert_eq!(drops(&net).replay, 1, "{suite}");
+
+        // Tamper: flip one bit of the ciphertext of a fresh-looking packet.
+        let mut flipped = last.clone();
+        flipped[SealedHeader::LEN + 2] ^= 0x10;
+        flipped[12] = flipped[12].wrapping_add(200); // a packet number not yet seen
+        net.inject(0, link_to(1), flipped);
+        assert_eq!(drops(&net).bad_tag, 1, "{suite}");
+
+        // Forged with another key: node 2's packets to node 0 shown on
+        // node 1's link (another session index, and another key).
+        let theirs = sealed_from(&net, 0, link_to(2));
+        net.inject(0, link_to(1), theirs.last().unwrap().clone());
+        let d = drops(&net);
+        assert_eq!(d.unknown_session + d.bad_tag, 2, "{suite}");
+
+        // Truncated and garbage bytes.
+        net.inject(0, link_to(1), last[..20].to_vec());
+        net.inject(0, link_to(1), vec![]);
+        net.inject(0, link_to(1), vec![0xEE; 300]);
+        assert_eq!(drops(&net).malformed, 3, "{suite}");
+
+        // A response to no handshake, and an INIT from an impostor.
+        let mut resp = vec![2u8, 1];
+        resp.resize(HandshakeResp::LEN, 0);
+        net.inject(0, link_to(1), resp);
+        assert_eq!(drops(&net).unexpected, 1, "{suite}");
+        let mallory = Identity::from_secret(suite, [77; 32]).unwrap();
+        let mut init = Vec::new();
+        HandshakeInit {
+            version: 1,
+            initiator_index: 5,
+            eph_pub: mallory.public_key().0,
+            static_pub: mallory.public_key().0,
+        }
+        .emit(&mut init);
+        net.inject(0, link_to(1), init);
+        assert_eq!(drops(&net).unauthenticated, 1, "{suite}");
+
+        // A link the driver never brought up.
+        net.inject(0, LinkId(4242), last.clone());
+        assert_eq!(net.nodes[0].stats().unknown_link, 1);
+
+        still_works(&mut net);
+        assert_eq!(
+            net.count_events(0, |e| matches!(e, Event::LinkEstablished { .. })),
+            2
+        );
+    }
+}
+
+#[test]
+fn old_packets_are_rejected_beyond_the_replay_window() {
+    let mut net = three(SuiteKind::Modeled);
+    let first = sealed_from(&net, 0, link_to(1))[0].clone();
+    for i in 0..1_500 {
+        net.send(1, 0, 2, Class::Bulk, vec![i as u8; 10]);
+    }
+    net.run_for(Duration::from_secs(1));
+    net.inject(0, link_to(1), first);
+    assert_eq!(drops(&net).replay, 1);
+    still_works(&mut net);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_or_break_the_session(
+        junk in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..1500), 1..20),
+    ) {
+        let mut net = three(SuiteKind::Modeled);
+        for bytes in junk {
+            net.inject(0, link_to(1), bytes);
+        }
+        still_works(&mut net);
+    }
+
+    #[test]
+    fn mutated_datagrams_never_panic_or_break_the_session(
+        pick in any::<prop::sample::Index>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..8),
+        real in any::<bool>(),
+    ) {
+        let suite = if real { SuiteKind::Real } else { SuiteKind::Modeled };
+        let mut net = three(suite);
+        let all: Vec<Vec<u8>> = net.captured.iter().map(|c| c.2.clone()).collect();
+        let mut bytes = pick.get(&all).clone();
+        for (at, value, op) in edits {
+            let i = at.index(bytes.len().max(1));
+            match op {
+                0 if !bytes.is_empty() => bytes[i] ^= value | 1,
+                1 => bytes.insert(i.min(bytes.len()), value),
+                2 if !bytes.is_empty() => { bytes.remove(i); }
+                _ => bytes.truncate(i),
+            }
+        }
+        net.inject(0, link_to(1), bytes);
+        still_works(&mut net);
+    }
+}
