@@ -134,13 +134,7 @@ impl Link {
         }
     }
 
-    fn on_sealed(
-        &mut self,
-        now: Time,
-        header: SealedHeader,
-        bytes: &mut Vec<u8>,
-        ctx: &mut Ctx<'_>,
-    ) {
+    fn on_sealed(&mut self, now: Time, header: SealedHeader, bytes: &mut [u8], ctx: &mut Ctx<'_>) {
         let suite = ctx.suite;
         let pending = match (&mut self.session, &mut self.pending) {
             (Some(s), _) if s.local_index == header.receiver_index => false,

@@ -34,15 +34,15 @@ impl Link {
         let mut sent = Vec::new();
         let room = |buf: &Vec<u8>| space - (buf.len() - SealedHeader::LEN);
 
-        if must_ack || session.acks.worth_piggybacking() {
-            if let Some(mut ack) = session.acks.build(now, SENT_RANGES) {
-                // An ACK never takes more than half a packet.
-                while ack.encoded_len() > space / 2 && ack.ranges.len() > 1 {
-                    ack.ranges.pop();
-                }
-                if ack.encoded_len() <= space {
-                    Frame::Ack(ack).emit(&mut buf);
-                }
+        if (must_ack || session.acks.worth_piggybacking())
+            && let Some(mut ack) = session.acks.build(now, SENT_RANGES)
+        {
+            // An ACK never takes more than half a packet.
+            while ack.encoded_len() > space / 2 && ack.ranges.len() > 1 {
+                ack.ranges.pop();
+            }
+            if ack.encoded_len() <= space {
+                Frame::Ack(ack).emit(&mut buf);
             }
         }
         let closing = self.close_pending.take();

@@ -47,6 +47,9 @@ pub enum Verdict {
 
 type Tamper = Box<dyn FnMut(usize, LinkId, &mut Vec<u8>) -> Verdict>;
 
+/// A datagram on its way: (arrival, tie-break sequence, to node, on link, bytes).
+type InFlight = Reverse<(Time, u64, usize, LinkId, Vec<u8>)>;
+
 pub struct Net {
     pub nodes: Vec<Node>,
     pub identities: Vec<Identity>,
@@ -54,7 +57,7 @@ pub struct Net {
     pub config: Config,
     rng: ChaCha20Rng,
     wires: BTreeMap<(usize, LinkId), Wire>,
-    queue: BinaryHeap<Reverse<(Time, u64, usize, LinkId, Vec<u8>)>>,
+    queue: BinaryHeap<InFlight>,
     seq: u64,
     wake: Vec<Time>,
     pub events: Vec<(Time, usize, Event)>,
