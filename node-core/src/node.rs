@@ -171,7 +171,15 @@ impl Node {
             return;
         }
         if let Some(old) = self.links.remove(&link) {
+            // The driver reused a live link id: the old session is gone.
             self.retired += *old.stats();
+            if !old.is_closed() {
+                self.events.push_back(Event::LinkClosed {
+                    link,
+                    reason: CloseReason::LinkDown,
+                    unsent_messages: old.pending_messages(),
+                });
+            }
         }
         let Node {
             config,

@@ -52,8 +52,6 @@ pub struct KeyRing {
     role: Role,
     epochs: Vec<Epoch>,
     send_epoch: u32,
-    /// The highest epoch the peer has sealed a packet with.
-    peer_epoch: u32,
     request: Option<Request>,
     response: Option<RekeyFrame>,
     last_switch: Time,
@@ -79,7 +77,6 @@ impl KeyRing {
             role,
             epochs: Vec::with_capacity(3),
             send_epoch: 0,
-            peer_epoch: 0,
             request: None,
             response: None,
             last_switch: now,
@@ -130,14 +127,13 @@ impl KeyRing {
         self.send_epoch
     }
 
-    /// When the initiator should start the next rotation, if it may: not
-    /// while a request is outstanding, and not before the peer has switched
-    /// to the current epoch (so at most three epochs are ever installed).
+    /// When the initiator should start the next rotation: `interval` after
+    /// the last switch, and never while a request is outstanding. The
+    /// responder need not have switched yet: the next request travels sealed
+    /// with the new epoch, and opening it switches the responder before the
+    /// request is read.
     pub fn next_rotation(&self, interval: crate::time::Duration) -> Time {
-        if self.role == Role::Initiator
-            && self.request.is_none()
-            && self.peer_epoch == self.send_epoch
-        {
+        if self.role == Role::Initiator && self.request.is_none() {
             self.last_switch + interval
         } else {
             Time::NEVER
@@ -242,9 +238,6 @@ impl KeyRing {
         now: Time,
         grace: crate::time::Duration,
     ) -> bool {
-        if epoch > self.peer_epoch {
-            self.peer_epoch = epoch;
-        }
         if self.role == Role::Responder && epoch == self.send_epoch.wrapping_add(1) {
             self.switch_to(epoch, now, grace);
             return true;
@@ -343,9 +336,10 @@ mod tests {
             assert_eq!(r.open_key(n), Some(key));
             assert!(r.on_packet_opened(n, t, grace));
             assert_eq!(r.seal_key().1, i.open_key(n).unwrap());
-            assert_eq!(i.next_rotation(Duration::from_secs(1)), Time::NEVER);
-            i.on_packet_opened(n, t, grace);
-            assert_ne!(i.next_rotation(Duration::from_secs(1)), Time::NEVER);
+            assert_eq!(
+                i.next_rotation(Duration::from_secs(1)),
+                t + Duration::from_secs(1)
+            );
             i.discard_expired(t + grace);
             r.discard_expired(t + grace);
             assert_eq!((i.installed(), r.installed()), (1, 1));

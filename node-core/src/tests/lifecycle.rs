@@ -231,3 +231,32 @@ fn idle_links_sleep_until_a_named_timer() {
             | LinkTimer::Dead
     ));
 }
+
+#[test]
+fn keys_rotate_every_second_or_every_two_round_trips_on_long_links() {
+    let rekeys = |latency_ms: u64| {
+        let mut net = Net::new(2, modeled(), 10);
+        net.connect(
+            0,
+            1,
+            WireParams {
+                latency: Duration::from_millis(latency_ms),
+                ..WireParams::default()
+            },
+        );
+        net.run_for(Duration::from_secs(60));
+        net.nodes[0].link(link_to(1)).unwrap().stats.rekeys
+    };
+    // A 10 ms RTT: once a second (plus the round trip the exchange takes).
+    let short = rekeys(5);
+    assert!(
+        (55..=60).contains(&short),
+        "{short} rekeys in 60 s at 10 ms RTT"
+    );
+    // A 1.5 s RTT: every 2 x RTT = 3 s, plus the exchange's own round trip.
+    let long = rekeys(750);
+    assert!(
+        (12..=20).contains(&long),
+        "{long} rekeys in 60 s at 1.5 s RTT"
+    );
+}
