@@ -92,12 +92,17 @@ impl RecvStreams {
             complete: false,
         });
         if !m.complete {
-            if growth > 0 {
-                self.buffered += growth;
-                m.data.resize(end, 0);
-            }
             let start = f.offset as usize;
-            m.data[start..end].copy_from_slice(f.data);
+            self.buffered += growth;
+            if start == m.data.len() {
+                // In order, the usual case: append without zero-filling first.
+                m.data.extend_from_slice(f.data);
+            } else {
+                if growth > 0 {
+                    m.data.resize(end, 0);
+                }
+                m.data[start..end].copy_from_slice(f.data);
+            }
             m.received.insert(start as u64..end as u64);
             m.complete = m.received.total() == u64::from(m.len);
         }
