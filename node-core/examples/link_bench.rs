@@ -73,6 +73,7 @@ impl Pair {
                 link: LINK,
                 peer_key: Some(kb),
                 mtu: MTU,
+                rate_bps: None,
             },
         );
         pair.b.handle_input(
@@ -81,6 +82,7 @@ impl Pair {
                 link: LINK,
                 peer_key: Some(ka),
                 mtu: MTU,
+                rate_bps: None,
             },
         );
         while !pair.a.link(LINK).is_some_and(|l| l.established) {

@@ -39,6 +39,11 @@ pub enum Input {
         peer_key: Option<PublicKey>,
         /// The largest datagram the link carries, in bytes.
         mtu: usize,
+        /// The link's capacity in bits per second, if the driver knows it
+        /// (an interface rate). The node then paces its datagrams to it, so
+        /// it never builds a queue in the driver or the network; `None`
+        /// sends as fast as the window allows.
+        rate_bps: Option<u64>,
     },
     /// The driver closed a link (cable cut, tunnel destroyed). Nothing more
     /// is sent on it and what waited for it is dropped.

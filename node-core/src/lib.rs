@@ -13,7 +13,7 @@
 //! # let identity = Identity::from_secret(SuiteKind::Modeled, [7; 32]).unwrap();
 //! let mut node = Node::new(config, identity, [0; 32]).expect("valid config");
 //! let now = Time::ZERO;
-//! node.handle_input(now, Input::LinkUp { link: LinkId(1), peer_key: None, mtu: 1400 });
+//! node.handle_input(now, Input::LinkUp { link: LinkId(1), peer_key: None, mtu: 1400, rate_bps: None });
 //! loop {
 //!     match node.poll_output(now) {
 //!         Output::Transmit { link, bytes } => { /* send `bytes` on `link` */ }

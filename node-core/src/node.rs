@@ -109,7 +109,8 @@ impl Node {
                 link,
                 peer_key,
                 mtu,
-            } => self.link_up(now, link, peer_key, mtu),
+                rate_bps,
+            } => self.link_up(now, link, peer_key, mtu, rate_bps),
             Input::LinkDown { link } => {
                 if let Some(l) = self.links.remove(&link) {
                     self.retired += *l.stats();
@@ -161,7 +162,14 @@ impl Node {
         }
     }
 
-    fn link_up(&mut self, now: Time, link: LinkId, peer_key: Option<PublicKey>, mtu: usize) {
+    fn link_up(
+        &mut self,
+        now: Time,
+        link: LinkId,
+        peer_key: Option<PublicKey>,
+        mtu: usize,
+        rate_bps: Option<u64>,
+    ) {
         if mtu < MIN_MTU {
             self.events
                 .push_back(Event::CommandFailed(CommandError::MtuTooSmall {
@@ -196,7 +204,14 @@ impl Node {
             rng,
             events,
         };
-        let l = Link::new(link, peer_key, mtu, now, &mut ctx);
+        let l = Link::new(
+            link,
+            peer_key,
+            mtu,
+            rate_bps.filter(|&r| r > 0),
+            now,
+            &mut ctx,
+        );
         self.links.insert(link, l);
     }
 
@@ -350,6 +365,12 @@ impl Node {
     /// One link's state and counters.
     pub fn link(&self, link: LinkId) -> Option<LinkInfo> {
         self.links.get(&link).map(|l| l.info(link))
+    }
+
+    /// Bytes of service messages on `link` not yet acknowledged (cheaper
+    /// than [`Node::link`] for a sender that keeps its queue topped up).
+    pub fn send_backlog(&self, link: LinkId) -> Option<usize> {
+        self.links.get(&link).map(|l| l.send_backlog())
     }
 
     /// Every link, in id order.

@@ -12,6 +12,7 @@ mod ack;
 pub mod handshake;
 mod input;
 pub mod keys;
+mod pacer;
 mod recv;
 pub mod replay;
 pub mod rtt;
@@ -29,6 +30,7 @@ pub use timer::LinkTimer;
 
 use self::handshake::Initiation;
 use self::keys::Role;
+use self::pacer::Pacer;
 use self::recv::{RecvLimits, RecvStreams};
 use self::rtt::RttEstimator;
 use self::send::SendStreams;
@@ -86,6 +88,8 @@ pub(crate) struct Link {
     last_recv: Time,
     last_eliciting_sent: Time,
     ping_pending: bool,
+    /// Spaces datagrams at the link's rate, when the driver gave one.
+    pacer: Option<Pacer>,
     close_pending: Option<u16>,
     rekey_tx: VecDeque<RekeyFrame>,
 }
@@ -96,6 +100,7 @@ impl Link {
         id: LinkId,
         configured_peer: Option<PublicKey>,
         mtu: usize,
+        rate_bps: Option<u64>,
         now: Time,
         ctx: &mut Ctx<'_>,
     ) -> Self {
@@ -120,6 +125,7 @@ impl Link {
             last_recv: now,
             last_eliciting_sent: now,
             ping_pending: false,
+            pacer: rate_bps.map(Pacer::new),
             close_pending: None,
             rekey_tx: VecDeque::new(),
         };
@@ -145,6 +151,11 @@ impl Link {
     /// Whether the link was closed (by either end).
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Bytes of service messages not yet acknowledged.
+    pub fn send_backlog(&self) -> usize {
+        self.send.backlog()
     }
 
     /// Messages not yet fully acknowledged.
@@ -190,10 +201,11 @@ impl Link {
         let index = self.fresh_index(ctx.rng);
         let init = handshake::initiate(ctx.suite, ctx.identity, index, ctx.rng);
         self.handshake_tx.push_back(init.bytes.clone());
+        let backoff = ctx.config.handshake_retry;
         self.ours = Some(OurInit {
             init,
-            next_retry: now + ctx.config.handshake_retry,
-            backoff: ctx.config.handshake_retry,
+            next_retry: now + jittered(backoff, ctx.rng),
+            backoff,
         });
     }
 
@@ -309,7 +321,7 @@ impl Link {
     }
 
     /// Every timer of this link with its deadline (`NEVER` when not armed).
-    pub fn timers(&self, config: &Config) -> [(LinkTimer, Time); 8] {
+    pub fn timers(&self, config: &Config) -> [(LinkTimer, Time); 9] {
         let never = Time::NEVER;
         let s = self.session.as_ref();
         let established = |t: Time| if s.is_some() { t } else { never };
@@ -330,6 +342,7 @@ impl Link {
                     s.keys.next_rotation(config.rekey_interval.max(twice_rtt))
                 }),
                 LinkTimer::KeyDiscard => s.map_or(never, |s| s.keys.next_discard()),
+                LinkTimer::Pacing => self.pacer.as_ref().map_or(never, Pacer::deadline),
             };
             (timer, if self.closed { never } else { at })
         })
@@ -351,7 +364,7 @@ impl Link {
                 if let Some(o) = self.ours.as_mut() {
                     self.handshake_tx.push_back(o.init.bytes.clone());
                     o.backoff = (o.backoff.saturating_mul(2)).min(config.handshake_max_retry);
-                    o.next_retry = now + o.backoff;
+                    o.next_retry = now + jittered(o.backoff, ctx.rng);
                 }
             }
             LinkTimer::HandshakeExpiry => self.pending = None,
@@ -385,6 +398,19 @@ impl Link {
                     s.keys.discard_expired(now);
                 }
             }
+            LinkTimer::Pacing => {
+                if let Some(p) = self.pacer.as_mut() {
+                    p.on_timeout();
+                }
+            }
         }
     }
+}
+
+/// `d` plus a random quarter of it, so that nodes that started together do
+/// not retry together (on a shared medium they would collide every time).
+fn jittered(d: Duration, rng: &mut ChaCha20Rng) -> Duration {
+    use rand::RngExt as _;
+    let quarter = d.as_nanos() / 4;
+    d + Duration::from_nanos(rng.random_range(0..=quarter))
 }

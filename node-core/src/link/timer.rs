@@ -25,11 +25,13 @@ pub enum LinkTimer {
     Rekey,
     /// Drop a retired key whose grace period is over.
     KeyDiscard,
+    /// Data held back by the pacer may leave.
+    Pacing,
 }
 
 impl LinkTimer {
     /// All timers, in the order they are checked when several are due.
-    pub const ALL: [LinkTimer; 8] = [
+    pub const ALL: [LinkTimer; 9] = [
         LinkTimer::HandshakeRetry,
         LinkTimer::HandshakeExpiry,
         LinkTimer::Dead,
@@ -38,6 +40,7 @@ impl LinkTimer {
         LinkTimer::Keepalive,
         LinkTimer::Rekey,
         LinkTimer::KeyDiscard,
+        LinkTimer::Pacing,
     ];
 }
 
@@ -52,6 +55,7 @@ impl fmt::Display for LinkTimer {
             LinkTimer::Dead => "dead",
             LinkTimer::Rekey => "rekey",
             LinkTimer::KeyDiscard => "key-discard",
+            LinkTimer::Pacing => "pacing",
         })
     }
 }

@@ -15,7 +15,7 @@ impl Link {
     /// The next datagram this link wants to send, if any.
     pub fn poll_transmit(&mut self, now: Time, ctx: &mut Ctx<'_>) -> Option<Vec<u8>> {
         if let Some(bytes) = self.handshake_tx.pop_front() {
-            self.count_sent(bytes.len());
+            self.count_sent(now, bytes.len());
             return Some(bytes);
         }
         let config = ctx.config;
@@ -25,7 +25,11 @@ impl Link {
         let must_ack = session.acks.must_send(now, config);
         let control =
             self.close_pending.is_some() || self.ping_pending || !self.rekey_tx.is_empty();
-        if !(must_ack || control || self.send.wants_to_send(window)) {
+        let wants_data = self.send.wants_to_send(window);
+        // Only data waits for the pacer: acks and control frames are small
+        // and late ones cost more than they save (they are still charged).
+        let data_now = wants_data && self.pacer.as_mut().is_none_or(|p| p.admit(now));
+        if !(must_ack || control || data_now) {
             return None;
         }
 
@@ -62,7 +66,7 @@ impl Link {
             sent.push(SentFrame::Ping);
             self.ping_pending = false;
         }
-        if closing.is_none() {
+        if closing.is_none() && data_now {
             for class in [Class::Realtime, Class::Bulk] {
                 while let Some(f) = self.send.write_frame(class, room(&buf), window, &mut buf) {
                     sent.push(f);
@@ -90,7 +94,7 @@ impl Link {
             );
             self.last_eliciting_sent = now;
         }
-        self.count_sent(buf.len());
+        self.count_sent(now, buf.len());
         if closing.is_some() {
             // CLOSE is sent once and not retransmitted: the peer that misses
             // it finds the link dead after `dead_interval`.
@@ -99,8 +103,11 @@ impl Link {
         Some(buf)
     }
 
-    fn count_sent(&mut self, len: usize) {
+    fn count_sent(&mut self, now: Time, len: usize) {
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += len as u64;
+        if let Some(p) = self.pacer.as_mut() {
+            p.on_sent(now, len);
+        }
     }
 }

@@ -132,13 +132,14 @@ impl Net {
 
     /// Gives node `at` a LinkUp for its link to `peer` with the given expected key.
     pub fn link_up(&mut self, at: usize, peer: usize, key: Option<PublicKey>) {
-        let mtu = self.wires[&(at, link_to(peer))].params.mtu;
+        let params = self.wires[&(at, link_to(peer))].params;
         self.input(
             at,
             Input::LinkUp {
                 link: link_to(peer),
                 peer_key: key,
-                mtu,
+                mtu: params.mtu,
+                rate_bps: params.bits_per_second,
             },
         );
     }

@@ -188,6 +188,7 @@ fn link_down_and_bad_commands_are_reported() {
             link: LinkId(99),
             peer_key: None,
             mtu: 64,
+            rate_bps: None,
         },
     );
     let failed: Vec<_> = net

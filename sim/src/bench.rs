@@ -1,0 +1,94 @@
+//! The engine benchmark: echo nodes on a grid, no protocol work, so the
+//! figure is the engine's own cost per event (queue, dispatch, link model,
+//! fingerprint).
+
+use node_core::{Duration, Time};
+
+use crate::engine::World;
+use crate::engine::population::Echoes;
+use crate::model::{
+    ChannelParams, LinkSpec, LossModel, Medium, Network, NodeRole, NodeSpec, Scenario,
+};
+
+/// Result of an engine benchmark.
+pub struct EngineBench {
+    /// Events processed.
+    pub events: u64,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+    /// Simulated seconds.
+    pub simulated_s: f64,
+}
+
+/// A `side` x `side` grid of echo nodes, each ticking every millisecond and
+/// letting each datagram bounce `hops` times, run for `simulated` time.
+pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
+    let n = side * side;
+    let params = ChannelParams {
+        bandwidth_bps: 10_000_000_000,
+        latency: Duration::from_micros(100),
+        jitter: Duration::ZERO,
+        reorder: false,
+        queue_bytes: 1 << 20,
+        mtu: 1500,
+        loss: LossModel::None,
+    };
+    let mut links = Vec::new();
+    for r in 0..side {
+        for c in 0..side {
+            let i = r * side + c;
+            for j in [
+                (c + 1 < side).then_some(i + 1),
+                (r + 1 < side).then_some(i + side),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                links.push(LinkSpec {
+                    a: i,
+                    b: j,
+                    ab: params.clone(),
+                    ba: Some(params.clone()),
+                    medium: Medium::Wired,
+                });
+            }
+        }
+    }
+    let nodes = (0..n)
+        .map(|i| NodeSpec {
+            name: format!("n{i}"),
+            position: None,
+            role: NodeRole::Host,
+        })
+        .collect();
+    let scenario = Scenario {
+        name: "engine-bench".into(),
+        description: String::new(),
+        seed: 1,
+        duration: simulated,
+        metrics_interval: simulated,
+        protocol: node_core::Config::default(),
+        network: Network {
+            nodes,
+            links,
+            wifi: None,
+            sonet_rings: Vec::new(),
+        },
+        traffic: Vec::new(),
+        faults: Vec::new(),
+    };
+    let mut world = World::new(
+        scenario,
+        Echoes {
+            tick: Duration::from_millis(1),
+            hops,
+        },
+    );
+    let start = std::time::Instant::now();
+    world.run(Time::ZERO + simulated, &mut |_| {});
+    EngineBench {
+        events: world.events(),
+        wall_s: start.elapsed().as_secs_f64(),
+        simulated_s: simulated.as_secs_f64(),
+    }
+}

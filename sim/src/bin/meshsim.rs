@@ -1,0 +1,191 @@
+//! `meshsim`: run, validate and list scenarios; benchmark the engine.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use sim::{bench, results, run, scenario};
+
+#[derive(Parser)]
+#[command(
+    name = "meshsim",
+    version,
+    about = "A deterministic simulator of source-routed, store-and-forward mesh networks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write its results.
+    Run {
+        /// The scenario file (JSON).
+        scenario: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where results go (default: out/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check scenario files; exit code 2 if any is bad.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// List the scenarios of a directory with their descriptions.
+    List {
+        /// The directory.
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchKind {
+    /// The engine alone: echo nodes that set timers and bounce datagrams.
+    Engine {
+        /// Grid side (side x side nodes).
+        #[arg(long, default_value_t = 32)]
+        side: usize,
+        /// Simulated seconds.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
+}
+
+/// Exit code for bad input (a scenario that does not parse or validate).
+const BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            out,
+        } => cmd_run(&scenario, seed, out),
+        Command::Validate { scenarios } => cmd_validate(&scenarios),
+        Command::List { dir } => cmd_list(&dir),
+        Command::Bench {
+            what: BenchKind::Engine { side, seconds },
+        } => {
+            let b = bench::engine(
+                side,
+                8,
+                node_core::Duration::from_nanos((seconds * 1e9) as u64),
+            );
+            println!(
+                "nodes: {}  simulated_s: {}  events: {}",
+                side * side,
+                b.simulated_s,
+                b.events
+            );
+            println!("wall_s: {:.3}", b.wall_s);
+            println!("engine_events_per_s: {:.0}", b.events as f64 / b.wall_s);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn cmd_run(path: &Path, seed: Option<u64>, out: Option<PathBuf>) -> ExitCode {
+    let mut sc = match scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    if let Some(seed) = seed {
+        sc.seed = seed;
+    }
+    let out = out.unwrap_or_else(|| Path::new("out").join(&sc.name));
+    let duration = sc.duration.as_secs_f64();
+    let started = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut last = 0.0;
+    let mut progress = |p: sim::engine::Progress| {
+        if !tty {
+            return;
+        }
+        let wall = started.elapsed().as_secs_f64();
+        if wall - last < 0.25 && p.now.as_secs_f64() < duration {
+            return;
+        }
+        last = wall;
+        let sim_s = p.now.as_secs_f64();
+        eprint!(
+            "\r  sim {sim_s:>9.3} s / {duration:.3} s   {:>8.2} Mev/s   {:>8.2} sim-s/s ",
+            p.events as f64 / wall.max(1e-9) / 1e6,
+            sim_s / wall.max(1e-9)
+        );
+        let _ = std::io::stderr().flush();
+    };
+    let result = match run::run(sc, &mut progress) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    if tty {
+        eprintln!();
+    }
+    if let Err(e) = run::write(&result, &out) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    print!("{}", results::text(&result.summary));
+    println!("results in {}", out.display());
+    ExitCode::SUCCESS
+}
+
+fn cmd_validate(paths: &[PathBuf]) -> ExitCode {
+    let mut bad = false;
+    for p in paths {
+        match scenario::load(p) {
+            Ok(s) => println!("ok: {} ({})", p.display(), s.name),
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        ExitCode::from(BAD_INPUT)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn cmd_list(dir: &Path) -> ExitCode {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {}: {e}", dir.display());
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for f in files {
+        match scenario::describe(&f) {
+            Ok((name, description)) => println!("{:<28} {description}", name),
+            Err(e) => println!("{:<28} (invalid: {e})", f.display()),
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,276 @@
+//! The engine's side of the links: channels per direction, the wifi medium,
+//! SONET rings, and what faults did to them.
+
+use node_core::{Duration, Time};
+use rand_chacha::ChaCha20Rng;
+
+use super::rng::{StreamKind, stream};
+use crate::channel::{Channel, DropCause, SonetRing, TxToken, WifiMedium, serialization_ns};
+use crate::model::{LinkSpec, Medium, Network};
+
+/// Counters of one direction, kept by the engine for every medium alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirCounters {
+    /// Datagrams handed to the link.
+    pub offered: u64,
+    /// Bytes handed to the link.
+    pub offered_bytes: u64,
+    /// Datagrams that arrived.
+    pub delivered: u64,
+    /// Bytes that arrived.
+    pub delivered_bytes: u64,
+    /// Drops by cause, indexed like [`DropCause::ALL`].
+    pub drops: [u64; 5],
+    /// Time the sender spends putting bits on the medium, counted when a
+    /// datagram is accepted (so it may run past the present).
+    pub busy_ns: u64,
+    /// When the last accepted datagram finishes leaving the sender.
+    pub busy_until: Time,
+}
+
+impl DirCounters {
+    /// Busy time up to `t`: what was accepted, less what is still to come.
+    pub fn busy_by(&self, t: Time) -> u64 {
+        self.busy_ns
+            .saturating_sub(self.busy_until.saturating_since(t).as_nanos())
+    }
+}
+
+/// One direction of a link.
+pub struct Direction {
+    /// The channel model (for wifi: the parameters and the sender's queue
+    /// are used through the medium).
+    pub channel: Channel,
+    rng: ChaCha20Rng,
+    /// Counters.
+    pub counters: DirCounters,
+}
+
+/// A link and its state.
+pub struct LinkState {
+    /// What the scenario said.
+    pub spec: LinkSpec,
+    /// `[a -> b, b -> a]`; `None` for the missing direction of a one-way link.
+    pub dirs: [Option<Direction>; 2],
+    /// Faults currently holding the link down (a partition and a link fault
+    /// may overlap; the link is up when none does).
+    down_holds: u32,
+}
+
+/// Where a transmission stands once the link has taken it.
+pub struct InFlight {
+    /// Arrival time.
+    pub at: Time,
+    /// The direction's channel generation when it left.
+    pub generation: u64,
+    /// The wifi frame, to check for collisions on arrival.
+    pub token: Option<TxToken>,
+}
+
+/// All links of a run.
+pub struct Links {
+    /// Links by index.
+    pub links: Vec<LinkState>,
+    wifi: Option<WifiMedium>,
+    rings: Vec<SonetRing>,
+}
+
+impl Links {
+    /// Builds the links of `network`, each direction with its own RNG stream.
+    pub fn new(network: &Network, seed: u64) -> Links {
+        let links: Vec<LinkState> = network
+            .links
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                let dir = |d: u64, p: &crate::model::ChannelParams| Direction {
+                    channel: Channel::new(p.clone()),
+                    rng: stream(seed, StreamKind::Channel, 2 * i as u64 + d),
+                    counters: DirCounters::default(),
+                };
+                LinkState {
+                    dirs: [Some(dir(0, &spec.ab)), spec.ba.as_ref().map(|p| dir(1, p))],
+                    spec: spec.clone(),
+                    down_holds: 0,
+                }
+            })
+            .collect();
+        let wifi = network.wifi.as_ref().map(|w| {
+            let positions = network
+                .nodes
+                .iter()
+                .map(|n| n.position.unwrap_or([0.0, 0.0]))
+                .collect();
+            WifiMedium::new(w.clone(), positions)
+        });
+        let rings = network
+            .sonet_rings
+            .iter()
+            .map(|r| {
+                let latency = r
+                    .spans
+                    .iter()
+                    .map(|&l| network.links[l].ab.latency)
+                    .collect();
+                SonetRing::new(r.clone(), latency)
+            })
+            .collect();
+        Links { links, wifi, rings }
+    }
+
+    /// Offers a datagram of `len` bytes to direction `dir` of `link`.
+    pub fn transmit(
+        &mut self,
+        now: Time,
+        link: usize,
+        dir: usize,
+        len: usize,
+    ) -> Result<InFlight, DropCause> {
+        let l = &mut self.links[link];
+        let (from, to) = if dir == 0 {
+            (l.spec.a, l.spec.b)
+        } else {
+            (l.spec.b, l.spec.a)
+        };
+        let down = l.down_holds > 0;
+        let Some(d) = l.dirs[dir].as_mut() else {
+            // The missing direction of a one-way link carries nothing.
+            return Err(DropCause::Down);
+        };
+        d.counters.offered += 1;
+        d.counters.offered_bytes += len as u64;
+        let result = match l.spec.medium {
+            Medium::Wifi if down => Err(DropCause::Down),
+            Medium::Wifi => {
+                let medium = self.wifi.as_mut().expect("wifi links imply a wifi medium");
+                let params = d.channel.params().clone();
+                medium
+                    .send(now, from, to, len, &params, &mut d.rng)
+                    .map(|(token, at)| {
+                        d.counters.busy_ns += serialization_ns(len, params.bandwidth_bps);
+                        d.counters.busy_until = d.counters.busy_until.max(at - params.latency);
+                        InFlight {
+                            at,
+                            generation: d.channel.generation(),
+                            token: Some(token),
+                        }
+                    })
+            }
+            Medium::Wired => {
+                let busy = d.channel.stats().busy_ns;
+                let r = d.channel.send(now, len, &mut d.rng);
+                d.counters.busy_ns += d.channel.stats().busy_ns - busy;
+                d.counters.busy_until = d.channel.busy_until();
+                r.map(|at| InFlight {
+                    at,
+                    generation: d.channel.generation(),
+                    token: None,
+                })
+            }
+            Medium::SonetSpan { ring, span } => match self.rings[ring].route(span, now) {
+                Err(cause) => Err(cause),
+                Ok(extra) => {
+                    let busy = d.channel.stats().busy_ns;
+                    let r = d.channel.send(now, len, &mut d.rng);
+                    d.counters.busy_ns += d.channel.stats().busy_ns - busy;
+                    d.counters.busy_until = d.channel.busy_until();
+                    r.map(|at| InFlight {
+                        at: at + extra,
+                        generation: d.channel.generation(),
+                        token: None,
+                    })
+                }
+            },
+        };
+        if let Err(cause) = result {
+            d.counters.drops[cause as usize] += 1;
+        }
+        result
+    }
+
+    /// Decides on arrival whether a datagram survived: the link may have gone
+    /// down meanwhile, and a wifi frame may have collided.
+    pub fn arrive(
+        &mut self,
+        link: usize,
+        dir: usize,
+        flight: &InFlight,
+        len: usize,
+    ) -> Result<(), DropCause> {
+        let l = &mut self.links[link];
+        let d = l.dirs[dir]
+            .as_mut()
+            .expect("only existing directions carry datagrams");
+        let result = if d.channel.generation() != flight.generation {
+            Err(DropCause::Down)
+        } else if let Some(token) = flight.token {
+            let medium = self.wifi.as_mut().expect("wifi links imply a wifi medium");
+            medium.resolve(token)
+        } else {
+            Ok(())
+        };
+        match result {
+            Ok(()) => {
+                d.counters.delivered += 1;
+                d.counters.delivered_bytes += len as u64;
+            }
+            Err(cause) => d.counters.drops[cause as usize] += 1,
+        }
+        result
+    }
+
+    /// Counts a datagram that arrived at a crashed node.
+    pub fn drop_at_dead_node(&mut self, link: usize, dir: usize) {
+        if let Some(d) = self.links[link].dirs[dir].as_mut() {
+            d.counters.drops[DropCause::Down as usize] += 1;
+        }
+    }
+
+    /// A fault takes the link down (`true`) or releases its hold (`false`).
+    /// On a SONET span the fiber is cut and the ring switches to protection.
+    pub fn hold_down(&mut self, link: usize, down: bool, now: Time) {
+        let l = &mut self.links[link];
+        let was_down = l.down_holds > 0;
+        l.down_holds = if down {
+            l.down_holds + 1
+        } else {
+            l.down_holds.saturating_sub(1)
+        };
+        let is_down = l.down_holds > 0;
+        if was_down == is_down {
+            return;
+        }
+        match l.spec.medium {
+            Medium::SonetSpan { ring, span } => {
+                if is_down {
+                    self.rings[ring].cut(span, now);
+                    // What was on the cut fiber is lost; the span itself is
+                    // protected, so its channels stay up.
+                    for d in l.dirs.iter_mut().flatten() {
+                        d.channel.set_up(false, now);
+                        d.channel.set_up(true, now);
+                    }
+                } else {
+                    self.rings[ring].repair(span, now);
+                }
+            }
+            Medium::Wired | Medium::Wifi => {
+                for d in l.dirs.iter_mut().flatten() {
+                    d.channel.set_up(!is_down, now);
+                }
+            }
+        }
+    }
+
+    /// Adds latency to both directions (or removes it with `ZERO`).
+    pub fn set_extra_latency(&mut self, link: usize, extra: Duration) {
+        for d in self.links[link].dirs.iter_mut().flatten() {
+            d.channel.set_extra_latency(extra);
+        }
+    }
+
+    /// Total airtime of the wifi medium, if there is one.
+    pub fn wifi_airtime_ns(&self) -> Option<u64> {
+        self.wifi.as_ref().map(|w| w.airtime_ns())
+    }
+}

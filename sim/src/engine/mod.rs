@@ -1,0 +1,577 @@
+//! The discrete-event engine.
+//!
+//! One queue of events ordered by (time, sequence). Each node has at most one
+//! pending wake-up that counts: a node's `Timeout` moves its wake-up time,
+//! and wake events for an older time are skipped when they pop (lazy
+//! cancellation). After every input a node is polled until `Timeout`, as
+//! node-core's contract requires. Nodes never touch each other: everything
+//! between them is a datagram that a link model turns into a scheduled
+//! delivery (or a drop).
+
+pub mod fingerprint;
+mod links;
+pub mod population;
+pub mod protocol;
+pub mod queue;
+pub mod rng;
+
+use node_core::{Event, Input, LinkId, Output, Time};
+
+use self::fingerprint::{Fingerprint, Step};
+use self::links::InFlight;
+pub use self::links::{DirCounters, LinkState, Links};
+use self::protocol::{Population, Protocol};
+use self::queue::EventQueue;
+use crate::model::{FaultKind, Scenario, TrafficKind};
+use crate::traffic::{BULK_QUEUE, Header, MessageKind, Source};
+
+enum Ev {
+    Deliver {
+        link: u32,
+        dir: u8,
+        flight: InFlight,
+        bytes: Vec<u8>,
+    },
+    Wake {
+        node: u32,
+    },
+    Source {
+        flow: u32,
+    },
+    Fault {
+        index: u32,
+        start: bool,
+    },
+    Sample,
+}
+
+struct Slot<N> {
+    node: N,
+    alive: bool,
+    incarnation: u32,
+    /// The wake-up that counts; `NEVER` if none.
+    wake_at: Time,
+}
+
+/// A snapshot for the time series, taken every metrics interval.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// When.
+    pub time: Time,
+    /// Per flow: (delivered messages, delivered bytes), cumulative.
+    pub flows: Vec<(u64, u64)>,
+    /// Per link direction (link, dir): counters, cumulative.
+    pub links: Vec<(usize, usize, DirCounters)>,
+}
+
+/// Progress of a run, for a progress line.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Simulated time reached.
+    pub now: Time,
+    /// Events processed so far.
+    pub events: u64,
+}
+
+/// A running simulation.
+pub struct World<P: Population> {
+    population: P,
+    scenario: Scenario,
+    now: Time,
+    queue: EventQueue<Ev>,
+    nodes: Vec<Slot<P::Node>>,
+    links: Links,
+    /// For each node: its links as (link id, link index, direction).
+    node_links: Vec<Vec<(LinkId, usize, usize)>>,
+    sources: Vec<Source>,
+    bulk_by_node: Vec<Vec<u32>>,
+    fingerprint: Fingerprint,
+    events: u64,
+    samples: Vec<Sample>,
+    /// Counters of crashed incarnations, per node.
+    retired: Vec<Option<node_core::NodeStats>>,
+}
+
+impl<P: Population> World<P> {
+    /// Sets up a run: every node created and told about its links at time
+    /// zero, sources, faults and samples scheduled.
+    pub fn new(scenario: Scenario, mut population: P) -> World<P> {
+        let n = scenario.network.nodes.len();
+        let mut node_links = vec![Vec::new(); n];
+        for (i, l) in scenario.network.links.iter().enumerate() {
+            // A link is known by the same id at both ends: its index.
+            node_links[l.a].push((LinkId(i as u64), i, 0));
+            node_links[l.b].push((LinkId(i as u64), i, 1));
+        }
+        let nodes = (0..n)
+            .map(|i| Slot {
+                node: population.make(i, 0),
+                alive: true,
+                incarnation: 0,
+                wake_at: Time::NEVER,
+            })
+            .collect();
+        let mut bulk_by_node = vec![Vec::new(); n];
+        for (i, t) in scenario.traffic.iter().enumerate() {
+            if matches!(t.kind, TrafficKind::Bulk { .. }) {
+                bulk_by_node[t.from].push(i as u32);
+            }
+        }
+        let mut world = World {
+            links: Links::new(&scenario.network, scenario.seed),
+            sources: scenario.traffic.iter().cloned().map(Source::new).collect(),
+            population,
+            now: Time::ZERO,
+            queue: EventQueue::default(),
+            nodes,
+            node_links,
+            bulk_by_node,
+            fingerprint: Fingerprint::default(),
+            events: 0,
+            samples: Vec::new(),
+            retired: vec![None; n],
+            scenario,
+        };
+        for (i, s) in world.scenario.traffic.iter().enumerate() {
+            world
+                .queue
+                .push(Time::ZERO + s.start, Ev::Source { flow: i as u32 });
+        }
+        for (i, f) in world.scenario.faults.iter().enumerate() {
+            world.queue.push(
+                Time::ZERO + f.at,
+                Ev::Fault {
+                    index: i as u32,
+                    start: true,
+                },
+            );
+            if let Some(d) = f.duration {
+                world.queue.push(
+                    Time::ZERO + f.at + d,
+                    Ev::Fault {
+                        index: i as u32,
+                        start: false,
+                    },
+                );
+            }
+        }
+        world.queue.push(Time::ZERO, Ev::Sample);
+        for i in 0..n {
+            world.bring_up_links(i);
+        }
+        world
+    }
+
+    fn bring_up_links(&mut self, i: usize) {
+        for k in 0..self.node_links[i].len() {
+            let (link, index, dir) = self.node_links[i][k];
+            let spec = &self.links.links[index].spec;
+            let peer = if dir == 0 { spec.b } else { spec.a };
+            let out = if dir == 0 {
+                Some(&spec.ab)
+            } else {
+                spec.ba.as_ref()
+            };
+            // The receiving end of a one-way link still knows the link: it
+            // just cannot answer on it.
+            let mtu = out.unwrap_or(&spec.ab).mtu;
+            // Like a network interface, the driver knows the rate of what it
+            // sends on; the node paces to it (nothing on a one-way link's
+            // missing direction).
+            let rate_bps = out.map(|p| p.bandwidth_bps);
+            let peer_key = self.population.public_key(peer);
+            let input = Input::LinkUp {
+                link,
+                peer_key,
+                mtu,
+                rate_bps,
+            };
+            self.nodes[i].node.handle_input(self.now, input);
+        }
+        self.drive(i);
+    }
+
+    /// Runs until the queue is empty or simulated time passes `until`;
+    /// `progress` is called now and then.
+    pub fn run(&mut self, until: Time, progress: &mut dyn FnMut(Progress)) {
+        while let Some(t) = self.queue.peek_time() {
+            if t > until {
+                break;
+            }
+            let (t, ev) = self.queue.pop().expect("peeked");
+            self.now = t;
+            self.events += 1;
+            if self.events & 0xFFFF == 0 {
+                progress(Progress {
+                    now: t,
+                    events: self.events,
+                });
+            }
+            self.handle(ev);
+        }
+        self.now = self.now.max(until);
+        progress(Progress {
+            now: self.now,
+            events: self.events,
+        });
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::Deliver {
+                link,
+                dir,
+                flight,
+                bytes,
+            } => self.deliver(link as usize, dir as usize, flight, bytes),
+            Ev::Wake { node } => {
+                let i = node as usize;
+                let slot = &mut self.nodes[i];
+                if !slot.alive || slot.wake_at != self.now {
+                    return; // superseded by a later Timeout, or the node crashed
+                }
+                slot.wake_at = Time::NEVER;
+                self.fingerprint.record(self.now, i, Step::Wake, 0);
+                slot.node.handle_input(self.now, Input::Timeout);
+                self.drive(i);
+            }
+            Ev::Source { flow } => self.run_source(flow as usize),
+            Ev::Fault { index, start } => self.apply_fault(index as usize, start),
+            Ev::Sample => {
+                self.take_sample();
+                let next = self.now + self.scenario.metrics_interval;
+                if next <= Time::ZERO + self.scenario.duration {
+                    self.queue.push(next, Ev::Sample);
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, link: usize, dir: usize, flight: InFlight, bytes: Vec<u8>) {
+        let spec = &self.links.links[link].spec;
+        let to = if dir == 0 { spec.b } else { spec.a };
+        if !self.nodes[to].alive {
+            self.links.drop_at_dead_node(link, dir);
+            self.fingerprint
+                .record(self.now, to, Step::Drop, bytes.len());
+            return;
+        }
+        if self.links.arrive(link, dir, &flight, bytes.len()).is_err() {
+            self.fingerprint
+                .record(self.now, to, Step::Drop, bytes.len());
+            return;
+        }
+        self.fingerprint
+            .record(self.now, to, Step::Deliver, bytes.len());
+        let input = Input::Datagram {
+            link: LinkId(link as u64),
+            bytes,
+        };
+        self.nodes[to].node.handle_input(self.now, input);
+        self.drive(to);
+    }
+
+    /// Polls node `i` until it has nothing more to do now.
+    fn drive(&mut self, i: usize) {
+        loop {
+            let out = self.nodes[i].node.poll_output(self.now);
+            match out {
+                Output::Transmit { link, bytes } => self.transmit(i, link, bytes),
+                Output::Event(e) => self.on_event(i, e),
+                Output::Timeout(at) => {
+                    if self.top_up_bulk(i) {
+                        continue;
+                    }
+                    let slot = &mut self.nodes[i];
+                    if at != Time::NEVER && at != slot.wake_at {
+                        slot.wake_at = at.max(self.now);
+                        self.queue.push(slot.wake_at, Ev::Wake { node: i as u32 });
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn transmit(&mut self, i: usize, link: LinkId, bytes: Vec<u8>) {
+        let Some(&(_, index, dir)) = self.node_links[i].iter().find(|(id, _, _)| *id == link)
+        else {
+            // A node may only use links it was given; anything else is a bug
+            // in the node, which the fingerprint makes visible.
+            self.fingerprint
+                .record(self.now, i, Step::Drop, bytes.len());
+            return;
+        };
+        self.fingerprint
+            .record(self.now, i, Step::Transmit, bytes.len());
+        match self.links.transmit(self.now, index, dir, bytes.len()) {
+            Ok(flight) => {
+                let at = flight.at;
+                self.queue.push(
+                    at,
+                    Ev::Deliver {
+                        link: index as u32,
+                        dir: dir as u8,
+                        flight,
+                        bytes,
+                    },
+                );
+            }
+            Err(_) => self
+                .fingerprint
+                .record(self.now, i, Step::Drop, bytes.len()),
+        }
+    }
+
+    fn on_event(&mut self, i: usize, e: Event) {
+        let Event::Message {
+            link,
+            channel,
+            data,
+        } = e
+        else {
+            return;
+        };
+        self.fingerprint
+            .record(self.now, i, Step::Message, data.len());
+        let Some(h) = Header::parse(&data) else {
+            return;
+        };
+        let Some(source) = self.sources.get_mut(h.flow as usize) else {
+            return;
+        };
+        match h.kind {
+            MessageKind::Data if source.spec.to == i => {
+                source.stats.on_delivery(self.now, &h, data.len())
+            }
+            MessageKind::Response if source.spec.from == i => {
+                source.stats.on_delivery(self.now, &h, data.len())
+            }
+            MessageKind::Request if source.spec.to == i => {
+                let TrafficKind::RequestResponse { response, .. } = source.spec.kind else {
+                    return;
+                };
+                let reply = Header {
+                    kind: MessageKind::Response,
+                    ..h
+                }
+                .message(response);
+                let class = source.spec.class;
+                if self.nodes[i].node.send(link, channel, class, reply).is_ok() {
+                    self.sources[h.flow as usize].stats.responses_sent += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Keeps the bulk sources of node `i` queued up; returns whether it
+    /// queued anything (the node must then be polled again).
+    fn top_up_bulk(&mut self, i: usize) -> bool {
+        let mut queued = false;
+        for k in 0..self.bulk_by_node[i].len() {
+            let flow = self.bulk_by_node[i][k];
+            let s = &self.sources[flow as usize];
+            if !s.active(self.now) || !self.nodes[i].alive {
+                continue;
+            }
+            let link = self.link_between(s.spec.from, s.spec.to);
+            while self.nodes[i].node.send_backlog(link) < BULK_QUEUE {
+                let s = &mut self.sources[flow as usize];
+                let Some(m) = s.next_bulk(self.now, flow) else {
+                    break;
+                };
+                let (len, channel, class) = (m.len() as u64, s.spec.channel, s.spec.class);
+                match self.nodes[i].node.send(link, channel, class, m) {
+                    Ok(()) => {
+                        let s = &mut self.sources[flow as usize];
+                        s.stats.sent_messages += 1;
+                        s.stats.sent_bytes += len;
+                        queued = true;
+                    }
+                    Err(_) => {
+                        self.sources[flow as usize].stats.rejected += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        queued
+    }
+
+    fn link_between(&self, from: usize, to: usize) -> LinkId {
+        self.node_links[from]
+            .iter()
+            .find(|&&(_, index, dir)| {
+                let s = &self.links.links[index].spec;
+                (if dir == 0 { s.b } else { s.a }) == to
+            })
+            .map(|&(id, _, _)| id)
+            // Cannot fail: the scenario layer checked that flows join neighbours.
+            .expect("traffic endpoints are neighbours")
+    }
+
+    fn run_source(&mut self, flow: usize) {
+        let s = &self.sources[flow];
+        let from = s.spec.from;
+        if !s.active(self.now) {
+            return;
+        }
+        if matches!(s.spec.kind, TrafficKind::Bulk { .. }) {
+            if self.nodes[from].alive {
+                self.drive(from); // drive tops bulk sources up
+            }
+            return;
+        }
+        let period = s.period().expect("periodic source");
+        let link = self.link_between(from, s.spec.to);
+        let s = &mut self.sources[flow];
+        let Some(m) = s.next_periodic(self.now, flow as u32) else {
+            return;
+        };
+        let (len, channel, class) = (m.len() as u64, s.spec.channel, s.spec.class);
+        if self.nodes[from].alive && self.nodes[from].node.send(link, channel, class, m).is_ok() {
+            let s = &mut self.sources[flow];
+            s.stats.sent_messages += 1;
+            s.stats.sent_bytes += len;
+            self.drive(from);
+        } else {
+            self.sources[flow].stats.rejected += 1;
+        }
+        let next = self.now + period;
+        if self.sources[flow].active(next) {
+            self.queue.push(next, Ev::Source { flow: flow as u32 });
+        }
+    }
+
+    fn apply_fault(&mut self, index: usize, start: bool) {
+        let fault = self.scenario.faults[index].clone();
+        self.fingerprint
+            .record(self.now, index, Step::Fault, start as usize);
+        match fault.kind {
+            FaultKind::LinkDown { link } => self.links.hold_down(link, start, self.now),
+            FaultKind::LatencyChange { link, extra } => {
+                let extra = if start {
+                    extra
+                } else {
+                    node_core::Duration::ZERO
+                };
+                self.links.set_extra_latency(link, extra);
+            }
+            FaultKind::Partition { groups } => {
+                let group_of = |n: usize| {
+                    groups
+                        .iter()
+                        .position(|g| g.contains(&n))
+                        .unwrap_or(groups.len())
+                };
+                for l in 0..self.links.links.len() {
+                    let s = &self.links.links[l].spec;
+                    if group_of(s.a) != group_of(s.b) {
+                        self.links.hold_down(l, start, self.now);
+                    }
+                }
+            }
+            FaultKind::NodeCrash { node } => {
+                if start && self.nodes[node].alive {
+                    let slot = &mut self.nodes[node];
+                    slot.alive = false;
+                    slot.wake_at = Time::NEVER;
+                    if let Some(s) = slot.node.stats() {
+                        let r = self.retired[node].get_or_insert(node_core::NodeStats {
+                            suite: s.suite,
+                            ..Default::default()
+                        });
+                        r.links += s.links;
+                        r.unknown_link += s.unknown_link;
+                    }
+                } else if !self.nodes[node].alive {
+                    let incarnation = self.nodes[node].incarnation + 1;
+                    self.nodes[node] = Slot {
+                        node: self.population.make(node, incarnation),
+                        alive: true,
+                        incarnation,
+                        wake_at: Time::NEVER,
+                    };
+                    self.bring_up_links(node);
+                }
+            }
+        }
+    }
+
+    fn take_sample(&mut self) {
+        let flows = self
+            .sources
+            .iter()
+            .map(|s| (s.stats.delivered_messages, s.stats.delivered_bytes))
+            .collect();
+        let mut links = Vec::new();
+        for (i, l) in self.links.links.iter().enumerate() {
+            for (d, dir) in l.dirs.iter().enumerate() {
+                if let Some(dir) = dir {
+                    links.push((i, d, dir.counters.clone()));
+                }
+            }
+        }
+        self.samples.push(Sample {
+            time: self.now,
+            flows,
+            links,
+        });
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// Events processed.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The trajectory fingerprint so far.
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Traffic sources with their measurements.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// Links with their counters.
+    pub fn links(&self) -> &Links {
+        &self.links
+    }
+
+    /// The time series samples.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    /// Node `i` (its current incarnation).
+    pub fn node(&self, i: usize) -> &P::Node {
+        &self.nodes[i].node
+    }
+
+    /// How many times node `i` restarted.
+    pub fn incarnation(&self, i: usize) -> u32 {
+        self.nodes[i].incarnation
+    }
+
+    /// Node `i`'s counters over all its incarnations.
+    pub fn node_stats(&self, i: usize) -> Option<node_core::NodeStats> {
+        let mut s = self.nodes[i].node.stats()?;
+        if let Some(r) = &self.retired[i] {
+            s.links += r.links;
+            s.unknown_link += r.unknown_link;
+        }
+        Some(s)
+    }
+}

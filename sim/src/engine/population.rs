@@ -1,0 +1,78 @@
+//! The nodes of a run: real node-core nodes, or echo nodes for the benchmark.
+
+use node_core::{Config, Identity, Node, PublicKey};
+
+use super::protocol::{EchoNode, Population};
+use super::rng::{StreamKind, seed_bytes, stream};
+
+/// node-core nodes. Each node's identity comes from its own random stream,
+/// so it survives crashes (the key is kept, the state is lost).
+pub struct Nodes {
+    config: Config,
+    seed: u64,
+    identities: Vec<Identity>,
+}
+
+impl Nodes {
+    /// `n` nodes with `config` (already validated).
+    pub fn new(config: Config, seed: u64, n: usize) -> Nodes {
+        let identities = (0..n)
+            .map(|i| {
+                Identity::generate(
+                    config.suite,
+                    &mut stream(seed, StreamKind::Identity, i as u64),
+                )
+            })
+            .collect();
+        Nodes {
+            config,
+            seed,
+            identities,
+        }
+    }
+
+    /// Node `i`'s identity.
+    pub fn identity(&self, i: usize) -> &Identity {
+        &self.identities[i]
+    }
+}
+
+impl Population for Nodes {
+    type Node = Node;
+
+    fn make(&mut self, index: usize, incarnation: u32) -> Node {
+        // A restarted node draws fresh randomness: only its key is kept.
+        let seed = match incarnation {
+            0 => seed_bytes(self.seed, StreamKind::Node, index as u64),
+            k => seed_bytes(
+                self.seed,
+                StreamKind::Restart,
+                ((index as u64) << 32) | u64::from(k),
+            ),
+        };
+        Node::new(self.config.clone(), self.identities[index].clone(), seed)
+            .expect("the scenario layer validated the protocol config")
+    }
+
+    fn public_key(&self, index: usize) -> Option<PublicKey> {
+        Some(*self.identities[index].public_key())
+    }
+}
+
+/// Echo nodes for the engine benchmark.
+pub struct Echoes {
+    /// Each node's timer period.
+    pub tick: node_core::Duration,
+    /// How many times a datagram bounces.
+    pub hops: u8,
+}
+
+impl Population for Echoes {
+    type Node = EchoNode;
+    fn make(&mut self, _index: usize, _incarnation: u32) -> EchoNode {
+        EchoNode::new(self.tick, self.hops)
+    }
+    fn public_key(&self, _index: usize) -> Option<PublicKey> {
+        None
+    }
+}

@@ -1,0 +1,125 @@
+//! What the engine drives: anything with node-core's sans-IO contract.
+//!
+//! The simulator runs real `node_core::Node`s; the engine benchmark runs
+//! [`EchoNode`]s through the very same code paths, to measure the engine
+//! alone.
+
+use node_core::{Class, CommandError, Input, LinkId, Node, NodeStats, Output, PublicKey, Time};
+
+/// A sans-IO node the engine can drive.
+pub trait Protocol {
+    /// Takes one input (see node-core's calling contract).
+    fn handle_input(&mut self, now: Time, input: Input);
+    /// The next output; the engine polls until `Output::Timeout`.
+    fn poll_output(&mut self, now: Time) -> Output;
+    /// Queues a service message to the peer of `link`.
+    fn send(
+        &mut self,
+        link: LinkId,
+        channel: u16,
+        class: Class,
+        data: Vec<u8>,
+    ) -> Result<(), CommandError>;
+    /// Bytes queued on `link` and not yet acknowledged.
+    fn send_backlog(&self, link: LinkId) -> usize;
+    /// The node's counters, if it keeps node-core's.
+    fn stats(&self) -> Option<NodeStats> {
+        None
+    }
+}
+
+impl Protocol for Node {
+    fn handle_input(&mut self, now: Time, input: Input) {
+        Node::handle_input(self, now, input)
+    }
+    fn poll_output(&mut self, now: Time) -> Output {
+        Node::poll_output(self, now)
+    }
+    fn send(
+        &mut self,
+        link: LinkId,
+        channel: u16,
+        class: Class,
+        data: Vec<u8>,
+    ) -> Result<(), CommandError> {
+        Node::send(self, link, channel, class, data)
+    }
+    fn send_backlog(&self, link: LinkId) -> usize {
+        Node::send_backlog(self, link).unwrap_or(0)
+    }
+    fn stats(&self) -> Option<NodeStats> {
+        Some(Node::stats(self))
+    }
+}
+
+/// Makes the nodes of a run: at the start, and again after a crash.
+pub trait Population {
+    /// The node type.
+    type Node: Protocol;
+    /// Node `index` in its `incarnation` (0 at the start, +1 per restart).
+    fn make(&mut self, index: usize, incarnation: u32) -> Self::Node;
+    /// The static key node `index` proves on its links (what the peers expect).
+    fn public_key(&self, index: usize) -> Option<PublicKey>;
+}
+
+/// A node for the engine benchmark: it sends one datagram on each link at
+/// every tick of its timer and echoes back every datagram it receives, a
+/// given number of times.
+pub struct EchoNode {
+    links: Vec<LinkId>,
+    tick: node_core::Duration,
+    next_tick: Time,
+    outbox: std::collections::VecDeque<(LinkId, Vec<u8>)>,
+    /// Echoes left for a datagram (first byte): bounds the traffic.
+    max_hops: u8,
+}
+
+impl EchoNode {
+    /// A node that ticks every `tick` and lets each datagram bounce `max_hops` times.
+    pub fn new(tick: node_core::Duration, max_hops: u8) -> Self {
+        EchoNode {
+            links: Vec::new(),
+            tick,
+            next_tick: Time::ZERO,
+            outbox: Default::default(),
+            max_hops,
+        }
+    }
+}
+
+impl Protocol for EchoNode {
+    fn handle_input(&mut self, now: Time, input: Input) {
+        match input {
+            Input::LinkUp { link, .. } => self.links.push(link),
+            Input::Datagram { link, mut bytes } => {
+                if let Some(hops) = bytes.first_mut()
+                    && *hops > 0
+                {
+                    *hops -= 1;
+                    self.outbox.push_back((link, bytes));
+                }
+            }
+            Input::Timeout if now >= self.next_tick => {
+                self.next_tick = now + self.tick;
+                for &l in &self.links {
+                    let mut d = vec![0u8; 64];
+                    d[0] = self.max_hops;
+                    self.outbox.push_back((l, d));
+                }
+            }
+            _ => {}
+        }
+    }
+    fn poll_output(&mut self, _now: Time) -> Output {
+        match self.outbox.pop_front() {
+            Some((link, bytes)) => Output::Transmit { link, bytes },
+            None => Output::Timeout(self.next_tick),
+        }
+    }
+    fn send(&mut self, _: LinkId, _: u16, _: Class, _: Vec<u8>) -> Result<(), CommandError> {
+        Ok(())
+    }
+    fn send_backlog(&self, _: LinkId) -> usize {
+        0
+    }
+}

@@ -1,0 +1,263 @@
+//! The resolved model of a scenario: what a scenario file describes once its
+//! generator ran, defaults were applied and every index was checked.
+//!
+//! The scenario layer (`scenario`, `topology`) produces these types; the
+//! engine and the link models (`channel`) consume them. Nothing here knows
+//! about JSON.
+
+use node_core::{Class, Duration};
+
+/// The network: nodes, links and shared media.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// Nodes; a node's index is its id everywhere (traffic, faults, results).
+    pub nodes: Vec<NodeSpec>,
+    /// Links between nodes, in a stable order (generator order).
+    pub links: Vec<LinkSpec>,
+    /// The shared radio medium, when the topology has wifi links.
+    pub wifi: Option<WifiSpec>,
+    /// SONET rings with protection switching.
+    pub sonet_rings: Vec<SonetRingSpec>,
+}
+
+/// One node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeSpec {
+    /// A name for reports ("n3", or the label of an imported graph).
+    pub name: String,
+    /// Position in metres, for geometric (wifi) topologies.
+    pub position: Option<[f64; 2]>,
+    /// Its role in the topology.
+    pub role: NodeRole,
+}
+
+/// What a node is in its topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeRole {
+    /// An ordinary node.
+    Host,
+    /// A city node on a SONET ring.
+    City,
+    /// An access node hanging off a city.
+    Access,
+}
+
+/// A link between two nodes; each direction has its own channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkSpec {
+    /// One end.
+    pub a: usize,
+    /// The other end.
+    pub b: usize,
+    /// The channel from `a` to `b`.
+    pub ab: ChannelParams,
+    /// The channel from `b` to `a`; `None` for a one-way link (nothing can
+    /// be sent from `b` to `a`).
+    pub ba: Option<ChannelParams>,
+    /// What carries the link.
+    pub medium: Medium,
+}
+
+/// What carries a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Medium {
+    /// A point-to-point wire (or a tunnel): each direction is independent.
+    Wired,
+    /// The shared radio medium of [`Network::wifi`].
+    Wifi,
+    /// Span `span` of SONET ring `ring` (span i joins `cities[i]` and
+    /// `cities[(i + 1) % n]`).
+    SonetSpan {
+        /// Index into [`Network::sonet_rings`].
+        ring: usize,
+        /// The span's position on the ring.
+        span: usize,
+    },
+}
+
+/// One direction of a link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelParams {
+    /// Serialization rate in bits per second (> 0).
+    pub bandwidth_bps: u64,
+    /// Propagation latency.
+    pub latency: Duration,
+    /// Extra delay drawn uniformly in [0, jitter] per datagram.
+    pub jitter: Duration,
+    /// Whether jitter may reorder datagrams. If not, a datagram never
+    /// arrives before the one sent before it on the same channel.
+    pub reorder: bool,
+    /// Drop-tail queue capacity in bytes (datagrams waiting to be serialized,
+    /// not counting the one being serialized).
+    pub queue_bytes: u64,
+    /// The largest datagram the channel carries.
+    pub mtu: usize,
+    /// Random loss.
+    pub loss: LossModel,
+}
+
+/// Random loss of a channel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LossModel {
+    /// Nothing is lost at random.
+    None,
+    /// Each datagram is lost independently with probability `p`.
+    Bernoulli {
+        /// Loss probability in [0, 1].
+        p: f64,
+    },
+    /// Two-state Markov chain, stepped once per datagram: in the good state
+    /// datagrams are lost with `loss_good`, in the bad state with `loss_bad`.
+    GilbertElliott {
+        /// Probability of moving from good to bad, per datagram.
+        p_good_to_bad: f64,
+        /// Probability of moving from bad to good, per datagram.
+        p_bad_to_good: f64,
+        /// Loss probability in the good state.
+        loss_good: f64,
+        /// Loss probability in the bad state.
+        loss_bad: f64,
+    },
+}
+
+/// The shared radio medium of a geometric topology.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WifiSpec {
+    /// Nodes closer than this (metres) are linked.
+    pub radio_range: f64,
+    /// A transmission keeps every node closer than this to its sender from
+    /// transmitting (carrier sense), and corrupts any other frame arriving at
+    /// a receiver closer than this to it (collision). At least `radio_range`.
+    pub interference_range: f64,
+    /// Loss of a frame between nodes at distance zero.
+    pub loss_near: f64,
+    /// Loss of a frame between nodes at `radio_range`; in between, loss
+    /// grows with the square of the distance.
+    pub loss_at_range: f64,
+}
+
+/// A SONET ring: city nodes in ring order, joined by spans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SonetRingSpec {
+    /// Node indices of the cities, in ring order.
+    pub cities: Vec<usize>,
+    /// Link index of span i (between `cities[i]` and `cities[(i+1) % n]`).
+    pub spans: Vec<usize>,
+    /// Time from a fiber cut to traffic flowing around the other way.
+    pub switch_time: Duration,
+}
+
+/// A traffic source between two nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficSpec {
+    /// A name for reports (`"flow0"` unless given).
+    pub name: String,
+    /// The sending node.
+    pub from: usize,
+    /// The receiving node (for now a neighbour of `from`).
+    pub to: usize,
+    /// Service channel (not 0).
+    pub channel: u16,
+    /// Service class.
+    pub class: Class,
+    /// When the source starts.
+    pub start: Duration,
+    /// When it stops offering new data (`None`: the end of the run).
+    pub stop: Option<Duration>,
+    /// What it sends.
+    pub kind: TrafficKind,
+}
+
+/// What a traffic source sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrafficKind {
+    /// A transfer of `size` bytes in messages of `message` bytes, as fast as
+    /// the link takes them.
+    Bulk {
+        /// Total bytes.
+        size: u64,
+        /// Bytes per message.
+        message: usize,
+    },
+    /// Constant bit rate (VoIP-like): one `message`-byte message every
+    /// `message * 8 / rate` seconds.
+    Cbr {
+        /// Bits per second of payload.
+        rate_bps: u64,
+        /// Bytes per message.
+        message: usize,
+    },
+    /// The source sends a `request`-byte message every `interval`; the
+    /// destination answers each with a `response`-byte message.
+    RequestResponse {
+        /// Bytes per request.
+        request: usize,
+        /// Bytes per response.
+        response: usize,
+        /// Time between requests.
+        interval: Duration,
+        /// Number of requests (`None`: until `stop`).
+        count: Option<u64>,
+    },
+}
+
+/// A fault injected at a given time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpec {
+    /// When it starts.
+    pub at: Duration,
+    /// How long it lasts (`None`: until the end of the run).
+    pub duration: Option<Duration>,
+    /// What it does.
+    pub kind: FaultKind,
+}
+
+/// What a fault does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// Link `link` goes down (both directions), then up again.
+    LinkDown {
+        /// Link index.
+        link: usize,
+    },
+    /// The node crashes (its state is lost), then restarts with the same key.
+    NodeCrash {
+        /// Node index.
+        node: usize,
+    },
+    /// Every link between nodes of different groups goes down.
+    Partition {
+        /// Groups of node indices; nodes in no group form one more group.
+        groups: Vec<Vec<usize>>,
+    },
+    /// Both directions of `link` get `extra` latency.
+    LatencyChange {
+        /// Link index.
+        link: usize,
+        /// Added latency.
+        extra: Duration,
+    },
+}
+
+/// A whole scenario, resolved and checked.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Its name.
+    pub name: String,
+    /// What it studies.
+    pub description: String,
+    /// The root seed of every random stream.
+    pub seed: u64,
+    /// Simulated time to run.
+    pub duration: Duration,
+    /// Interval of the time series.
+    pub metrics_interval: Duration,
+    /// The node configuration (crypto suite, timers, windows).
+    pub protocol: node_core::Config,
+    /// The network.
+    pub network: Network,
+    /// Traffic sources.
+    pub traffic: Vec<TrafficSpec>,
+    /// Faults.
+    pub faults: Vec<FaultSpec>,
+}

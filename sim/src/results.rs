@@ -1,0 +1,453 @@
+//! What a run produces: a deterministic summary (`summary.json`), time
+//! series (CSV) and a one-screen text summary. No wall-clock figure appears
+//! here, so equal inputs give byte-identical files.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use node_core::Time;
+use serde::Serialize;
+
+use crate::channel::DropCause;
+use crate::engine::World;
+use crate::engine::population::Nodes;
+use crate::model::{Medium, TrafficKind};
+use crate::traffic::Source;
+
+/// Everything `summary.json` holds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario description.
+    pub description: String,
+    /// The seed of the run.
+    pub seed: u64,
+    /// The crypto suite the nodes ran.
+    pub suite: String,
+    /// Simulated duration in seconds.
+    pub duration_s: f64,
+    /// Hash of the trajectory: equal fingerprints mean identical runs.
+    pub fingerprint: String,
+    /// Engine counters.
+    pub engine: EngineSummary,
+    /// Per flow.
+    pub flows: Vec<FlowSummary>,
+    /// Per link direction.
+    pub links: Vec<LinkSummary>,
+    /// Per node.
+    pub nodes: Vec<NodeSummary>,
+}
+
+/// Engine counters.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EngineSummary {
+    /// Events processed.
+    pub events: u64,
+    /// Steps fed to the fingerprint.
+    pub trajectory_steps: u64,
+    /// Simulated seconds.
+    pub simulated_s: f64,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// One flow.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FlowSummary {
+    /// Name.
+    pub name: String,
+    /// Source node.
+    pub from: usize,
+    /// Destination node.
+    pub to: usize,
+    /// `bulk`, `cbr` or `request_response`.
+    pub kind: &'static str,
+    /// `realtime` or `bulk`.
+    pub class: &'static str,
+    /// Messages handed to the source node.
+    pub sent_messages: u64,
+    /// Bytes handed to the source node.
+    pub sent_bytes: u64,
+    /// Messages the node refused.
+    pub rejected: u64,
+    /// Distinct messages delivered (responses for request/response).
+    pub delivered_messages: u64,
+    /// Bytes of distinct messages delivered.
+    pub delivered_bytes: u64,
+    /// Delivered over sent messages.
+    pub delivery_ratio: f64,
+    /// Messages delivered twice (after a session was replaced).
+    pub duplicates: u64,
+    /// Messages delivered after a later one.
+    pub out_of_order: u64,
+    /// Delivered bits per second over the flow's active time (for a bulk
+    /// transfer: until it completed).
+    pub goodput_bps: u64,
+    /// One-way latency (round trip for request/response), if anything arrived.
+    pub latency_ms: Option<Latency>,
+    /// When a bulk transfer was fully delivered.
+    pub completed_s: Option<f64>,
+}
+
+/// One direction of a link.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LinkSummary {
+    /// Link index.
+    pub link: usize,
+    /// Sending node.
+    pub from: usize,
+    /// Receiving node.
+    pub to: usize,
+    /// `wired`, `wifi` or `sonet`.
+    pub medium: &'static str,
+    /// Datagrams offered.
+    pub offered: u64,
+    /// Datagrams delivered.
+    pub delivered: u64,
+    /// Bytes delivered.
+    pub delivered_bytes: u64,
+    /// Share of the run the sender spent transmitting.
+    pub utilization: f64,
+    /// Drops by cause.
+    pub drops: BTreeMap<&'static str, u64>,
+}
+
+/// One node (all incarnations together).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NodeSummary {
+    /// Index.
+    pub node: usize,
+    /// Name.
+    pub name: String,
+    /// Restarts after crashes.
+    pub restarts: u32,
+    /// Datagrams sent.
+    pub datagrams_sent: u64,
+    /// Datagrams accepted.
+    pub datagrams_received: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Packets declared lost.
+    pub packets_lost: u64,
+    /// Frames retransmitted.
+    pub frames_retransmitted: u64,
+    /// Key rotations.
+    pub rekeys: u64,
+    /// Handshakes completed.
+    pub handshakes: u64,
+    /// Service messages delivered to applications.
+    pub messages_delivered: u64,
+    /// Datagrams dropped by node-core, by cause.
+    pub drops: BTreeMap<&'static str, u64>,
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let k = 10f64.powi(digits);
+    (x * k).round() / k
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[u64], q: f64) -> u64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn flow_summary(s: &Source, end: Time) -> FlowSummary {
+    let spec = &s.spec;
+    let st = &s.stats;
+    let start = Time::ZERO + spec.start;
+    let (kind, completed) = match spec.kind {
+        TrafficKind::Bulk { size, .. } => (
+            "bulk",
+            (st.delivered_bytes >= size && size > 0)
+                .then_some(st.last_delivery)
+                .flatten(),
+        ),
+        TrafficKind::Cbr { .. } => ("cbr", None),
+        TrafficKind::RequestResponse { .. } => ("request_response", None),
+    };
+    let stop = spec.stop.map_or(end, |s| (Time::ZERO + s).min(end));
+    let active = completed
+        .unwrap_or(stop)
+        .saturating_since(start)
+        .as_secs_f64();
+    let mut lat = st.latencies_ns.clone();
+    lat.sort_unstable();
+    let ms = |ns: u64| round(ns as f64 / 1e6, 3);
+    FlowSummary {
+        name: spec.name.clone(),
+        from: spec.from,
+        to: spec.to,
+        kind,
+        class: match spec.class {
+            node_core::Class::Realtime => "realtime",
+            node_core::Class::Bulk => "bulk",
+        },
+        sent_messages: st.sent_messages,
+        sent_bytes: st.sent_bytes,
+        rejected: st.rejected,
+        delivered_messages: st.delivered_messages,
+        delivered_bytes: st.delivered_bytes,
+        delivery_ratio: if st.sent_messages == 0 {
+            0.0
+        } else {
+            round(st.delivered_messages as f64 / st.sent_messages as f64, 6)
+        },
+        duplicates: st.duplicates,
+        out_of_order: st.out_of_order,
+        goodput_bps: if active > 0.0 {
+            (st.delivered_bytes as f64 * 8.0 / active) as u64
+        } else {
+            0
+        },
+        latency_ms: (!lat.is_empty()).then(|| Latency {
+            p50: ms(percentile(&lat, 0.5)),
+            p99: ms(percentile(&lat, 0.99)),
+            max: ms(*lat.last().expect("not empty")),
+        }),
+        completed_s: completed.map(|t| round(t.as_secs_f64(), 9)),
+    }
+}
+
+fn drops_map(drops: &[u64; 5]) -> BTreeMap<&'static str, u64> {
+    DropCause::ALL
+        .iter()
+        .map(|c| (c.name(), drops[*c as usize]))
+        .collect()
+}
+
+/// The summary of a finished run.
+pub fn summarize(world: &World<Nodes>) -> Summary {
+    let sc = world.scenario();
+    let end = world.now();
+    let secs = end.as_secs_f64().max(1e-9);
+    let mut links = Vec::new();
+    for (i, l) in world.links().links.iter().enumerate() {
+        for (d, dir) in l.dirs.iter().enumerate() {
+            let Some(dir) = dir else { continue };
+            let c = &dir.counters;
+            let (from, to) = if d == 0 {
+                (l.spec.a, l.spec.b)
+            } else {
+                (l.spec.b, l.spec.a)
+            };
+            links.push(LinkSummary {
+                link: i,
+                from,
+                to,
+                medium: match l.spec.medium {
+                    Medium::Wired => "wired",
+                    Medium::Wifi => "wifi",
+                    Medium::SonetSpan { .. } => "sonet",
+                },
+                offered: c.offered,
+                delivered: c.delivered,
+                delivered_bytes: c.delivered_bytes,
+                utilization: round(c.busy_by(end) as f64 / 1e9 / secs, 4),
+                drops: drops_map(&c.drops),
+            });
+        }
+    }
+    let nodes = (0..sc.network.nodes.len())
+        .map(|i| {
+            let s = world.node_stats(i).unwrap_or_default().links;
+            let d = s.drops;
+            NodeSummary {
+                node: i,
+                name: sc.network.nodes[i].name.clone(),
+                restarts: world.incarnation(i),
+                datagrams_sent: s.datagrams_sent,
+                datagrams_received: s.datagrams_received,
+                bytes_sent: s.bytes_sent,
+                packets_lost: s.packets_lost,
+                frames_retransmitted: s.frames_retransmitted,
+                rekeys: s.rekeys,
+                handshakes: s.handshakes,
+                messages_delivered: s.messages_delivered,
+                drops: BTreeMap::from([
+                    ("bad_tag", d.bad_tag),
+                    ("malformed", d.malformed),
+                    ("replay", d.replay),
+                    ("unauthenticated", d.unauthenticated),
+                    ("unexpected", d.unexpected),
+                    ("unknown_session", d.unknown_session),
+                ]),
+            }
+        })
+        .collect();
+    Summary {
+        scenario: sc.name.clone(),
+        description: sc.description.clone(),
+        seed: sc.seed,
+        suite: sc.protocol.suite.name().to_string(),
+        duration_s: round(sc.duration.as_secs_f64(), 9),
+        fingerprint: world.fingerprint().hex(),
+        engine: EngineSummary {
+            events: world.events(),
+            trajectory_steps: world.fingerprint().steps(),
+            simulated_s: round(end.as_secs_f64(), 9),
+        },
+        flows: world
+            .sources()
+            .iter()
+            .map(|s| flow_summary(s, end))
+            .collect(),
+        links,
+        nodes,
+    }
+}
+
+/// The flow time series: one row per flow per sample, with the goodput of
+/// the interval that ends at the sample.
+pub fn flows_csv(world: &World<Nodes>) -> String {
+    let mut out =
+        String::from("time_s,flow,delivered_messages,delivered_bytes,interval_goodput_bps\n");
+    let samples = world.samples();
+    for (k, s) in samples.iter().enumerate() {
+        for (f, &(msgs, bytes)) in s.flows.iter().enumerate() {
+            let (prev_t, prev_bytes) = match k {
+                0 => (Time::ZERO, 0),
+                _ => (samples[k - 1].time, samples[k - 1].flows[f].1),
+            };
+            let dt = s.time.saturating_since(prev_t).as_secs_f64();
+            let rate = if dt > 0.0 {
+                (bytes - prev_bytes) as f64 * 8.0 / dt
+            } else {
+                0.0
+            };
+            let name = &world.sources()[f].spec.name;
+            let _ = writeln!(
+                out,
+                "{:.6},{name},{msgs},{bytes},{}",
+                s.time.as_secs_f64(),
+                rate as u64
+            );
+        }
+    }
+    out
+}
+
+/// The link time series: one row per link direction per sample.
+pub fn links_csv(world: &World<Nodes>) -> String {
+    let mut out = String::from(
+        "time_s,link,from,to,delivered,delivered_bytes,interval_utilization,drops_loss,drops_queue,drops_collision,drops_down,drops_too_big\n",
+    );
+    let samples = world.samples();
+    for (k, s) in samples.iter().enumerate() {
+        for (j, (link, dir, c)) in s.links.iter().enumerate() {
+            let spec = &world.links().links[*link].spec;
+            let (from, to) = if *dir == 0 {
+                (spec.a, spec.b)
+            } else {
+                (spec.b, spec.a)
+            };
+            let (prev_t, prev_busy) = match k {
+                0 => (Time::ZERO, 0),
+                _ => {
+                    let p = samples[k - 1].time;
+                    (p, samples[k - 1].links[j].2.busy_by(p))
+                }
+            };
+            let dt = s.time.saturating_since(prev_t).as_nanos();
+            let busy = c.busy_by(s.time).saturating_sub(prev_busy);
+            let util = if dt > 0 { busy as f64 / dt as f64 } else { 0.0 };
+            let d = &c.drops;
+            let _ = writeln!(
+                out,
+                "{:.6},{link},{from},{to},{},{},{:.4},{},{},{},{},{}",
+                s.time.as_secs_f64(),
+                c.delivered,
+                c.delivered_bytes,
+                util,
+                d[0],
+                d[1],
+                d[2],
+                d[3],
+                d[4]
+            );
+        }
+    }
+    out
+}
+
+/// A one-screen text summary.
+pub fn text(summary: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "scenario {} (seed {}, suite {})",
+        summary.scenario, summary.seed, summary.suite
+    );
+    let _ = writeln!(
+        o,
+        "simulated {:.3} s, {} events",
+        summary.engine.simulated_s, summary.engine.events
+    );
+    let _ = writeln!(
+        o,
+        "\n{:<12} {:>5} {:>5} {:>8} {:>10} {:>8} {:>12} {:>9} {:>9}",
+        "flow", "from", "to", "kind", "delivered", "ratio", "goodput", "p50 ms", "p99 ms"
+    );
+    for f in &summary.flows {
+        let (p50, p99) = f
+            .latency_ms
+            .as_ref()
+            .map_or((f64::NAN, f64::NAN), |l| (l.p50, l.p99));
+        let _ = writeln!(
+            o,
+            "{:<12} {:>5} {:>5} {:>8} {:>10} {:>8.4} {:>12} {:>9.3} {:>9.3}",
+            f.name,
+            f.from,
+            f.to,
+            f.kind,
+            f.delivered_messages,
+            f.delivery_ratio,
+            crate::units::fmt_rate(f.goodput_bps),
+            p50,
+            p99
+        );
+    }
+    let busiest: Vec<_> = {
+        let mut l: Vec<_> = summary.links.iter().collect();
+        l.sort_by(|a, b| {
+            b.utilization
+                .total_cmp(&a.utilization)
+                .then(a.link.cmp(&b.link))
+        });
+        l.into_iter().take(8).collect()
+    };
+    let _ = writeln!(
+        o,
+        "\n{:<10} {:>9} {:>10} {:>8}  drops",
+        "link", "offered", "delivered", "util"
+    );
+    for l in busiest {
+        let drops: Vec<String> = l
+            .drops
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{k}={n}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "{:<10} {:>9} {:>10} {:>7.1}%  {}",
+            format!("{}->{}", l.from, l.to),
+            l.offered,
+            l.delivered,
+            l.utilization * 100.0,
+            drops.join(" ")
+        );
+    }
+    let _ = writeln!(o, "\nfingerprint {}", summary.fingerprint);
+    o
+}

@@ -1,0 +1,71 @@
+//! Running a scenario and writing its results.
+
+use std::path::Path;
+
+use node_core::Time;
+
+use crate::engine::population::Nodes;
+use crate::engine::{Progress, World};
+use crate::model::Scenario;
+use crate::results::{self, Summary};
+
+/// A finished run.
+pub struct Run {
+    /// The world at the end of the run.
+    pub world: World<Nodes>,
+    /// Its summary.
+    pub summary: Summary,
+}
+
+/// Why a scenario cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The protocol section gives an unusable node configuration.
+    #[error("protocol: {0}")]
+    Config(#[from] node_core::ConfigError),
+    /// Results could not be written.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Runs `scenario` to its end.
+pub fn run(scenario: Scenario, progress: &mut dyn FnMut(Progress)) -> Result<Run, RunError> {
+    scenario.protocol.validate()?;
+    let nodes = Nodes::new(
+        scenario.protocol.clone(),
+        scenario.seed,
+        scenario.network.nodes.len(),
+    );
+    let end = Time::ZERO + scenario.duration;
+    let mut world = World::new(scenario, nodes);
+    world.run(end, progress);
+    let summary = results::summarize(&world);
+    Ok(Run { world, summary })
+}
+
+/// Writes `summary.json`, `timeseries_flows.csv` and `timeseries_links.csv`
+/// into `dir` (created if needed).
+pub fn write(run: &Run, dir: &Path) -> Result<(), RunError> {
+    let put = |name: &str, contents: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).map_err(|source| RunError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    std::fs::create_dir_all(dir).map_err(|source| RunError::Write {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut json = serde_json::to_string_pretty(&run.summary).expect("summary serializes");
+    json.push('\n');
+    put("summary.json", json)?;
+    put("timeseries_flows.csv", results::flows_csv(&run.world))?;
+    put("timeseries_links.csv", results::links_csv(&run.world))?;
+    Ok(())
+}

@@ -1,0 +1,397 @@
+//! The JSON shapes of a scenario file, as serde reads them.
+//!
+//! Every struct denies unknown fields, so a typo is an error rather than a
+//! silently ignored setting. Quantities are unit strings (see
+//! [`crate::units`]) read by the newtypes [`Dur`], [`Size`] and [`Rate`],
+//! which reject bare numbers. Sections whose fields depend on a kind (the
+//! topology generator, the traffic kind) are kept as raw JSON here and read
+//! in two parts by the resolver, because serde's internally tagged enums
+//! lose the field path of errors inside them.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use node_core::Duration;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use crate::model::{ChannelParams, LossModel};
+use crate::units;
+
+/// A duration written as a unit string (`"10ms"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+/// A size in bytes written as a unit string (`"64KiB"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+/// A rate in bits per second written as a unit string (`"20Mbps"`), > 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate(pub u64);
+
+/// A probability in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Prob(pub f64);
+
+/// A link MTU: at least node-core's minimum, at most a UDP datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mtu(pub usize);
+
+/// The largest MTU accepted: what one UDP datagram can carry.
+pub const MAX_MTU: usize = 65_507;
+
+/// Reads a unit string with `parse`; anything but a string is refused with
+/// `expecting` in the message.
+struct UnitVisitor<T> {
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+    _out: PhantomData<T>,
+}
+
+impl<T> Visitor<'_> for UnitVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.parse)(v).map_err(E::custom)
+    }
+}
+
+fn unit<'de, D: Deserializer<'de>, T>(
+    d: D,
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    d.deserialize_str(UnitVisitor {
+        expecting,
+        parse,
+        _out: PhantomData,
+    })
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        unit(
+            d,
+            "a duration string such as \"10ms\"",
+            units::parse_duration,
+        )
+        .map(Dur)
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        unit(
+            d,
+            "a size string with its unit, such as \"64KiB\" or \"10MB\"",
+            units::parse_size,
+        )
+        .map(Size)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        unit(d, "a rate string such as \"20Mbps\"", units::parse_rate).map(Rate)
+    }
+}
+
+impl<'de> Deserialize<'de> for Prob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let p = f64::deserialize(d)?;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(de::Error::custom(format!(
+                "probability {p} is outside [0, 1]"
+            )));
+        }
+        Ok(Prob(p))
+    }
+}
+
+impl<'de> Deserialize<'de> for Mtu {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mtu = u64::deserialize(d)?;
+        let min = node_core::link::MIN_MTU;
+        match usize::try_from(mtu) {
+            Ok(m) if (min..=MAX_MTU).contains(&m) => Ok(Mtu(m)),
+            _ => Err(de::Error::custom(format!(
+                "mtu {mtu} is outside [{min}, {MAX_MTU}] bytes"
+            ))),
+        }
+    }
+}
+
+/// Random loss of a channel: `"none"` (or `null`), `{"bernoulli": p}` or
+/// `{"gilbert_elliott": {...}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum LossSpec {
+    /// No random loss.
+    None,
+    /// Independent loss with this probability.
+    Bernoulli(Prob),
+    /// Bursty loss.
+    GilbertElliott(GilbertElliottSpec),
+}
+
+/// Parameters of the Gilbert-Elliott loss model.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GilbertElliottSpec {
+    /// Per datagram, probability of entering the bad state.
+    pub p_good_to_bad: Prob,
+    /// Per datagram, probability of leaving the bad state.
+    pub p_bad_to_good: Prob,
+    /// Loss in the good state (default 0).
+    #[serde(default)]
+    pub loss_good: Prob,
+    /// Loss in the bad state (default 1).
+    #[serde(default = "certain")]
+    pub loss_bad: Prob,
+}
+
+fn certain() -> Prob {
+    Prob(1.0)
+}
+
+impl LossSpec {
+    /// The model's loss.
+    pub fn to_model(self) -> LossModel {
+        match self {
+            LossSpec::None => LossModel::None,
+            LossSpec::Bernoulli(p) => LossModel::Bernoulli { p: p.0 },
+            LossSpec::GilbertElliott(g) => LossModel::GilbertElliott {
+                p_good_to_bad: g.p_good_to_bad.0,
+                p_bad_to_good: g.p_bad_to_good.0,
+                loss_good: g.loss_good.0,
+                loss_bad: g.loss_bad.0,
+            },
+        }
+    }
+}
+
+/// Link parameters, each optional: what is given replaces the value of the
+/// layer below (defaults, then `topology.link`, then overrides).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkParamsSpec {
+    /// Serialization rate.
+    pub bandwidth: Option<Rate>,
+    /// Propagation latency.
+    pub latency: Option<Dur>,
+    /// Uniform extra delay in [0, jitter].
+    pub jitter: Option<Dur>,
+    /// Whether jitter may reorder datagrams.
+    pub reorder: Option<bool>,
+    /// Drop-tail queue capacity.
+    pub queue: Option<Size>,
+    /// Largest datagram.
+    pub mtu: Option<Mtu>,
+    /// Loss; absent keeps the layer below, `null` or `"none"` means none.
+    #[serde(default, deserialize_with = "present")]
+    pub loss: Option<Option<LossSpec>>,
+}
+
+/// Distinguishes a field given as `null` (`Some(None)`) from an absent one
+/// (`None`, through `#[serde(default)]`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl LinkParamsSpec {
+    /// A layer that sets only bandwidth and latency (a generator's defaults).
+    pub fn speed(bandwidth_bps: u64, latency: Duration) -> Self {
+        LinkParamsSpec {
+            bandwidth: Some(Rate(bandwidth_bps)),
+            latency: Some(Dur(latency)),
+            ..LinkParamsSpec::default()
+        }
+    }
+
+    /// Replaces in `c` what this layer sets.
+    pub fn apply(&self, c: &mut ChannelParams) {
+        if let Some(Rate(bps)) = self.bandwidth {
+            c.bandwidth_bps = bps;
+        }
+        if let Some(Dur(d)) = self.latency {
+            c.latency = d;
+        }
+        if let Some(Dur(d)) = self.jitter {
+            c.jitter = d;
+        }
+        if let Some(r) = self.reorder {
+            c.reorder = r;
+        }
+        if let Some(Size(q)) = self.queue {
+            c.queue_bytes = q;
+        }
+        if let Some(Mtu(m)) = self.mtu {
+            c.mtu = m;
+        }
+        if let Some(loss) = self.loss {
+            c.loss = loss.map_or(LossModel::None, LossSpec::to_model);
+        }
+    }
+
+    /// The channel made of the defaults and then `layers` in order.
+    pub fn merge(layers: &[&LinkParamsSpec]) -> ChannelParams {
+        let mut c = default_channel();
+        for layer in layers {
+            layer.apply(&mut c);
+        }
+        c
+    }
+}
+
+/// The link defaults: 100 Mbps, 1 ms, no jitter, 1 MiB queue, MTU 1400, no
+/// loss.
+pub fn default_channel() -> ChannelParams {
+    ChannelParams {
+        bandwidth_bps: 100_000_000,
+        latency: Duration::from_millis(1),
+        jitter: Duration::ZERO,
+        reorder: false,
+        queue_bytes: 1 << 20,
+        mtu: 1400,
+        loss: LossModel::None,
+    }
+}
+
+/// The crypto suite of the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuiteSpec {
+    /// secp256k1 + ChaCha20-Poly1305.
+    Real,
+    /// Cheap stand-ins of the same sizes.
+    Modeled,
+}
+
+/// `protocol`: node-core's [`node_core::Config`]; absent fields keep its
+/// defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSpec {
+    pub suite: Option<SuiteSpec>,
+    pub rekey_interval: Option<Dur>,
+    pub key_grace: Option<Dur>,
+    pub padding: Option<usize>,
+    pub dead_interval: Option<Dur>,
+    pub keepalive_interval: Option<Dur>,
+    pub handshake_retry: Option<Dur>,
+    pub handshake_max_retry: Option<Dur>,
+    pub initial_rtt: Option<Dur>,
+    pub min_rto: Option<Dur>,
+    pub max_rto: Option<Dur>,
+    pub packet_threshold: Option<u64>,
+    pub ack_every: Option<u32>,
+    pub max_ack_delay: Option<Dur>,
+    pub link_window: Option<Size>,
+    pub max_message_size: Option<Size>,
+    pub max_send_backlog: Option<Size>,
+}
+
+/// `metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSpec {
+    /// Interval of the time series (default 100 ms).
+    pub interval: Option<Dur>,
+}
+
+/// The whole file. `topology` and each `traffic` entry stay raw JSON: their
+/// fields depend on their kind and are read by the resolver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub seed: u64,
+    pub duration: Dur,
+    #[serde(default)]
+    pub metrics: MetricsSpec,
+    #[serde(default)]
+    pub protocol: ProtocolSpec,
+    pub topology: serde_json::Value,
+    #[serde(default)]
+    pub traffic: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub faults: Vec<FaultSpecRaw>,
+}
+
+/// Service class of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassSpec {
+    /// Sent first.
+    Realtime,
+    /// Sent when no realtime data waits.
+    Bulk,
+}
+
+/// The fields every traffic entry may have, whatever its kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficCommon {
+    pub name: Option<String>,
+    pub from: usize,
+    pub to: usize,
+    pub kind: String,
+    pub start: Option<Dur>,
+    pub stop: Option<Dur>,
+    pub class: Option<ClassSpec>,
+    pub channel: Option<u16>,
+}
+
+/// The keys of [`TrafficCommon`], to split them from the kind's own.
+pub const TRAFFIC_COMMON_KEYS: &[&str] = &[
+    "name", "from", "to", "kind", "start", "stop", "class", "channel",
+];
+
+/// `"kind": "bulk"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSpec {
+    pub size: Size,
+    pub message: Option<Size>,
+}
+
+/// `"kind": "cbr"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CbrSpec {
+    pub rate: Rate,
+    pub message: Option<Size>,
+}
+
+/// `"kind": "request_response"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestResponseSpec {
+    pub request: Size,
+    pub response: Size,
+    pub interval: Dur,
+    pub count: Option<u64>,
+}
+
+/// A fault entry: `at` and exactly one of `link`, `node`, `partition`, each
+/// with its own duration key (`down_for`, `crash_for`, `for`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpecRaw {
+    pub at: Dur,
+    pub link: Option<[usize; 2]>,
+    pub node: Option<usize>,
+    pub partition: Option<Vec<Vec<usize>>>,
+    pub add_latency: Option<Dur>,
+    pub down_for: Option<Dur>,
+    pub crash_for: Option<Dur>,
+    #[serde(rename = "for")]
+    pub for_: Option<Dur>,
+}

@@ -1,0 +1,264 @@
+//! GML and JSON imports, from the fixtures and from temporary files.
+
+use node_core::Duration;
+
+use super::build;
+use crate::model::{LossModel, Medium};
+use crate::scenario::ScenarioError;
+
+/// The line and column of the `n`-th (0-based) occurrence of `needle`.
+fn position(text: &str, needle: &str, n: usize) -> (usize, usize) {
+    // An empty needle stands for the end of the text.
+    let offset = if needle.is_empty() {
+        text.len()
+    } else {
+        text.match_indices(needle)
+            .nth(n)
+            .unwrap_or_else(|| panic!("{needle:?}"))
+            .0
+    };
+    crate::scenario::locate::line_column(text, offset)
+}
+
+/// Imports `content` written to a temporary file named `name`.
+fn import_text(name: &str, content: &str) -> Result<crate::model::Network, ScenarioError> {
+    let dir = std::env::temp_dir().join(format!("meshsim-import-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, content).unwrap();
+    let topo = format!(
+        r#"{{ "generator": "import", "file": "{}" }}"#,
+        file.display()
+    );
+    let result = build(&topo);
+    std::fs::remove_dir_all(&dir).unwrap();
+    result
+}
+
+#[test]
+fn gml_directed_edges_are_one_way_and_reverse_pairs_merge() {
+    let net = build(
+        r#"{ "generator": "import", "file": "shadow-small.gml", "link": { "queue": "8KiB" } }"#,
+    )
+    .unwrap();
+    let names: Vec<&str> = net.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["gateway", "relay", "n2", "edge"]);
+    // The self-loop is ignored; three links in order of first appearance.
+    assert_eq!(net.links.len(), 3);
+    let l = &net.links[0];
+    assert_eq!((l.a, l.b), (0, 1));
+    assert_eq!(l.ab.latency, Duration::from_millis(10));
+    assert_eq!(l.ab.bandwidth_bps, 10_000_000);
+    assert_eq!(l.ab.loss, LossModel::Bernoulli { p: 0.01 });
+    assert_eq!(l.ab.queue_bytes, 8 << 10);
+    let back = l.ba.as_ref().unwrap();
+    assert_eq!(
+        (back.latency, back.bandwidth_bps),
+        (Duration::from_millis(12), 2_000_000)
+    );
+    assert_eq!(back.loss, LossModel::None);
+    assert_eq!(back.queue_bytes, 8 << 10);
+    let l = &net.links[1];
+    assert_eq!((l.a, l.b, l.ba.is_none()), (1, 2, true));
+    assert_eq!(
+        (l.ab.latency, l.ab.jitter),
+        (Duration::from_millis(5), Duration::from_millis(1))
+    );
+    let l = &net.links[2];
+    assert_eq!((l.a, l.b), (2, 3));
+    assert_eq!(
+        (l.ab.latency, l.ab.bandwidth_bps),
+        (Duration::from_micros(2500), 1_000_000)
+    );
+    let back = l.ba.as_ref().unwrap();
+    assert_eq!(
+        (back.latency, back.bandwidth_bps),
+        (Duration::from_micros(2500), 1_000_000_000)
+    );
+    assert!(net.links.iter().all(|l| l.medium == Medium::Wired));
+}
+
+#[test]
+fn undirected_gml_makes_two_way_links() {
+    let gml = "graph [ node [ id 0 ] node [ id 1 ] node [ id 2 ]\n edge [ source 0 target 1 latency \"3 ms\" ]\n edge [ source 2 target 1 ] ]";
+    let net = import_text("u.gml", gml).unwrap();
+    assert_eq!(net.links.len(), 2);
+    assert_eq!(net.links[0].ba, Some(net.links[0].ab.clone()));
+    assert_eq!(net.links[0].ab.latency, Duration::from_millis(3));
+    assert_eq!((net.links[1].a, net.links[1].b), (2, 1));
+}
+
+#[test]
+fn gml_errors_name_the_file_line_and_column() {
+    for (gml, path, (at, n), needle) in [
+        (
+            "graph [ node [ id 0 ] node [ id 1 ]\n  edge [ source 0 target 5 ] ]",
+            "graph.edge[0].target",
+            ("5 ]", 0),
+            "no node has id 5",
+        ),
+        (
+            "graph [ node [ id 0 ] node [ id 0 ] ]",
+            "graph.node[1].id",
+            ("0 ]", 1),
+            "used twice",
+        ),
+        (
+            "graph [ node [ id 0 ] node [ id 1 ]\n edge [ source 0 target 1 ] edge [ source 1 target 0 ] ]",
+            "graph.edge[1]",
+            ("[ source", 1),
+            "second edge",
+        ),
+        (
+            "graph [ directed 1 node [ id 0 ] node [ id 1 ]\n edge [ source 0 target 1 ] edge [ source 0 target 1 ] ]",
+            "graph.edge[1]",
+            ("[ source", 1),
+            "second edge",
+        ),
+        (
+            "graph [ node [ id 0 ] node [ id 1 ]\n edge [ source 0 target 1 latency \"5 parsecs\" ] ]",
+            "graph.edge[0].latency",
+            ("\"5 p", 0),
+            "unknown unit",
+        ),
+        (
+            "graph [ node [ id 0 ] node [ id 1 ]\n edge [ source 0 target 1 packet_loss 2 ] ]",
+            "graph.edge[0].packet_loss",
+            ("2 ]", 0),
+            "outside [0, 1]",
+        ),
+        (
+            "graph [ node [ id 0 ] node [ id 1 ]\n edge [ target 1 ] ]",
+            "graph.edge[0]",
+            ("[ target", 0),
+            "needs a `source`",
+        ),
+        (
+            "graph [ node [ label \"x\" ] ]",
+            "graph.node[0]",
+            ("[ label", 0),
+            "needs an `id`",
+        ),
+        (
+            "graph [ node [ id 1.5 ] ]",
+            "graph.node[0].id",
+            ("1.5", 0),
+            "not an integer",
+        ),
+        (
+            "graph [ node [ id 0 label \"a\" ] node [ id 1 label \"a\" ] ]",
+            "graph.node[1].label",
+            ("[ id 1", 0),
+            "already named",
+        ),
+        ("graph [ ]", "graph", ("graph", 0), "no nodes"),
+        ("creator \"me\"", "graph", ("creator", 0), "no `graph"),
+        ("graph [ node [ id 0 ]\n", "", ("", 0), "missing `]`"),
+    ] {
+        let e = import_text("bad.gml", gml).unwrap_err();
+        assert!(e.file.as_ref().unwrap().ends_with("bad.gml"), "{e}");
+        let (line, column) = position(gml, at, n);
+        assert_eq!(
+            (e.path.as_str(), e.line, e.column),
+            (path, line, column),
+            "{gml}: {e}"
+        );
+        assert!(e.message.contains(needle), "{gml}: {e}");
+    }
+}
+
+#[test]
+fn json_import_reads_nodes_links_and_directions() {
+    let net = build(r#"{ "generator": "import", "file": "small-topology.json", "link": { "latency": "1ms", "mtu": 1200 } }"#).unwrap();
+    let names: Vec<&str> = net.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "n2", "d"]);
+    assert_eq!(net.nodes[1].position, Some([10.0, 0.0]));
+    assert_eq!(net.nodes[2].position, None);
+    let [l0, l1, l2] = &net.links[..] else {
+        panic!("{:?}", net.links)
+    };
+    assert_eq!(l0.ab.latency, Duration::from_millis(5));
+    assert_eq!(l0.ab.mtu, 1200);
+    assert_eq!(l0.ba, Some(l0.ab.clone()));
+    assert_eq!(l1.ab.bandwidth_bps, 10_000_000);
+    let back = l1.ba.as_ref().unwrap();
+    assert_eq!(
+        (back.bandwidth_bps, back.loss),
+        (1_000_000, LossModel::Bernoulli { p: 0.1 })
+    );
+    assert_eq!(back.latency, Duration::from_millis(1));
+    assert_eq!(
+        (l2.a, l2.b, l2.ba.is_none(), l2.ab.queue_bytes),
+        (3, 2, true, 64 << 10)
+    );
+    // An override turns the one-way link two-way: b-to-a copies a-to-b.
+    let net = build(r#"{ "generator": "import", "file": "small-topology.json",
+        "overrides": { "links": [ { "between": [3, 2], "one_way": false, "ba": { "latency": "9ms" } } ] } }"#)
+    .unwrap();
+    let back = net.links[2].ba.as_ref().unwrap();
+    assert_eq!(
+        (back.latency, back.queue_bytes),
+        (Duration::from_millis(9), 64 << 10)
+    );
+    // The wrong way round, a one-way link has no `ab` to override.
+    let e = build(
+        r#"{ "generator": "import", "file": "small-topology.json",
+        "overrides": { "links": [ { "between": [2, 3], "ab": {} } ] } }"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "topology.overrides.links[0].ab", "{e}");
+}
+
+#[test]
+fn json_import_errors_point_into_the_imported_file() {
+    for (json, path, (at, n), needle) in [
+        (
+            "{ \"nodes\": [ {}, {} ],\n  \"links\": [ { \"between\": [0, 0] } ] }",
+            "links[0].between",
+            ("[0, 0]", 0),
+            "itself",
+        ),
+        (
+            "{ \"nodes\": [ {}, {} ],\n  \"links\": [ { \"between\": [0, 1] }, { \"between\": [1, 0] } ] }",
+            "links[1].between",
+            ("[1, 0]", 0),
+            "already joins",
+        ),
+        (
+            "{ \"nodes\": [ {}, {} ],\n  \"links\": [ { \"between\": [0, 2] } ] }",
+            "links[0].between[1]",
+            ("2]", 0),
+            "node 2 does not exist",
+        ),
+        (
+            "{ \"nodes\": [ {}, {} ],\n  \"links\": [ { \"between\": [0, 1], \"one_way\": true, \"ba\": {} } ] }",
+            "links[0].ba",
+            ("{} }", 0),
+            "one-way",
+        ),
+        (
+            "{ \"nodes\": [ { \"name\": \"x\" }, { \"name\": \"x\" } ] }",
+            "nodes[1].name",
+            ("\"x\"", 1),
+            "already named",
+        ),
+        (
+            "{ \"nodes\": [ { \"nme\": \"x\" } ] }",
+            "nodes[0].nme",
+            ("\"x\"", 0),
+            "unknown field",
+        ),
+        ("{ \"nodes\": [] }", "nodes", ("[]", 0), "at least one node"),
+        ("{ \"nodes\": [ {} ], }", "", ("}", 1), "trailing comma"),
+    ] {
+        let e = import_text("bad.json", json).unwrap_err();
+        assert!(e.file.as_ref().unwrap().ends_with("bad.json"), "{e}");
+        let (line, column) = position(json, at, n);
+        assert_eq!(
+            (e.path.as_str(), e.line, e.column),
+            (path, line, column),
+            "{json}: {e}"
+        );
+        assert!(e.message.contains(needle), "{json}: {e}");
+    }
+}

@@ -1,0 +1,1 @@
+//! Workspace-level tests live in this crate's test targets; this library is empty on purpose.

@@ -1,0 +1,62 @@
+//! Every scenario in `scenarios/` runs, and its summary is a reviewed
+//! snapshot: a change in protocol behaviour shows up as a diff here.
+//!
+//! Update snapshots after an intended change with `cargo insta review`
+//! (or `INSTA_UPDATE=always cargo test -p meshsim-tests`), then read the diff.
+
+use std::path::{Path, PathBuf};
+
+use sim::model::Scenario;
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn load(path: &Path) -> Scenario {
+    sim::scenario::load(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn summary_json(sc: Scenario) -> String {
+    let run = sim::run::run(sc, &mut |_| {}).expect("runs");
+    serde_json::to_string_pretty(&run.summary).expect("serializes")
+}
+
+#[test]
+fn every_scenario_runs_and_matches_its_snapshot() {
+    let files = scenario_files();
+    assert!(
+        files.len() >= 4,
+        "expected the scenarios of the simulator issue"
+    );
+    for f in files {
+        let sc = load(&f);
+        let name = f.file_stem().unwrap().to_string_lossy().to_string();
+        insta::assert_snapshot!(name, summary_json(sc));
+    }
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_fingerprint() {
+    for f in scenario_files() {
+        let a = summary_json(load(&f));
+        let b = summary_json(load(&f));
+        assert_eq!(a, b, "{} is not deterministic", f.display());
+        let mut other = load(&f);
+        other.seed += 1;
+        let fp =
+            |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["fingerprint"].clone();
+        assert_ne!(
+            fp(&a),
+            fp(&summary_json(other)),
+            "{}: the seed changes nothing",
+            f.display()
+        );
+    }
+}
