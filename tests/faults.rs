@@ -44,7 +44,7 @@ fn a_crashed_node_restarts_with_its_key_and_traffic_resumes() {
         .map(|x| x.flows[0].0);
     let (first, last) = (
         arrivals_after.clone().next().unwrap(),
-        arrivals_after.last().unwrap(),
+        arrivals_after.clone().next_back().unwrap(),
     );
     assert!(last > first + 50, "traffic resumed after the restart");
 }
