@@ -10,6 +10,30 @@ use crate::model::{
     ChannelParams, LinkSpec, LossModel, Medium, Network, NodeRole, NodeSpec, Scenario,
 };
 
+/// Raw `BinaryHeap` push+pop pairs per second, on a heap of `size` keys
+/// like the engine's (time, sequence, slot): the floor of an event's cost.
+pub fn heap_pairs_per_s(size: usize, pairs: u64) -> f64 {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = (0..size as u64)
+        .map(|i| Reverse((next() >> 20, i, 0)))
+        .collect();
+    let start = std::time::Instant::now();
+    for i in 0..pairs {
+        let Reverse((t, _, _)) = heap.pop().expect("never empty");
+        heap.push(Reverse((t + (next() >> 40), size as u64 + i, 0)));
+    }
+    std::hint::black_box(&heap);
+    pairs as f64 / start.elapsed().as_secs_f64()
+}
+
 /// Result of an engine benchmark.
 pub struct EngineBench {
     /// Events processed.
@@ -18,6 +42,8 @@ pub struct EngineBench {
     pub wall_s: f64,
     /// Simulated seconds.
     pub simulated_s: f64,
+    /// Nodes.
+    pub nodes: usize,
 }
 
 /// A `side` x `side` grid of echo nodes, each ticking every millisecond and
@@ -90,5 +116,6 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
         events: world.events(),
         wall_s: start.elapsed().as_secs_f64(),
         simulated_s: simulated.as_secs_f64(),
+        nodes: n,
     }
 }
