@@ -45,6 +45,30 @@ pub struct Config {
     pub max_message_size: usize,
     /// Bytes of service messages that may wait on a link for sending.
     pub max_send_backlog: usize,
+    /// How routes carry data: hop-by-hop store-and-forward, or the
+    /// end-to-end baseline.
+    pub route_mode: RouteMode,
+    /// Store-and-forward buffer of each route direction at each hop (the
+    /// credit a hop grants its upstream).
+    pub route_buffer: usize,
+    /// A route not built within this time fails.
+    pub route_setup_timeout: Duration,
+    /// End-to-end mode: the drop-tail queue of route frames per link, bytes.
+    pub relay_queue: usize,
+    /// End-to-end mode: the source's segment size.
+    pub e2e_mss: usize,
+}
+
+/// How routes carry data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouteMode {
+    /// Every hop keeps data until the next hop acknowledged it, sends only
+    /// within the next hop's credit, and retransmits what its link lost.
+    #[default]
+    StoreAndForward,
+    /// The baseline: relays forward best-effort through a drop-tail queue;
+    /// the source runs TCP-Reno-like reliability.
+    EndToEnd,
 }
 
 impl Default for Config {
@@ -67,6 +91,11 @@ impl Default for Config {
             link_window: 1 << 20,
             max_message_size: 16 << 20,
             max_send_backlog: 64 << 20,
+            route_mode: RouteMode::StoreAndForward,
+            route_buffer: 1 << 20,
+            route_setup_timeout: Duration::from_secs(5),
+            relay_queue: 64 << 10,
+            e2e_mss: 1200,
         }
     }
 }
@@ -136,6 +165,16 @@ impl Config {
         if self.link_window == 0 || self.max_message_size == 0 {
             return Err(ConfigError::Inconsistent(
                 "link_window and max_message_size must be at least 1 byte",
+            ));
+        }
+        if self.route_buffer < 2 * 18 + 4 + 16384 {
+            return Err(ConfigError::Inconsistent(
+                "route_buffer must hold at least one whole record (16 KiB + overhead)",
+            ));
+        }
+        if self.e2e_mss < 64 || self.relay_queue == 0 {
+            return Err(ConfigError::Inconsistent(
+                "e2e_mss must be at least 64 and relay_queue positive",
             ));
         }
         if self.max_message_size > u32::MAX as usize {

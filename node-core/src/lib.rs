@@ -67,6 +67,7 @@ pub mod interface;
 pub mod link;
 mod node;
 pub mod range_set;
+pub mod route;
 pub mod stats;
 pub mod time;
 pub mod wire;
@@ -82,6 +83,7 @@ pub use interface::{
 };
 pub use link::LinkTimer;
 pub use node::{LinkInfo, Node, TimeoutReason};
+pub use route::RouteKind;
 pub use stats::{DropStats, LinkStats, NodeStats};
 pub use time::{Duration, Time};
 pub use wire::Class;

@@ -69,6 +69,14 @@ pub fn epoch_keys(root: &Key) -> DirectionalKeys {
     DirectionalKeys { i2r, r2i }
 }
 
+/// A key for one purpose derived from `key` (distinct labels give
+/// independent keys, so two uses never share a nonce space).
+pub fn subkey(key: &Key, label: &[u8]) -> Key {
+    let mut out = [0u8; 32];
+    expand(key, &[], label, &mut out);
+    out
+}
+
 /// One ratchet step: the next epoch's root.
 pub fn ratchet(root: &Key, dh: &Key) -> Key {
     let mut out = [0u8; 32];

@@ -48,6 +48,11 @@ pub trait CryptoSuite: fmt::Debug + Send + Sync {
     /// ciphertext. `nonce` must never repeat under one key.
     fn seal(&self, key: &Key, nonce: u64, aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN];
 
+    /// XORs `buf` with the keystream of (`key`, `nonce`): a layer of
+    /// encryption without a tag, for onion-layered route control messages.
+    /// Applying it twice restores the input.
+    fn stream_xor(&self, key: &Key, nonce: u64, buf: &mut [u8]);
+
     /// Verifies `tag` and decrypts `buf` in place. On failure `buf` holds
     /// unspecified bytes and must be discarded.
     fn open(
@@ -149,6 +154,21 @@ mod tests {
             let mut flipped = buf.clone();
             flipped[3] ^= 1;
             assert_eq!(s.open(&ab, 7, b"hdr", &mut flipped, &tag), Err(BadTag));
+        }
+    }
+
+    #[test]
+    fn stream_layers_undo_themselves_and_depend_on_key_and_nonce() {
+        for kind in [SuiteKind::Real, SuiteKind::Modeled] {
+            let s = kind.suite();
+            let mut buf = b"onion layer test payload".to_vec();
+            s.stream_xor(&[1; 32], 9, &mut buf);
+            assert_ne!(&buf, b"onion layer test payload");
+            let mut other = b"onion layer test payload".to_vec();
+            s.stream_xor(&[1; 32], 10, &mut other);
+            assert_ne!(buf, other);
+            s.stream_xor(&[1; 32], 9, &mut buf);
+            assert_eq!(&buf, b"onion layer test payload");
         }
     }
 

@@ -129,6 +129,16 @@ impl CryptoSuite for Modeled {
         checksum(key, nonce, aad, buf)
     }
 
+    fn stream_xor(&self, key: &Key, nonce: u64, buf: &mut [u8]) {
+        let mut s = nonce ^ u64::from_le_bytes(key[..8].try_into().expect("8 bytes"));
+        for chunk in buf.chunks_mut(8) {
+            let k = splitmix(&mut s).to_le_bytes();
+            for (b, k) in chunk.iter_mut().zip(k) {
+                *b ^= k;
+            }
+        }
+    }
+
     fn open(
         &self,
         key: &Key,

@@ -44,6 +44,12 @@ impl CryptoSuite for Real {
         tag.into()
     }
 
+    fn stream_xor(&self, key: &Key, n: u64, buf: &mut [u8]) {
+        use chacha20::cipher::{KeyIvInit, StreamCipher};
+        let mut c = chacha20::ChaCha20::new(key.into(), &nonce(n));
+        c.apply_keystream(buf);
+    }
+
     fn open(
         &self,
         key: &Key,

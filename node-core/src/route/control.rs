@@ -1,0 +1,179 @@
+//! Messages between a route's origin and one of its hops, carried inside
+//! onion-layered ROUTE_CTRL frames (only the addressed hop can read one).
+//!
+//! ```text
+//! forward (origin -> hop):  EXTEND { next: Address, eph_pub }   grow the route by one hop
+//!                           BEGIN { class, kind }               you are the destination
+//! backward (hop -> origin): EXTENDED { eph_pub, static_pub, auth }   the new hop's answer
+//!                           EXTEND_FAILED { reason }
+//! ```
+
+use crate::identity::Address;
+use crate::wire::Class;
+
+/// How a route carries data end to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// A reliable, ordered stream of messages.
+    Stream,
+    /// Unreliable datagrams (UDP-like) in the end-to-end mode; a stream in
+    /// store-and-forward mode, where every hop delivers reliably anyway.
+    Datagram,
+}
+
+/// Why a hop could not extend a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtendFailure {
+    /// The hop has no established link to the requested next hop.
+    NoLink,
+    /// The next hop did not answer in time, or refused.
+    NoAnswer,
+    /// The next hop's answer did not prove its key.
+    BadAnswer,
+}
+
+/// A control message of a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlMessage {
+    /// Extend the route to `next`, handing it the origin's ephemeral key.
+    /// The receiving hop becomes a relay of class `class`.
+    Extend {
+        /// The next hop's address.
+        next: Address,
+        /// The origin's ephemeral key for that hop.
+        eph_pub: [u8; 33],
+        /// The route's class (relays schedule by it).
+        class: Class,
+    },
+    /// The receiving hop is the destination.
+    Begin {
+        /// The route's class.
+        class: Class,
+        /// The route's kind.
+        kind: RouteKind,
+    },
+    /// The new hop's answer to an EXTEND, for the origin to verify.
+    Extended {
+        /// Its ephemeral key.
+        eph_pub: [u8; 33],
+        /// Its static key.
+        static_pub: [u8; 33],
+        /// Proof that it holds the static key.
+        auth: [u8; 16],
+    },
+    /// The extension failed.
+    ExtendFailed(ExtendFailure),
+}
+
+impl ControlMessage {
+    /// Encodes the message.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(100);
+        match self {
+            ControlMessage::Extend {
+                next,
+                eph_pub,
+                class,
+            } => {
+                out.push(0x01);
+                out.extend_from_slice(&next.0);
+                out.extend_from_slice(eph_pub);
+                out.push(class.to_u8());
+            }
+            ControlMessage::Begin { class, kind } => {
+                out.push(0x02);
+                out.push(class.to_u8());
+                out.push(match kind {
+                    RouteKind::Stream => 0,
+                    RouteKind::Datagram => 1,
+                });
+            }
+            ControlMessage::Extended {
+                eph_pub,
+                static_pub,
+                auth,
+            } => {
+                out.push(0x81);
+                out.extend_from_slice(eph_pub);
+                out.extend_from_slice(static_pub);
+                out.extend_from_slice(auth);
+            }
+            ControlMessage::ExtendFailed(reason) => {
+                out.push(0x82);
+                out.push(match reason {
+                    ExtendFailure::NoLink => 1,
+                    ExtendFailure::NoAnswer => 2,
+                    ExtendFailure::BadAnswer => 3,
+                });
+            }
+        }
+        out
+    }
+
+    /// Decodes a message; `None` if it is not one (never panics).
+    pub fn decode(b: &[u8]) -> Option<ControlMessage> {
+        let (&t, rest) = b.split_first()?;
+        let arr33 = |s: &[u8]| -> Option<[u8; 33]> { s.try_into().ok() };
+        match (t, rest.len()) {
+            (0x01, 50) => Some(ControlMessage::Extend {
+                next: Address(rest[..16].try_into().ok()?),
+                eph_pub: arr33(&rest[16..49])?,
+                class: Class::from_u8(rest[49])?,
+            }),
+            (0x02, 2) => Some(ControlMessage::Begin {
+                class: Class::from_u8(rest[0])?,
+                kind: match rest[1] {
+                    0 => RouteKind::Stream,
+                    1 => RouteKind::Datagram,
+                    _ => return None,
+                },
+            }),
+            (0x81, 82) => Some(ControlMessage::Extended {
+                eph_pub: arr33(&rest[..33])?,
+                static_pub: arr33(&rest[33..66])?,
+                auth: rest[66..].try_into().ok()?,
+            }),
+            (0x82, 1) => Some(ControlMessage::ExtendFailed(match rest[0] {
+                1 => ExtendFailure::NoLink,
+                2 => ExtendFailure::NoAnswer,
+                3 => ExtendFailure::BadAnswer,
+                _ => return None,
+            })),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_garbage() {
+        let msgs = [
+            ControlMessage::Extend {
+                next: Address([3; 16]),
+                eph_pub: [2; 33],
+                class: Class::Bulk,
+            },
+            ControlMessage::Begin {
+                class: Class::Realtime,
+                kind: RouteKind::Datagram,
+            },
+            ControlMessage::Extended {
+                eph_pub: [1; 33],
+                static_pub: [4; 33],
+                auth: [5; 16],
+            },
+            ControlMessage::ExtendFailed(ExtendFailure::NoLink),
+        ];
+        for m in msgs {
+            let e = m.encode();
+            assert_eq!(ControlMessage::decode(&e), Some(m));
+            for cut in 0..e.len() {
+                assert_eq!(ControlMessage::decode(&e[..cut]), None);
+            }
+        }
+        assert_eq!(ControlMessage::decode(&[0x02, 9, 0]), None);
+    }
+}
