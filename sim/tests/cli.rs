@@ -70,6 +70,7 @@ fn bad_files_exit_with_code_2_and_a_located_error() {
             assert!(!err.contains("panicked"), "{cmd} {name}: {err}");
         }
     }
+    let _ = std::fs::remove_dir_all(temp_file("x", "").parent().unwrap());
 }
 
 #[test]
