@@ -17,6 +17,40 @@ impl fmt::Display for LinkId {
     }
 }
 
+/// A route, as the application knows it: a handle local to this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RouteHandle(pub u64);
+
+impl fmt::Display for RouteHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "route{}", self.0)
+    }
+}
+
+/// Why a route closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteCloseReason {
+    /// This end closed it.
+    Local,
+    /// The other end, or a hop, tore it down.
+    Remote,
+    /// A link it used failed (died, went down, or its peer restarted).
+    LinkFailed,
+    /// It could not be built (see [`RouteFailure`]).
+    SetupFailed(RouteFailure),
+}
+
+/// Why a route could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteFailure {
+    /// A hop (index in the path) had no link to the next one.
+    NoLink(usize),
+    /// A hop (index in the path) did not answer or proved the wrong key.
+    HopFailed(usize),
+    /// It was not built within `route_setup_timeout`.
+    Timeout,
+}
+
 /// The service channel reserved for the node's own control traffic.
 pub const CONTROL_CHANNEL: u16 = 0;
 
@@ -81,6 +115,29 @@ pub enum Command {
     Rekey {
         /// The link whose keys rotate.
         link: LinkId,
+    },
+    /// Open a route along `path` (the addresses of the hops after this
+    /// node; the first must be a neighbour). [`Event::RouteOpening`] names
+    /// its handle at once, [`Event::RouteUp`] or a close follows.
+    OpenRoute {
+        /// The hops, ending at the destination.
+        path: Vec<Address>,
+        /// Its service class at every hop.
+        class: Class,
+        /// Stream or datagrams.
+        kind: crate::route::RouteKind,
+    },
+    /// Send a message on a route (either end).
+    RouteSend {
+        /// The route.
+        route: RouteHandle,
+        /// The message.
+        data: Vec<u8>,
+    },
+    /// Close a route.
+    CloseRoute {
+        /// The route.
+        route: RouteHandle,
     },
 }
 
@@ -158,6 +215,45 @@ pub enum Event {
         /// Its contents.
         data: Vec<u8>,
     },
+    /// A route opened by [`Command::OpenRoute`] got its handle.
+    RouteOpening {
+        /// The handle.
+        route: RouteHandle,
+    },
+    /// A route this node opened is built end to end.
+    RouteUp {
+        /// The route.
+        route: RouteHandle,
+    },
+    /// A route ends here: this node is its destination. It knows nothing
+    /// of the origin but the route.
+    RouteIncoming {
+        /// The route.
+        route: RouteHandle,
+        /// Its class.
+        class: Class,
+    },
+    /// A message arrived on a route (at either end).
+    RouteMessage {
+        /// The route.
+        route: RouteHandle,
+        /// The message.
+        data: Vec<u8>,
+    },
+    /// The destination confirmed this many bytes of the route's stream.
+    RouteDelivered {
+        /// The route.
+        route: RouteHandle,
+        /// Stream bytes confirmed, cumulative.
+        bytes: u64,
+    },
+    /// A route closed (or failed to open).
+    RouteClosed {
+        /// The route.
+        route: RouteHandle,
+        /// Why.
+        reason: RouteCloseReason,
+    },
     /// A [`Command`] could not be carried out.
     CommandFailed(CommandError),
 }
@@ -185,6 +281,15 @@ pub enum CommandError {
     /// The link was closed.
     #[error("{0} is closed")]
     LinkClosed(LinkId),
+    /// The route is not known here (never opened, or closed).
+    #[error("unknown {0}")]
+    UnknownRoute(RouteHandle),
+    /// The route's buffer has no room for the message yet.
+    #[error("{0} has no room for the message yet")]
+    RouteFull(RouteHandle),
+    /// A route path must name at least one hop and not this node.
+    #[error("invalid route path: {0}")]
+    InvalidPath(&'static str),
     /// A link was brought up with an MTU too small for the protocol.
     #[error("{link}: mtu {mtu} is below the minimum of {min}", min = crate::link::MIN_MTU)]
     MtuTooSmall {

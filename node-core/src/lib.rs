@@ -80,10 +80,11 @@ pub use crypto::SuiteKind;
 pub use identity::{Address, Identity, PublicKey};
 pub use interface::{
     CONTROL_CHANNEL, CloseReason, Command, CommandError, Event, Input, LinkId, Output,
+    RouteCloseReason, RouteFailure, RouteHandle,
 };
 pub use link::LinkTimer;
 pub use node::{LinkInfo, Node, TimeoutReason};
-pub use route::RouteKind;
+pub use route::{RouteInfo, RouteKind};
 pub use stats::{DropStats, LinkStats, NodeStats};
 pub use time::{Duration, Time};
 pub use wire::Class;

@@ -8,22 +8,29 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::config::{Config, ConfigError};
 use crate::crypto::CryptoSuite;
-use crate::identity::{Identity, PublicKey};
+use crate::identity::{Address, Identity, PublicKey};
 use crate::interface::{
-    CONTROL_CHANNEL, CloseReason, Command, CommandError, Event, Input, LinkId, Output,
+    CONTROL_CHANNEL, CloseReason, Command, CommandError, Event, Input, LinkId, Output, RouteHandle,
 };
 use crate::link::{Ctx, Link, LinkTimer, MIN_MTU};
+use crate::route::{RouteInfo, RouteKind, RouteStats, Routes};
 use crate::stats::{LinkStats, NodeStats};
 use crate::time::{Duration, Time};
 use crate::wire::Class;
 
 /// Which subsystem asked for the next wake-up (see [`Node::last_timeout_reason`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeoutReason {
-    /// The link whose timer it is.
-    pub link: LinkId,
-    /// The timer.
-    pub timer: LinkTimer,
+pub enum TimeoutReason {
+    /// A link's timer.
+    Link {
+        /// The link.
+        link: LinkId,
+        /// Its timer.
+        timer: LinkTimer,
+    },
+    /// The route layer: a route's setup, an end-to-end acknowledgement or a
+    /// retransmission of the end-to-end mode.
+    Route,
 }
 
 /// A snapshot of one link, for status displays.
@@ -58,6 +65,7 @@ pub struct Node {
     suite: &'static dyn CryptoSuite,
     rng: ChaCha20Rng,
     links: BTreeMap<LinkId, Link>,
+    routes: Routes,
     events: VecDeque<Event>,
     /// Counters of links that went down, so node totals never shrink.
     retired: LinkStats,
@@ -78,11 +86,15 @@ impl Node {
                 config: config.suite,
             });
         }
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let mut route_seed = [0u8; 32];
+        rand::Rng::fill_bytes(&mut rng, &mut route_seed);
         Ok(Node {
             suite: config.suite.suite(),
+            routes: Routes::new(&config, identity.clone(), route_seed),
             config,
             identity,
-            rng: ChaCha20Rng::from_seed(seed),
+            rng,
             links: BTreeMap::new(),
             events: VecDeque::new(),
             retired: LinkStats::default(),
@@ -112,6 +124,7 @@ impl Node {
                 rate_bps,
             } => self.link_up(now, link, peer_key, mtu, rate_bps),
             Input::LinkDown { link } => {
+                self.routes.on_link_lost(link);
                 if let Some(l) = self.links.remove(&link) {
                     self.retired += *l.stats();
                     if !l.is_closed() {
@@ -130,10 +143,12 @@ impl Node {
                     suite,
                     rng,
                     links,
+                    routes,
                     events,
                     ..
                 } = self;
                 let mut ctx = Ctx {
+                    routes,
                     config,
                     identity,
                     suite: *suite,
@@ -143,6 +158,7 @@ impl Node {
                 for l in links.values_mut() {
                     l.handle_timeout(now, &mut ctx);
                 }
+                self.routes.handle_timeout(now);
             }
             Input::Command(cmd) => {
                 let result = match cmd {
@@ -154,6 +170,11 @@ impl Node {
                     } => self.send(link, channel, class, data),
                     Command::Close { link } => self.close(link),
                     Command::Rekey { link } => self.rekey(link),
+                    Command::OpenRoute { path, class, kind } => self
+                        .open_route(path, class, kind)
+                        .map(|route| self.events.push_back(Event::RouteOpening { route })),
+                    Command::RouteSend { route, data } => self.route_send(route, data),
+                    Command::CloseRoute { route } => self.close_route(route),
                 };
                 if let Err(e) = result {
                     self.events.push_back(Event::CommandFailed(e));
@@ -194,10 +215,12 @@ impl Node {
             identity,
             suite,
             rng,
+            routes,
             events,
             ..
         } = self;
         let mut ctx = Ctx {
+            routes,
             config,
             identity,
             suite: *suite,
@@ -227,6 +250,7 @@ impl Node {
             suite,
             rng,
             links,
+            routes,
             events,
             ..
         } = self;
@@ -234,6 +258,7 @@ impl Node {
         Some((
             l,
             Ctx {
+                routes,
                 config,
                 identity,
                 suite: *suite,
@@ -281,10 +306,60 @@ impl Node {
         Ok(())
     }
 
+    /// Opens a route along `path`: the addresses of the hops after this
+    /// node, the first a neighbour, the last the destination. The route is
+    /// usable once [`Event::RouteUp`] arrives.
+    pub fn open_route(
+        &mut self,
+        path: Vec<Address>,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<RouteHandle, CommandError> {
+        self.routes.open(self.now, path, class, kind)
+    }
+
+    /// Sends a message on a route (at its origin or its destination). It
+    /// arrives exactly once and in order as [`Event::RouteMessage`]; a full
+    /// route buffer refuses it with [`CommandError::RouteFull`]
+    /// (backpressure: try again after [`Event::RouteDelivered`] or later).
+    pub fn route_send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
+        self.routes.send(route, data)
+    }
+
+    /// Stream bytes the route's sending end still holds (not yet passed on).
+    pub fn route_backlog(&self, route: RouteHandle) -> Option<usize> {
+        self.routes.backlog(route)
+    }
+
+    /// Whether a message of `len` bytes fits in the route's buffer now.
+    pub fn route_has_room(&self, route: RouteHandle, len: usize) -> bool {
+        self.routes.has_room(route, len)
+    }
+
+    /// Closes a route (its hops and the other end are told).
+    pub fn close_route(&mut self, route: RouteHandle) -> Result<(), CommandError> {
+        self.routes.close(route)
+    }
+
+    /// A route's state at this node (any role), for metrics.
+    pub fn route(&self, route: RouteHandle) -> Option<RouteInfo> {
+        self.routes.info(route)
+    }
+
+    /// Every route entry this node holds, as origin, relay or destination.
+    pub fn routes(&self) -> impl Iterator<Item = RouteHandle> + '_ {
+        self.routes.handles()
+    }
+
+    /// Counters of the route layer.
+    pub fn route_stats(&self) -> RouteStats {
+        self.routes.stats()
+    }
+
     /// The next output. Call until it returns [`Output::Timeout`].
     pub fn poll_output(&mut self, now: Time) -> Output {
         let now = self.advance(now);
-        if let Some(e) = self.events.pop_front() {
+        if let Some(e) = self.events.pop_front().or_else(|| self.routes.pop_event()) {
             return Output::Event(e);
         }
         let Node {
@@ -293,11 +368,13 @@ impl Node {
             suite,
             rng,
             links,
+            routes,
             events,
             cursor,
             ..
         } = self;
         let mut ctx = Ctx {
+            routes,
             config,
             identity,
             suite: *suite,
@@ -327,16 +404,20 @@ impl Node {
             *cursor = Some(link);
             return Output::Transmit { link, bytes };
         }
-        if let Some(e) = self.events.pop_front() {
+        if let Some(e) = self.events.pop_front().or_else(|| self.routes.pop_event()) {
             return Output::Event(e);
         }
         let mut next = (Time::NEVER, None);
         for (&id, l) in &self.links {
             for (timer, at) in l.timers(&self.config) {
                 if at < next.0 {
-                    next = (at, Some(TimeoutReason { link: id, timer }));
+                    next = (at, Some(TimeoutReason::Link { link: id, timer }));
                 }
             }
+        }
+        let route_deadline = self.routes.next_timeout();
+        if route_deadline < next.0 {
+            next = (route_deadline, Some(TimeoutReason::Route));
         }
         self.last_timeout = next.1;
         Output::Timeout(next.0)

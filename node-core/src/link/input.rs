@@ -215,6 +215,7 @@ impl Link {
                     self.deliver(delivered, ctx);
                     return self.finish_close(CloseReason::Peer(c.reason), ctx);
                 }
+                route_frame => ctx.routes.on_frame(now, self.id, &route_frame),
             }
         }
         self.deliver(delivered, ctx);
@@ -249,14 +250,15 @@ impl Link {
         }
         for p in &out.acked {
             for f in &p.frames {
-                if let SentFrame::Data {
-                    msg,
-                    class,
-                    offset,
-                    len,
-                } = *f
-                {
-                    self.send.on_acked(msg, class, offset, len);
+                match *f {
+                    SentFrame::Data {
+                        msg,
+                        class,
+                        offset,
+                        len,
+                    } => self.send.on_acked(msg, class, offset, len),
+                    SentFrame::Route(ref r) => ctx.routes.on_acked(self.id, r),
+                    SentFrame::Rekey(_) | SentFrame::Ping => {}
                 }
             }
         }
@@ -265,7 +267,7 @@ impl Link {
     }
 
     /// Gives the frames of lost packets back to their owners.
-    pub(super) fn on_lost(&mut self, lost: Vec<SentPacket>, _ctx: &mut Ctx<'_>) {
+    pub(super) fn on_lost(&mut self, lost: Vec<SentPacket>, ctx: &mut Ctx<'_>) {
         for p in lost {
             self.stats.packets_lost += 1;
             for f in p.frames {
@@ -292,6 +294,10 @@ impl Link {
                         let proving = self.session.as_ref().is_some_and(|s| !s.heard_from_peer);
                         self.ping_pending |= proving;
                         proving
+                    }
+                    SentFrame::Route(r) => {
+                        ctx.routes.on_lost(self.id, r);
+                        true
                     }
                 };
                 if again {

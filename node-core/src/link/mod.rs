@@ -49,6 +49,7 @@ pub const MIN_MTU: usize = 128;
 
 /// What a link borrows from its node while it works.
 pub(crate) struct Ctx<'a> {
+    pub routes: &'a mut crate::route::Routes,
     pub config: &'a Config,
     pub identity: &'a Identity,
     pub suite: &'static dyn CryptoSuite,
@@ -257,6 +258,7 @@ impl Link {
     }
 
     fn finish_close(&mut self, reason: CloseReason, ctx: &mut Ctx<'_>) {
+        ctx.routes.on_link_lost(self.id);
         self.closed = true;
         self.session = None;
         self.pending = None;
@@ -273,6 +275,12 @@ impl Link {
     /// Makes `session` the link's session, replacing any previous one.
     fn install(&mut self, session: Session, now: Time, ctx: &mut Ctx<'_>) {
         let peer = session.peer;
+        if self.session.is_some() {
+            // A new session replaces a live one: the peer restarted or lost
+            // its state, and with it every route through this link.
+            ctx.routes.on_link_lost(self.id);
+        }
+        ctx.routes.on_link_established(self.id, Address::of(&peer));
         if session.keys.role() == Role::Initiator {
             // Our first packet is the proof the responder waits for.
             self.ping_pending = true;
@@ -384,6 +392,7 @@ impl Link {
                 self.last_eliciting_sent = now;
             }
             LinkTimer::Dead => {
+                ctx.routes.on_link_lost(self.id);
                 self.session = None;
                 self.rekey_tx.clear();
                 self.ping_pending = false;

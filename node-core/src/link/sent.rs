@@ -10,7 +10,7 @@ use crate::time::Time;
 use crate::wire::{AckFrame, Class, RekeyFrame};
 
 /// A frame that needs to arrive, as recorded when its packet was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SentFrame {
     /// A chunk of a service message.
     Data {
@@ -27,6 +27,8 @@ pub enum SentFrame {
     Rekey(RekeyFrame),
     /// A PING (keepalive or handshake confirmation).
     Ping,
+    /// A route frame: the route layer hears whether it arrived.
+    Route(crate::route::RouteSent),
 }
 
 /// A packet in flight.

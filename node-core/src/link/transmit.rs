@@ -25,7 +25,7 @@ impl Link {
         let must_ack = session.acks.must_send(now, config);
         let control =
             self.close_pending.is_some() || self.ping_pending || !self.rekey_tx.is_empty();
-        let wants_data = self.send.wants_to_send(window);
+        let wants_data = self.send.wants_to_send(window) || ctx.routes.wants(self.id);
         // Only data waits for the pacer: acks and control frames are small
         // and late ones cost more than they save (they are still charged).
         let data_now = wants_data && self.pacer.as_mut().is_none_or(|p| p.admit(now));
@@ -70,6 +70,14 @@ impl Link {
             for class in [Class::Realtime, Class::Bulk] {
                 while let Some(f) = self.send.write_frame(class, room(&buf), window, &mut buf) {
                     sent.push(f);
+                }
+                while let Some(w) =
+                    ctx.routes
+                        .write_frame(now, self.id, class, room(&buf), &mut buf)
+                {
+                    if let crate::route::Wrote::Reliable(r) = w {
+                        sent.push(SentFrame::Route(r));
+                    }
                 }
             }
         }

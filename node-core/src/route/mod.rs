@@ -1,6 +1,584 @@
-//! Source routes (being written; the route manager joins when its parts are in).
+//! Source routes: telescoping setup, label-swapped forwarding, store-and-
+//! forward with credit backpressure, end-to-end encryption, and the
+//! end-to-end (TCP-like) baseline.
+//!
+//! A route is a chain of hops A -> B -> C -> D. Each hop keeps one entry:
+//! the link and route id on each side (ids are chosen by the hop that
+//! receives on them, so forwarding is one lookup and a frame's overhead does
+//! not grow with the route's length). The origin builds the route hop by
+//! hop: it creates the first hop over its link, then asks the last hop so
+//! far, in a control message only that hop can read, to extend the route to
+//! the next. Every hop therefore knows only its previous and next hop; the
+//! origin shares a key with each hop and, with the destination, the keys
+//! that seal the data end to end, so relays carry only ciphertext.
+//!
+//! Files: `stream` (the per-hop buffer and credits), `control` (the
+//! messages between origin and hops), `endpoint` (messages to sealed records
+//! and back), `crypto` (hop keys, onion layers, records), `reno` (the
+//! baseline's sender), `inbound` (frames arriving), `outbound` (frames
+//! leaving, per link).
+
 pub mod control;
 pub mod crypto;
+pub mod endpoint;
+mod inbound;
+mod outbound;
 pub mod reno;
 pub mod stream;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use self::control::ControlMessage;
 pub use self::control::{ExtendFailure, RouteKind};
+use self::crypto::{HopInitiation, HopKeys};
+use self::endpoint::{Receiver, Sender};
+pub(crate) use self::outbound::{RouteSent, Wrote};
+use self::reno::{RenoConfig, RenoSender};
+use self::stream::{CreditAdvert, ForwardStats, Forwarder, StreamBuffer};
+use crate::config::{Config, RouteMode};
+use crate::crypto::{CryptoSuite, Key};
+use crate::identity::{Address, Identity};
+use crate::interface::{CommandError, Event, LinkId, RouteCloseReason, RouteFailure, RouteHandle};
+use crate::time::{Duration, Time};
+use crate::wire::{Class, RouteId};
+
+/// The two directions of a route's data.
+pub const FORWARD: usize = 0;
+/// Destination to origin.
+pub const BACKWARD: usize = 1;
+
+/// One side of a hop: the link and the ids on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Adj {
+    link: LinkId,
+    /// The id frames to us carry on this link (we chose it).
+    rx: RouteId,
+    /// The id we put on frames to the neighbour (it chose it).
+    tx: RouteId,
+}
+
+/// Which side of a hop a frame came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Toward the origin.
+    Up,
+    /// Toward the destination.
+    Down,
+}
+
+/// What this node is on the route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Origin,
+    /// A hop that has not yet been told whether it relays or ends the route.
+    Hop,
+    Relay,
+    Destination,
+}
+
+/// One direction of data at this node.
+#[derive(Debug)]
+struct Dir {
+    buf: StreamBuffer,
+    fwd: Forwarder,
+    advert: CreditAdvert,
+}
+
+/// The origin's view of its route under construction.
+struct Building {
+    path: Vec<Address>,
+    /// Keys shared with each hop built so far.
+    hops: Vec<HopKeys>,
+    /// The hop being added.
+    pending: Option<HopInitiation>,
+    deadline: Time,
+    ctrl_nonce: u64,
+}
+
+/// A hop extending the route, waiting for the next hop's answer.
+struct Extending {
+    /// The id the next hop will address us with (registered inbound).
+    reply: RouteId,
+    link: LinkId,
+    deadline: Time,
+}
+
+/// The end-to-end state of an endpoint.
+struct Endpoint {
+    tx: Sender,
+    rx: Receiver,
+    /// Seals acknowledgements we send; opens those we receive.
+    ack_tx: Key,
+    ack_rx: Key,
+    ack_nonce: u64,
+    /// Stream bytes of the incoming direction consumed and acknowledged.
+    consumed: u64,
+    acked: u64,
+    ack_due: Option<Time>,
+    /// Outgoing datagrams (end-to-end mode, datagram kind).
+    datagram_key: Key,
+    datagram_peer_key: Key,
+    datagram_seq: u64,
+    /// End-to-end mode: the source's reliability.
+    reno: Option<RenoSender>,
+    /// Highest delivery the destination confirmed.
+    confirmed: u64,
+}
+
+struct Route {
+    class: Class,
+    kind: RouteKind,
+    role: Role,
+    up: Option<Adj>,
+    down: Option<Adj>,
+    /// This hop's keys with the origin (hops only).
+    keys: Option<HopKeys>,
+    building: Option<Box<Building>>,
+    extending: Option<Extending>,
+    endpoint: Option<Box<Endpoint>>,
+    dirs: [Dir; 2],
+    /// Frames of the end-to-end mode dropped by relay queues (this hop).
+    queue_drops: u64,
+}
+
+/// A snapshot of a route at this node, for metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// Whether this node is the origin, a relay or the destination.
+    pub role: &'static str,
+    /// Bytes held per direction (forward, backward).
+    pub held: [u64; 2],
+    /// Sending statistics per direction.
+    pub sent: [ForwardStats; 2],
+    /// End-to-end mode: frames this hop's queues dropped for this route.
+    pub queue_drops: u64,
+    /// End-to-end mode at the origin: the sender's counters.
+    pub reno: Option<reno::RenoStats>,
+}
+
+/// Work waiting for one link.
+#[derive(Default)]
+struct LinkWork {
+    /// Encoded frames that must arrive (setup, control, teardown, acks in
+    /// store-and-forward mode).
+    ctrl: VecDeque<Vec<u8>>,
+    /// Directions of routes whose CREDIT is due on this link.
+    credits: BTreeSet<(u64, usize)>,
+    /// Directions of routes that may have data for this link, realtime first.
+    active: BTreeSet<(u8, u64, usize)>,
+    /// End-to-end mode: unreliable frames waiting, drop-tail.
+    queue: VecDeque<Vec<u8>>,
+    queued_bytes: usize,
+}
+
+/// Counters of the route layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteStats {
+    /// Routes this node opened.
+    pub opened: u64,
+    /// Routes that came up.
+    pub up: u64,
+    /// Route entries this node holds now.
+    pub entries: u64,
+    /// Frames for routes this node does not know.
+    pub unknown_route: u64,
+    /// Frames that break the protocol (credit overrun, bad control message).
+    pub violations: u64,
+    /// End-to-end mode: frames dropped by this node's relay queues.
+    pub queue_drops: u64,
+}
+
+/// All routes of a node.
+pub(crate) struct Routes {
+    suite: &'static dyn CryptoSuite,
+    identity: Identity,
+    mode: RouteMode,
+    buffer: usize,
+    setup_timeout: Duration,
+    relay_queue: usize,
+    max_message: usize,
+    reno: RenoConfig,
+    rng: ChaCha20Rng,
+    routes: BTreeMap<u64, Route>,
+    /// (link, id we receive on) -> (route, the side it is on).
+    inbound: BTreeMap<(LinkId, RouteId), (u64, Side)>,
+    /// Established links by the peer's address.
+    neighbours: BTreeMap<Address, LinkId>,
+    links: BTreeMap<LinkId, LinkWork>,
+    events: VecDeque<Event>,
+    next_handle: u64,
+    stats: RouteStats,
+}
+
+fn class_rank(c: Class) -> u8 {
+    match c {
+        Class::Realtime => 0,
+        Class::Bulk => 1,
+    }
+}
+
+impl Dir {
+    fn new(buffer: usize) -> Dir {
+        Dir {
+            buf: StreamBuffer::new(buffer),
+            fwd: Forwarder::default(),
+            advert: CreditAdvert::default(),
+        }
+    }
+}
+
+impl Routes {
+    /// The route layer of a node.
+    pub fn new(config: &Config, identity: Identity, seed: [u8; 32]) -> Routes {
+        Routes {
+            suite: config.suite.suite(),
+            identity,
+            mode: config.route_mode,
+            buffer: config.route_buffer,
+            setup_timeout: config.route_setup_timeout,
+            relay_queue: config.relay_queue,
+            max_message: config.max_message_size,
+            reno: RenoConfig {
+                mss: config.e2e_mss,
+                max_window: config.route_buffer as u64,
+                ..RenoConfig::default()
+            },
+            rng: ChaCha20Rng::from_seed(seed),
+            routes: BTreeMap::new(),
+            inbound: BTreeMap::new(),
+            neighbours: BTreeMap::new(),
+            links: BTreeMap::new(),
+            events: VecDeque::new(),
+            next_handle: 1,
+            stats: RouteStats::default(),
+        }
+    }
+
+    fn fresh_id(&mut self, link: LinkId) -> RouteId {
+        loop {
+            let mut id = [0u8; 16];
+            self.rng.fill_bytes(&mut id);
+            let id = RouteId(id);
+            if !self.inbound.contains_key(&(link, id)) {
+                return id;
+            }
+        }
+    }
+
+    fn new_route(&mut self, role: Role, class: Class, kind: RouteKind) -> u64 {
+        let h = self.next_handle;
+        self.next_handle += 1;
+        self.routes.insert(
+            h,
+            Route {
+                class,
+                kind,
+                role,
+                up: None,
+                down: None,
+                keys: None,
+                building: None,
+                extending: None,
+                endpoint: None,
+                dirs: [Dir::new(self.buffer), Dir::new(self.buffer)],
+                queue_drops: 0,
+            },
+        );
+        self.stats.entries += 1;
+        h
+    }
+
+    /// The next event for the application.
+    pub fn pop_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> RouteStats {
+        self.stats
+    }
+
+    /// A link came up with a proven peer: routes may now use it.
+    pub fn on_link_established(&mut self, link: LinkId, peer: Address) {
+        self.neighbours.retain(|_, l| *l != link);
+        self.neighbours.insert(peer, link);
+    }
+
+    /// A link failed (dead, down, closed, or its session was replaced):
+    /// every route over it is broken and torn down toward its other side.
+    pub fn on_link_lost(&mut self, link: LinkId) {
+        self.neighbours.retain(|_, l| *l != link);
+        self.links.remove(&link);
+        let affected: Vec<u64> = self
+            .routes
+            .iter()
+            .filter(|(_, r)| {
+                r.up.is_some_and(|a| a.link == link) || r.down.is_some_and(|a| a.link == link)
+            })
+            .map(|(&h, _)| h)
+            .collect();
+        for h in affected {
+            self.teardown(h, RouteCloseReason::LinkFailed, Some(link));
+        }
+    }
+
+    /// Opens a route along `path` (the hops after this node).
+    pub fn open(
+        &mut self,
+        now: Time,
+        path: Vec<Address>,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<RouteHandle, CommandError> {
+        if path.is_empty() {
+            return Err(CommandError::InvalidPath("a route needs at least one hop"));
+        }
+        if path.contains(&self.identity.address()) {
+            return Err(CommandError::InvalidPath(
+                "a route cannot pass through its origin",
+            ));
+        }
+        let h = self.new_route(Role::Origin, class, kind);
+        self.stats.opened += 1;
+        let first = path[0];
+        self.routes.get_mut(&h).expect("just made").building = Some(Box::new(Building {
+            path,
+            hops: Vec::new(),
+            pending: None,
+            deadline: now + self.setup_timeout,
+            ctrl_nonce: 0,
+        }));
+        match self.neighbours.get(&first).copied() {
+            Some(link) => self.create_first_hop(h, link),
+            None => self.fail_setup(h, RouteFailure::NoLink(0)),
+        }
+        Ok(RouteHandle(h))
+    }
+
+    fn create_first_hop(&mut self, h: u64, link: LinkId) {
+        let reply = self.fresh_id(link);
+        let init = crypto::initiate_hop(self.suite, &mut self.rng);
+        let frame = crate::wire::RouteCreateFrame {
+            reply_route: reply,
+            eph_pub: init.eph_pub,
+        };
+        self.inbound.insert((link, reply), (h, Side::Down));
+        let r = self.routes.get_mut(&h).expect("route exists");
+        r.building.as_mut().expect("building").pending = Some(init);
+        // The first hop's ids: it will tell us its `tx` in CREATED.
+        r.down = Some(Adj {
+            link,
+            rx: reply,
+            tx: RouteId([0; 16]),
+        });
+        self.queue_ctrl(link, crate::wire::Frame::RouteCreate(frame));
+    }
+
+    fn fail_setup(&mut self, h: u64, why: RouteFailure) {
+        self.teardown(h, RouteCloseReason::SetupFailed(why), None);
+    }
+
+    /// Sends a message on a route (either end).
+    pub fn send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
+        let suite = self.suite;
+        let h = route.0;
+        let mode = self.mode;
+        let r = self
+            .routes
+            .get_mut(&h)
+            .ok_or(CommandError::UnknownRoute(route))?;
+        let d = match r.role {
+            Role::Origin if r.building.is_none() => FORWARD,
+            Role::Destination => BACKWARD,
+            _ => return Err(CommandError::RouteFull(route)),
+        };
+        if data.len() > self.max_message {
+            return Err(CommandError::MessageTooLarge {
+                size: data.len(),
+                limit: self.max_message,
+            });
+        }
+        let ep = r.endpoint.as_mut().expect("up routes have endpoints");
+        if mode == RouteMode::EndToEnd && r.kind == RouteKind::Datagram {
+            let seq = ep.datagram_seq;
+            ep.datagram_seq += 1;
+            let sealed = crypto::seal_datagram(suite, &ep.datagram_key, seq, &data);
+            let adj = if d == FORWARD { r.down } else { r.up }.expect("endpoints have a neighbour");
+            let frame = crate::wire::Frame::RouteData(crate::wire::RouteDataFrame {
+                route: adj.tx,
+                unreliable: true,
+                fin: false,
+                offset: seq,
+                data: &sealed,
+            });
+            let mut bytes = Vec::with_capacity(frame.encoded_len());
+            frame.emit(&mut bytes);
+            if !self.enqueue_unreliable(adj.link, bytes)
+                && let Some(r) = self.routes.get_mut(&h)
+            {
+                r.queue_drops += 1;
+            }
+            return Ok(());
+        }
+        if endpoint::stream_len(data.len()) > r.dirs[d].buf.room() {
+            return Err(CommandError::RouteFull(route));
+        }
+        let records = ep.tx.seal_message(suite, &data);
+        r.dirs[d].buf.append(&records);
+        let (class, link) = (
+            r.class,
+            if d == FORWARD { r.down } else { r.up }
+                .expect("neighbour")
+                .link,
+        );
+        self.activate(link, class, h, d);
+        Ok(())
+    }
+
+    /// Stream bytes a route's sending end holds (not yet passed on).
+    pub fn backlog(&self, route: RouteHandle) -> Option<usize> {
+        let r = self.routes.get(&route.0)?;
+        let d = if r.role == Role::Destination {
+            BACKWARD
+        } else {
+            FORWARD
+        };
+        Some(r.dirs[d].buf.held() as usize)
+    }
+
+    /// Room for one more message of `len` bytes on the route now.
+    pub fn has_room(&self, route: RouteHandle, len: usize) -> bool {
+        self.routes.get(&route.0).is_some_and(|r| {
+            let d = if r.role == Role::Destination {
+                BACKWARD
+            } else {
+                FORWARD
+            };
+            endpoint::stream_len(len) <= r.dirs[d].buf.room()
+        })
+    }
+
+    /// A snapshot of a route at this node.
+    pub fn info(&self, route: RouteHandle) -> Option<RouteInfo> {
+        let r = self.routes.get(&route.0)?;
+        Some(RouteInfo {
+            role: match r.role {
+                Role::Origin => "origin",
+                Role::Hop | Role::Relay => "relay",
+                Role::Destination => "destination",
+            },
+            held: [r.dirs[0].buf.held(), r.dirs[1].buf.held()],
+            sent: [r.dirs[0].fwd.stats, r.dirs[1].fwd.stats],
+            queue_drops: r.queue_drops,
+            reno: r
+                .endpoint
+                .as_ref()
+                .and_then(|e| e.reno.as_ref())
+                .map(|s| s.stats()),
+        })
+    }
+
+    /// Every route entry at this node (handles), in order.
+    pub fn handles(&self) -> impl Iterator<Item = RouteHandle> + '_ {
+        self.routes.keys().map(|&h| RouteHandle(h))
+    }
+
+    /// Closes a route from this end.
+    pub fn close(&mut self, route: RouteHandle) -> Result<(), CommandError> {
+        if !self.routes.contains_key(&route.0) {
+            return Err(CommandError::UnknownRoute(route));
+        }
+        self.teardown(route.0, RouteCloseReason::Local, None);
+        Ok(())
+    }
+
+    /// Removes a route, tells its neighbours (except over `failed`), and
+    /// tells the application if this node is an end.
+    fn teardown(&mut self, h: u64, reason: RouteCloseReason, failed: Option<LinkId>) {
+        let Some(r) = self.routes.remove(&h) else {
+            return;
+        };
+        self.stats.entries -= 1;
+        self.inbound.retain(|_, (rh, _)| *rh != h);
+        for adj in [r.up, r.down].into_iter().flatten() {
+            if Some(adj.link) != failed && adj.tx != RouteId([0; 16]) {
+                let frame = crate::wire::RouteTeardownFrame {
+                    route: adj.tx,
+                    reason: 0,
+                };
+                self.queue_ctrl(adj.link, crate::wire::Frame::RouteTeardown(frame));
+            }
+            if let Some(w) = self.links.get_mut(&adj.link) {
+                w.active.retain(|&(_, rh, _)| rh != h);
+                w.credits.retain(|&(rh, _)| rh != h);
+            }
+        }
+        if matches!(r.role, Role::Origin | Role::Destination) {
+            self.events.push_back(Event::RouteClosed {
+                route: RouteHandle(h),
+                reason,
+            });
+        }
+    }
+
+    /// Every deadline of the route layer: setup, extension, end-to-end
+    /// acknowledgement and retransmission timers.
+    pub fn next_timeout(&self) -> Time {
+        let mut t = Time::NEVER;
+        for r in self.routes.values() {
+            if let Some(b) = &r.building {
+                t = t.min(b.deadline);
+            }
+            if let Some(x) = &r.extending {
+                t = t.min(x.deadline);
+            }
+            if let Some(e) = &r.endpoint {
+                t = t.min(e.ack_due.unwrap_or(Time::NEVER));
+                if let Some(reno) = &e.reno {
+                    t = t.min(reno.timer());
+                }
+            }
+        }
+        t
+    }
+
+    /// Fires what is due.
+    pub fn handle_timeout(&mut self, now: Time) {
+        let handles: Vec<u64> = self.routes.keys().copied().collect();
+        for h in handles {
+            let Some(r) = self.routes.get_mut(&h) else {
+                continue;
+            };
+            if r.building.as_ref().is_some_and(|b| b.deadline <= now) {
+                self.fail_setup(h, RouteFailure::Timeout);
+                continue;
+            }
+            if r.extending.as_ref().is_some_and(|x| x.deadline <= now) {
+                let x = r.extending.take().expect("checked");
+                self.inbound.remove(&(x.link, x.reply));
+                self.reply_to_origin(h, ControlMessage::ExtendFailed(ExtendFailure::NoAnswer));
+                continue;
+            }
+            let Some(e) = r.endpoint.as_mut() else {
+                continue;
+            };
+            if e.ack_due.is_some_and(|t| t <= now) {
+                self.send_e2e_ack(h);
+            }
+            let r = self.routes.get_mut(&h).expect("still there");
+            let Some(e) = r.endpoint.as_mut() else {
+                continue;
+            };
+            if let Some(reno) = e.reno.as_mut()
+                && reno.timer() <= now
+            {
+                reno.on_timeout(now);
+                let (class, link) = (r.class, r.down.expect("origins have a first hop").link);
+                self.activate(link, class, h, FORWARD);
+            }
+        }
+    }
+}

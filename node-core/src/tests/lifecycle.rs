@@ -217,14 +217,14 @@ fn idle_links_sleep_until_a_named_timer() {
     let mut net = Net::new(2, modeled(), 9);
     net.connect(0, 1, WireParams::default());
     net.run_for(Duration::from_secs(3));
-    let reason = net.nodes[0]
-        .last_timeout_reason()
-        .expect("an established link has timers");
-    assert_eq!(reason.link, link_to(1));
+    let Some(TimeoutReason::Link { link, timer }) = net.nodes[0].last_timeout_reason() else {
+        panic!("an established link has timers");
+    };
+    assert_eq!(link, link_to(1));
     // Idle, the only reasons to wake are keeping alive, rotating keys and
     // dropping retired ones; never a busy loop.
     assert!(matches!(
-        reason.timer,
+        timer,
         LinkTimer::Keepalive
             | LinkTimer::Rekey
             | LinkTimer::KeyDiscard

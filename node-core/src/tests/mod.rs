@@ -4,3 +4,4 @@ mod harness;
 mod lifecycle;
 mod reliability;
 mod robustness;
+mod routes;

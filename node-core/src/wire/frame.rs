@@ -8,12 +8,20 @@
 //! | 0x03       | [DATA](DataFrame)  | see [`DataFrame`] |
 //! | 0x04       | [REKEY](RekeyFrame)| `kind (1) | epoch (4) | eph_pub (33)` |
 //! | 0x05       | [CLOSE](CloseFrame)| `reason (2)` |
-//! | 0x10..0x1f | reserved for route frames (currently unknown) | |
+//! | 0x10..0x16 | route frames | see [`route`](super::route) |
+//! | 0x17..0x1f | reserved for later route frames (currently unknown) | |
 
 use core::iter::FusedIterator;
 
+use super::route::{
+    FRAME_ROUTE_ACK, FRAME_ROUTE_CREATE, FRAME_ROUTE_CREATED, FRAME_ROUTE_CREDIT, FRAME_ROUTE_CTRL,
+    FRAME_ROUTE_DATA, FRAME_ROUTE_TEARDOWN,
+};
 use super::varint::Reader;
-use super::{AckFrame, DataFrame};
+use super::{
+    AckFrame, DataFrame, RouteAckFrame, RouteCreateFrame, RouteCreatedFrame, RouteCreditFrame,
+    RouteCtrlFrame, RouteDataFrame, RouteTeardownFrame,
+};
 use super::{Error, Result};
 
 /// Frame type byte of PADDING.
@@ -146,6 +154,20 @@ pub enum Frame<'a> {
     Rekey(RekeyFrame),
     /// Session close.
     Close(CloseFrame),
+    /// A chunk of a route's byte stream.
+    RouteData(RouteDataFrame<'a>),
+    /// Flow-control credit of a route.
+    RouteCredit(RouteCreditFrame),
+    /// An onion-layered route control message.
+    RouteCtrl(RouteCtrlFrame<'a>),
+    /// Asks the receiver to become the next hop of a route.
+    RouteCreate(RouteCreateFrame),
+    /// Answers a route create.
+    RouteCreated(RouteCreatedFrame),
+    /// Tears a route down.
+    RouteTeardown(RouteTeardownFrame),
+    /// An end-to-end acknowledgement travelling backward on a route.
+    RouteAck(RouteAckFrame<'a>),
 }
 
 impl Frame<'_> {
@@ -159,6 +181,13 @@ impl Frame<'_> {
             Frame::Data(f) => f.emit(buf),
             Frame::Rekey(f) => f.emit(buf),
             Frame::Close(f) => f.emit(buf),
+            Frame::RouteData(f) => f.emit(buf),
+            Frame::RouteCredit(f) => f.emit(buf),
+            Frame::RouteCtrl(f) => f.emit(buf),
+            Frame::RouteCreate(f) => f.emit(buf),
+            Frame::RouteCreated(f) => f.emit(buf),
+            Frame::RouteTeardown(f) => f.emit(buf),
+            Frame::RouteAck(f) => f.emit(buf),
         }
     }
 
@@ -171,11 +200,19 @@ impl Frame<'_> {
             Frame::Data(f) => f.encoded_len(),
             Frame::Rekey(_) => RekeyFrame::LEN,
             Frame::Close(_) => CloseFrame::LEN,
+            Frame::RouteData(f) => f.encoded_len(),
+            Frame::RouteCredit(f) => f.encoded_len(),
+            Frame::RouteCtrl(f) => f.encoded_len(),
+            Frame::RouteCreate(_) => RouteCreateFrame::LEN,
+            Frame::RouteCreated(_) => RouteCreatedFrame::LEN,
+            Frame::RouteTeardown(_) => RouteTeardownFrame::LEN,
+            Frame::RouteAck(f) => f.encoded_len(),
         }
     }
 
     /// Whether receiving this frame obliges the receiver to send an ack
-    /// (every frame except PADDING and ACK).
+    /// (every frame except PADDING and ACK; all route frames do, since the
+    /// link retransmits them until acked).
     pub fn is_ack_eliciting(&self) -> bool {
         !matches!(self, Frame::Padding(_) | Frame::Ack(_))
     }
@@ -224,6 +261,13 @@ impl<'a> Frames<'a> {
             FRAME_DATA => Frame::Data(DataFrame::parse(&mut r)?),
             FRAME_REKEY => Frame::Rekey(RekeyFrame::parse(&mut r)?),
             FRAME_CLOSE => Frame::Close(CloseFrame { reason: r.u16()? }),
+            FRAME_ROUTE_DATA => Frame::RouteData(RouteDataFrame::parse(&mut r)?),
+            FRAME_ROUTE_CREDIT => Frame::RouteCredit(RouteCreditFrame::parse(&mut r)?),
+            FRAME_ROUTE_CTRL => Frame::RouteCtrl(RouteCtrlFrame::parse(&mut r)?),
+            FRAME_ROUTE_CREATE => Frame::RouteCreate(RouteCreateFrame::parse(&mut r)?),
+            FRAME_ROUTE_CREATED => Frame::RouteCreated(RouteCreatedFrame::parse(&mut r)?),
+            FRAME_ROUTE_TEARDOWN => Frame::RouteTeardown(RouteTeardownFrame::parse(&mut r)?),
+            FRAME_ROUTE_ACK => Frame::RouteAck(RouteAckFrame::parse(&mut r)?),
             t => return Err(Error::UnknownFrameType(t)),
         };
         self.rest = r.rest();
@@ -389,7 +433,7 @@ mod tests {
 
     #[test]
     fn unknown_types_and_fusing() {
-        for t in [0x06, 0x0f, 0x10, 0x15, 0x1f, 0x20, 0xff] {
+        for t in [0x06, 0x0f, 0x17, 0x1f, 0x20, 0xff] {
             assert_eq!(
                 parse_all(&[FRAME_PING, t, FRAME_PING]),
                 vec![Ok(Frame::Ping), Err(Error::UnknownFrameType(t))]

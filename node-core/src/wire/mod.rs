@@ -32,12 +32,15 @@
 //!
 //! The decrypted payload of a sealed datagram is a sequence of frames, each
 //! starting with a type byte (see [`Frame`]); iterate them with [`frames`].
+//! Route frames (types 0x10..=0x16) name their route by a [`RouteId`]; see
+//! [`RouteDataFrame`] and its siblings.
 
 mod ack;
 mod data;
 mod datagram;
 mod frame;
 mod handshake;
+mod route;
 mod varint;
 
 #[cfg(test)]
@@ -54,6 +57,11 @@ pub use frame::{
     Frame, Frames, RekeyFrame, RekeyKind, frames,
 };
 pub use handshake::{HandshakeInit, HandshakeResp};
+pub use route::{
+    FRAME_ROUTE_ACK, FRAME_ROUTE_CREATE, FRAME_ROUTE_CREATED, FRAME_ROUTE_CREDIT, FRAME_ROUTE_CTRL,
+    FRAME_ROUTE_DATA, FRAME_ROUTE_TEARDOWN, RouteAckFrame, RouteCreateFrame, RouteCreatedFrame,
+    RouteCreditFrame, RouteCtrlFrame, RouteDataFrame, RouteId, RouteTeardownFrame,
+};
 pub use varint::{VARINT_MAX, get_varint, put_varint, varint_len};
 
 /// Why a datagram or frame could not be decoded.

@@ -22,6 +22,26 @@ enum OwnedFrame {
     },
     Rekey(RekeyFrame),
     Close(CloseFrame),
+    RouteData {
+        route: RouteId,
+        unreliable: bool,
+        fin: bool,
+        offset: u64,
+        data: Vec<u8>,
+    },
+    RouteCredit(RouteCreditFrame),
+    RouteCtrl {
+        route: RouteId,
+        nonce: u64,
+        payload: Vec<u8>,
+    },
+    RouteCreate(RouteCreateFrame),
+    RouteCreated(RouteCreatedFrame),
+    RouteTeardown(RouteTeardownFrame),
+    RouteAck {
+        route: RouteId,
+        payload: Vec<u8>,
+    },
 }
 
 impl OwnedFrame {
@@ -47,6 +67,36 @@ impl OwnedFrame {
             }),
             OwnedFrame::Rekey(r) => Frame::Rekey(*r),
             OwnedFrame::Close(c) => Frame::Close(*c),
+            OwnedFrame::RouteData {
+                route,
+                unreliable,
+                fin,
+                offset,
+                data,
+            } => Frame::RouteData(RouteDataFrame {
+                route: *route,
+                unreliable: *unreliable,
+                fin: *fin,
+                offset: *offset,
+                data,
+            }),
+            OwnedFrame::RouteCredit(c) => Frame::RouteCredit(*c),
+            OwnedFrame::RouteCtrl {
+                route,
+                nonce,
+                payload,
+            } => Frame::RouteCtrl(RouteCtrlFrame {
+                route: *route,
+                nonce: *nonce,
+                payload,
+            }),
+            OwnedFrame::RouteCreate(c) => Frame::RouteCreate(*c),
+            OwnedFrame::RouteCreated(c) => Frame::RouteCreated(*c),
+            OwnedFrame::RouteTeardown(t) => Frame::RouteTeardown(*t),
+            OwnedFrame::RouteAck { route, payload } => Frame::RouteAck(RouteAckFrame {
+                route: *route,
+                payload,
+            }),
         }
     }
 }
@@ -131,14 +181,77 @@ fn rekey_frame() -> impl Strategy<Value = RekeyFrame> {
         })
 }
 
+fn route_id() -> impl Strategy<Value = RouteId> {
+    any::<[u8; 16]>().prop_map(RouteId)
+}
+
+/// Any route frame, with offsets up to the largest allowed.
+fn route_frame() -> impl Strategy<Value = OwnedFrame> {
+    let data = (
+        route_id(),
+        any::<(bool, bool)>(),
+        varint_value(),
+        vec(any::<u8>(), 0..80),
+    )
+        .prop_map(
+            |(route, (unreliable, fin), offset, data)| OwnedFrame::RouteData {
+                route,
+                unreliable,
+                fin,
+                offset: offset.min(VARINT_MAX - data.len() as u64),
+                data,
+            },
+        );
+    let credit = (route_id(), varint_value())
+        .prop_map(|(route, limit)| OwnedFrame::RouteCredit(RouteCreditFrame { route, limit }));
+    let ctrl =
+        (route_id(), any::<u64>(), vec(any::<u8>(), 0..120)).prop_map(|(route, nonce, payload)| {
+            OwnedFrame::RouteCtrl {
+                route,
+                nonce,
+                payload,
+            }
+        });
+    let create = (route_id(), any::<[u8; 33]>()).prop_map(|(reply_route, eph_pub)| {
+        OwnedFrame::RouteCreate(RouteCreateFrame {
+            reply_route,
+            eph_pub,
+        })
+    });
+    let created = (
+        route_id(),
+        route_id(),
+        any::<[u8; 33]>(),
+        any::<[u8; 33]>(),
+        any::<[u8; 16]>(),
+    )
+        .prop_map(|(reply_route, route, eph_pub, static_pub, auth)| {
+            OwnedFrame::RouteCreated(RouteCreatedFrame {
+                reply_route,
+                route,
+                eph_pub,
+                static_pub,
+                auth,
+            })
+        });
+    let teardown = (route_id(), any::<u8>()).prop_map(|(route, reason)| {
+        OwnedFrame::RouteTeardown(RouteTeardownFrame { route, reason })
+    });
+    let ack = (route_id(), vec(any::<u8>(), 0..120))
+        .prop_map(|(route, payload)| OwnedFrame::RouteAck { route, payload });
+    prop_oneof![data, credit, ctrl, create, created, teardown, ack]
+}
+
 /// Any frame except padding.
 fn non_padding_frame() -> impl Strategy<Value = OwnedFrame> {
     prop_oneof![
-        Just(OwnedFrame::Ping),
-        ack_frame().prop_map(OwnedFrame::Ack),
-        data_frame(),
-        rekey_frame().prop_map(OwnedFrame::Rekey),
-        any::<u16>().prop_map(|reason| OwnedFrame::Close(CloseFrame { reason })),
+        1 => Just(OwnedFrame::Ping),
+        1 => ack_frame().prop_map(OwnedFrame::Ack),
+        1 => data_frame(),
+        1 => rekey_frame().prop_map(OwnedFrame::Rekey),
+        1 => any::<u16>().prop_map(|reason| OwnedFrame::Close(CloseFrame { reason })),
+        // Seven frame types behind one arm: weigh it so each type is as likely.
+        7 => route_frame(),
     ]
 }
 
@@ -303,6 +416,30 @@ proptest! {
         let parsed: Vec<_> = frames(&buf).collect();
         let expected: Vec<_> = expected.into_iter().map(Ok).collect();
         prop_assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn route_frame_round_trips_and_elicits_acks(f in route_frame()) {
+        let frame = f.frame();
+        prop_assert!(frame.is_ack_eliciting());
+        if let Frame::RouteData(d) = &frame {
+            prop_assert!(d.is_well_formed());
+        }
+        let mut buf = Vec::new();
+        frame.emit(&mut buf);
+        prop_assert_eq!(buf.len(), frame.encoded_len());
+        let parsed: Vec<_> = frames(&buf).collect();
+        prop_assert_eq!(parsed, vec![Ok(frame)]);
+    }
+
+    #[test]
+    fn arbitrary_route_frame_bodies_never_panic(
+        ty in 0x10..0x18u8,
+        rest in vec(any::<u8>(), 0..200),
+    ) {
+        let mut bytes = vec![ty];
+        bytes.extend_from_slice(&rest);
+        check_frames(&bytes)?;
     }
 
     #[test]

@@ -1,0 +1,652 @@
+//! Route frames arriving on a link.
+
+use super::control::{ControlMessage, ExtendFailure, RouteKind};
+use super::crypto::{self, Peeled};
+use super::endpoint::{Receiver, Sender};
+use super::reno::RenoSender;
+use super::{Adj, BACKWARD, Endpoint, Extending, FORWARD, Role, Routes, Side};
+use crate::config::RouteMode;
+use crate::crypto::kdf;
+use crate::interface::{Event, LinkId, RouteCloseReason, RouteFailure, RouteHandle};
+use crate::time::{Duration, Time};
+use crate::wire::{
+    Frame, RouteAckFrame, RouteCreateFrame, RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame,
+    RouteDataFrame, RouteId,
+};
+
+/// How long a destination may sit on an end-to-end acknowledgement.
+const ACK_DELAY: Duration = Duration::from_millis(20);
+/// Acknowledge at once after this many bytes.
+const ACK_BYTES: u64 = 64 << 10;
+
+impl Routes {
+    /// A route frame arrived on `link` (authenticated by the link layer).
+    pub fn on_frame(&mut self, now: Time, link: LinkId, frame: &Frame<'_>) {
+        match frame {
+            Frame::RouteCreate(f) => self.on_create(now, link, f),
+            Frame::RouteCreated(f) => self.on_created(now, link, f),
+            Frame::RouteData(f) => self.on_data(now, link, f),
+            Frame::RouteCredit(f) => self.on_credit(now, link, f),
+            Frame::RouteCtrl(f) => self.on_ctrl(now, link, f),
+            Frame::RouteAck(f) => self.on_ack(now, link, f),
+            Frame::RouteTeardown(f) => {
+                if let Some(&(h, _)) = self.inbound.get(&(link, f.route)) {
+                    self.teardown(h, RouteCloseReason::Remote, Some(link));
+                } else {
+                    self.stats.unknown_route += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn lookup(&mut self, link: LinkId, id: RouteId) -> Option<(u64, Side)> {
+        let found = self.inbound.get(&(link, id)).copied();
+        if found.is_none() {
+            self.stats.unknown_route += 1;
+        }
+        found
+    }
+
+    /// A neighbour asks us to be the next hop of a route.
+    fn on_create(&mut self, _now: Time, link: LinkId, f: &RouteCreateFrame) {
+        let Ok((answer, keys)) =
+            crypto::answer_hop(self.suite, &self.identity, &f.eph_pub, &mut self.rng)
+        else {
+            // A key that is no point: no answer; the creator times out.
+            self.stats.violations += 1;
+            return;
+        };
+        let h = self.new_route(Role::Hop, crate::wire::Class::Bulk, RouteKind::Stream);
+        let rx = self.fresh_id(link);
+        self.inbound.insert((link, rx), (h, Side::Up));
+        let r = self.routes.get_mut(&h).expect("just made");
+        r.up = Some(Adj {
+            link,
+            rx,
+            tx: f.reply_route,
+        });
+        r.keys = Some(keys);
+        let created = RouteCreatedFrame {
+            reply_route: f.reply_route,
+            route: rx,
+            eph_pub: answer.eph_pub,
+            static_pub: answer.static_pub,
+            auth: answer.auth,
+        };
+        self.queue_ctrl(link, Frame::RouteCreated(created));
+        self.grant_initial_credit(h, FORWARD);
+    }
+
+    /// The hop we created (as origin, or extending as a relay) answered.
+    fn on_created(&mut self, now: Time, link: LinkId, f: &RouteCreatedFrame) {
+        let Some((h, Side::Down)) = self.lookup(link, f.reply_route) else {
+            return;
+        };
+        let r = self.routes.get_mut(&h).expect("inbound names live routes");
+        let answer = crypto::HopAnswer {
+            eph_pub: f.eph_pub,
+            static_pub: f.static_pub,
+            auth: f.auth,
+        };
+        if let Some(b) = r
+            .building
+            .as_mut()
+            .filter(|b| b.hops.is_empty() && b.pending.is_some())
+        {
+            // Our first hop: it names its id for our frames.
+            let init = b.pending.take().expect("checked");
+            match init.complete(self.suite, b.path[0], &answer) {
+                Ok(keys) => {
+                    b.hops.push(keys);
+                    if let Some(d) = r.down.as_mut() {
+                        d.tx = f.route;
+                    }
+                    self.grant_initial_credit(h, BACKWARD);
+                    self.advance(now, h);
+                }
+                Err(_) => self.fail_setup(h, RouteFailure::HopFailed(0)),
+            }
+            return;
+        }
+        if r.extending
+            .as_ref()
+            .is_some_and(|x| x.link == link && x.reply == f.reply_route)
+        {
+            r.extending = None;
+            r.down = Some(Adj {
+                link,
+                rx: f.reply_route,
+                tx: f.route,
+            });
+            r.role = Role::Relay;
+            let msg = ControlMessage::Extended {
+                eph_pub: f.eph_pub,
+                static_pub: f.static_pub,
+                auth: f.auth,
+            };
+            self.reply_to_origin(h, msg);
+            self.grant_initial_credit(h, BACKWARD);
+            return;
+        }
+        self.stats.violations += 1;
+    }
+
+    /// The origin's next construction step.
+    pub(super) fn advance(&mut self, now: Time, h: u64) {
+        let suite = self.suite;
+        let mode = self.mode;
+        let reno = self.reno.clone();
+        let max_message = self.max_message;
+        let r = self.routes.get_mut(&h).expect("route exists");
+        let b = r.building.as_mut().expect("building");
+        let down = r.down.expect("first hop exists");
+        let nonce = b.ctrl_nonce;
+        b.ctrl_nonce += 1;
+        if b.hops.len() == b.path.len() {
+            // Every hop is in place: tell the last one it is the destination.
+            let msg = ControlMessage::Begin {
+                class: r.class,
+                kind: r.kind,
+            }
+            .encode();
+            let payload = crypto::wrap_forward(suite, &b.hops, nonce, &msg);
+            let dest = b.hops.last().expect("non-empty path");
+            r.endpoint = Some(Box::new(endpoint(
+                suite,
+                dest.e2e_o2d,
+                dest.e2e_d2o,
+                max_message,
+                (mode == RouteMode::EndToEnd).then(|| RenoSender::new(reno)),
+            )));
+            r.building = None;
+            self.stats.up += 1;
+            self.events.push_back(Event::RouteUp {
+                route: RouteHandle(h),
+            });
+            let frame = RouteCtrlFrame {
+                route: down.tx,
+                nonce,
+                payload: &payload,
+            };
+            self.queue_ctrl(down.link, Frame::RouteCtrl(frame));
+            return;
+        }
+        let next = b.path[b.hops.len()];
+        let init = crypto::initiate_hop(suite, &mut self.rng);
+        let msg = ControlMessage::Extend {
+            next,
+            eph_pub: init.eph_pub,
+            class: r.class,
+        }
+        .encode();
+        let payload = crypto::wrap_forward(suite, &b.hops, nonce, &msg);
+        b.pending = Some(init);
+        let _ = now;
+        let frame = RouteCtrlFrame {
+            route: down.tx,
+            nonce,
+            payload: &payload,
+        };
+        self.queue_ctrl(down.link, Frame::RouteCtrl(frame));
+    }
+
+    fn on_ctrl(&mut self, now: Time, link: LinkId, f: &RouteCtrlFrame<'_>) {
+        let Some((h, side)) = self.lookup(link, f.route) else {
+            return;
+        };
+        let suite = self.suite;
+        let r = self.routes.get_mut(&h).expect("inbound names live routes");
+        let mut payload = f.payload.to_vec();
+        match side {
+            Side::Up => {
+                let Some(keys) = r.keys.as_ref() else {
+                    self.stats.violations += 1;
+                    return;
+                };
+                match crypto::peel_forward(suite, keys, f.nonce, &mut payload) {
+                    Peeled::ForMe(msg) => self.on_hop_control(now, h, &msg),
+                    Peeled::Forward => match r.down {
+                        Some(d) => {
+                            let frame = RouteCtrlFrame {
+                                route: d.tx,
+                                nonce: f.nonce,
+                                payload: &payload,
+                            };
+                            self.queue_ctrl(d.link, Frame::RouteCtrl(frame));
+                        }
+                        // Not for us and nowhere to go: forged or corrupt.
+                        None => self.stats.violations += 1,
+                    },
+                }
+            }
+            Side::Down => {
+                if r.role == Role::Origin {
+                    let hops = match (&r.building, &r.endpoint) {
+                        (Some(b), _) => b.hops.clone(),
+                        _ => {
+                            self.stats.violations += 1;
+                            return;
+                        }
+                    };
+                    match crypto::unwrap_backward(suite, &hops, f.nonce, &payload) {
+                        Some((index, msg)) => self.on_origin_control(now, h, index, &msg),
+                        None => self.stats.violations += 1,
+                    }
+                } else if let (Some(keys), Some(up)) = (r.keys.as_ref(), r.up) {
+                    crypto::add_backward_layer(suite, keys, f.nonce, &mut payload);
+                    let frame = RouteCtrlFrame {
+                        route: up.tx,
+                        nonce: f.nonce,
+                        payload: &payload,
+                    };
+                    self.queue_ctrl(up.link, Frame::RouteCtrl(frame));
+                }
+            }
+        }
+    }
+
+    /// A control message from the origin, for this hop.
+    fn on_hop_control(&mut self, now: Time, h: u64, msg: &[u8]) {
+        let r = self.routes.get_mut(&h).expect("route exists");
+        match ControlMessage::decode(msg) {
+            Some(ControlMessage::Extend {
+                next,
+                eph_pub,
+                class,
+            }) if r.down.is_none() && r.extending.is_none() => {
+                r.class = class;
+                let Some(link) = self.neighbours.get(&next).copied() else {
+                    self.reply_to_origin(h, ControlMessage::ExtendFailed(ExtendFailure::NoLink));
+                    return;
+                };
+                let reply = self.fresh_id(link);
+                self.inbound.insert((link, reply), (h, Side::Down));
+                let r = self.routes.get_mut(&h).expect("route exists");
+                r.extending = Some(Extending {
+                    reply,
+                    link,
+                    deadline: now + self.setup_timeout,
+                });
+                self.queue_ctrl(
+                    link,
+                    Frame::RouteCreate(RouteCreateFrame {
+                        reply_route: reply,
+                        eph_pub,
+                    }),
+                );
+            }
+            Some(ControlMessage::Begin { class, kind })
+                if r.down.is_none() && r.role == Role::Hop =>
+            {
+                let keys = r.keys.as_ref().expect("hops have keys");
+                r.role = Role::Destination;
+                r.class = class;
+                r.kind = kind;
+                let reno =
+                    (self.mode == RouteMode::EndToEnd).then(|| RenoSender::new(self.reno.clone()));
+                r.endpoint = Some(Box::new(endpoint(
+                    self.suite,
+                    keys.e2e_d2o,
+                    keys.e2e_o2d,
+                    self.max_message,
+                    reno,
+                )));
+                self.events.push_back(Event::RouteIncoming {
+                    route: RouteHandle(h),
+                    class,
+                });
+                // Data may have arrived before BEGIN: it waits in the buffer.
+                self.deliver(now, h, FORWARD);
+            }
+            _ => self.stats.violations += 1,
+        }
+    }
+
+    /// A control message from hop `index`, at the origin.
+    fn on_origin_control(&mut self, now: Time, h: u64, index: usize, msg: &[u8]) {
+        let r = self.routes.get_mut(&h).expect("route exists");
+        let Some(b) = r.building.as_mut() else { return };
+        match ControlMessage::decode(msg) {
+            Some(ControlMessage::Extended {
+                eph_pub,
+                static_pub,
+                auth,
+            }) if b.pending.is_some() => {
+                let init = b.pending.take().expect("checked");
+                let at = b.hops.len();
+                let answer = crypto::HopAnswer {
+                    eph_pub,
+                    static_pub,
+                    auth,
+                };
+                match init.complete(self.suite, b.path[at], &answer) {
+                    Ok(keys) => {
+                        b.hops.push(keys);
+                        self.advance(now, h);
+                    }
+                    Err(_) => self.fail_setup(h, RouteFailure::HopFailed(at)),
+                }
+            }
+            Some(ControlMessage::ExtendFailed(why)) => {
+                let next = index + 1;
+                let failure = match why {
+                    ExtendFailure::NoLink => RouteFailure::NoLink(next),
+                    ExtendFailure::NoAnswer | ExtendFailure::BadAnswer => {
+                        RouteFailure::HopFailed(next)
+                    }
+                };
+                self.fail_setup(h, failure);
+            }
+            _ => self.stats.violations += 1,
+        }
+    }
+
+    fn on_data(&mut self, now: Time, link: LinkId, f: &RouteDataFrame<'_>) {
+        let Some((h, side)) = self.lookup(link, f.route) else {
+            return;
+        };
+        let d = if side == Side::Up { FORWARD } else { BACKWARD };
+        let suite = self.suite;
+        let r = self.routes.get_mut(&h).expect("inbound names live routes");
+        let sink = matches!(
+            (r.role, d),
+            (Role::Destination | Role::Hop, FORWARD) | (Role::Origin, BACKWARD)
+        );
+        if self.mode == RouteMode::EndToEnd && !sink {
+            // The baseline relay: best effort through a drop-tail queue.
+            let Some(to) = (if d == FORWARD { r.down } else { r.up }) else {
+                self.stats.violations += 1;
+                return;
+            };
+            let frame = RouteDataFrame { route: to.tx, ..*f };
+            let mut bytes = Vec::with_capacity(frame_len(&frame));
+            Frame::RouteData(frame).emit(&mut bytes);
+            if !self.enqueue_unreliable(to.link, bytes) {
+                self.routes.get_mut(&h).expect("exists").queue_drops += 1;
+            }
+            return;
+        }
+        if self.mode == RouteMode::EndToEnd && r.kind == RouteKind::Datagram && r.role != Role::Hop
+        {
+            let Some(ep) = r.endpoint.as_ref() else {
+                return;
+            };
+            match crypto::open_datagram(suite, &ep.datagram_peer_key, f.offset, f.data) {
+                Ok(data) => self.events.push_back(Event::RouteMessage {
+                    route: RouteHandle(h),
+                    data,
+                }),
+                Err(_) => self.stats.violations += 1,
+            }
+            return;
+        }
+        if r.dirs[d].buf.insert(f.offset, f.data).is_err() {
+            // Beyond the credit we gave (store-and-forward) or beyond the
+            // window (end-to-end): an honest sender never does this.
+            self.stats.violations += 1;
+            return;
+        }
+        if sink {
+            self.deliver(now, h, d);
+        } else if let Some(to) = if d == FORWARD { r.down } else { r.up } {
+            let class = r.class;
+            self.activate(to.link, class, h, d);
+        }
+    }
+
+    /// Hands the contiguous bytes of direction `d` to the endpoint, frees
+    /// the buffer, and schedules credit and the end-to-end acknowledgement.
+    pub(super) fn deliver(&mut self, now: Time, h: u64, d: usize) {
+        let suite = self.suite;
+        let threshold = (self.buffer / 4).max(1) as u64;
+        let r = self.routes.get_mut(&h).expect("route exists");
+        let Some(ep) = r.endpoint.as_mut() else {
+            return;
+        };
+        let buf = &mut r.dirs[d].buf;
+        let (start, end) = (buf.base(), buf.contiguous_end());
+        let mut messages = Vec::new();
+        if end > start {
+            match ep.rx.consume(
+                suite,
+                buf.read(start, (end - start) as usize),
+                &mut messages,
+            ) {
+                Ok(used) => {
+                    buf.release(start + used as u64);
+                    ep.consumed = start + used as u64;
+                }
+                Err(_) => {
+                    self.stats.violations += 1;
+                    self.teardown(h, RouteCloseReason::Remote, None);
+                    return;
+                }
+            }
+        }
+        let received = buf.contiguous_end();
+        let emptied = buf.held() == 0;
+        let limit = buf.limit();
+        r.dirs[d].advert.update(limit, threshold, emptied);
+        let ack_value = if self.mode == RouteMode::EndToEnd {
+            received
+        } else {
+            ep.consumed
+        };
+        let ack_now = self.mode == RouteMode::EndToEnd
+            || ack_value >= ep.acked + ACK_BYTES
+            || (emptied && ack_value > ep.acked);
+        if !ack_now && ack_value > ep.acked && ep.ack_due.is_none() {
+            ep.ack_due = Some(now + ACK_DELAY);
+        }
+        let from = if d == FORWARD { r.up } else { r.down };
+        let credit_due = r.dirs[d].advert.dirty;
+        for data in messages {
+            self.events.push_back(Event::RouteMessage {
+                route: RouteHandle(h),
+                data,
+            });
+        }
+        if credit_due
+            && self.mode == RouteMode::StoreAndForward
+            && let Some(a) = from
+        {
+            self.links.entry(a.link).or_default().credits.insert((h, d));
+        }
+        if ack_now {
+            self.send_e2e_ack(h);
+        }
+    }
+
+    fn on_credit(&mut self, now: Time, link: LinkId, f: &RouteCreditFrame) {
+        let Some((h, side)) = self.lookup(link, f.route) else {
+            return;
+        };
+        let d = if side == Side::Down {
+            FORWARD
+        } else {
+            BACKWARD
+        };
+        let r = self.routes.get_mut(&h).expect("inbound names live routes");
+        r.dirs[d].fwd.on_credit(f.limit, now);
+        let class = r.class;
+        self.activate(link, class, h, d);
+    }
+
+    fn on_ack(&mut self, now: Time, link: LinkId, f: &RouteAckFrame<'_>) {
+        let Some((h, side)) = self.lookup(link, f.route) else {
+            return;
+        };
+        let suite = self.suite;
+        let r = self.routes.get_mut(&h).expect("inbound names live routes");
+        // Acknowledgements of direction d travel the other way.
+        let (is_end, d) = match (r.role, side) {
+            (Role::Origin, Side::Down) => (true, FORWARD),
+            (Role::Destination, Side::Up) => (true, BACKWARD),
+            _ => (false, 0),
+        };
+        if !is_end {
+            let to = if side == Side::Down { r.up } else { r.down };
+            let Some(to) = to else { return };
+            let frame = Frame::RouteAck(RouteAckFrame {
+                route: to.tx,
+                payload: f.payload,
+            });
+            if self.mode == RouteMode::EndToEnd {
+                let mut bytes = Vec::with_capacity(frame.encoded_len());
+                frame.emit(&mut bytes);
+                if !self.enqueue_unreliable(to.link, bytes) {
+                    self.routes.get_mut(&h).expect("exists").queue_drops += 1;
+                }
+            } else {
+                self.queue_ctrl(to.link, frame);
+            }
+            return;
+        }
+        let Some(ep) = r.endpoint.as_mut() else {
+            return;
+        };
+        let Some(value) = open_ack(suite, &ep.ack_rx, f.payload) else {
+            self.stats.violations += 1;
+            return;
+        };
+        if value > ep.confirmed {
+            ep.confirmed = value;
+            self.events.push_back(Event::RouteDelivered {
+                route: RouteHandle(h),
+                bytes: value,
+            });
+        }
+        if let Some(reno) = ep.reno.as_mut() {
+            reno.on_ack(now, value);
+            let una = reno.snd_una();
+            r.dirs[d].buf.release(una);
+            let (class, to) = (r.class, if d == FORWARD { r.down } else { r.up });
+            if let Some(to) = to {
+                self.activate(to.link, class, h, d);
+            }
+        }
+    }
+
+    /// Sends the end-to-end acknowledgement of the incoming direction.
+    pub(super) fn send_e2e_ack(&mut self, h: u64) {
+        let suite = self.suite;
+        let e2e = self.mode == RouteMode::EndToEnd;
+        let Some(r) = self.routes.get_mut(&h) else {
+            return;
+        };
+        let (d_in, to) = match r.role {
+            Role::Origin => (BACKWARD, r.down),
+            _ => (FORWARD, r.up),
+        };
+        let (Some(ep), Some(to)) = (r.endpoint.as_mut(), to) else {
+            return;
+        };
+        let value = if e2e {
+            r.dirs[d_in].buf.contiguous_end()
+        } else {
+            ep.consumed
+        };
+        ep.acked = value;
+        ep.ack_due = None;
+        let nonce = ep.ack_nonce;
+        ep.ack_nonce += 1;
+        let mut payload = nonce.to_be_bytes().to_vec();
+        payload.extend_from_slice(&crypto::seal_datagram(
+            suite,
+            &ep.ack_tx,
+            nonce,
+            &value.to_be_bytes(),
+        ));
+        let frame = Frame::RouteAck(RouteAckFrame {
+            route: to.tx,
+            payload: &payload,
+        });
+        if e2e {
+            let mut bytes = Vec::with_capacity(frame.encoded_len());
+            frame.emit(&mut bytes);
+            self.enqueue_unreliable(to.link, bytes);
+        } else {
+            self.queue_ctrl(to.link, frame);
+        }
+    }
+
+    /// Sends a control message from this hop to the origin.
+    pub(super) fn reply_to_origin(&mut self, h: u64, msg: ControlMessage) {
+        use rand::Rng as _;
+        // Backward layers of several hops use each relay's key with the
+        // sender's nonce: a random nonce keeps them from repeating.
+        let nonce = self.rng.next_u64();
+        let suite = self.suite;
+        let Some(r) = self.routes.get(&h) else { return };
+        let (Some(keys), Some(up)) = (r.keys.as_ref(), r.up) else {
+            return;
+        };
+        let payload = crypto::wrap_backward(suite, keys, nonce, &msg.encode());
+        self.queue_ctrl(
+            up.link,
+            Frame::RouteCtrl(RouteCtrlFrame {
+                route: up.tx,
+                nonce,
+                payload: &payload,
+            }),
+        );
+    }
+
+    /// A new neighbour on side `d`'s upstream gets the first credit.
+    fn grant_initial_credit(&mut self, h: u64, d: usize) {
+        if self.mode != RouteMode::StoreAndForward {
+            return;
+        }
+        let Some(r) = self.routes.get_mut(&h) else {
+            return;
+        };
+        let limit = r.dirs[d].buf.limit();
+        r.dirs[d].advert.update(limit, 1, true);
+        let from = if d == FORWARD { r.up } else { r.down };
+        if let Some(a) = from {
+            self.links.entry(a.link).or_default().credits.insert((h, d));
+        }
+    }
+}
+
+fn frame_len(f: &RouteDataFrame<'_>) -> usize {
+    Frame::RouteData(*f).encoded_len()
+}
+
+fn open_ack(
+    suite: &'static dyn crate::crypto::CryptoSuite,
+    key: &crate::crypto::Key,
+    payload: &[u8],
+) -> Option<u64> {
+    let (nonce, sealed) = payload.split_first_chunk::<8>()?;
+    let plain = crypto::open_datagram(suite, key, u64::from_be_bytes(*nonce), sealed).ok()?;
+    Some(u64::from_be_bytes(plain.as_slice().try_into().ok()?))
+}
+
+/// The end-to-end state of an endpoint that sends with `out` and receives
+/// with `inc`.
+fn endpoint(
+    suite: &'static dyn crate::crypto::CryptoSuite,
+    out: crate::crypto::Key,
+    inc: crate::crypto::Key,
+    max_message: usize,
+    reno: Option<RenoSender>,
+) -> Endpoint {
+    let _ = suite;
+    Endpoint {
+        tx: Sender::new(out),
+        rx: Receiver::new(inc, max_message),
+        ack_tx: kdf::subkey(&out, b"meshsim route ack"),
+        ack_rx: kdf::subkey(&inc, b"meshsim route ack"),
+        ack_nonce: 0,
+        consumed: 0,
+        acked: 0,
+        ack_due: None,
+        datagram_key: kdf::subkey(&out, b"meshsim route datagram"),
+        datagram_peer_key: kdf::subkey(&inc, b"meshsim route datagram"),
+        datagram_seq: 0,
+        reno,
+        confirmed: 0,
+    }
+}

@@ -1,0 +1,275 @@
+//! Route frames leaving on a link: what each link has waiting, and what the
+//! link layer's acknowledgements and losses mean for them.
+//!
+//! Per link, in order: control frames (setup, control messages, teardown,
+//! and end-to-end acknowledgements in store-and-forward mode), due CREDIT
+//! frames, the end-to-end mode's drop-tail queue, then data of the routes
+//! that have some, realtime routes before bulk ones.
+
+use super::{BACKWARD, FORWARD, Role, Routes};
+use crate::config::RouteMode;
+use crate::interface::LinkId;
+use crate::time::Time;
+use crate::wire::{Class, Frame, RouteCreditFrame, RouteDataFrame};
+
+/// A route frame the link must report back on (acknowledged or lost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RouteSent {
+    /// A chunk of a route direction's stream.
+    Data {
+        /// Route handle.
+        route: u64,
+        /// Direction.
+        dir: usize,
+        /// Offset.
+        offset: u64,
+        /// Length.
+        len: u64,
+    },
+    /// A CREDIT frame (the current limit goes out again if it is lost).
+    Credit {
+        /// Route handle.
+        route: u64,
+        /// Direction whose credit it was.
+        dir: usize,
+    },
+    /// An encoded control frame, sent again as it is if lost.
+    Ctrl(Vec<u8>),
+}
+
+/// What `write_frame` wrote.
+pub(crate) enum Wrote {
+    /// A frame the link must report on.
+    Reliable(RouteSent),
+    /// A frame sent once (end-to-end mode).
+    Unreliable,
+}
+
+impl Routes {
+    /// Queues an encoded frame that must arrive.
+    pub(super) fn queue_ctrl(&mut self, link: LinkId, frame: Frame<'_>) {
+        let mut bytes = Vec::with_capacity(frame.encoded_len());
+        frame.emit(&mut bytes);
+        self.links.entry(link).or_default().ctrl.push_back(bytes);
+    }
+
+    /// Queues an unreliable frame behind the link's drop-tail queue;
+    /// returns false if the queue was full (the frame is dropped).
+    pub(super) fn enqueue_unreliable(&mut self, link: LinkId, bytes: Vec<u8>) -> bool {
+        let w = self.links.entry(link).or_default();
+        if w.queued_bytes + bytes.len() > self.relay_queue {
+            self.stats.queue_drops += 1;
+            return false;
+        }
+        w.queued_bytes += bytes.len();
+        w.queue.push_back(bytes);
+        true
+    }
+
+    /// Notes that direction `d` of route `h` may have data for `link`.
+    pub(super) fn activate(&mut self, link: LinkId, class: Class, h: u64, d: usize) {
+        self.links
+            .entry(link)
+            .or_default()
+            .active
+            .insert((super::class_rank(class), h, d));
+    }
+
+    /// Whether anything waits for `link`.
+    pub fn wants(&self, link: LinkId) -> bool {
+        self.links.get(&link).is_some_and(|w| {
+            !w.ctrl.is_empty()
+                || !w.credits.is_empty()
+                || !w.queue.is_empty()
+                || !w.active.is_empty()
+        })
+    }
+
+    /// Writes one route frame of `class` for `link` into `buf`, within
+    /// `space` bytes.
+    pub fn write_frame(
+        &mut self,
+        now: Time,
+        link: LinkId,
+        class: Class,
+        space: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<Wrote> {
+        let rank = super::class_rank(class);
+        let w = self.links.get_mut(&link)?;
+        if class == Class::Realtime {
+            if w.ctrl.front().is_some_and(|f| f.len() <= space) {
+                let bytes = w.ctrl.pop_front().expect("checked");
+                buf.extend_from_slice(&bytes);
+                return Some(Wrote::Reliable(RouteSent::Ctrl(bytes)));
+            }
+            while let Some(&(h, d)) = w.credits.first() {
+                w.credits.pop_first();
+                let Some(r) = self.routes.get_mut(&h) else {
+                    continue;
+                };
+                let Some(from) = (if d == FORWARD { r.up } else { r.down }) else {
+                    continue;
+                };
+                let limit = r.dirs[d].buf.limit();
+                let frame = Frame::RouteCredit(RouteCreditFrame {
+                    route: from.tx,
+                    limit,
+                });
+                if frame.encoded_len() > space {
+                    self.links
+                        .get_mut(&link)
+                        .expect("exists")
+                        .credits
+                        .insert((h, d));
+                    return None;
+                }
+                frame.emit(buf);
+                r.dirs[d].advert.on_sent(limit);
+                return Some(Wrote::Reliable(RouteSent::Credit { route: h, dir: d }));
+            }
+            if w.queue.front().is_some_and(|f| f.len() <= space) {
+                let bytes = w.queue.pop_front().expect("checked");
+                w.queued_bytes -= bytes.len();
+                buf.extend_from_slice(&bytes);
+                return Some(Wrote::Unreliable);
+            }
+        }
+        let e2e = self.mode == RouteMode::EndToEnd;
+        loop {
+            let w = self.links.get_mut(&link)?;
+            let &(rk, h, d) = w.active.range((rank, 0, 0)..).next()?;
+            if rk != rank {
+                return None;
+            }
+            let Some(r) = self.routes.get_mut(&h) else {
+                w.active.remove(&(rk, h, d));
+                continue;
+            };
+            let to = if d == FORWARD { r.down } else { r.up };
+            if to.is_none_or(|a| a.link != link) {
+                w.active.remove(&(rk, h, d));
+                continue;
+            }
+            let to = to.expect("checked");
+            let dir = &mut r.dirs[d];
+            let source = matches!(
+                (r.role, d),
+                (Role::Origin, FORWARD) | (Role::Destination, BACKWARD)
+            );
+            if e2e && source {
+                // The baseline's source: the Reno sender chooses what goes.
+                let reno = r
+                    .endpoint
+                    .as_mut()
+                    .and_then(|e| e.reno.as_mut())
+                    .expect("end-to-end sources run Reno");
+                let Some((off, len)) = reno.next_segment(dir.buf.end()) else {
+                    w.active.remove(&(rk, h, d));
+                    continue;
+                };
+                if len > RouteDataFrame::max_chunk_len(off, space) || off < dir.buf.base() {
+                    return None;
+                }
+                let data = dir.buf.read(off, len);
+                Frame::RouteData(RouteDataFrame {
+                    route: to.tx,
+                    unreliable: true,
+                    fin: false,
+                    offset: off,
+                    data,
+                })
+                .emit(buf);
+                reno.on_sent(now, off, len);
+                return Some(Wrote::Unreliable);
+            }
+            match dir.fwd.next_chunk(&dir.buf, now, |off| {
+                RouteDataFrame::max_chunk_len(off, space)
+            }) {
+                Some((off, n)) => {
+                    let data = dir.buf.read(off, n);
+                    Frame::RouteData(RouteDataFrame {
+                        route: to.tx,
+                        unreliable: false,
+                        fin: false,
+                        offset: off,
+                        data,
+                    })
+                    .emit(buf);
+                    return Some(Wrote::Reliable(RouteSent::Data {
+                        route: h,
+                        dir: d,
+                        offset: off,
+                        len: n as u64,
+                    }));
+                }
+                None if dir.fwd.wants_to_send(&dir.buf) => return None,
+                None => {
+                    w.active.remove(&(rk, h, d));
+                }
+            }
+        }
+    }
+
+    /// The link acknowledged a route frame.
+    pub fn on_acked(&mut self, link: LinkId, sent: &RouteSent) {
+        let RouteSent::Data {
+            route,
+            dir,
+            offset,
+            len,
+        } = *sent
+        else {
+            return;
+        };
+        let threshold = (self.buffer / 4).max(1) as u64;
+        let Some(r) = self.routes.get_mut(&route) else {
+            return;
+        };
+        let d = &mut r.dirs[dir];
+        let done = d.fwd.on_acked(offset, len, d.buf.base());
+        d.buf.release(done);
+        // The hop downstream has it: room here, credit upstream.
+        d.advert.update(d.buf.limit(), threshold, d.buf.held() == 0);
+        let from = if dir == FORWARD { r.up } else { r.down };
+        if d.advert.dirty
+            && let Some(a) = from
+        {
+            self.links
+                .entry(a.link)
+                .or_default()
+                .credits
+                .insert((route, dir));
+        }
+        let _ = (link, BACKWARD);
+    }
+
+    /// The link lost a route frame: data and credit go out again.
+    pub fn on_lost(&mut self, link: LinkId, sent: RouteSent) {
+        match sent {
+            RouteSent::Data {
+                route,
+                dir,
+                offset,
+                len,
+            } => {
+                if let Some(r) = self.routes.get_mut(&route) {
+                    r.dirs[dir].fwd.on_lost(offset, len);
+                    let class = r.class;
+                    self.activate(link, class, route, dir);
+                }
+            }
+            RouteSent::Credit { route, dir } => {
+                if let Some(r) = self.routes.get_mut(&route) {
+                    r.dirs[dir].advert.on_lost();
+                    self.links
+                        .entry(link)
+                        .or_default()
+                        .credits
+                        .insert((route, dir));
+                }
+            }
+            RouteSent::Ctrl(bytes) => self.links.entry(link).or_default().ctrl.push_back(bytes),
+        }
+    }
+}

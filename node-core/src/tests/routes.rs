@@ -1,0 +1,371 @@
+//! Routes over the harness: telescoping setup, store-and-forward with
+//! credits, end-to-end confirmation, classes, and the end-to-end baseline.
+
+use super::harness::{Net, WireParams};
+use crate::config::RouteMode;
+use crate::*;
+
+fn config(mode: RouteMode) -> Config {
+    Config {
+        suite: SuiteKind::Modeled,
+        route_mode: mode,
+        ..Config::default()
+    }
+}
+
+/// A chain 0 - 1 - ... - (n-1) with the same wire everywhere, links up.
+fn chain(n: usize, config: Config, wire: WireParams, seed: u64) -> Net {
+    let mut net = Net::new(n, config, seed);
+    for i in 0..n - 1 {
+        net.connect(i, i + 1, wire);
+    }
+    assert!(net.run_until_cond(Duration::from_secs(30), |n| {
+        (0..n.nodes.len() - 1).all(|i| n.established(i, i + 1))
+    }));
+    net
+}
+
+fn addresses(net: &Net, hops: &[usize]) -> Vec<Address> {
+    hops.iter().map(|&i| net.identities[i].address()).collect()
+}
+
+fn route_events(net: &Net, at: usize) -> Vec<Event> {
+    net.events
+        .iter()
+        .filter(|(_, i, e)| {
+            *i == at
+                && matches!(
+                    e,
+                    Event::RouteUp { .. } | Event::RouteIncoming { .. } | Event::RouteClosed { .. }
+                )
+        })
+        .map(|(_, _, e)| e.clone())
+        .collect()
+}
+
+fn route_messages(net: &Net, at: usize) -> Vec<Vec<u8>> {
+    net.events
+        .iter()
+        .filter(|(_, i, _)| *i == at)
+        .filter_map(|(_, _, e)| match e {
+            Event::RouteMessage { data, .. } => Some(data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn delivered(net: &Net, at: usize) -> u64 {
+    net.events
+        .iter()
+        .filter(|(_, i, _)| *i == at)
+        .filter_map(|(_, _, e)| match e {
+            Event::RouteDelivered { bytes, .. } => Some(*bytes),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn open(net: &mut Net, from: usize, hops: &[usize], class: Class, kind: RouteKind) -> RouteHandle {
+    let path = addresses(net, hops);
+    let r = net.nodes[from]
+        .open_route(path, class, kind)
+        .expect("valid path");
+    net.input(from, Input::Timeout);
+    assert!(
+        net.run_until_cond(Duration::from_secs(10), |n| n.count_events(
+            from,
+            |e| matches!(e, Event::RouteUp { route } if *route == r)
+        ) == 1),
+        "route never came up: {:?}",
+        route_events(net, from)
+    );
+    r
+}
+
+fn message(i: usize, len: usize) -> Vec<u8> {
+    let mut m = (i as u32).to_be_bytes().to_vec();
+    m.resize(len, (i % 251) as u8);
+    m
+}
+
+/// Sends `msgs` on `route`, waiting for room as the application must.
+fn send_all(net: &mut Net, from: usize, route: RouteHandle, msgs: &[Vec<u8>], limit: Duration) {
+    let end = net.now + limit;
+    let mut next = 0;
+    while next < msgs.len() && net.now < end {
+        while next < msgs.len() && net.nodes[from].route_has_room(route, msgs[next].len()) {
+            net.nodes[from]
+                .route_send(route, msgs[next].clone())
+                .expect("room was checked");
+            next += 1;
+        }
+        net.input(from, Input::Timeout);
+        net.run_for(Duration::from_millis(1));
+    }
+    assert_eq!(next, msgs.len(), "the route never made room for everything");
+}
+
+#[test]
+fn a_three_hop_route_delivers_in_order_and_confirms_end_to_end() {
+    let mut net = chain(
+        4,
+        config(RouteMode::StoreAndForward),
+        WireParams::default(),
+        1,
+    );
+    let r = open(&mut net, 0, &[1, 2, 3], Class::Bulk, RouteKind::Stream);
+    // The origin is up once the last hop answered; BEGIN reaches the
+    // destination a trip later (data sent meanwhile waits in its buffer).
+    net.run_for(Duration::from_millis(50));
+    assert_eq!(
+        net.count_events(3, |e| matches!(e, Event::RouteIncoming { .. })),
+        1
+    );
+    let msgs: Vec<_> = (0..300)
+        .map(|i| message(i, 100 + (i * 97) % 5000))
+        .collect();
+    send_all(&mut net, 0, r, &msgs, Duration::from_secs(10));
+    net.run_for(Duration::from_secs(2));
+    assert_eq!(route_messages(&net, 3), msgs);
+    let stream: u64 = msgs
+        .iter()
+        .map(|m| route::endpoint::stream_len(m.len()) as u64)
+        .sum();
+    assert_eq!(
+        delivered(&net, 0),
+        stream,
+        "the destination confirmed every byte"
+    );
+    // Each relay holds exactly one entry and nothing is left in any buffer.
+    for n in 1..3 {
+        let hs: Vec<_> = net.nodes[n].routes().collect();
+        assert_eq!(hs.len(), 1);
+        let info = net.nodes[n].route(hs[0]).unwrap();
+        assert_eq!((info.role, info.held), ("relay", [0, 0]));
+    }
+}
+
+#[test]
+fn the_destination_answers_on_the_same_route() {
+    let mut net = chain(
+        3,
+        config(RouteMode::StoreAndForward),
+        WireParams::default(),
+        2,
+    );
+    let r = open(&mut net, 0, &[1, 2], Class::Realtime, RouteKind::Stream);
+    net.nodes[0].route_send(r, b"ping".to_vec()).unwrap();
+    net.input(0, Input::Timeout);
+    net.run_for(Duration::from_millis(100));
+    let Some(Event::RouteIncoming {
+        route: at_dest,
+        class,
+    }) = route_events(&net, 2).first().cloned()
+    else {
+        panic!("no incoming route")
+    };
+    assert_eq!(class, Class::Realtime);
+    net.nodes[2].route_send(at_dest, b"pong".to_vec()).unwrap();
+    net.input(2, Input::Timeout);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(route_messages(&net, 2), vec![b"ping".to_vec()]);
+    assert_eq!(route_messages(&net, 0), vec![b"pong".to_vec()]);
+}
+
+#[test]
+fn a_full_buffer_stops_the_source_and_nothing_is_dropped() {
+    // 64 KiB buffers, and a last hop ten times slower than the first.
+    let cfg = Config {
+        route_buffer: 64 << 10,
+        ..config(RouteMode::StoreAndForward)
+    };
+    let mut net = Net::new(3, cfg, 3);
+    net.connect(
+        0,
+        1,
+        WireParams {
+            bits_per_second: Some(10_000_000),
+            ..WireParams::default()
+        },
+    );
+    net.connect(
+        1,
+        2,
+        WireParams {
+            bits_per_second: Some(1_000_000),
+            ..WireParams::default()
+        },
+    );
+    net.run_for(Duration::from_millis(200));
+    let r = open(&mut net, 0, &[1, 2], Class::Bulk, RouteKind::Stream);
+    let msgs: Vec<_> = (0..100).map(|i| message(i, 4_000)).collect();
+    let mut refused = 0;
+    let mut next = 0;
+    let mut peak = 0;
+    while next < msgs.len() {
+        match net.nodes[0].route_send(r, msgs[next].clone()) {
+            Ok(()) => next += 1,
+            Err(CommandError::RouteFull(_)) => {
+                refused += 1;
+                net.input(0, Input::Timeout);
+                net.run_for(Duration::from_millis(5));
+            }
+            Err(e) => panic!("{e}"),
+        }
+        let relay = net.nodes[1].routes().next().unwrap();
+        peak = peak.max(net.nodes[1].route(relay).unwrap().held[0]);
+    }
+    net.run_for(Duration::from_secs(5));
+    assert!(
+        refused > 0,
+        "the source must have been stopped by backpressure"
+    );
+    assert!(
+        peak <= 64 << 10,
+        "the relay held {peak} bytes, beyond its buffer"
+    );
+    assert!(
+        peak > 32 << 10,
+        "the relay's buffer filled up ({peak} bytes)"
+    );
+    assert_eq!(
+        route_messages(&net, 2),
+        msgs,
+        "nothing dropped, all in order"
+    );
+    let relay = net.nodes[1].routes().next().unwrap();
+    let stalls = net.nodes[0].route(r).unwrap().sent[0].credit_stalls;
+    assert!(stalls > 0, "the source waited for credit");
+    let _ = relay;
+}
+
+#[test]
+fn store_and_forward_delivers_everything_over_lossy_hops() {
+    let lossy = WireParams {
+        loss: 0.3,
+        ..WireParams::default()
+    };
+    let mut net = chain(4, config(RouteMode::StoreAndForward), lossy, 4);
+    let r = open(&mut net, 0, &[1, 2, 3], Class::Bulk, RouteKind::Stream);
+    let msgs: Vec<_> = (0..200).map(|i| message(i, 2_000)).collect();
+    send_all(&mut net, 0, r, &msgs, Duration::from_secs(30));
+    assert!(
+        net.run_until_cond(Duration::from_secs(60), |n| route_messages(n, 3).len()
+            == msgs.len())
+    );
+    assert_eq!(route_messages(&net, 3), msgs);
+    let relay = net.nodes[1].routes().next().unwrap();
+    assert!(
+        net.nodes[1].route(relay).unwrap().sent[0].chunks_retransmitted > 0,
+        "the relay retransmitted hop by hop"
+    );
+}
+
+#[test]
+fn a_path_through_a_stranger_fails_at_that_hop() {
+    let mut net = chain(
+        3,
+        config(RouteMode::StoreAndForward),
+        WireParams::default(),
+        5,
+    );
+    let stranger = Identity::from_secret(SuiteKind::Modeled, [99; 32])
+        .unwrap()
+        .address();
+    let path = vec![net.identities[1].address(), stranger];
+    let r = net.nodes[0]
+        .open_route(path, Class::Bulk, RouteKind::Stream)
+        .unwrap();
+    net.input(0, Input::Timeout);
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(
+        route_events(&net, 0),
+        vec![Event::RouteClosed {
+            route: r,
+            reason: RouteCloseReason::SetupFailed(RouteFailure::NoLink(1))
+        }]
+    );
+    assert_eq!(
+        net.nodes[1].routes().count(),
+        0,
+        "the relay dropped its entry"
+    );
+}
+
+#[test]
+fn closing_tears_down_every_hop() {
+    let mut net = chain(
+        4,
+        config(RouteMode::StoreAndForward),
+        WireParams::default(),
+        6,
+    );
+    let r = open(&mut net, 0, &[1, 2, 3], Class::Bulk, RouteKind::Stream);
+    net.nodes[0].close_route(r).unwrap();
+    net.input(0, Input::Timeout);
+    net.run_for(Duration::from_millis(200));
+    for n in 0..4 {
+        assert_eq!(net.nodes[n].routes().count(), 0, "node {n}");
+    }
+    assert!(matches!(
+        route_events(&net, 3).last(),
+        Some(Event::RouteClosed {
+            reason: RouteCloseReason::Remote,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_failed_link_breaks_the_route() {
+    let mut net = chain(
+        3,
+        config(RouteMode::StoreAndForward),
+        WireParams::default(),
+        7,
+    );
+    let r = open(&mut net, 0, &[1, 2], Class::Bulk, RouteKind::Stream);
+    net.set_wire_up(1, 2, false);
+    net.run_for(Duration::from_secs(12));
+    assert!(route_events(&net, 0).contains(&Event::RouteClosed {
+        route: r,
+        reason: RouteCloseReason::Remote
+    }));
+    assert_eq!(net.nodes[0].routes().count(), 0);
+}
+
+#[test]
+fn the_end_to_end_baseline_delivers_streams_and_loses_datagrams() {
+    let lossy = WireParams {
+        loss: 0.1,
+        ..WireParams::default()
+    };
+    let mut net = chain(3, config(RouteMode::EndToEnd), lossy, 8);
+    let r = open(&mut net, 0, &[1, 2], Class::Bulk, RouteKind::Stream);
+    let msgs: Vec<_> = (0..100).map(|i| message(i, 3_000)).collect();
+    send_all(&mut net, 0, r, &msgs, Duration::from_secs(60));
+    assert!(
+        net.run_until_cond(Duration::from_secs(60), |n| route_messages(n, 2).len()
+            == msgs.len())
+    );
+    assert_eq!(
+        route_messages(&net, 2),
+        msgs,
+        "Reno repaired every loss end to end"
+    );
+    let reno = net.nodes[0].route(r).unwrap().reno.unwrap();
+    assert!(reno.retransmissions > 0);
+
+    let d = open(&mut net, 0, &[1, 2], Class::Realtime, RouteKind::Datagram);
+    let before = route_messages(&net, 2).len();
+    for i in 0..500 {
+        net.nodes[0].route_send(d, message(i, 160)).unwrap();
+        net.input(0, Input::Timeout);
+        net.run_for(Duration::from_millis(5));
+    }
+    net.run_for(Duration::from_secs(1));
+    let got = route_messages(&net, 2).len() - before;
+    // Two hops of 10% loss: about 81% arrive, never retransmitted.
+    assert!((340..=470).contains(&got), "{got} of 500 datagrams arrived");
+}
