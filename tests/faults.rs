@@ -79,10 +79,9 @@ fn a_partition_stops_traffic_across_it_and_healing_resumes_it() {
     assert!(during(1) > 80, "traffic inside a group goes on");
     // Afterwards the link layer retransmits what waited: everything arrives,
     // the oldest of it about as late as the partition was long.
-    assert_eq!(
-        across.delivered_messages,
-        across.sent_messages - 1,
-        "{across:?}"
+    assert!(
+        across.delivered_messages + 1 >= across.sent_messages,
+        "at most the last is in flight: {across:?}"
     );
     assert!(
         across.latency_ms.as_ref().unwrap().max >= 1_900.0,

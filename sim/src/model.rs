@@ -154,8 +154,12 @@ pub struct TrafficSpec {
     pub name: String,
     /// The sending node.
     pub from: usize,
-    /// The receiving node (for now a neighbour of `from`).
+    /// The receiving node.
     pub to: usize,
+    /// The route: every node from `from` to `to`, both included.
+    pub path: Vec<usize>,
+    /// Stream or datagrams.
+    pub transport: node_core::RouteKind,
     /// Service channel (not 0).
     pub channel: u16,
     /// Service class.

@@ -97,6 +97,14 @@ pub struct FlowSummary {
     pub latency_ms: Option<Latency>,
     /// When a bulk transfer was fully delivered.
     pub completed_s: Option<f64>,
+    /// The nodes of its route.
+    pub path: Vec<usize>,
+    /// Time from the flow's start to its route being up.
+    pub route_setup_ms: Option<f64>,
+    /// Why its route last closed, if it did.
+    pub route_closed: Option<String>,
+    /// Routes opened again after one broke.
+    pub route_reopens: u64,
 }
 
 /// One direction of a link.
@@ -149,6 +157,86 @@ pub struct NodeSummary {
     pub messages_delivered: u64,
     /// Datagrams dropped by node-core, by cause.
     pub drops: BTreeMap<&'static str, u64>,
+    /// Its route entries (as origin, relay or destination).
+    pub routes: RouteSummary,
+}
+
+/// What a node's route entries did (maxima over the samples: relays forget
+/// an entry when its route closes).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RouteSummary {
+    /// Route entries held at once, at most.
+    pub entries_peak: u64,
+    /// Bytes held in store-and-forward buffers at once, at most (sampled).
+    pub buffer_peak_bytes: u64,
+    /// Bytes sent to next hops.
+    pub bytes_sent: u64,
+    /// Bytes sent again after link losses (hop-by-hop retransmission).
+    pub bytes_retransmitted: u64,
+    /// Times a direction waited for credit.
+    pub credit_stalls: u64,
+    /// Time spent waiting for credit.
+    pub credit_stall_ms: f64,
+    /// End-to-end mode: frames dropped by this node's relay queues.
+    pub relay_queue_drops: u64,
+    /// End-to-end mode: segments its sources retransmitted.
+    pub e2e_retransmissions: u64,
+    /// End-to-end mode: its sources' retransmission timeouts.
+    pub e2e_timeouts: u64,
+}
+
+fn route_summary(world: &World<Nodes>, i: usize) -> RouteSummary {
+    use crate::engine::protocol::Protocol;
+    let last = world.node(i).route_totals();
+    let all = world.samples().iter().map(|s| s.routes[i]).chain([last]);
+    let mut m = crate::engine::protocol::RouteTotals::default();
+    let mut peak_entries = 0;
+    for t in all {
+        peak_entries = peak_entries.max(t.entries);
+        m.held = m.held.max(t.held);
+        m.bytes_sent = m.bytes_sent.max(t.bytes_sent);
+        m.bytes_retransmitted = m.bytes_retransmitted.max(t.bytes_retransmitted);
+        m.credit_stalls = m.credit_stalls.max(t.credit_stalls);
+        m.credit_stall_ns = m.credit_stall_ns.max(t.credit_stall_ns);
+        m.queue_drops = m.queue_drops.max(t.queue_drops);
+        m.e2e_retransmissions = m.e2e_retransmissions.max(t.e2e_retransmissions);
+        m.e2e_timeouts = m.e2e_timeouts.max(t.e2e_timeouts);
+    }
+    RouteSummary {
+        entries_peak: peak_entries,
+        buffer_peak_bytes: m.held,
+        bytes_sent: m.bytes_sent,
+        bytes_retransmitted: m.bytes_retransmitted,
+        credit_stalls: m.credit_stalls,
+        credit_stall_ms: round(m.credit_stall_ns as f64 / 1e6, 3),
+        relay_queue_drops: m.queue_drops,
+        e2e_retransmissions: m.e2e_retransmissions,
+        e2e_timeouts: m.e2e_timeouts,
+    }
+}
+
+/// Route entries per node over time: buffer occupancy per hop, and the
+/// cumulative hop retransmissions and credit stalls.
+pub fn routes_csv(world: &World<Nodes>) -> String {
+    let mut out = String::from(
+        "time_s,node,entries,held_bytes,bytes_sent,bytes_retransmitted,credit_stall_ms,relay_queue_drops\n",
+    );
+    for s in world.samples() {
+        for (i, t) in s.routes.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{:.6},{i},{},{},{},{},{:.3},{}",
+                s.time.as_secs_f64(),
+                t.entries,
+                t.held,
+                t.bytes_sent,
+                t.bytes_retransmitted,
+                t.credit_stall_ns as f64 / 1e6,
+                t.queue_drops
+            );
+        }
+    }
+    out
 }
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -216,6 +304,10 @@ fn flow_summary(s: &Source, end: Time) -> FlowSummary {
             max: ms(*lat.last().expect("not empty")),
         }),
         completed_s: completed.map(|t| round(t.as_secs_f64(), 9)),
+        path: spec.path.clone(),
+        route_setup_ms: st.route_setup.map(|d| round(d.as_secs_f64() * 1e3, 3)),
+        route_closed: s.closed.clone(),
+        route_reopens: st.reopens,
     }
 }
 
@@ -282,6 +374,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
                     ("unexpected", d.unexpected),
                     ("unknown_session", d.unknown_session),
                 ]),
+                routes: route_summary(world, i),
             }
         })
         .collect();

@@ -48,8 +48,9 @@ pub fn run(scenario: Scenario, progress: &mut dyn FnMut(Progress)) -> Result<Run
     Ok(Run { world, summary })
 }
 
-/// Writes `summary.json`, `timeseries_flows.csv` and `timeseries_links.csv`
-/// into `dir` (created if needed).
+/// Writes `summary.json` and the time series (`timeseries_flows.csv`,
+/// `timeseries_links.csv`, `timeseries_routes.csv`) into `dir` (created if
+/// needed).
 pub fn write(run: &Run, dir: &Path) -> Result<(), RunError> {
     let put = |name: &str, contents: String| {
         let path = dir.join(name);
@@ -67,5 +68,6 @@ pub fn write(run: &Run, dir: &Path) -> Result<(), RunError> {
     put("summary.json", json)?;
     put("timeseries_flows.csv", results::flows_csv(&run.world))?;
     put("timeseries_links.csv", results::links_csv(&run.world))?;
+    put("timeseries_routes.csv", results::routes_csv(&run.world))?;
     Ok(())
 }

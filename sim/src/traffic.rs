@@ -98,6 +98,10 @@ pub struct FlowStats {
     pub last_delivery: Option<Time>,
     /// Requests answered by the destination (request/response).
     pub responses_sent: u64,
+    /// Time from the flow's start to its (first) route being up.
+    pub route_setup: Option<node_core::Duration>,
+    /// Routes opened again after one broke.
+    pub reopens: u64,
     seen: RangeSet,
     highest: Option<u64>,
 }
@@ -133,11 +137,13 @@ pub struct Source {
     pub offered: u64,
     /// Measurements.
     pub stats: FlowStats,
+    /// The route at the source, once opened.
+    pub route: Option<node_core::RouteHandle>,
+    /// When the route came up.
+    pub up_at: Option<Time>,
+    /// Why the route closed, if it did.
+    pub closed: Option<String>,
 }
-
-/// Bytes a bulk source keeps queued at its node: enough to keep any link
-/// busy, small enough not to hold the whole transfer in memory.
-pub const BULK_QUEUE: usize = 4 << 20;
 
 impl Source {
     /// A source that has not started.
@@ -147,13 +153,21 @@ impl Source {
             next_seq: 0,
             offered: 0,
             stats: FlowStats::default(),
+            route: None,
+            up_at: None,
+            closed: None,
         }
     }
 
     /// Whether the source still offers data at `now`.
     pub fn active(&self, now: Time) -> bool {
         let start = Time::ZERO + self.spec.start;
-        now >= start && self.spec.stop.is_none_or(|s| now < Time::ZERO + s)
+        now >= start && self.spec.stop.is_none_or(|s| now < Time::ZERO + s) && self.closed.is_none()
+    }
+
+    /// Whether its route is up and open.
+    pub fn ready(&self) -> bool {
+        self.up_at.is_some() && self.closed.is_none()
     }
 
     /// The interval between messages of a periodic source.

@@ -305,6 +305,17 @@ impl Routes {
     pub fn on_link_established(&mut self, link: LinkId, peer: Address) {
         self.neighbours.retain(|_, l| *l != link);
         self.neighbours.insert(peer, link);
+        let waiting: Vec<u64> = self
+            .routes
+            .iter()
+            .filter(|(_, r)| {
+                r.down.is_none() && r.building.as_ref().is_some_and(|b| b.path[0] == peer)
+            })
+            .map(|(&h, _)| h)
+            .collect();
+        for h in waiting {
+            self.create_first_hop(h, link);
+        }
     }
 
     /// A link failed (dead, down, closed, or its session was replaced):
@@ -351,9 +362,10 @@ impl Routes {
             deadline: now + self.setup_timeout,
             ctrl_nonce: 0,
         }));
-        match self.neighbours.get(&first).copied() {
-            Some(link) => self.create_first_hop(h, link),
-            None => self.fail_setup(h, RouteFailure::NoLink(0)),
+        // A first hop whose link is still handshaking is waited for until
+        // the setup deadline (see `on_link_established`).
+        if let Some(link) = self.neighbours.get(&first).copied() {
+            self.create_first_hop(h, link);
         }
         Ok(RouteHandle(h))
     }
@@ -553,7 +565,13 @@ impl Routes {
                 continue;
             };
             if r.building.as_ref().is_some_and(|b| b.deadline <= now) {
-                self.fail_setup(h, RouteFailure::Timeout);
+                // Still waiting for the first hop's link: there is none.
+                let why = if r.down.is_none() {
+                    RouteFailure::NoLink(0)
+                } else {
+                    RouteFailure::Timeout
+                };
+                self.fail_setup(h, why);
                 continue;
             }
             if r.extending.as_ref().is_some_and(|x| x.deadline <= now) {

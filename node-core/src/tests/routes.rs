@@ -291,6 +291,16 @@ fn a_path_through_a_stranger_fails_at_that_hop() {
         0,
         "the relay dropped its entry"
     );
+    // A first hop that is no neighbour is waited for, until the deadline.
+    let wait = net.nodes[0]
+        .open_route(vec![stranger], Class::Bulk, RouteKind::Stream)
+        .unwrap();
+    net.input(0, Input::Timeout);
+    net.run_for(Duration::from_secs(6));
+    assert!(route_events(&net, 0).contains(&Event::RouteClosed {
+        route: wait,
+        reason: RouteCloseReason::SetupFailed(RouteFailure::NoLink(0))
+    }));
 }
 
 #[test]

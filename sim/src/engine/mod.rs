@@ -15,7 +15,9 @@ pub mod protocol;
 pub mod queue;
 pub mod rng;
 
-use node_core::{Event, Input, LinkId, Output, Time};
+use std::collections::BTreeMap;
+
+use node_core::{Event, Input, LinkId, Output, RouteHandle, Time};
 
 use self::fingerprint::{Fingerprint, Step};
 use self::links::InFlight;
@@ -23,7 +25,12 @@ pub use self::links::{DirCounters, LinkState, Links};
 use self::protocol::{Population, Protocol};
 use self::queue::EventQueue;
 use crate::model::{FaultKind, Scenario, TrafficKind};
-use crate::traffic::{BULK_QUEUE, Header, MessageKind, Source};
+use crate::traffic::{Header, MessageKind, Source};
+
+/// How long a source waits before replacing a broken route.
+const REOPEN_DELAY: node_core::Duration = node_core::Duration::from_millis(200);
+/// How many times it tries.
+const MAX_REOPENS: u64 = 20;
 
 enum Ev {
     Deliver {
@@ -36,6 +43,9 @@ enum Ev {
         node: u32,
     },
     Source {
+        flow: u32,
+    },
+    Reopen {
         flow: u32,
     },
     Fault {
@@ -62,6 +72,8 @@ pub struct Sample {
     pub flows: Vec<(u64, u64)>,
     /// Per link direction (link, dir): counters, cumulative.
     pub links: Vec<(usize, usize, DirCounters)>,
+    /// Per node: its route entries, summed (held bytes are a snapshot).
+    pub routes: Vec<protocol::RouteTotals>,
 }
 
 /// Progress of a run, for a progress line.
@@ -90,6 +102,8 @@ pub struct World<P: Population> {
     samples: Vec<Sample>,
     /// Counters of crashed incarnations, per node.
     retired: Vec<Option<node_core::NodeStats>>,
+    /// Routes that end at a node, by the flow their first message named.
+    dest_routes: BTreeMap<(usize, RouteHandle), u32>,
 }
 
 impl<P: Population> World<P> {
@@ -130,6 +144,7 @@ impl<P: Population> World<P> {
             events: 0,
             samples: Vec::new(),
             retired: vec![None; n],
+            dest_routes: BTreeMap::new(),
             scenario,
         };
         for (i, s) in world.scenario.traffic.iter().enumerate() {
@@ -236,6 +251,13 @@ impl<P: Population> World<P> {
                 self.drive(i);
             }
             Ev::Source { flow } => self.run_source(flow as usize),
+            Ev::Reopen { flow } => {
+                let s = &mut self.sources[flow as usize];
+                s.route = None;
+                s.up_at = None;
+                s.closed = None;
+                self.run_source(flow as usize);
+            }
             Ev::Fault { index, start } => self.apply_fault(index as usize, start),
             Ev::Sample => {
                 self.take_sample();
@@ -324,14 +346,48 @@ impl<P: Population> World<P> {
     }
 
     fn on_event(&mut self, i: usize, e: Event) {
-        let Event::Message {
-            link,
-            channel,
-            data,
-        } = e
-        else {
-            return;
-        };
+        match e {
+            Event::RouteUp { route } => {
+                let Some(flow) = self.source_of(i, route) else {
+                    return;
+                };
+                let s = &mut self.sources[flow];
+                s.up_at = Some(self.now);
+                if s.stats.route_setup.is_none() {
+                    s.stats.route_setup =
+                        Some(self.now.saturating_since(Time::ZERO + s.spec.start));
+                }
+                if s.period().is_some() {
+                    // Periodic sources start once their route is up.
+                    self.queue.push(self.now, Ev::Source { flow: flow as u32 });
+                }
+            }
+            Event::RouteClosed { route, reason } => {
+                if let Some(flow) = self.source_of(i, route) {
+                    let s = &mut self.sources[flow];
+                    s.closed = Some(format!("{reason:?}"));
+                    // Like an application would, open a new route after a
+                    // pause (what was in flight on the old one is lost).
+                    if s.stats.reopens < MAX_REOPENS {
+                        s.stats.reopens += 1;
+                        self.queue
+                            .push(self.now + REOPEN_DELAY, Ev::Reopen { flow: flow as u32 });
+                    }
+                }
+                self.dest_routes.remove(&(i, route));
+            }
+            Event::RouteMessage { route, data } => self.on_message(i, route, data),
+            _ => {}
+        }
+    }
+
+    fn source_of(&self, node: usize, route: RouteHandle) -> Option<usize> {
+        self.sources
+            .iter()
+            .position(|s| s.spec.from == node && s.route == Some(route))
+    }
+
+    fn on_message(&mut self, i: usize, route: RouteHandle, data: Vec<u8>) {
         self.fingerprint
             .record(self.now, i, Step::Message, data.len());
         let Some(h) = Header::parse(&data) else {
@@ -342,7 +398,8 @@ impl<P: Population> World<P> {
         };
         match h.kind {
             MessageKind::Data if source.spec.to == i => {
-                source.stats.on_delivery(self.now, &h, data.len())
+                self.dest_routes.entry((i, route)).or_insert(h.flow);
+                source.stats.on_delivery(self.now, &h, data.len());
             }
             MessageKind::Response if source.spec.from == i => {
                 source.stats.on_delivery(self.now, &h, data.len())
@@ -351,13 +408,13 @@ impl<P: Population> World<P> {
                 let TrafficKind::RequestResponse { response, .. } = source.spec.kind else {
                     return;
                 };
+                self.dest_routes.entry((i, route)).or_insert(h.flow);
                 let reply = Header {
                     kind: MessageKind::Response,
                     ..h
                 }
                 .message(response);
-                let class = source.spec.class;
-                if self.nodes[i].node.send(link, channel, class, reply).is_ok() {
+                if self.nodes[i].node.route_send(route, reply).is_ok() {
                     self.sources[h.flow as usize].stats.responses_sent += 1;
                 }
             }
@@ -372,17 +429,26 @@ impl<P: Population> World<P> {
         for k in 0..self.bulk_by_node[i].len() {
             let flow = self.bulk_by_node[i][k];
             let s = &self.sources[flow as usize];
-            if !s.active(self.now) || !self.nodes[i].alive {
+            if !s.active(self.now) || !s.ready() || !self.nodes[i].alive {
                 continue;
             }
-            let link = self.link_between(s.spec.from, s.spec.to);
-            while self.nodes[i].node.send_backlog(link) < BULK_QUEUE {
+            let route = s.route.expect("ready sources have routes");
+            loop {
                 let s = &mut self.sources[flow as usize];
+                let TrafficKind::Bulk { message, .. } = s.spec.kind else {
+                    break;
+                };
+                if !self.nodes[i]
+                    .node
+                    .route_has_room(route, message.max(crate::traffic::HEADER_LEN))
+                {
+                    break;
+                }
                 let Some(m) = s.next_bulk(self.now, flow) else {
                     break;
                 };
-                let (len, channel, class) = (m.len() as u64, s.spec.channel, s.spec.class);
-                match self.nodes[i].node.send(link, channel, class, m) {
+                let len = m.len() as u64;
+                match self.nodes[i].node.route_send(route, m) {
                     Ok(()) => {
                         let s = &mut self.sources[flow as usize];
                         s.stats.sent_messages += 1;
@@ -399,38 +465,46 @@ impl<P: Population> World<P> {
         queued
     }
 
-    fn link_between(&self, from: usize, to: usize) -> LinkId {
-        self.node_links[from]
-            .iter()
-            .find(|&&(_, index, dir)| {
-                let s = &self.links.links[index].spec;
-                (if dir == 0 { s.b } else { s.a }) == to
-            })
-            .map(|&(id, _, _)| id)
-            // Cannot fail: the scenario layer checked that flows join neighbours.
-            .expect("traffic endpoints are neighbours")
-    }
-
     fn run_source(&mut self, flow: usize) {
         let s = &self.sources[flow];
         let from = s.spec.from;
-        if !s.active(self.now) {
+        if !s.active(self.now) || !self.nodes[from].alive {
+            return;
+        }
+        if s.route.is_none() {
+            // The first event of a source opens its route; sending starts
+            // when it is up.
+            let path: Vec<_> = s.spec.path[1..]
+                .iter()
+                .map(|&n| {
+                    self.population
+                        .address(n)
+                        .expect("node-core nodes have addresses")
+                })
+                .collect();
+            let (class, kind) = (s.spec.class, s.spec.transport);
+            match self.nodes[from].node.open_route(path, class, kind) {
+                Ok(route) => self.sources[flow].route = Some(route),
+                Err(e) => self.sources[flow].closed = Some(e.to_string()),
+            }
+            self.drive(from);
+            return;
+        }
+        if !s.ready() {
             return;
         }
         if matches!(s.spec.kind, TrafficKind::Bulk { .. }) {
-            if self.nodes[from].alive {
-                self.drive(from); // drive tops bulk sources up
-            }
+            self.drive(from); // drive tops bulk sources up
             return;
         }
         let period = s.period().expect("periodic source");
-        let link = self.link_between(from, s.spec.to);
+        let route = s.route.expect("ready");
         let s = &mut self.sources[flow];
         let Some(m) = s.next_periodic(self.now, flow as u32) else {
             return;
         };
-        let (len, channel, class) = (m.len() as u64, s.spec.channel, s.spec.class);
-        if self.nodes[from].alive && self.nodes[from].node.send(link, channel, class, m).is_ok() {
+        let len = m.len() as u64;
+        if self.nodes[from].node.route_send(route, m).is_ok() {
             let s = &mut self.sources[flow];
             s.stats.sent_messages += 1;
             s.stats.sent_bytes += len;
@@ -513,10 +587,12 @@ impl<P: Population> World<P> {
                 }
             }
         }
+        let routes = self.nodes.iter().map(|n| n.node.route_totals()).collect();
         self.samples.push(Sample {
             time: self.now,
             flows,
             links,
+            routes,
         });
     }
 

@@ -4,7 +4,10 @@
 //! [`EchoNode`]s through the very same code paths, to measure the engine
 //! alone.
 
-use node_core::{Class, CommandError, Input, LinkId, Node, NodeStats, Output, PublicKey, Time};
+use node_core::{
+    Address, Class, CommandError, Input, LinkId, Node, NodeStats, Output, PublicKey, RouteHandle,
+    RouteKind, Time,
+};
 
 /// A sans-IO node the engine can drive.
 pub trait Protocol {
@@ -26,6 +29,44 @@ pub trait Protocol {
     fn stats(&self) -> Option<NodeStats> {
         None
     }
+    /// Opens a route along `path` (the hops after this node).
+    fn open_route(
+        &mut self,
+        path: Vec<Address>,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<RouteHandle, CommandError>;
+    /// Sends a message on a route.
+    fn route_send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError>;
+    /// Whether a message of `len` bytes fits on the route now.
+    fn route_has_room(&self, route: RouteHandle, len: usize) -> bool;
+    /// What this node's route entries hold and did, summed.
+    fn route_totals(&self) -> RouteTotals {
+        RouteTotals::default()
+    }
+}
+
+/// A node's route entries, summed: for the per-hop metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteTotals {
+    /// Route entries (as origin, relay or destination).
+    pub entries: u64,
+    /// Bytes held in store-and-forward buffers, both directions.
+    pub held: u64,
+    /// Bytes sent to next hops the first time.
+    pub bytes_sent: u64,
+    /// Bytes sent again after a link loss (hop-by-hop retransmission).
+    pub bytes_retransmitted: u64,
+    /// Time spent waiting for credit, summed over directions, ns.
+    pub credit_stall_ns: u64,
+    /// Times a direction ran into its credit limit.
+    pub credit_stalls: u64,
+    /// End-to-end mode: frames this node's relay queues dropped.
+    pub queue_drops: u64,
+    /// End-to-end mode: the sources' retransmitted segments.
+    pub e2e_retransmissions: u64,
+    /// End-to-end mode: the sources' retransmission timeouts.
+    pub e2e_timeouts: u64,
 }
 
 impl Protocol for Node {
@@ -50,6 +91,42 @@ impl Protocol for Node {
     fn stats(&self) -> Option<NodeStats> {
         Some(Node::stats(self))
     }
+    fn open_route(
+        &mut self,
+        path: Vec<Address>,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<RouteHandle, CommandError> {
+        Node::open_route(self, path, class, kind)
+    }
+    fn route_send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
+        Node::route_send(self, route, data)
+    }
+    fn route_has_room(&self, route: RouteHandle, len: usize) -> bool {
+        Node::route_has_room(self, route, len)
+    }
+    fn route_totals(&self) -> RouteTotals {
+        let mut t = RouteTotals {
+            queue_drops: self.route_stats().queue_drops,
+            ..RouteTotals::default()
+        };
+        for h in self.routes() {
+            let Some(info) = self.route(h) else { continue };
+            t.entries += 1;
+            t.held += info.held.iter().sum::<u64>();
+            for s in info.sent {
+                t.bytes_sent += s.bytes_sent;
+                t.bytes_retransmitted += s.bytes_retransmitted;
+                t.credit_stall_ns += s.credit_stall.as_nanos();
+                t.credit_stalls += s.credit_stalls;
+            }
+            if let Some(r) = info.reno {
+                t.e2e_retransmissions += r.retransmissions;
+                t.e2e_timeouts += r.timeouts;
+            }
+        }
+        t
+    }
 }
 
 /// Makes the nodes of a run: at the start, and again after a crash.
@@ -60,6 +137,10 @@ pub trait Population {
     fn make(&mut self, index: usize, incarnation: u32) -> Self::Node;
     /// The static key node `index` proves on its links (what the peers expect).
     fn public_key(&self, index: usize) -> Option<PublicKey>;
+    /// Node `index`'s address, for route paths.
+    fn address(&self, index: usize) -> Option<Address> {
+        self.public_key(index).map(|k| Address::of(&k))
+    }
 }
 
 /// A node for the engine benchmark: it sends one datagram on each link at
@@ -121,5 +202,19 @@ impl Protocol for EchoNode {
     }
     fn send_backlog(&self, _: LinkId) -> usize {
         0
+    }
+    fn open_route(
+        &mut self,
+        _: Vec<Address>,
+        _: Class,
+        _: RouteKind,
+    ) -> Result<RouteHandle, CommandError> {
+        Err(CommandError::InvalidPath("echo nodes have no routes"))
+    }
+    fn route_send(&mut self, route: RouteHandle, _: Vec<u8>) -> Result<(), CommandError> {
+        Err(CommandError::UnknownRoute(route))
+    }
+    fn route_has_room(&self, _: RouteHandle, _: usize) -> bool {
+        false
     }
 }

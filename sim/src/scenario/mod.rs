@@ -17,6 +17,7 @@
 
 mod error;
 pub mod locate;
+pub mod paths;
 mod resolve;
 pub(crate) mod spec;
 

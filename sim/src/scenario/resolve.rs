@@ -88,7 +88,14 @@ fn protocol(doc: Doc<'_>, p: &ProtocolSpec) -> Result<Config, ScenarioError> {
             SuiteSpec::Modeled => SuiteKind::Modeled,
         };
     }
-    let durations: [(&mut Duration, Option<Dur>); 10] = [
+    if let Some(m) = p.mode {
+        c.route_mode = match m {
+            super::spec::ModeSpec::StoreAndForward => node_core::config::RouteMode::StoreAndForward,
+            super::spec::ModeSpec::EndToEnd => node_core::config::RouteMode::EndToEnd,
+        };
+    }
+    let durations: [(&mut Duration, Option<Dur>); 11] = [
+        (&mut c.route_setup_timeout, p.route_setup_timeout),
         (&mut c.rekey_interval, p.rekey_interval),
         (&mut c.key_grace, p.key_grace),
         (&mut c.dead_interval, p.dead_interval),
@@ -105,7 +112,10 @@ fn protocol(doc: Doc<'_>, p: &ProtocolSpec) -> Result<Config, ScenarioError> {
             *field = d;
         }
     }
-    let sizes: [(&str, &mut usize, Option<Size>); 3] = [
+    let sizes: [(&str, &mut usize, Option<Size>); 6] = [
+        ("route_buffer", &mut c.route_buffer, p.route_buffer),
+        ("relay_queue", &mut c.relay_queue, p.relay_queue),
+        ("e2e_mss", &mut c.e2e_mss, p.e2e_mss),
         ("link_window", &mut c.link_window, p.link_window),
         (
             "max_message_size",
@@ -236,24 +246,19 @@ impl Ctx<'_> {
         if from == to {
             return Err(self.doc.error(&p("to"), "a flow needs two different nodes"));
         }
-        let Some(link) = self.links.between(from, to) else {
-            return Err(self.doc.error(
-                &p("to"),
-                format!(
-                    "nodes {from} and {to} are not neighbours: for now traffic runs between \
-                     linked nodes only (routes over several hops come later)"
-                ),
-            ));
+        let route = match &common.path {
+            Some(path) => {
+                super::paths::check(self.network, from, to, path)
+                    .map_err(|m| self.doc.error(&p("path"), m))?;
+                path.clone()
+            }
+            None => super::paths::shortest(self.network, from, to).ok_or_else(|| {
+                self.doc.error(
+                    &p("to"),
+                    format!("no route from {from} to {to}: no path of two-way links joins them"),
+                )
+            })?,
         };
-        if self.network.links[link].ba.is_none() {
-            return Err(self.doc.error(
-                &p("to"),
-                format!(
-                    "the link between {from} and {to} is one-way; a flow needs a two-way \
-                     link (acknowledgements flow back)"
-                ),
-            ));
-        }
         let rest = Value::Object(rest);
         let explain = |e: ScenarioError| with_context(e, &common.kind);
         let (kind, default_class) = match common.kind.as_str() {
@@ -337,6 +342,11 @@ impl Ctx<'_> {
             name: common.name.unwrap_or_else(|| format!("flow{i}")),
             from,
             to,
+            path: route,
+            transport: match common.transport {
+                Some(super::spec::TransportSpec::Datagram) => node_core::RouteKind::Datagram,
+                _ => node_core::RouteKind::Stream,
+            },
             channel,
             class,
             start,

@@ -294,6 +294,11 @@ pub struct ProtocolSpec {
     pub link_window: Option<Size>,
     pub max_message_size: Option<Size>,
     pub max_send_backlog: Option<Size>,
+    pub mode: Option<ModeSpec>,
+    pub route_buffer: Option<Size>,
+    pub route_setup_timeout: Option<Dur>,
+    pub relay_queue: Option<Size>,
+    pub e2e_mss: Option<Size>,
 }
 
 /// `metrics`.
@@ -347,11 +352,46 @@ pub struct TrafficCommon {
     pub stop: Option<Dur>,
     pub class: Option<ClassSpec>,
     pub channel: Option<u16>,
+    /// Every node of the route, `from` first and `to` last; the shortest
+    /// path when absent.
+    pub path: Option<Vec<usize>>,
+    /// `stream` (reliable, the default) or `datagram` (unreliable in the
+    /// end-to-end mode).
+    pub transport: Option<TransportSpec>,
+}
+
+/// How a flow's route carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportSpec {
+    /// A reliable, ordered stream of messages.
+    Stream,
+    /// Datagrams (unreliable in the end-to-end mode).
+    Datagram,
+}
+
+/// How routes carry data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModeSpec {
+    /// Hop-by-hop store-and-forward with credits.
+    StoreAndForward,
+    /// Best-effort relays, TCP-like source.
+    EndToEnd,
 }
 
 /// The keys of [`TrafficCommon`], to split them from the kind's own.
 pub const TRAFFIC_COMMON_KEYS: &[&str] = &[
-    "name", "from", "to", "kind", "start", "stop", "class", "channel",
+    "name",
+    "from",
+    "to",
+    "kind",
+    "start",
+    "stop",
+    "class",
+    "channel",
+    "path",
+    "transport",
 ];
 
 /// `"kind": "bulk"`.
