@@ -328,11 +328,19 @@ fn bad_link_parameters() {
 
 #[test]
 fn traffic_rules() {
+    // Flows between any two nodes run over routes; a path given in full
+    // must follow two-way links.
     expect(
-        &edit("\"to\": 1,", "\"to\": 3,"),
-        "traffic[0].to",
-        "3,",
-        "not neighbours",
+        &edit("\"to\": 1,", "\"to\": 3, \"path\": [0, 3],"),
+        "traffic[0].path",
+        "[0, 3]",
+        "no two-way link",
+    );
+    expect(
+        &edit("\"to\": 1,", "\"to\": 1, \"path\": [0, 2],"),
+        "traffic[0].path",
+        "[0, 2]",
+        "every node from 0 to 1",
     );
     expect(
         &edit("\"to\": 1,", "\"to\": 0,"),
@@ -393,7 +401,7 @@ fn traffic_rules() {
         one_way,
         "\"overrides\": { \"links\": [ { \"between\": [0, 1], \"one_way\": true } ] }",
     );
-    expect(&text, "traffic[0].to", "1, \"kind\"", "one-way");
+    expect(&text, "traffic[0].to", "1, \"kind\"", "no path of two-way links");
 }
 
 #[test]
