@@ -303,6 +303,14 @@ impl Link {
         });
     }
 
+    /// How long a packet may go unacknowledged before it counts as lost:
+    /// the RFC 6298 RTO plus the time the peer may hold its ACK back. RTT
+    /// samples leave the ACK delay out, so without it every delayed ACK
+    /// would look like a loss (QUIC's PTO adds it the same way).
+    fn retransmission_timeout(&self, config: &Config) -> Duration {
+        Duration::from_nanos(self.rtt.rto()) + config.max_ack_delay
+    }
+
     fn key_grace(&self, config: &Config) -> Duration {
         config
             .key_grace
@@ -340,7 +348,7 @@ impl Link {
                 LinkTimer::Ack => s.map_or(never, |s| s.acks.deadline()),
                 LinkTimer::Loss => s
                     .and_then(|s| s.sent.oldest())
-                    .map_or(never, |t| t + Duration::from_nanos(self.rtt.rto())),
+                    .map_or(never, |t| t + self.retransmission_timeout(config)),
                 LinkTimer::Keepalive => {
                     established(self.last_eliciting_sent + config.keepalive_interval)
                 }
@@ -379,7 +387,7 @@ impl Link {
             // The ACK goes out with the next datagram; `must_send` is now true.
             LinkTimer::Ack => {}
             LinkTimer::Loss => {
-                let rto = Duration::from_nanos(self.rtt.rto());
+                let rto = self.retransmission_timeout(config);
                 if let Some(s) = self.session.as_mut() {
                     let lost = s.sent.lost_by_timeout(now - rto);
                     self.rtt.on_timeout();

@@ -64,10 +64,12 @@ impl Session {
         }
     }
 
-    /// Starts a packet in `buf`: writes the header and returns the packet number.
+    /// Starts a packet in `buf`: writes the header and returns the packet
+    /// number. The number is consumed only when the packet is sealed: an
+    /// abandoned packet leaves no gap, and gaps would split the peer's ACK
+    /// ranges (and, once an ACK must be trimmed, look like losses).
     pub fn begin_packet(&mut self, buf: &mut Vec<u8>) -> u64 {
         let pn = self.next_pn;
-        self.next_pn += 1;
         SealedHeader {
             receiver_index: self.remote_index,
             epoch: self.keys.seal_key().0,
@@ -78,10 +80,11 @@ impl Session {
     }
 
     /// Seals the packet begun in `buf` (header + padded plaintext), appending the tag.
-    pub fn seal(&self, suite: &dyn CryptoSuite, pn: u64, buf: &mut Vec<u8>) {
+    pub fn seal(&mut self, suite: &dyn CryptoSuite, pn: u64, buf: &mut Vec<u8>) {
         let (header, plaintext) = buf.split_at_mut(SealedHeader::LEN);
         let tag = suite.seal(self.keys.seal_key().1, pn, header, plaintext);
         buf.extend_from_slice(&tag);
+        self.next_pn = pn + 1;
     }
 
     /// Authenticates and decrypts a sealed packet in place. On success the

@@ -82,8 +82,8 @@ impl Link {
             }
         }
         if buf.len() == SealedHeader::LEN {
-            // Only stale retransmissions were queued: nothing to say after all.
-            // The packet number is simply skipped, which the peer tolerates.
+            // Only stale work was queued: nothing to say after all (the
+            // packet number is not consumed).
             return None;
         }
         let plaintext = buf.len() - SealedHeader::LEN;

@@ -14,6 +14,10 @@ use crate::wire::{
     RouteDataFrame, RouteId,
 };
 
+/// Credit goes back upstream in steps of the buffer divided by this: fine
+/// enough that a buffer of one bandwidth-delay product keeps the link busy.
+pub(super) const CREDIT_STEPS: usize = 16;
+
 /// How long a destination may sit on an end-to-end acknowledgement.
 const ACK_DELAY: Duration = Duration::from_millis(20);
 /// Acknowledge at once after this many bytes.
@@ -50,6 +54,13 @@ impl Routes {
 
     /// A neighbour asks us to be the next hop of a route.
     fn on_create(&mut self, _now: Time, link: LinkId, f: &RouteCreateFrame) {
+        if let Some(&h) = self.created_by.get(&(link, f.reply_route)) {
+            // The same CREATE again (its link ack was lost): the same answer.
+            if let Some(bytes) = self.routes.get(&h).and_then(|r| r.created.clone()) {
+                self.links.entry(link).or_default().ctrl.push_back(bytes);
+            }
+            return;
+        }
         let Ok((answer, keys)) =
             crypto::answer_hop(self.suite, &self.identity, &f.eph_pub, &mut self.rng)
         else {
@@ -60,6 +71,7 @@ impl Routes {
         let h = self.new_route(Role::Hop, crate::wire::Class::Bulk, RouteKind::Stream);
         let rx = self.fresh_id(link);
         self.inbound.insert((link, rx), (h, Side::Up));
+        self.created_by.insert((link, f.reply_route), h);
         let r = self.routes.get_mut(&h).expect("just made");
         r.up = Some(Adj {
             link,
@@ -74,7 +86,10 @@ impl Routes {
             static_pub: answer.static_pub,
             auth: answer.auth,
         };
-        self.queue_ctrl(link, Frame::RouteCreated(created));
+        let mut bytes = Vec::with_capacity(RouteCreatedFrame::LEN);
+        Frame::RouteCreated(created).emit(&mut bytes);
+        r.created = Some(bytes.clone());
+        self.links.entry(link).or_default().ctrl.push_back(bytes);
         self.grant_initial_credit(h, FORWARD);
     }
 
@@ -111,7 +126,7 @@ impl Routes {
         }
         if r.extending
             .as_ref()
-            .is_some_and(|x| x.link == link && x.reply == f.reply_route)
+            .is_some_and(|x| x.sent == Some((link, f.reply_route)))
         {
             r.extending = None;
             r.down = Some(Adj {
@@ -205,7 +220,15 @@ impl Routes {
                     return;
                 };
                 match crypto::peel_forward(suite, keys, f.nonce, &mut payload) {
-                    Peeled::ForMe(msg) => self.on_hop_control(now, h, &msg),
+                    Peeled::ForMe(msg) => {
+                        // The origin numbers its messages upward; a repeat
+                        // (a link retransmission) acts once.
+                        if r.fwd_nonce_seen.is_some_and(|seen| f.nonce <= seen) {
+                            return;
+                        }
+                        r.fwd_nonce_seen = Some(f.nonce);
+                        self.on_hop_control(now, h, &msg)
+                    }
                     Peeled::Forward => match r.down {
                         Some(d) => {
                             let frame = RouteCtrlFrame {
@@ -230,7 +253,13 @@ impl Routes {
                         }
                     };
                     match crypto::unwrap_backward(suite, &hops, f.nonce, &payload) {
-                        Some((index, msg)) => self.on_origin_control(now, h, index, &msg),
+                        Some((index, msg)) => {
+                            let r = self.routes.get_mut(&h).expect("route exists");
+                            if !r.back_nonces_seen.insert(f.nonce) {
+                                return; // a repeat: acted on once already
+                            }
+                            self.on_origin_control(now, h, index, &msg)
+                        }
                         None => self.stats.violations += 1,
                     }
                 } else if let (Some(keys), Some(up)) = (r.keys.as_ref(), r.up) {
@@ -256,25 +285,17 @@ impl Routes {
                 class,
             }) if r.down.is_none() && r.extending.is_none() => {
                 r.class = class;
-                let Some(link) = self.neighbours.get(&next).copied() else {
-                    self.reply_to_origin(h, ControlMessage::ExtendFailed(ExtendFailure::NoLink));
-                    return;
-                };
-                let reply = self.fresh_id(link);
-                self.inbound.insert((link, reply), (h, Side::Down));
-                let r = self.routes.get_mut(&h).expect("route exists");
+                // A next hop whose link is still handshaking is waited for,
+                // until the setup deadline.
+                // Half the origin's deadline: a relay gives up first, so the
+                // origin learns why rather than only that time ran out.
                 r.extending = Some(Extending {
-                    reply,
-                    link,
-                    deadline: now + self.setup_timeout,
+                    next,
+                    eph_pub,
+                    sent: None,
+                    deadline: now + Duration::from_nanos(self.setup_timeout.as_nanos() / 2),
                 });
-                self.queue_ctrl(
-                    link,
-                    Frame::RouteCreate(RouteCreateFrame {
-                        reply_route: reply,
-                        eph_pub,
-                    }),
-                );
+                self.try_extend(h);
             }
             Some(ControlMessage::Begin { class, kind })
                 if r.down.is_none() && r.role == Role::Hop =>
@@ -399,7 +420,7 @@ impl Routes {
     /// the buffer, and schedules credit and the end-to-end acknowledgement.
     pub(super) fn deliver(&mut self, now: Time, h: u64, d: usize) {
         let suite = self.suite;
-        let threshold = (self.buffer / 4).max(1) as u64;
+        let threshold = (self.buffer / CREDIT_STEPS).max(1) as u64;
         let r = self.routes.get_mut(&h).expect("route exists");
         let Some(ep) = r.endpoint.as_mut() else {
             return;

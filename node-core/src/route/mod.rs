@@ -98,11 +98,13 @@ struct Building {
     ctrl_nonce: u64,
 }
 
-/// A hop extending the route, waiting for the next hop's answer.
+/// A hop extending the route: waiting for its link to the next hop (still
+/// handshaking), then for the next hop's answer.
 struct Extending {
-    /// The id the next hop will address us with (registered inbound).
-    reply: RouteId,
-    link: LinkId,
+    next: Address,
+    eph_pub: [u8; 33],
+    /// Once CREATE went out: the link and the id the answer comes back on.
+    sent: Option<(LinkId, RouteId)>,
     deadline: Time,
 }
 
@@ -142,6 +144,14 @@ struct Route {
     dirs: [Dir; 2],
     /// Frames of the end-to-end mode dropped by relay queues (this hop).
     queue_drops: u64,
+    /// Control messages are reliable link frames, so a lost link ack brings
+    /// one twice; they must act once. At a hop: the highest forward nonce
+    /// taken (the origin counts up).
+    fwd_nonce_seen: Option<u64>,
+    /// At the origin: the nonces of backward messages taken (random).
+    back_nonces_seen: BTreeSet<u64>,
+    /// At a hop: the CREATED it answered with, for a repeated CREATE.
+    created: Option<Vec<u8>>,
 }
 
 /// A snapshot of a route at this node, for metrics.
@@ -169,6 +179,9 @@ struct LinkWork {
     credits: BTreeSet<(u64, usize)>,
     /// Directions of routes that may have data for this link, realtime first.
     active: BTreeSet<(u8, u64, usize)>,
+    /// Per class, the direction served last: routes of a class take turns,
+    /// one frame each, so none starves another.
+    turn: [Option<(u64, usize)>; 2],
     /// End-to-end mode: unreliable frames waiting, drop-tail.
     queue: VecDeque<Vec<u8>>,
     queued_bytes: usize,
@@ -207,6 +220,8 @@ pub(crate) struct Routes {
     inbound: BTreeMap<(LinkId, RouteId), (u64, Side)>,
     /// Established links by the peer's address.
     neighbours: BTreeMap<Address, LinkId>,
+    /// Hop entries by the CREATE that made them: (link, creator's id).
+    created_by: BTreeMap<(LinkId, RouteId), u64>,
     links: BTreeMap<LinkId, LinkWork>,
     events: VecDeque<Event>,
     next_handle: u64,
@@ -250,6 +265,7 @@ impl Routes {
             routes: BTreeMap::new(),
             inbound: BTreeMap::new(),
             neighbours: BTreeMap::new(),
+            created_by: BTreeMap::new(),
             links: BTreeMap::new(),
             events: VecDeque::new(),
             next_handle: 1,
@@ -285,6 +301,9 @@ impl Routes {
                 endpoint: None,
                 dirs: [Dir::new(self.buffer), Dir::new(self.buffer)],
                 queue_drops: 0,
+                fwd_nonce_seen: None,
+                back_nonces_seen: BTreeSet::new(),
+                created: None,
             },
         );
         self.stats.entries += 1;
@@ -316,6 +335,41 @@ impl Routes {
         for h in waiting {
             self.create_first_hop(h, link);
         }
+        let extending: Vec<u64> = self
+            .routes
+            .iter()
+            .filter(|(_, r)| {
+                r.extending
+                    .as_ref()
+                    .is_some_and(|x| x.sent.is_none() && x.next == peer)
+            })
+            .map(|(&h, _)| h)
+            .collect();
+        for h in extending {
+            self.try_extend(h);
+        }
+    }
+
+    /// Sends the CREATE of a pending extension if the link to the next hop
+    /// is up.
+    fn try_extend(&mut self, h: u64) {
+        let Some(x) = self.routes.get(&h).and_then(|r| r.extending.as_ref()) else {
+            return;
+        };
+        let Some(link) = self.neighbours.get(&x.next).copied() else {
+            return;
+        };
+        let eph_pub = x.eph_pub;
+        let reply = self.fresh_id(link);
+        self.inbound.insert((link, reply), (h, Side::Down));
+        if let Some(x) = self.routes.get_mut(&h).and_then(|r| r.extending.as_mut()) {
+            x.sent = Some((link, reply));
+        }
+        let frame = crate::wire::RouteCreateFrame {
+            reply_route: reply,
+            eph_pub,
+        };
+        self.queue_ctrl(link, crate::wire::Frame::RouteCreate(frame));
     }
 
     /// A link failed (dead, down, closed, or its session was replaced):
@@ -435,6 +489,13 @@ impl Routes {
             }
             return Ok(());
         }
+        if endpoint::stream_len(data.len()) > self.buffer {
+            // It could never fit, however long the application waits.
+            return Err(CommandError::MessageTooLarge {
+                size: data.len(),
+                limit: self.buffer - endpoint::stream_len(0),
+            });
+        }
         if endpoint::stream_len(data.len()) > r.dirs[d].buf.room() {
             return Err(CommandError::RouteFull(route));
         }
@@ -515,6 +576,7 @@ impl Routes {
         };
         self.stats.entries -= 1;
         self.inbound.retain(|_, (rh, _)| *rh != h);
+        self.created_by.retain(|_, rh| *rh != h);
         for adj in [r.up, r.down].into_iter().flatten() {
             if Some(adj.link) != failed && adj.tx != RouteId([0; 16]) {
                 let frame = crate::wire::RouteTeardownFrame {
@@ -576,8 +638,14 @@ impl Routes {
             }
             if r.extending.as_ref().is_some_and(|x| x.deadline <= now) {
                 let x = r.extending.take().expect("checked");
-                self.inbound.remove(&(x.link, x.reply));
-                self.reply_to_origin(h, ControlMessage::ExtendFailed(ExtendFailure::NoAnswer));
+                let why = match x.sent {
+                    Some(key) => {
+                        self.inbound.remove(&key);
+                        ExtendFailure::NoAnswer
+                    }
+                    None => ExtendFailure::NoLink,
+                };
+                self.reply_to_origin(h, ControlMessage::ExtendFailed(why));
                 continue;
             }
             let Some(e) = r.endpoint.as_mut() else {

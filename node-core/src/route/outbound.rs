@@ -6,6 +6,8 @@
 //! frames, the end-to-end mode's drop-tail queue, then data of the routes
 //! that have some, realtime routes before bulk ones.
 
+use std::ops::Bound;
+
 use super::{BACKWARD, FORWARD, Role, Routes};
 use crate::config::RouteMode;
 use crate::interface::LinkId;
@@ -136,12 +138,19 @@ impl Routes {
             }
         }
         let e2e = self.mode == RouteMode::EndToEnd;
+        let class_range = (rank, 0, 0)..=(rank, u64::MAX, usize::MAX);
         loop {
             let w = self.links.get_mut(&link)?;
-            let &(rk, h, d) = w.active.range((rank, 0, 0)..).next()?;
-            if rk != rank {
-                return None;
-            }
+            // The next direction after the one served last, wrapping around.
+            let after = w.turn[rank as usize].and_then(|(h, d)| {
+                w.active
+                    .range((
+                        Bound::Excluded((rank, h, d)),
+                        Bound::Included((rank, u64::MAX, usize::MAX)),
+                    ))
+                    .next()
+            });
+            let &(rk, h, d) = after.or_else(|| w.active.range(class_range.clone()).next())?;
             let Some(r) = self.routes.get_mut(&h) else {
                 w.active.remove(&(rk, h, d));
                 continue;
@@ -181,12 +190,14 @@ impl Routes {
                 })
                 .emit(buf);
                 reno.on_sent(now, off, len);
+                w.turn[rank as usize] = Some((h, d));
                 return Some(Wrote::Unreliable);
             }
             match dir.fwd.next_chunk(&dir.buf, now, |off| {
                 RouteDataFrame::max_chunk_len(off, space)
             }) {
                 Some((off, n)) => {
+                    w.turn[rank as usize] = Some((h, d));
                     let data = dir.buf.read(off, n);
                     Frame::RouteData(RouteDataFrame {
                         route: to.tx,
@@ -222,7 +233,7 @@ impl Routes {
         else {
             return;
         };
-        let threshold = (self.buffer / 4).max(1) as u64;
+        let threshold = (self.buffer / super::inbound::CREDIT_STEPS).max(1) as u64;
         let Some(r) = self.routes.get_mut(&route) else {
             return;
         };

@@ -278,7 +278,8 @@ fn a_path_through_a_stranger_fails_at_that_hop() {
         .open_route(path, Class::Bulk, RouteKind::Stream)
         .unwrap();
     net.input(0, Input::Timeout);
-    net.run_for(Duration::from_secs(1));
+    // The relay waits for a link to the next hop until the setup deadline.
+    net.run_for(Duration::from_secs(6));
     assert_eq!(
         route_events(&net, 0),
         vec![Event::RouteClosed {

@@ -401,7 +401,12 @@ fn traffic_rules() {
         one_way,
         "\"overrides\": { \"links\": [ { \"between\": [0, 1], \"one_way\": true } ] }",
     );
-    expect(&text, "traffic[0].to", "1, \"kind\"", "no path of two-way links");
+    expect(
+        &text,
+        "traffic[0].to",
+        "1, \"kind\"",
+        "no path of two-way links",
+    );
 }
 
 #[test]
