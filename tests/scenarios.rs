@@ -1,6 +1,8 @@
 //! Every scenario in `scenarios/` runs, and its summary is a reviewed
 //! snapshot: a change in protocol behaviour shows up as a diff here.
 //!
+//! Runs are shortened to six simulated seconds.
+//!
 //! Update snapshots after an intended change with `cargo insta review`
 //! (or `INSTA_UPDATE=always cargo test -p meshsim-tests`), then read the diff.
 
@@ -19,8 +21,15 @@ fn scenario_files() -> Vec<PathBuf> {
     files
 }
 
+/// Snapshots and determinism need every scenario, not every scenario's full
+/// length: runs are shortened to this much simulated time (the claims tests
+/// check behaviour on the full scenarios).
+const TEST_DURATION: node_core::Duration = node_core::Duration::from_secs(6);
+
 fn load(path: &Path) -> Scenario {
-    sim::scenario::load(path).unwrap_or_else(|e| panic!("{e}"))
+    let mut sc = sim::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+    sc.duration = sc.duration.min(TEST_DURATION);
+    sc
 }
 
 fn summary_json(sc: Scenario) -> String {

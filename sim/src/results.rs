@@ -473,6 +473,23 @@ pub fn links_csv(world: &World<Nodes>) -> String {
     out
 }
 
+/// Datagrams delivered on the link directions along each flow's path: the
+/// packet-hops a packet-level simulator would count for the same traffic.
+pub fn packet_hops(summary: &Summary) -> u64 {
+    let mut along = std::collections::BTreeSet::new();
+    for f in &summary.flows {
+        for w in f.path.windows(2) {
+            along.insert((w[0], w[1]));
+        }
+    }
+    summary
+        .links
+        .iter()
+        .filter(|l| along.contains(&(l.from, l.to)))
+        .map(|l| l.delivered)
+        .sum()
+}
+
 /// A one-screen text summary.
 pub fn text(summary: &Summary) -> String {
     let mut o = String::new();

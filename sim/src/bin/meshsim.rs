@@ -145,7 +145,15 @@ fn cmd_run(path: &Path, seed: Option<u64>, out: Option<PathBuf>) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    let wall = started.elapsed().as_secs_f64();
     print!("{}", results::text(&result.summary));
+    // Wall-clock figures go to the terminal only, never into summary.json.
+    let hops = results::packet_hops(&result.summary);
+    println!(
+        "wall_s: {wall:.3}  events_per_s: {:.0}  packet_hops: {hops}  packet_hops_per_s: {:.0}",
+        result.summary.engine.events as f64 / wall,
+        hops as f64 / wall
+    );
     println!("results in {}", out.display());
     ExitCode::SUCCESS
 }
