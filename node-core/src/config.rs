@@ -53,6 +53,9 @@ pub struct Config {
     pub route_buffer: usize,
     /// A route not built within this time fails.
     pub route_setup_timeout: Duration,
+    /// A route entry with no traffic for this long is torn down (at every
+    /// hop: state left behind by an end that vanished is freed).
+    pub route_idle_timeout: Duration,
     /// End-to-end mode: the drop-tail queue of route frames per link, bytes.
     pub relay_queue: usize,
     /// End-to-end mode: the source's segment size.
@@ -94,6 +97,7 @@ impl Default for Config {
             route_mode: RouteMode::StoreAndForward,
             route_buffer: 1 << 20,
             route_setup_timeout: Duration::from_secs(5),
+            route_idle_timeout: Duration::from_secs(120),
             relay_queue: 64 << 10,
             e2e_mss: 1200,
         }

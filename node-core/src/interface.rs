@@ -36,6 +36,8 @@ pub enum RouteCloseReason {
     Remote,
     /// A link it used failed (died, went down, or its peer restarted).
     LinkFailed,
+    /// Nothing crossed it for `route_idle_timeout`.
+    Idle,
     /// It could not be built (see [`RouteFailure`]).
     SetupFailed(RouteFailure),
 }

@@ -44,16 +44,21 @@ impl Routes {
         }
     }
 
-    fn lookup(&mut self, link: LinkId, id: RouteId) -> Option<(u64, Side)> {
+    fn lookup(&mut self, now: Time, link: LinkId, id: RouteId) -> Option<(u64, Side)> {
         let found = self.inbound.get(&(link, id)).copied();
-        if found.is_none() {
-            self.stats.unknown_route += 1;
+        match found {
+            Some((h, _)) => {
+                if let Some(r) = self.routes.get_mut(&h) {
+                    r.last_activity = now;
+                }
+            }
+            None => self.stats.unknown_route += 1,
         }
         found
     }
 
     /// A neighbour asks us to be the next hop of a route.
-    fn on_create(&mut self, _now: Time, link: LinkId, f: &RouteCreateFrame) {
+    fn on_create(&mut self, now: Time, link: LinkId, f: &RouteCreateFrame) {
         if let Some(&h) = self.created_by.get(&(link, f.reply_route)) {
             // The same CREATE again (its link ack was lost): the same answer.
             if let Some(bytes) = self.routes.get(&h).and_then(|r| r.created.clone()) {
@@ -68,7 +73,7 @@ impl Routes {
             self.stats.violations += 1;
             return;
         };
-        let h = self.new_route(Role::Hop, crate::wire::Class::Bulk, RouteKind::Stream);
+        let h = self.new_route(now, Role::Hop, crate::wire::Class::Bulk, RouteKind::Stream);
         let rx = self.fresh_id(link);
         self.inbound.insert((link, rx), (h, Side::Up));
         self.created_by.insert((link, f.reply_route), h);
@@ -95,7 +100,7 @@ impl Routes {
 
     /// The hop we created (as origin, or extending as a relay) answered.
     fn on_created(&mut self, now: Time, link: LinkId, f: &RouteCreatedFrame) {
-        let Some((h, Side::Down)) = self.lookup(link, f.reply_route) else {
+        let Some((h, Side::Down)) = self.lookup(now, link, f.reply_route) else {
             return;
         };
         let r = self.routes.get_mut(&h).expect("inbound names live routes");
@@ -207,7 +212,7 @@ impl Routes {
     }
 
     fn on_ctrl(&mut self, now: Time, link: LinkId, f: &RouteCtrlFrame<'_>) {
-        let Some((h, side)) = self.lookup(link, f.route) else {
+        let Some((h, side)) = self.lookup(now, link, f.route) else {
             return;
         };
         let suite = self.suite;
@@ -364,7 +369,7 @@ impl Routes {
     }
 
     fn on_data(&mut self, now: Time, link: LinkId, f: &RouteDataFrame<'_>) {
-        let Some((h, side)) = self.lookup(link, f.route) else {
+        let Some((h, side)) = self.lookup(now, link, f.route) else {
             return;
         };
         let d = if side == Side::Up { FORWARD } else { BACKWARD };
@@ -480,7 +485,7 @@ impl Routes {
     }
 
     fn on_credit(&mut self, now: Time, link: LinkId, f: &RouteCreditFrame) {
-        let Some((h, side)) = self.lookup(link, f.route) else {
+        let Some((h, side)) = self.lookup(now, link, f.route) else {
             return;
         };
         let d = if side == Side::Down {
@@ -495,7 +500,7 @@ impl Routes {
     }
 
     fn on_ack(&mut self, now: Time, link: LinkId, f: &RouteAckFrame<'_>) {
-        let Some((h, side)) = self.lookup(link, f.route) else {
+        let Some((h, side)) = self.lookup(now, link, f.route) else {
             return;
         };
         let suite = self.suite;

@@ -152,6 +152,8 @@ struct Route {
     back_nonces_seen: BTreeSet<u64>,
     /// At a hop: the CREATED it answered with, for a repeated CREATE.
     created: Option<Vec<u8>>,
+    /// The last frame received for it or data sent on it.
+    last_activity: Time,
 }
 
 /// A snapshot of a route at this node, for metrics.
@@ -211,6 +213,7 @@ pub(crate) struct Routes {
     mode: RouteMode,
     buffer: usize,
     setup_timeout: Duration,
+    idle_timeout: Duration,
     relay_queue: usize,
     max_message: usize,
     reno: RenoConfig,
@@ -254,6 +257,7 @@ impl Routes {
             mode: config.route_mode,
             buffer: config.route_buffer,
             setup_timeout: config.route_setup_timeout,
+            idle_timeout: config.route_idle_timeout,
             relay_queue: config.relay_queue,
             max_message: config.max_message_size,
             reno: RenoConfig {
@@ -284,7 +288,7 @@ impl Routes {
         }
     }
 
-    fn new_route(&mut self, role: Role, class: Class, kind: RouteKind) -> u64 {
+    fn new_route(&mut self, now: Time, role: Role, class: Class, kind: RouteKind) -> u64 {
         let h = self.next_handle;
         self.next_handle += 1;
         self.routes.insert(
@@ -304,6 +308,7 @@ impl Routes {
                 fwd_nonce_seen: None,
                 back_nonces_seen: BTreeSet::new(),
                 created: None,
+                last_activity: now,
             },
         );
         self.stats.entries += 1;
@@ -406,7 +411,7 @@ impl Routes {
                 "a route cannot pass through its origin",
             ));
         }
-        let h = self.new_route(Role::Origin, class, kind);
+        let h = self.new_route(now, Role::Origin, class, kind);
         self.stats.opened += 1;
         let first = path[0];
         self.routes.get_mut(&h).expect("just made").building = Some(Box::new(Building {
@@ -603,6 +608,7 @@ impl Routes {
     pub fn next_timeout(&self) -> Time {
         let mut t = Time::NEVER;
         for r in self.routes.values() {
+            t = t.min(r.last_activity + self.idle_timeout);
             if let Some(b) = &r.building {
                 t = t.min(b.deadline);
             }
@@ -626,6 +632,10 @@ impl Routes {
             let Some(r) = self.routes.get_mut(&h) else {
                 continue;
             };
+            if r.last_activity + self.idle_timeout <= now {
+                self.teardown(h, RouteCloseReason::Idle, None);
+                continue;
+            }
             if r.building.as_ref().is_some_and(|b| b.deadline <= now) {
                 // Still waiting for the first hop's link: there is none.
                 let why = if r.down.is_none() {

@@ -198,6 +198,7 @@ impl Routes {
             }) {
                 Some((off, n)) => {
                     w.turn[rank as usize] = Some((h, d));
+                    r.last_activity = now;
                     let data = dir.buf.read(off, n);
                     Frame::RouteData(RouteDataFrame {
                         route: to.tx,

@@ -380,3 +380,43 @@ fn the_end_to_end_baseline_delivers_streams_and_loses_datagrams() {
     // Two hops of 10% loss: about 81% arrive, never retransmitted.
     assert!((340..=470).contains(&got), "{got} of 500 datagrams arrived");
 }
+
+#[test]
+fn an_idle_route_is_forgotten_at_every_hop() {
+    let cfg = Config {
+        route_idle_timeout: Duration::from_secs(3),
+        ..config(RouteMode::StoreAndForward)
+    };
+    let mut net = chain(4, cfg, WireParams::default(), 9);
+    let r = open(&mut net, 0, &[1, 2, 3], Class::Bulk, RouteKind::Stream);
+    net.nodes[0].route_send(r, b"once".to_vec()).unwrap();
+    net.input(0, Input::Timeout);
+    net.run_for(Duration::from_secs(2));
+    assert_eq!(route_messages(&net, 3), vec![b"once".to_vec()]);
+    assert!(
+        (0..4).all(|n| net.nodes[n].routes().count() == 1),
+        "alive while recently used"
+    );
+    net.run_for(Duration::from_secs(4));
+    for n in 0..4 {
+        assert_eq!(
+            net.nodes[n].routes().count(),
+            0,
+            "node {n} still holds the idle route"
+        );
+    }
+    // The first end to time out tells the other, which may not have yet.
+    let reasons: Vec<_> = [0, 3]
+        .iter()
+        .map(|&end| match route_events(&net, end).last() {
+            Some(Event::RouteClosed { reason, .. }) => *reason,
+            other => panic!("node {end}: {other:?}"),
+        })
+        .collect();
+    assert!(reasons.contains(&RouteCloseReason::Idle), "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| matches!(r, RouteCloseReason::Idle | RouteCloseReason::Remote))
+    );
+}
