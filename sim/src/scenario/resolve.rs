@@ -223,17 +223,21 @@ impl Ctx<'_> {
             Ok(0) => Err(self
                 .doc
                 .error(path, "a message must have at least one byte")),
+            Ok(m) if m > max => Err(self.doc.error(
+                path,
+                format!("{bytes} bytes is more than protocol.max_message_size ({max} bytes)"),
+            )),
             Ok(m) if node_core::route::endpoint::stream_len(m) > protocol.route_buffer => {
                 Err(self.doc.error(
                     path,
                     format!(
                         "a {bytes}-byte message does not fit in protocol.route_buffer ({} bytes): \
-                     a route carries whole messages, so use smaller ones",
+                         a route carries whole messages, so use smaller ones",
                         protocol.route_buffer
                     ),
                 ))
             }
-            Ok(m) if m <= max => Ok(m),
+            Ok(m) => Ok(m),
             _ => Err(self.doc.error(
                 path,
                 format!("{bytes} bytes is more than protocol.max_message_size ({max} bytes)"),

@@ -384,6 +384,15 @@ fn traffic_rules() {
         "\"1GiB\"",
         "max_message_size",
     );
+    expect(
+        &edit(
+            "\"size\": \"1MB\"",
+            "\"size\": \"1MB\", \"message\": \"2MiB\"",
+        ),
+        "traffic[0].message",
+        "\"2MiB\"",
+        "does not fit in protocol.route_buffer",
+    );
     let named = edit("{ \"from\": 0,", "{ \"name\": \"f\", \"from\": 0,").replacen(
         "{ \"from\": 1,",
         "{ \"name\": \"f\", \"from\": 1,",
