@@ -4,10 +4,7 @@
 
 use std::collections::VecDeque;
 
-use node_core::{
-    Address, Class, CommandError, Duration, Input, LinkId, Output, PublicKey, RouteHandle,
-    RouteKind, Time,
-};
+use node_core::{Class, CommandError, Duration, Input, LinkId, Output, PublicKey, Time};
 use sim::engine::World;
 use sim::engine::protocol::{Population, Protocol};
 use sim::model::*;
@@ -53,20 +50,6 @@ impl Protocol for Probe {
     }
     fn send_backlog(&self, _: LinkId) -> usize {
         0
-    }
-    fn open_route(
-        &mut self,
-        _: Vec<Address>,
-        _: Class,
-        _: RouteKind,
-    ) -> Result<RouteHandle, CommandError> {
-        Err(CommandError::InvalidPath("probes have no routes"))
-    }
-    fn route_send(&mut self, route: RouteHandle, _: Vec<u8>) -> Result<(), CommandError> {
-        Err(CommandError::UnknownRoute(route))
-    }
-    fn route_has_room(&self, _: RouteHandle, _: usize) -> bool {
-        false
     }
 }
 
