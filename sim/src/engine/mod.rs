@@ -1,9 +1,10 @@
 //! The discrete-event engine.
 //!
-//! One queue of events ordered by (time, sequence). Each node has at most one
-//! pending wake-up that counts: a node's `Timeout` moves its wake-up time,
-//! and wake events for an older time are skipped when they pop (lazy
-//! cancellation). After every input a node is polled until `Timeout`, as
+//! One queue of events ordered by (time, sequence). Each node has one
+//! pending wake-up that counts, the earliest it asked for: a `Timeout` that
+//! moves earlier schedules a new one and the superseded event is skipped
+//! when it pops (lazy cancellation); one that moves later waits for the
+//! pending wake-up, which is then merely early. After every input a node is polled until `Timeout`, as
 //! node-core's contract requires. Nodes never touch each other: everything
 //! between them is a datagram that a link model turns into a scheduled
 //! delivery (or a drop).
@@ -243,7 +244,7 @@ impl<P: Population> World<P> {
                 let i = node as usize;
                 let slot = &mut self.nodes[i];
                 if !slot.alive || slot.wake_at != self.now {
-                    return; // superseded by a later Timeout, or the node crashed
+                    return; // superseded by an earlier wake-up, or the node crashed
                 }
                 slot.wake_at = Time::NEVER;
                 self.fingerprint.record(self.now, i, Step::Wake, 0);
@@ -304,10 +305,15 @@ impl<P: Population> World<P> {
                     if self.top_up_bulk(i) {
                         continue;
                     }
+                    // Only an earlier deadline needs a new wake-up: if it
+                    // moved later, the pending one fires early, which the
+                    // contract allows, and the node is rescheduled then.
+                    // (Pushing every move fills the heap with stale wakes.)
                     let slot = &mut self.nodes[i];
-                    if at != Time::NEVER && at != slot.wake_at {
-                        slot.wake_at = at.max(self.now);
-                        self.queue.push(slot.wake_at, Ev::Wake { node: i as u32 });
+                    let at = at.max(self.now);
+                    if at < slot.wake_at {
+                        slot.wake_at = at;
+                        self.queue.push(at, Ev::Wake { node: i as u32 });
                     }
                     return;
                 }
