@@ -59,7 +59,7 @@ fn chain_edits(hops: usize, loss: f64, mode: &str) -> Vec<(&'static str, Value)>
 fn claim1_store_and_forward_beats_end_to_end_on_lossy_chains() {
     let text = scenario_text("sf-vs-e2e-chain.json");
     let mut table = Vec::new();
-    for hops in [1usize, 2, 4, 8] {
+    for hops in 1usize..=8 {
         for loss in [0.0, 0.1, 0.3, 0.5] {
             let g =
                 |mode| flow(&run_with(&text, &chain_edits(hops, loss, mode)), "bulk").goodput_bps;
@@ -81,7 +81,7 @@ fn claim1_store_and_forward_beats_end_to_end_on_lossy_chains() {
         "8 hops, 50% loss: store-and-forward {sf} bps vs end-to-end {e2e} bps"
     );
     // Without loss both deliver the whole transfer.
-    for hops in [1, 2, 4, 8] {
+    for hops in 1..=8 {
         let (_, _, sf, e2e) = at(hops, 0.0);
         assert!(
             sf > 1_000_000 && e2e > 1_000_000,
