@@ -286,6 +286,9 @@ pub enum CommandError {
     /// The route is not known here (never opened, or closed).
     #[error("unknown {0}")]
     UnknownRoute(RouteHandle),
+    /// The route is not up yet (or this node only relays it).
+    #[error("{0} is not up yet")]
+    RouteNotReady(RouteHandle),
     /// The route's buffer has no room for the message yet.
     #[error("{0} has no room for the message yet")]
     RouteFull(RouteHandle),

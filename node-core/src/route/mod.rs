@@ -464,7 +464,8 @@ impl Routes {
         let d = match r.role {
             Role::Origin if r.building.is_none() => FORWARD,
             Role::Destination => BACKWARD,
-            _ => return Err(CommandError::RouteFull(route)),
+            // Still being built, or this node only relays it.
+            _ => return Err(CommandError::RouteNotReady(route)),
         };
         if data.len() > self.max_message {
             return Err(CommandError::MessageTooLarge {

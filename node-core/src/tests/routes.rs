@@ -420,3 +420,28 @@ fn an_idle_route_is_forgotten_at_every_hop() {
             .all(|r| matches!(r, RouteCloseReason::Idle | RouteCloseReason::Remote))
     );
 }
+
+#[test]
+fn sending_before_the_route_is_up_is_refused_plainly() {
+    let mut net = chain(
+        3,
+        config(RouteMode::StoreAndForward),
+        WireParams::default(),
+        10,
+    );
+    let path = addresses(&net, &[1, 2]);
+    let r = net.nodes[0]
+        .open_route(path, Class::Bulk, RouteKind::Stream)
+        .unwrap();
+    assert_eq!(
+        net.nodes[0].route_send(r, vec![1]),
+        Err(CommandError::RouteNotReady(r))
+    );
+    assert_eq!(
+        net.nodes[0].route_send(RouteHandle(999), vec![1]),
+        Err(CommandError::UnknownRoute(RouteHandle(999)))
+    );
+    net.input(0, Input::Timeout);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.nodes[0].route_send(r, vec![1]), Ok(()));
+}
