@@ -356,6 +356,19 @@ impl Node {
         self.routes.stats()
     }
 
+    /// Tests: every packet this node seals on `link` is first damaged by
+    /// `corrupt` (a buggy or malicious, yet authenticated, peer).
+    #[cfg(test)]
+    pub(crate) fn corrupt_link(
+        &mut self,
+        link: LinkId,
+        corrupt: Option<Box<dyn FnMut(&mut [u8])>>,
+    ) {
+        if let Some(l) = self.links.get_mut(&link) {
+            l.corrupt = corrupt;
+        }
+    }
+
     /// The next output. Call until it returns [`Output::Timeout`].
     pub fn poll_output(&mut self, now: Time) -> Output {
         let now = self.advance(now);

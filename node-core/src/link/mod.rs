@@ -91,6 +91,9 @@ pub(crate) struct Link {
     ping_pending: bool,
     /// Spaces datagrams at the link's rate, when the driver gave one.
     pacer: Option<Pacer>,
+    /// Tests: damages the plaintext of every packet before it is sealed.
+    #[cfg(test)]
+    pub(crate) corrupt: Option<Box<dyn FnMut(&mut [u8])>>,
     close_pending: Option<u16>,
     rekey_tx: VecDeque<RekeyFrame>,
 }
@@ -127,6 +130,8 @@ impl Link {
             last_eliciting_sent: now,
             ping_pending: false,
             pacer: rate_bps.map(Pacer::new),
+            #[cfg(test)]
+            corrupt: None,
             close_pending: None,
             rekey_tx: VecDeque::new(),
         };

@@ -86,6 +86,13 @@ impl Link {
             // packet number is not consumed).
             return None;
         }
+        #[cfg(test)]
+        if let Some(corrupt) = self.corrupt.as_mut() {
+            // Tests play a buggy or malicious peer: its frames are damaged
+            // after it wrote them, yet sealed, so the receiver's link layer
+            // accepts them and its upper layers must cope.
+            corrupt(&mut buf[SealedHeader::LEN..]);
+        }
         let plaintext = buf.len() - SealedHeader::LEN;
         let padded = plaintext.div_ceil(config.padding) * config.padding;
         buf.resize(SealedHeader::LEN + padded, 0);
