@@ -359,11 +359,7 @@ impl Node {
     /// Tests: every packet this node seals on `link` is first damaged by
     /// `corrupt` (a buggy or malicious, yet authenticated, peer).
     #[cfg(test)]
-    pub(crate) fn corrupt_link(
-        &mut self,
-        link: LinkId,
-        corrupt: Option<Box<dyn FnMut(&mut [u8])>>,
-    ) {
+    pub(crate) fn corrupt_link(&mut self, link: LinkId, corrupt: Option<crate::link::Corruptor>) {
         if let Some(l) = self.links.get_mut(&link) {
             l.corrupt = corrupt;
         }

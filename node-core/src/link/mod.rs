@@ -72,6 +72,10 @@ struct PendingResponse {
     expires: Time,
 }
 
+/// Tests: damages a packet's plaintext before it is sealed.
+#[cfg(test)]
+pub(crate) type Corruptor = Box<dyn FnMut(&mut [u8])>;
+
 /// One link to one peer.
 pub(crate) struct Link {
     id: LinkId,
@@ -93,7 +97,7 @@ pub(crate) struct Link {
     pacer: Option<Pacer>,
     /// Tests: damages the plaintext of every packet before it is sealed.
     #[cfg(test)]
-    pub(crate) corrupt: Option<Box<dyn FnMut(&mut [u8])>>,
+    pub(crate) corrupt: Option<Corruptor>,
     close_pending: Option<u16>,
     rekey_tx: VecDeque<RekeyFrame>,
 }

@@ -186,7 +186,7 @@ proptest! {
         let mut n = 0u32;
         let damage = move |plain: &mut [u8]| {
             n += 1;
-            if n % every == 0 && !plain.is_empty() {
+            if n.is_multiple_of(every) && !plain.is_empty() {
                 let i = at.index(plain.len());
                 plain[i] ^= value;
                 count.set(count.get() + 1);
