@@ -237,6 +237,13 @@ impl Link {
         let Some(s) = self.session.as_mut() else {
             return;
         };
+        // An ACK for packets never sent is a broken or hostile peer: believing
+        // it would poison the loss detection (everything below its bogus
+        // largest looks lost on every later ACK, and the resends snowball).
+        if ack.largest().is_none_or(|l| l >= s.next_pn()) {
+            self.stats.protocol_violations += 1;
+            return;
+        }
         let out = s.sent.on_ack(ack);
         if let Some(sent_at) = out.rtt_sample_from {
             // The peer chooses the delay it reports; never believe more than

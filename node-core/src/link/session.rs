@@ -64,6 +64,11 @@ impl Session {
         }
     }
 
+    /// The packet number the next sealed packet gets.
+    pub fn next_pn(&self) -> u64 {
+        self.next_pn
+    }
+
     /// Starts a packet in `buf`: writes the header and returns the packet
     /// number. The number is consumed only when the packet is sealed: an
     /// abandoned packet leaves no gap, and gaps would split the peer's ACK

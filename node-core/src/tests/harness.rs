@@ -236,7 +236,18 @@ impl Net {
 
     /// Runs until virtual time `until` (inclusive).
     pub fn run_until(&mut self, until: Time) {
+        let mut spins = 0u64;
         loop {
+            spins += 1;
+            // A network that never settles (a datagram storm) must fail the
+            // test, not hang it.
+            assert!(
+                spins < 20_000_000,
+                "no settling at {}: {} datagrams queued, wake-ups {:?}",
+                self.now,
+                self.queue.len(),
+                self.wake
+            );
             let next_delivery = self.queue.peek().map_or(Time::NEVER, |Reverse(d)| d.0);
             let (wake_node, next_wake) = self
                 .wake
