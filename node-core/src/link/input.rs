@@ -264,7 +264,7 @@ impl Link {
                         offset,
                         len,
                     } => self.send.on_acked(msg, class, offset, len),
-                    SentFrame::Route(ref r) => ctx.routes.on_acked(self.id, r),
+                    SentFrame::Route(ref r) => ctx.routes.on_acked(r),
                     SentFrame::Rekey(_) | SentFrame::Ping => {}
                 }
             }

@@ -123,7 +123,7 @@ impl Routes {
                         d.tx = f.route;
                     }
                     self.grant_initial_credit(h, BACKWARD);
-                    self.advance(now, h);
+                    self.advance(h);
                 }
                 Err(_) => self.fail_setup(h, RouteFailure::HopFailed(0)),
             }
@@ -153,7 +153,7 @@ impl Routes {
     }
 
     /// The origin's next construction step.
-    pub(super) fn advance(&mut self, now: Time, h: u64) {
+    pub(super) fn advance(&mut self, h: u64) {
         let suite = self.suite;
         let mode = self.mode;
         let reno = self.reno.clone();
@@ -173,7 +173,6 @@ impl Routes {
             let payload = crypto::wrap_forward(suite, &b.hops, nonce, &msg);
             let dest = b.hops.last().expect("non-empty path");
             r.endpoint = Some(Box::new(endpoint(
-                suite,
                 dest.e2e_o2d,
                 dest.e2e_d2o,
                 max_message,
@@ -202,7 +201,6 @@ impl Routes {
         .encode();
         let payload = crypto::wrap_forward(suite, &b.hops, nonce, &msg);
         b.pending = Some(init);
-        let _ = now;
         let frame = RouteCtrlFrame {
             route: down.tx,
             nonce,
@@ -263,7 +261,7 @@ impl Routes {
                             if !r.back_nonces_seen.insert(f.nonce) {
                                 return; // a repeat: acted on once already
                             }
-                            self.on_origin_control(now, h, index, &msg)
+                            self.on_origin_control(h, index, &msg)
                         }
                         None => self.stats.violations += 1,
                     }
@@ -312,7 +310,6 @@ impl Routes {
                 let reno =
                     (self.mode == RouteMode::EndToEnd).then(|| RenoSender::new(self.reno.clone()));
                 r.endpoint = Some(Box::new(endpoint(
-                    self.suite,
                     keys.e2e_d2o,
                     keys.e2e_o2d,
                     self.max_message,
@@ -330,7 +327,7 @@ impl Routes {
     }
 
     /// A control message from hop `index`, at the origin.
-    fn on_origin_control(&mut self, now: Time, h: u64, index: usize, msg: &[u8]) {
+    fn on_origin_control(&mut self, h: u64, index: usize, msg: &[u8]) {
         let r = self.routes.get_mut(&h).expect("route exists");
         let Some(b) = r.building.as_mut() else { return };
         match ControlMessage::decode(msg) {
@@ -349,7 +346,7 @@ impl Routes {
                 match init.complete(self.suite, b.path[at], &answer) {
                     Ok(keys) => {
                         b.hops.push(keys);
-                        self.advance(now, h);
+                        self.advance(h);
                     }
                     Err(_) => self.fail_setup(h, RouteFailure::HopFailed(at)),
                 }
@@ -653,13 +650,11 @@ fn open_ack(
 /// The end-to-end state of an endpoint that sends with `out` and receives
 /// with `inc`.
 fn endpoint(
-    suite: &'static dyn crate::crypto::CryptoSuite,
     out: crate::crypto::Key,
     inc: crate::crypto::Key,
     max_message: usize,
     reno: Option<RenoSender>,
 ) -> Endpoint {
-    let _ = suite;
     Endpoint {
         tx: Sender::new(out),
         rx: Receiver::new(inc, max_message),

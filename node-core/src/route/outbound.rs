@@ -224,7 +224,7 @@ impl Routes {
     }
 
     /// The link acknowledged a route frame.
-    pub fn on_acked(&mut self, link: LinkId, sent: &RouteSent) {
+    pub fn on_acked(&mut self, sent: &RouteSent) {
         let RouteSent::Data {
             route,
             dir,
@@ -253,7 +253,6 @@ impl Routes {
                 .credits
                 .insert((route, dir));
         }
-        let _ = (link, BACKWARD);
     }
 
     /// The link lost a route frame: data and credit go out again.
