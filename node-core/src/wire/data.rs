@@ -1,7 +1,7 @@
 //! The DATA frame (type 0x03): one chunk of a message on a channel.
 
 use super::frame::{Class, FRAME_DATA};
-use super::varint::{Reader, VARINT_MAX, put_varint, varint_len};
+use super::varint::{Reader, VARINT_MAX, max_len_prefixed, put_varint, varint_len};
 use super::{Error, Result};
 
 /// One chunk of a message on a channel.
@@ -46,19 +46,7 @@ impl<'a> DataFrame<'a> {
     pub fn max_chunk_len(seq: u64, offset: u32, space: usize) -> usize {
         // Overhead without the chunk_len varint.
         let base = Self::overhead(seq, offset, 0) - 1;
-        // For each varint width, the largest chunk encodable at that width.
-        [
-            (1, (1 << 6) - 1),
-            (2, (1 << 14) - 1),
-            (4, (1 << 30) - 1),
-            (8, usize::MAX),
-        ]
-        .into_iter()
-        .filter_map(|(width, cap): (usize, usize)| {
-            space.checked_sub(base + width).map(|n| n.min(cap))
-        })
-        .max()
-        .unwrap_or(0)
+        max_len_prefixed(base, space)
     }
 
     /// Encoded length, type byte and chunk included.

@@ -19,7 +19,7 @@
 
 use core::fmt;
 
-use super::varint::{Reader, VARINT_MAX, put_varint, varint_len};
+use super::varint::{Reader, VARINT_MAX, max_len_prefixed, put_varint, varint_len};
 use super::{Error, Result};
 
 /// Frame type byte of ROUTE_DATA.
@@ -108,20 +108,7 @@ impl<'a> RouteDataFrame<'a> {
         let base = Self::overhead(offset, 0) - 1;
         // Chunks never run the stream past VARINT_MAX (the invariant).
         let room = usize::try_from(VARINT_MAX.saturating_sub(offset)).unwrap_or(usize::MAX);
-        // For each varint width, the largest chunk encodable at that width.
-        [
-            (1, (1 << 6) - 1),
-            (2, (1 << 14) - 1),
-            (4, (1 << 30) - 1),
-            (8, usize::MAX),
-        ]
-        .into_iter()
-        .filter_map(|(width, cap): (usize, usize)| {
-            space.checked_sub(base + width).map(|n| n.min(cap))
-        })
-        .max()
-        .unwrap_or(0)
-        .min(room)
+        max_len_prefixed(base, space).min(room)
     }
 
     /// Encoded length, type byte and chunk included.

@@ -27,6 +27,23 @@ pub fn varint_len(v: u64) -> usize {
     }
 }
 
+/// The largest `n` such that `fixed + varint_len(n) + n <= space`: how many
+/// payload bytes fit after `fixed` bytes of header and a varint length. 0 if
+/// none do (check `fixed + 1 <= space` to know whether an empty one fits).
+pub fn max_len_prefixed(fixed: usize, space: usize) -> usize {
+    // For each varint width, the largest length encodable at that width.
+    [
+        (1, (1 << 6) - 1),
+        (2, (1 << 14) - 1),
+        (4, (1 << 30) - 1),
+        (8, usize::MAX),
+    ]
+    .into_iter()
+    .filter_map(|(width, cap): (usize, usize)| space.checked_sub(fixed + width).map(|n| n.min(cap)))
+    .max()
+    .unwrap_or(0)
+}
+
 /// Appends the shortest varint encoding of `v` to `buf`.
 ///
 /// Precondition: `v <= VARINT_MAX` (2^62 - 1). Callers guarantee it; it is
