@@ -84,15 +84,19 @@ impl StreamBuffer {
             return Ok(());
         }
         let first = offset.max(self.base);
-        let needed = self.start + (end - self.base) as usize;
-        if needed > self.data.len() {
-            self.data.resize(needed, 0);
-        }
         // Only the missing parts: what is held stays as it was.
         for gap in self.have.missing_in(first..end) {
             let src = &bytes[(gap.start - offset) as usize..(gap.end - offset) as usize];
             let at = self.start + (gap.start - self.base) as usize;
-            self.data[at..at + src.len()].copy_from_slice(src);
+            if at == self.data.len() {
+                // In order, the usual case: append without zero-filling first.
+                self.data.extend_from_slice(src);
+            } else {
+                if at + src.len() > self.data.len() {
+                    self.data.resize(at + src.len(), 0);
+                }
+                self.data[at..at + src.len()].copy_from_slice(src);
+            }
         }
         self.have.insert(first..end);
         Ok(())
