@@ -1,0 +1,1 @@
+//! Reports of meshsim runs and sweeps (issue 6, in progress).
