@@ -1,0 +1,838 @@
+//! The event loop: node-core driven by one UDP socket, the monotonic clock
+//! and the control endpoint, on one thread.
+//!
+//! The loop sleeps in `poll` until node-core's next deadline, a datagram or
+//! a control request; gives node-core what happened; then polls node-core
+//! until it returns `Output::Timeout`, sending what it transmits and acting
+//! on its events. Links are peers: a configured peer is brought up at start;
+//! an unknown sender becomes a link only if its first datagram is a
+//! handshake INIT offering a configured key (any key with `open_peering`),
+//! and stays one only if the handshake completes within the dead interval.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use mio::net::{UdpSocket, UnixListener};
+use mio::{Events, Interest, Poll, Token};
+use node_core::wire::HandshakeInit;
+use node_core::{
+    Address, Class, Event, Identity, Input, LinkId, Node, Output, PublicKey, RouteHandle,
+    RouteKind, Time,
+};
+use serde_json::{Value, json};
+
+use crate::config::NodeConfig;
+use crate::control::{self, Conn, Request};
+use crate::events::{EventLog, reason_name};
+use crate::transfer::{DEFAULT_CHUNK, Incoming, Outgoing};
+use crate::{debug, error, info, warn};
+
+const UDP: Token = Token(0);
+const LISTENER: Token = Token(1);
+/// Links from unknown senders still handshaking, at most.
+const MAX_PROBATION: usize = 64;
+/// Datagrams read in one go before node-core's output is drained.
+const READ_BATCH: usize = 64;
+/// The longest sleep: signals and probation deadlines are checked at least this often.
+const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Why a node cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Another process holds the UDP address.
+    #[error("listen address {0} is already in use (another meshnode running?)")]
+    AddrInUse(SocketAddr),
+    /// Binding failed otherwise.
+    #[error("listen address {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A live node answers on the control socket.
+    #[error("control endpoint {0} is in use by a running node")]
+    ControlInUse(PathBuf),
+    /// The control socket cannot be created.
+    #[error("control endpoint {path}: {source}")]
+    Control {
+        /// The socket path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// node-core refused the settings.
+    #[error("node settings: {0}")]
+    Core(#[from] node_core::ConfigError),
+    /// Polling or the OS random source failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A link as the driver knows it.
+pub(crate) struct LinkSlot {
+    pub addr: SocketAddr,
+    /// The key a configured peer must prove; `None` for links made from an
+    /// unknown sender's INIT (they are dropped rather than kept up).
+    pub configured: Option<PublicKey>,
+    /// A link from an unknown sender not yet established: removed after this.
+    pub probation_until: Option<Instant>,
+    pub peer: Option<PublicKey>,
+    pub established: bool,
+}
+
+pub(crate) struct Sending {
+    pub transfer: Outgoing,
+    pub delivered: u64,
+    pub client: Option<Token>,
+    pub started: Instant,
+}
+
+/// Counters of the driver itself (node-core counts the rest).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct DriverStats {
+    /// Datagrams from senders that are no link and sent no acceptable INIT.
+    pub unknown_sender_datagrams: u64,
+    /// INITs from unknown senders offering a key that is not configured.
+    pub unknown_key_inits: u64,
+    /// Links from unknown senders that never completed their handshake.
+    pub probation_expired: u64,
+    /// Datagrams the socket refused to send.
+    pub send_errors: u64,
+    /// Datagrams received.
+    pub datagrams_received: u64,
+    /// Datagrams sent.
+    pub datagrams_sent: u64,
+    /// Files written by transfers that completed.
+    pub transfers_completed: u64,
+    /// Transfers refused or abandoned at this destination.
+    pub transfers_failed: u64,
+    /// Payload bytes received on routes ending here.
+    pub route_bytes_received: u64,
+}
+
+/// A running node.
+pub struct Driver {
+    pub(crate) node: Node,
+    pub(crate) cfg: NodeConfig,
+    poll: Poll,
+    socket: UdpSocket,
+    pub(crate) local: SocketAddr,
+    start: Instant,
+    pub(crate) links: BTreeMap<LinkId, LinkSlot>,
+    by_addr: HashMap<SocketAddr, LinkId>,
+    next_link: u64,
+    listener: UnixListener,
+    conns: HashMap<Token, Conn>,
+    next_token: usize,
+    pub(crate) up: BTreeSet<RouteHandle>,
+    pub(crate) sending: BTreeMap<RouteHandle, Sending>,
+    pub(crate) incoming: BTreeMap<RouteHandle, Incoming>,
+    opening: BTreeMap<RouteHandle, Token>,
+    pub(crate) recv_dir: Option<PathBuf>,
+    recv_clients: Vec<Token>,
+    pub(crate) log: EventLog,
+    pub(crate) stats: DriverStats,
+    shutdown: Arc<AtomicBool>,
+    shutting_down: bool,
+    deadline: Time,
+    udp_pending: bool,
+}
+
+fn canonical(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
+}
+
+impl Driver {
+    /// Binds the socket and the control endpoint and brings up the
+    /// configured peers. `shutdown` ends [`Driver::run`] gracefully.
+    pub fn new(
+        cfg: NodeConfig,
+        identity: Identity,
+        shutdown: Arc<AtomicBool>,
+    ) -> Result<Driver, StartError> {
+        let seed = crate::keyfile::os_random()?;
+        let node = Node::new(cfg.core.clone(), identity, seed)?;
+        let mut socket = UdpSocket::bind(cfg.listen).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                StartError::AddrInUse(cfg.listen)
+            } else {
+                StartError::Bind {
+                    addr: cfg.listen,
+                    source: e,
+                }
+            }
+        })?;
+        let local = socket.local_addr()?;
+        let mut listener = bind_control(&cfg.control)?;
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut socket, UDP, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut d = Driver {
+            node,
+            recv_dir: cfg.recv_dir.clone(),
+            cfg,
+            poll,
+            socket,
+            local,
+            start: Instant::now(),
+            links: BTreeMap::new(),
+            by_addr: HashMap::new(),
+            next_link: 1,
+            listener,
+            conns: HashMap::new(),
+            next_token: 2,
+            up: BTreeSet::new(),
+            sending: BTreeMap::new(),
+            incoming: BTreeMap::new(),
+            opening: BTreeMap::new(),
+            recv_clients: Vec::new(),
+            log: EventLog::default(),
+            stats: DriverStats::default(),
+            shutdown,
+            shutting_down: false,
+            deadline: Time::ZERO,
+            udp_pending: false,
+        };
+        info!(
+            "node {} listening on {} (control {})",
+            d.node.identity().address(),
+            d.local,
+            d.cfg.control.display()
+        );
+        for p in d.cfg.peers.clone() {
+            d.add_link(p.address, Some(p.public_key), None);
+        }
+        d.drive();
+        Ok(d)
+    }
+
+    /// The address the socket is bound to (the real port if 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    fn now(&self) -> Time {
+        Time::from_nanos(self.start.elapsed().as_nanos() as u64)
+    }
+
+    fn add_link(
+        &mut self,
+        addr: SocketAddr,
+        configured: Option<PublicKey>,
+        offered: Option<PublicKey>,
+    ) -> LinkId {
+        let link = LinkId(self.next_link);
+        self.next_link += 1;
+        let addr = canonical(addr);
+        let probation_until = offered.map(|_| Instant::now() + dead_interval(&self.cfg));
+        self.links.insert(
+            link,
+            LinkSlot {
+                addr,
+                configured,
+                probation_until,
+                peer: None,
+                established: false,
+            },
+        );
+        self.by_addr.insert(addr, link);
+        let now = self.now();
+        self.node.handle_input(
+            now,
+            Input::LinkUp {
+                link,
+                peer_key: configured.or(offered),
+                mtu: self.cfg.mtu,
+                rate_bps: None,
+            },
+        );
+        link
+    }
+
+    fn remove_link(&mut self, link: LinkId) {
+        if let Some(slot) = self.links.remove(&link) {
+            if self.by_addr.get(&slot.addr) == Some(&link) {
+                self.by_addr.remove(&slot.addr);
+            }
+            let now = self.now();
+            self.node.handle_input(now, Input::LinkDown { link });
+        }
+    }
+
+    /// Runs until the shutdown flag is set, then shuts down gracefully.
+    pub fn run(mut self) -> Result<(), StartError> {
+        let mut events = Events::with_capacity(256);
+        loop {
+            if self.shutdown.load(Ordering::Relaxed) {
+                self.graceful_shutdown();
+                return Ok(());
+            }
+            let now = self.now();
+            let timeout = if self.udp_pending {
+                std::time::Duration::ZERO
+            } else {
+                std::time::Duration::from_nanos(
+                    self.deadline.as_nanos().saturating_sub(now.as_nanos()),
+                )
+                .min(MAX_SLEEP)
+            };
+            match self.poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    UDP => self.udp_pending = true,
+                    LISTENER => self.accept(),
+                    t => self.on_conn(t),
+                }
+            }
+            if self.udp_pending {
+                self.read_socket();
+            }
+            if self.now() >= self.deadline {
+                let now = self.now();
+                self.node.handle_input(now, Input::Timeout);
+            }
+            self.expire_probation();
+            self.drive();
+        }
+    }
+
+    fn read_socket(&mut self) {
+        let mut buf = vec![0u8; 65536];
+        for _ in 0..READ_BATCH {
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    self.stats.datagrams_received += 1;
+                    self.on_datagram(canonical(from), buf[..n].to_vec());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.udp_pending = false;
+                    return;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // ICMP errors of earlier sends surface here on Linux
+                    // (connection refused from a peer that is down).
+                    debug!("udp receive: {e}");
+                }
+            }
+        }
+        // More may wait; drain node-core first, then read again without sleeping.
+        self.udp_pending = true;
+    }
+
+    fn on_datagram(&mut self, from: SocketAddr, bytes: Vec<u8>) {
+        let now = self.now();
+        if let Some(&link) = self.by_addr.get(&from) {
+            self.node.handle_input(now, Input::Datagram { link, bytes });
+            return;
+        }
+        let Ok(init) = HandshakeInit::parse(&bytes) else {
+            self.stats.unknown_sender_datagrams += 1;
+            debug!("dropped {} bytes from unknown sender {from}", bytes.len());
+            return;
+        };
+        let offered = PublicKey(init.static_pub);
+        let configured = self.cfg.peers.iter().any(|p| p.public_key == offered);
+        if !configured && !self.cfg.open_peering {
+            self.stats.unknown_key_inits += 1;
+            debug!("handshake from {from} with a key that is not configured: ignored");
+            return;
+        }
+        let probation = self
+            .links
+            .values()
+            .filter(|s| s.probation_until.is_some())
+            .count();
+        if probation >= MAX_PROBATION {
+            self.stats.unknown_sender_datagrams += 1;
+            warn!("too many handshakes in progress: ignoring {from}");
+            return;
+        }
+        info!("handshake from new address {from}");
+        let link = self.add_link(from, None, Some(offered));
+        self.node.handle_input(now, Input::Datagram { link, bytes });
+    }
+
+    fn expire_probation(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, s)| s.probation_until.is_some_and(|t| t <= now))
+            .map(|(&l, _)| l)
+            .collect();
+        for l in expired {
+            self.stats.probation_expired += 1;
+            debug!("{l}: handshake from an unknown sender never completed");
+            self.remove_link(l);
+        }
+    }
+
+    /// Polls node-core until it has nothing more to do now.
+    fn drive(&mut self) {
+        loop {
+            let now = self.now();
+            match self.node.poll_output(now) {
+                Output::Transmit { link, bytes } => self.transmit(link, &bytes),
+                Output::Event(e) => self.on_event(e),
+                Output::Timeout(at) => {
+                    if self.top_up() {
+                        continue;
+                    }
+                    self.deadline = at;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn transmit(&mut self, link: LinkId, bytes: &[u8]) {
+        let Some(slot) = self.links.get(&link) else {
+            return;
+        };
+        let to = if self.local.is_ipv6() {
+            match slot.addr {
+                SocketAddr::V4(a) => SocketAddr::new(a.ip().to_ipv6_mapped().into(), a.port()),
+                a => a,
+            }
+        } else {
+            slot.addr
+        };
+        match self.socket.send_to(bytes, to) {
+            Ok(_) => self.stats.datagrams_sent += 1,
+            // A full socket buffer is a lossy link to node-core: what
+            // mattered is retransmitted.
+            Err(e) => {
+                self.stats.send_errors += 1;
+                debug!("send to {to}: {e}");
+            }
+        }
+    }
+
+    /// Keeps outgoing transfers topped up to the routes' room; returns
+    /// whether anything was queued.
+    fn top_up(&mut self) -> bool {
+        let mut queued = false;
+        let mut failed = Vec::new();
+        for (&route, s) in self.sending.iter_mut() {
+            while let Some(len) = s.transfer.next_len() {
+                if !self.node.route_has_room(route, len) {
+                    break;
+                }
+                let m = match s.transfer.take() {
+                    Ok(Some(m)) => m,
+                    Ok(None) => break,
+                    Err(e) => {
+                        failed.push((route, format!("reading the file: {e}")));
+                        break;
+                    }
+                };
+                if let Err(e) = self.node.route_send(route, m) {
+                    failed.push((route, e.to_string()));
+                    break;
+                }
+                queued = true;
+            }
+        }
+        for (route, why) in failed {
+            if let Some(s) = self.sending.remove(&route) {
+                warn!("{route}: transfer failed: {why}");
+                self.answer(s.client, control::error(why));
+            }
+        }
+        queued
+    }
+
+    fn answer(&mut self, client: Option<Token>, v: Value) {
+        if let Some(c) = client.and_then(|t| self.conns.get_mut(&t)) {
+            c.send(&v);
+        }
+    }
+
+    fn on_event(&mut self, e: Event) {
+        self.log.record(&e);
+        match e {
+            Event::LinkEstablished {
+                link,
+                peer,
+                address,
+                resent_messages,
+            } => {
+                if let Some(s) = self.links.get_mut(&link) {
+                    s.established = true;
+                    s.peer = Some(peer);
+                    s.probation_until = None;
+                    info!(
+                        "{link} to {} established: peer {address} (resent {resent_messages})",
+                        s.addr
+                    );
+                }
+            }
+            Event::LinkDead { link } => {
+                let dynamic = self
+                    .links
+                    .get(&link)
+                    .is_some_and(|s| s.configured.is_none());
+                if let Some(s) = self.links.get_mut(&link) {
+                    s.established = false;
+                    warn!(
+                        "{link} to {}: dead (nothing heard for the dead interval)",
+                        s.addr
+                    );
+                }
+                if dynamic {
+                    self.remove_link(link);
+                }
+            }
+            Event::LinkClosed { link, reason, .. } => {
+                let Some(s) = self.links.get(&link) else {
+                    return;
+                };
+                info!("{link} to {}: closed ({reason:?})", s.addr);
+                match s.configured {
+                    // A configured peer stays a link: when it comes back it
+                    // handshakes again.
+                    Some(key) if !self.shutting_down => {
+                        let now = self.now();
+                        let mtu = self.cfg.mtu;
+                        if let Some(s) = self.links.get_mut(&link) {
+                            s.established = false;
+                            s.peer = None;
+                        }
+                        self.node.handle_input(
+                            now,
+                            Input::LinkUp {
+                                link,
+                                peer_key: Some(key),
+                                mtu,
+                                rate_bps: None,
+                            },
+                        );
+                    }
+                    Some(_) => {}
+                    None => self.remove_link(link),
+                }
+            }
+            Event::PeerRejected { link, offered } => {
+                warn!("{link}: peer offered key {offered}, not the configured one: refused");
+            }
+            Event::RouteUp { route } => {
+                info!("{route}: up");
+                self.up.insert(route);
+                if let Some(t) = self.opening.remove(&route) {
+                    self.answer(Some(t), json!({ "ok": true, "route": route.0 }));
+                }
+            }
+            Event::RouteIncoming { route, .. } => {
+                info!("{route}: incoming");
+                self.incoming.insert(route, Incoming::new(route.0));
+            }
+            Event::RouteMessage { route, data } => self.on_route_message(route, &data),
+            Event::RouteDelivered { route, bytes } => {
+                let done = self.sending.get_mut(&route).is_some_and(|s| {
+                    s.delivered = bytes;
+                    s.transfer.all_queued() && bytes >= s.transfer.stream_total
+                });
+                if done && let Some(s) = self.sending.remove(&route) {
+                    let secs = s.started.elapsed().as_secs_f64();
+                    info!(
+                        "{route}: transfer of {} bytes confirmed in {secs:.3} s",
+                        s.transfer.sent
+                    );
+                    self.answer(
+                        s.client,
+                        json!({ "ok": true, "route": route.0, "bytes": s.transfer.sent, "seconds": secs }),
+                    );
+                }
+            }
+            Event::RouteClosed { route, reason } => {
+                let why = reason_name(reason);
+                info!("{route}: closed ({why})");
+                self.up.remove(&route);
+                if let Some(t) = self.opening.remove(&route) {
+                    self.answer(
+                        Some(t),
+                        control::error(format!("route could not be built ({why})")),
+                    );
+                }
+                if let Some(s) = self.sending.remove(&route) {
+                    let msg = format!(
+                        "route closed ({why}) after {} of {} stream bytes were confirmed",
+                        s.delivered, s.transfer.stream_total
+                    );
+                    warn!("{route}: {msg}");
+                    self.answer(s.client, control::error(msg));
+                }
+                if let Some(mut i) = self.incoming.remove(&route) {
+                    i.abandon();
+                }
+            }
+            Event::CommandFailed(e) => warn!("command failed: {e}"),
+            Event::RouteOpening { .. } | Event::Message { .. } => {}
+        }
+    }
+
+    fn on_route_message(&mut self, route: RouteHandle, data: &[u8]) {
+        let Some(inc) = self.incoming.get_mut(&route) else {
+            debug!("{route}: {} bytes from the destination ignored", data.len());
+            return;
+        };
+        let before = inc.bytes;
+        let result = inc.on_message(data, self.recv_dir.as_deref());
+        self.stats.route_bytes_received += inc.bytes - before;
+        match result {
+            Ok(None) => {}
+            Ok(Some(done)) => {
+                self.stats.transfers_completed += 1;
+                info!(
+                    "{route}: received {} ({} bytes, sha256 {}) -> {}",
+                    done.name,
+                    done.bytes,
+                    done.sha256,
+                    done.path.display()
+                );
+                if self.recv_dir.is_none() {
+                    warn!(
+                        "{route}: no receive directory (meshnode recv --out DIR): {} discarded",
+                        done.name
+                    );
+                }
+                let v = json!({ "ok": true, "completed": done });
+                for t in self.recv_clients.clone() {
+                    self.answer(Some(t), v.clone());
+                }
+            }
+            Err(e) => {
+                self.stats.transfers_failed += 1;
+                warn!("{route}: incoming transfer refused: {e}");
+                if let Some(mut i) = self.incoming.remove(&route) {
+                    i.abandon();
+                }
+                let _ = self.node.close_route(route);
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, _)) => {
+                    let t = Token(self.next_token);
+                    self.next_token += 1;
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut stream, t, Interest::READABLE | Interest::WRITABLE)
+                        .is_ok()
+                    {
+                        self.conns.insert(t, Conn::new(stream));
+                        self.on_conn(t);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    warn!("control accept: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_conn(&mut self, t: Token) {
+        let Some(c) = self.conns.get_mut(&t) else {
+            return;
+        };
+        c.flush();
+        let lines = c.read_lines();
+        for line in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let reply = match serde_json::from_str::<Request>(&line) {
+                Ok(req) => self.on_request(t, req),
+                Err(e) => Some(control::error(format!("bad request: {e}"))),
+            };
+            if let Some(v) = reply {
+                self.answer(Some(t), v);
+            }
+        }
+        if let Some(c) = self.conns.get_mut(&t)
+            && c.closing
+            && c.flush()
+        {
+            let mut c = self.conns.remove(&t).expect("present");
+            let _ = self.poll.registry().deregister(&mut c.stream);
+            self.recv_clients.retain(|&x| x != t);
+            self.opening.retain(|_, x| *x != t);
+            for s in self.sending.values_mut() {
+                if s.client == Some(t) {
+                    s.client = None;
+                }
+            }
+        }
+    }
+
+    /// Carries out a control request; `None` when the answer comes later.
+    fn on_request(&mut self, t: Token, req: Request) -> Option<Value> {
+        match req {
+            Request::Status => Some(json!({ "ok": true, "status": self.status() })),
+            Request::RouteOpen { path } => {
+                let mut hops = Vec::new();
+                for (i, a) in path.iter().enumerate() {
+                    match crate::hex::decode::<16>(a) {
+                        Some(b) => hops.push(Address(b)),
+                        None => {
+                            return Some(control::error(format!(
+                                "path[{i}]: {a:?} is not an address (32 hex digits)"
+                            )));
+                        }
+                    }
+                }
+                match self.node.open_route(hops, Class::Bulk, RouteKind::Stream) {
+                    Ok(h) => {
+                        info!("{h}: opening along {} hops", path.len());
+                        self.opening.insert(h, t);
+                        None
+                    }
+                    Err(e) => Some(control::error(e)),
+                }
+            }
+            Request::Send {
+                route,
+                file,
+                generate,
+                chunk,
+            } => {
+                let h = RouteHandle(route);
+                if !self.up.contains(&h) || self.node.route(h).is_none_or(|r| r.role != "origin") {
+                    return Some(control::error(format!(
+                        "{h} is not a route this node opened and that is up"
+                    )));
+                }
+                if self.sending.contains_key(&h) {
+                    return Some(control::error(format!("{h} is already sending")));
+                }
+                let chunk = chunk.unwrap_or(DEFAULT_CHUNK);
+                let limit = self.cfg.core.route_buffer / 2;
+                if chunk == 0 || chunk > limit {
+                    return Some(control::error(format!("chunk must be 1..={limit} bytes")));
+                }
+                let transfer = match (file, generate) {
+                    (Some(f), None) => match Outgoing::file(&f, chunk) {
+                        Ok(t) => t,
+                        Err(e) => return Some(control::error(format!("{}: {e}", f.display()))),
+                    },
+                    (None, Some(n)) => Outgoing::generated(n, chunk),
+                    _ => {
+                        return Some(control::error(
+                            "send needs exactly one of file and generate",
+                        ));
+                    }
+                };
+                info!("{h}: sending");
+                self.sending.insert(
+                    h,
+                    Sending {
+                        transfer,
+                        delivered: 0,
+                        client: Some(t),
+                        started: Instant::now(),
+                    },
+                );
+                None
+            }
+            Request::Recv { dir } => {
+                if let Err(e) = std::fs::create_dir_all(&dir) {
+                    return Some(control::error(format!("{}: {e}", dir.display())));
+                }
+                info!("incoming transfers go to {}", dir.display());
+                self.recv_dir = Some(dir.clone());
+                self.recv_clients.push(t);
+                Some(json!({ "ok": true, "dir": dir }))
+            }
+            Request::RouteClose { route } => match self.node.close_route(RouteHandle(route)) {
+                Ok(()) => Some(json!({ "ok": true })),
+                Err(e) => Some(control::error(e)),
+            },
+            Request::Shutdown => {
+                self.shutdown.store(true, Ordering::Relaxed);
+                Some(json!({ "ok": true }))
+            }
+        }
+    }
+
+    /// Routes closed, peers told, control socket removed.
+    fn graceful_shutdown(&mut self) {
+        info!("shutting down: closing routes and links");
+        self.shutting_down = true;
+        let ends: Vec<RouteHandle> = self
+            .node
+            .routes()
+            .filter(|&r| self.node.route(r).is_some_and(|i| i.role != "relay"))
+            .collect();
+        for r in ends {
+            let _ = self.node.close_route(r);
+        }
+        self.drive();
+        let links: Vec<LinkId> = self.links.keys().copied().collect();
+        for l in links {
+            let _ = self.node.close(l);
+        }
+        self.drive();
+        for c in self.conns.values_mut() {
+            c.send(&control::error("the node is shutting down"));
+        }
+        let _ = std::fs::remove_file(&self.cfg.control);
+        info!("stopped");
+    }
+
+    /// The node's status as JSON (see [`crate::status`]).
+    pub fn status(&self) -> Value {
+        crate::status::status(self)
+    }
+}
+
+fn dead_interval(cfg: &NodeConfig) -> std::time::Duration {
+    std::time::Duration::from_nanos(cfg.core.dead_interval.as_nanos())
+}
+
+fn bind_control(path: &std::path::Path) -> Result<UnixListener, StartError> {
+    let err = |source| StartError::Control {
+        path: path.to_owned(),
+        source,
+    };
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(StartError::ControlInUse(path.to_owned()));
+        }
+        // A socket left behind by a node that was killed.
+        std::fs::remove_file(path).map_err(err)?;
+    }
+    UnixListener::bind(path).map_err(err)
+}
+
+/// Runs a node until SIGINT or SIGTERM (or a `shutdown` request).
+pub fn run_until_signalled(cfg: NodeConfig) -> Result<(), String> {
+    crate::log::set_level(cfg.log_level);
+    let identity = crate::keyfile::load(&cfg.key_file).map_err(|e| e.to_string())?;
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&flag)).map_err(|e| e.to_string())?;
+    }
+    let d = Driver::new(cfg, identity, flag).map_err(|e| e.to_string())?;
+    d.run().map_err(|e| {
+        error!("{e}");
+        e.to_string()
+    })
+}

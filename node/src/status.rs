@@ -1,0 +1,105 @@
+//! The node's status as the control endpoint reports it: links, routes,
+//! counters and the route event log. A relay's status shows only what it
+//! knows: its links (previous and next hops are among them) and the
+//! route's role and counters, never the route's ends.
+
+use node_core::{Address, LinkStats};
+use serde_json::{Value, json};
+
+use crate::driver::Driver;
+use crate::hex;
+
+fn link_stats(s: &LinkStats) -> Value {
+    json!({
+        "datagrams_sent": s.datagrams_sent,
+        "datagrams_received": s.datagrams_received,
+        "bytes_sent": s.bytes_sent,
+        "bytes_received": s.bytes_received,
+        "packets_lost": s.packets_lost,
+        "frames_retransmitted": s.frames_retransmitted,
+        "rekeys": s.rekeys,
+        "handshakes": s.handshakes,
+        "protocol_violations": s.protocol_violations,
+        "drops": {
+            "bad_tag": s.drops.bad_tag,
+            "replay": s.drops.replay,
+            "malformed": s.drops.malformed,
+            "unknown_session": s.drops.unknown_session,
+            "unauthenticated": s.drops.unauthenticated,
+            "unexpected": s.drops.unexpected,
+            "total": s.drops.total(),
+        },
+    })
+}
+
+/// The status document.
+pub fn status(d: &Driver) -> Value {
+    let node = &d.node;
+    let links: Vec<Value> = node
+        .links()
+        .map(|l| {
+            let slot = d.links.get(&l.id);
+            json!({
+                "link": l.id.0,
+                "endpoint": slot.map(|s| s.addr.to_string()),
+                "configured": slot.is_some_and(|s| s.configured.is_some()),
+                "established": l.established,
+                "closed": l.closed,
+                "peer_key": l.peer.map(|k| hex::encode(&k.0)),
+                "peer_address": l.peer.map(|k| hex::encode(&Address::of(&k).0)),
+                "srtt_ms": l.srtt.as_nanos() as f64 / 1e6,
+                "send_backlog": l.send_backlog,
+                "bytes_in_flight": l.bytes_in_flight,
+                "stats": link_stats(&l.stats),
+            })
+        })
+        .collect();
+    let routes: Vec<Value> = node
+        .routes()
+        .filter_map(|h| {
+            let info = node.route(h)?;
+            let sending = d.sending.get(&h).map(|s| {
+                json!({
+                    "sent": s.transfer.sent,
+                    "stream_total": s.transfer.stream_total,
+                    "delivered": s.delivered,
+                })
+            });
+            Some(json!({
+                "route": h.0,
+                "role": info.role,
+                "up": d.up.contains(&h),
+                "held": info.held,
+                "bytes_sent": info.sent.iter().map(|s| s.bytes_sent).sum::<u64>(),
+                "bytes_retransmitted": info.sent.iter().map(|s| s.bytes_retransmitted).sum::<u64>(),
+                "credit_stalls": info.sent.iter().map(|s| s.credit_stalls).sum::<u64>(),
+                "sending": sending,
+                "received": d.incoming.get(&h).map(|i| i.bytes),
+            }))
+        })
+        .collect();
+    let ns = node.stats();
+    let rs = node.route_stats();
+    json!({
+        "address": hex::encode(&node.identity().address().0),
+        "public_key": hex::encode(&node.identity().public_key().0),
+        "listen": d.local.to_string(),
+        "suite": ns.suite.name(),
+        "links": links,
+        "routes": routes,
+        "stats": {
+            "links": link_stats(&ns.links),
+            "unknown_link": ns.unknown_link,
+            "routes": {
+                "opened": rs.opened,
+                "up": rs.up,
+                "entries": rs.entries,
+                "unknown_route": rs.unknown_route,
+                "violations": rs.violations,
+            },
+            "driver": d.stats,
+        },
+        "recv_dir": d.recv_dir,
+        "events": d.log,
+    })
+}
