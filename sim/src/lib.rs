@@ -16,6 +16,7 @@ pub mod model;
 pub mod results;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod topology;
 pub mod traffic;
 pub mod units;

@@ -430,6 +430,19 @@ pub fn flows_csv(world: &World<Nodes>) -> String {
     out
 }
 
+/// Every latency sample of every flow (one-way; round trip for
+/// request/response), in milliseconds, in the order the messages arrived:
+/// what a latency CDF is drawn from.
+pub fn latencies_csv(world: &World<Nodes>) -> String {
+    let mut out = String::from("flow,latency_ms\n");
+    for s in world.sources() {
+        for ns in &s.stats.latencies_ns {
+            let _ = writeln!(out, "{},{:.6}", s.spec.name, *ns as f64 / 1e6);
+        }
+    }
+    out
+}
+
 /// The link time series: one row per link direction per sample.
 pub fn links_csv(world: &World<Nodes>) -> String {
     let mut out = String::from(

@@ -48,9 +48,9 @@ pub fn run(scenario: Scenario, progress: &mut dyn FnMut(Progress)) -> Result<Run
     Ok(Run { world, summary })
 }
 
-/// Writes `summary.json` and the time series (`timeseries_flows.csv`,
-/// `timeseries_links.csv`, `timeseries_routes.csv`) into `dir` (created if
-/// needed).
+/// Writes `summary.json`, the time series (`timeseries_flows.csv`,
+/// `timeseries_links.csv`, `timeseries_routes.csv`) and the latency samples
+/// (`latencies.csv`) into `dir` (created if needed).
 pub fn write(run: &Run, dir: &Path) -> Result<(), RunError> {
     let put = |name: &str, contents: String| {
         let path = dir.join(name);
@@ -69,5 +69,24 @@ pub fn write(run: &Run, dir: &Path) -> Result<(), RunError> {
     put("timeseries_flows.csv", results::flows_csv(&run.world))?;
     put("timeseries_links.csv", results::links_csv(&run.world))?;
     put("timeseries_routes.csv", results::routes_csv(&run.world))?;
+    put("latencies.csv", results::latencies_csv(&run.world))?;
     Ok(())
+}
+
+/// Writes the scenario as run (`scenario.json`, for the report's
+/// parameters) into `dir`.
+pub fn write_scenario(scenario: &serde_json::Value, dir: &Path) -> Result<(), RunError> {
+    let path = dir.join("scenario.json");
+    let mut text = serde_json::to_string_pretty(scenario).expect("a JSON value serializes");
+    text.push('\n');
+    std::fs::write(&path, text).map_err(|source| RunError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Writes the report (`report.html`, `report.md`, `plots/`) of the run
+/// whose results are in `dir`.
+pub fn write_report(dir: &Path) -> Result<(), reports::ReportError> {
+    reports::write_run_report(dir)
 }

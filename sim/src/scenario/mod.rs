@@ -119,6 +119,19 @@ pub(crate) fn parse_value(doc: Doc<'_>) -> Result<Value, ScenarioError> {
 
 fn parse_doc(doc: Doc<'_>, base_dir: &Path) -> Result<model::Scenario, ScenarioError> {
     let value = parse_value(doc)?;
-    let spec: spec::ScenarioSpec = doc.deserialize(&value, "")?;
+    resolve_value(doc, &value, base_dir)
+}
+
+/// Resolves the already parsed `value` of `doc` (the sweep resolves each
+/// point of its grid this way).
+pub(crate) fn resolve_value(
+    doc: Doc<'_>,
+    value: &Value,
+    base_dir: &Path,
+) -> Result<model::Scenario, ScenarioError> {
+    let spec: spec::ScenarioSpec = doc.deserialize(value, "")?;
+    if let Some(sweep) = &spec.sweep {
+        crate::sweep::SweepSpec::read(doc, sweep)?;
+    }
     resolve::resolve(doc, spec, base_dir)
 }

@@ -328,6 +328,10 @@ pub struct ScenarioSpec {
     pub traffic: Vec<serde_json::Value>,
     #[serde(default)]
     pub faults: Vec<FaultSpecRaw>,
+    /// The parameter sweep (`meshsim sweep`); a single run ignores it once
+    /// its shape is checked (see [`crate::sweep`]).
+    #[serde(default)]
+    pub sweep: Option<serde_json::Value>,
 }
 
 /// Service class of a flow.

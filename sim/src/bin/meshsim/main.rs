@@ -1,4 +1,7 @@
-//! `meshsim`: run, validate and list scenarios; benchmark the engine.
+//! `meshsim`: run, sweep, validate and list scenarios; merge sweep shards;
+//! benchmark the engine.
+
+mod sweep;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -31,6 +34,35 @@ enum Command {
         /// Where results go (default: out/<scenario name>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Skip the report (report.html, report.md, plots/).
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Run the scenario's sweep (its `sweep` section) and write sweep.csv,
+    /// sweep.json, timings.csv and report.html.
+    Sweep {
+        /// The scenario file (JSON) with a `sweep` section.
+        scenario: PathBuf,
+        /// Runs at once (default: the number of CPUs).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Where results go (default: out/<scenario name>-sweep, or
+        /// out/<name>-sweep/shard-I-of-N for a shard).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run only share I of N of the grid (I from 1): runs whose index is
+        /// I-1 modulo N. Combine the shards with `meshsim merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<sim::sweep::Shard>,
+    },
+    /// Combine the shard directories of one sweep into one sweep and report.
+    Merge {
+        /// Shard directories (each with a sweep.json).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged sweep goes.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Check scenario files; exit code 2 if any is bad.
     Validate {
@@ -65,7 +97,20 @@ enum BenchKind {
 }
 
 /// Exit code for bad input (a scenario that does not parse or validate).
-const BAD_INPUT: u8 = 2;
+pub(crate) const BAD_INPUT: u8 = 2;
+
+/// Writes `scenario.json` (the file as run, seed included) and the report.
+fn write_report(path: &Path, seed: Option<u64>, out: &Path) -> Result<(), String> {
+    // The file was read and checked a moment ago.
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let (Some(seed), Some(obj)) = (seed, value.as_object_mut()) {
+        obj.insert("seed".into(), seed.into());
+    }
+    run::write_scenario(&value, out).map_err(|e| e.to_string())?;
+    run::write_report(out).map_err(|e| e.to_string())
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -74,7 +119,20 @@ fn main() -> ExitCode {
             scenario,
             seed,
             out,
-        } => cmd_run(&scenario, seed, out),
+            no_report,
+        } => cmd_run(&scenario, seed, out, !no_report),
+        Command::Sweep {
+            scenario,
+            jobs,
+            out,
+            shard,
+        } => {
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            sweep::cmd_sweep(&scenario, jobs, out, shard)
+        }
+        Command::Merge { dirs, out } => sweep::cmd_merge(&dirs, &out),
         Command::Validate { scenarios } => cmd_validate(&scenarios),
         Command::List { dir } => cmd_list(&dir),
         Command::Bench {
@@ -98,7 +156,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn cmd_run(path: &Path, seed: Option<u64>, out: Option<PathBuf>) -> ExitCode {
+fn cmd_run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, report: bool) -> ExitCode {
     let mut sc = match scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -145,6 +203,10 @@ fn cmd_run(path: &Path, seed: Option<u64>, out: Option<PathBuf>) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    if report && let Err(e) = write_report(path, seed, &out) {
+        eprintln!("error: report: {e}");
+        return ExitCode::FAILURE;
+    }
     let wall = started.elapsed().as_secs_f64();
     print!("{}", results::text(&result.summary));
     // Wall-clock figures go to the terminal only, never into summary.json.
@@ -155,6 +217,9 @@ fn cmd_run(path: &Path, seed: Option<u64>, out: Option<PathBuf>) -> ExitCode {
         hops as f64 / wall
     );
     println!("results in {}", out.display());
+    if report {
+        println!("report: {}", out.join("report.html").display());
+    }
     ExitCode::SUCCESS
 }
 
