@@ -130,7 +130,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "m" | "min" => 60e9,
         _ => return None,
     } * v;
-    (0.0..1e18).contains(&ns).then(|| Duration::from_nanos(ns as u64))
+    (0.0..1e18)
+        .contains(&ns)
+        .then(|| Duration::from_nanos(ns as u64))
 }
 
 /// Parses a size: bytes as a number, or a number with `B`, `KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`.

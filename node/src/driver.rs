@@ -39,6 +39,8 @@ const MAX_PROBATION: usize = 64;
 const READ_BATCH: usize = 64;
 /// The longest sleep: signals and probation deadlines are checked at least this often.
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(200);
+/// How long a shutting-down node waits for its CLOSE frames to go out.
+const SHUTDOWN_LINGER: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Why a node cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +143,7 @@ pub struct Driver {
     shutting_down: bool,
     deadline: Time,
     udp_pending: bool,
+    recv_buf: Vec<u8>,
 }
 
 fn canonical(a: SocketAddr) -> SocketAddr {
@@ -199,6 +202,7 @@ impl Driver {
             shutting_down: false,
             deadline: Time::ZERO,
             udp_pending: false,
+            recv_buf: vec![0; 65536],
         };
         info!(
             "node {} listening on {} (control {})",
@@ -308,9 +312,15 @@ impl Driver {
     }
 
     fn read_socket(&mut self) {
-        let mut buf = vec![0u8; 65536];
+        let mut buf = std::mem::take(&mut self.recv_buf);
+        buf.resize(65536, 0);
+        self.read_batch(&mut buf);
+        self.recv_buf = buf;
+    }
+
+    fn read_batch(&mut self, buf: &mut [u8]) {
         for _ in 0..READ_BATCH {
-            match self.socket.recv_from(&mut buf) {
+            match self.socket.recv_from(buf) {
                 Ok((n, from)) => {
                     self.stats.datagrams_received += 1;
                     self.on_datagram(canonical(from), buf[..n].to_vec());
@@ -789,7 +799,20 @@ impl Driver {
         for l in links {
             let _ = self.node.close(l);
         }
-        self.drive();
+        // A CLOSE rides on the link's next datagram, which pacing or the
+        // congestion window may hold back a moment: linger until every link
+        // is closed, briefly.
+        let until = Instant::now() + SHUTDOWN_LINGER;
+        loop {
+            self.drive();
+            if self.node.links().all(|l| l.closed) || Instant::now() >= until {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            self.read_socket();
+            let now = self.now();
+            self.node.handle_input(now, Input::Timeout);
+        }
         for c in self.conns.values_mut() {
             c.send(&control::error("the node is shutting down"));
         }
