@@ -111,3 +111,158 @@ fn run_writes_results_and_prints_the_fingerprint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+const SWEPT: &str = r#"{ "name": "cli-sweep", "seed": 1, "duration": "1s",
+  "protocol": { "suite": "modeled" },
+  "topology": { "generator": "chain", "nodes": 3 },
+  "traffic": [ { "name": "bulk", "from": 0, "to": 2, "kind": "bulk", "size": "50kB" } ],
+  "sweep": { "protocol.mode": ["store-and-forward", "end-to-end"], "repeat": 2 } }"#;
+
+#[test]
+fn run_writes_a_report_unless_told_not_to() {
+    let sc = temp_file("report.json", &SWEPT.replace("cli-sweep", "cli-report"));
+    let dir = sc.with_file_name("report-out");
+    let out = meshsim()
+        .args(["run", sc.to_str().unwrap(), "--out", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "report.html",
+        "report.md",
+        "plots/goodput.svg",
+        "scenario.json",
+        "latencies.csv",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    let bare = sc.with_file_name("bare-out");
+    let out = meshsim()
+        .args([
+            "run",
+            sc.to_str().unwrap(),
+            "--no-report",
+            "--out",
+            bare.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(bare.join("summary.json").exists() && !bare.join("report.html").exists());
+}
+
+#[test]
+fn sweep_shards_and_merge_from_the_command_line() {
+    let sc = temp_file("sweep.json", SWEPT);
+    let base = sc.with_file_name("sweep-out");
+    let whole = base.join("whole");
+    let out = meshsim()
+        .args([
+            "sweep",
+            sc.to_str().unwrap(),
+            "--jobs",
+            "2",
+            "--out",
+            whole.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut shards = Vec::new();
+    for i in 1..=2 {
+        let d = base.join(format!("shard{i}"));
+        let out = meshsim()
+            .args([
+                "sweep",
+                sc.to_str().unwrap(),
+                "--jobs",
+                "1",
+                "--shard",
+                &format!("{i}/2"),
+            ])
+            .args(["--out", d.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        shards.push(d);
+    }
+    let merged = base.join("merged");
+    let out = meshsim()
+        .arg("merge")
+        .args(&shards)
+        .args(["--out", merged.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    assert_eq!(read(&whole, "sweep.csv"), read(&merged, "sweep.csv"));
+    assert_eq!(read(&whole, "report.html"), read(&merged, "report.html"));
+    assert_eq!(read(&merged, "timings.csv").lines().count(), 1 + 4);
+    // Half the shards is not a sweep.
+    let out = meshsim()
+        .args([
+            "merge",
+            shards[0].to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hold 2 of 4 runs"));
+}
+
+#[test]
+fn sweep_errors_are_bad_input() {
+    let cases = [
+        (scenarios().join("sf-normal.json"), "no `sweep` section"),
+        (
+            temp_file(
+                "empty-sweep.json",
+                &SWEPT.replace(
+                    r#""protocol.mode": ["store-and-forward", "end-to-end"], "repeat": 2"#,
+                    "",
+                ),
+            ),
+            "the sweep is empty",
+        ),
+        (
+            temp_file(
+                "bad-path.json",
+                &SWEPT.replace("protocol.mode", "protocol.mod"),
+            ),
+            "unknown field `mod`",
+        ),
+    ];
+    for (file, message) in cases {
+        let out = meshsim()
+            .args(["sweep", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", file.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{err}");
+    }
+    let out = meshsim()
+        .args(["sweep", "x.json", "--shard", "3/2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a shard"));
+}
