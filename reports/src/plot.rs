@@ -32,7 +32,11 @@ pub struct Chart {
 }
 
 /// Pixel size of every chart.
-const SIZE: (u32, u32) = (800, 440);
+const SIZE: (u32, u32) = (1000, 440);
+/// Width of the legend column, right of the plot (so it never hides data).
+const LEGEND_WIDTH: u32 = 290;
+/// Longest legend entry, in characters.
+const LEGEND_CHARS: usize = 42;
 
 /// Renders `chart` as an SVG document.
 pub fn svg(chart: &Chart) -> Result<String, String> {
@@ -74,16 +78,16 @@ fn ranges(chart: &Chart) -> ((f64, f64), (f64, f64)) {
     if chart.x_categories.is_some() {
         xs = (xs.0 - 0.25, xs.1 + 0.25);
     }
-    // Room above the highest point for the legend.
-    ys.1 += (ys.1 - ys.0) * 0.12;
+    ys.1 += (ys.1 - ys.0) * 0.05;
     (xs, ys)
 }
 
 fn draw(chart: &Chart, out: &mut String) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::with_string(out, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
+    let (plot_area, legend_area) = root.split_horizontally(SIZE.0 - LEGEND_WIDTH);
     let ((x0, x1), (y0, y1)) = ranges(chart);
-    let mut c = ChartBuilder::on(&root)
+    let mut c = ChartBuilder::on(&plot_area)
         .caption(&chart.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(44)
@@ -134,15 +138,38 @@ fn draw(chart: &Chart, out: &mut String) -> Result<(), Box<dyn std::error::Error
                 }),
         )?;
     }
-    if !chart.series.is_empty() {
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
-    }
+    legend(chart, &legend_area)?;
     root.present()?;
+    Ok(())
+}
+
+/// The legend, one entry per line of the chart, in its own column.
+fn legend<DB: DrawingBackend>(
+    chart: &Chart,
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let top = 44;
+    let step = 20;
+    for (i, s) in chart.series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let y = top + step * i as i32;
+        area.draw(&PathElement::new(
+            vec![(6, y), (30, y)],
+            color.stroke_width(3),
+        ))?;
+        let mut name: String = s.name.chars().take(LEGEND_CHARS).collect();
+        if s.name.chars().count() > LEGEND_CHARS {
+            name.push('…');
+        }
+        area.draw(&Text::new(
+            name,
+            (36, y - 7),
+            ("sans-serif", 12).into_font(),
+        ))?;
+    }
     Ok(())
 }
 

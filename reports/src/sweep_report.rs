@@ -52,7 +52,17 @@ pub fn build(sweep: &SweepResult) -> Result<Report, ReportError> {
         ));
     }
     page.facts(&facts);
-    let metrics = chosen_metrics(sweep);
+    let known = sweep.metric_names();
+    let (metrics, unknown): (Vec<String>, Vec<String>) = chosen_metrics(sweep)
+        .into_iter()
+        .partition(|m| known.contains(m));
+    if !unknown.is_empty() {
+        page.paragraph(&format!(
+            "No run has the metric(s) {} named by the sweep's plot section; the metrics are: {}.",
+            unknown.join(", "),
+            known.join(", ")
+        ));
+    }
     page.heading("Means and 95% confidence intervals");
     page.paragraph(&format!(
         "Mean over the {} repeat(s) of each grid point, ± the half-width of the 95% confidence interval (Student's t); sweep.csv has every run.",

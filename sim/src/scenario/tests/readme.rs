@@ -90,6 +90,17 @@ fn every_example_resolves() {
                 .collect()
         } else if block.starts_with("\"protocol\"") || block.starts_with("\"faults\"") {
             vec![scenario(block)]
+        } else if block.starts_with("\"sweep\"") {
+            // Every point of the example's grid must resolve, not only its shape.
+            let text = format!(
+                "{{ \"name\": \"r\", \"seed\": 1, \"duration\": \"1s\", \
+                 \"topology\": {{ \"generator\": \"chain\", \"nodes\": 9 }}, \
+                 \"traffic\": [ {{ \"name\": \"bulk\", \"from\": 0, \"to\": 8, \"kind\": \"bulk\", \"size\": \"1kB\" }} ], {block} }}"
+            );
+            let plan = crate::sweep::plan_text(&text, &fixtures)
+                .unwrap_or_else(|e| panic!("{e}\nin:\n{text}"));
+            assert!(plan.runs.len() > 1);
+            vec![text]
         } else if block.starts_with('{') && block.contains("\"kind\"") {
             vec![scenario(&format!("\"traffic\": [ {block} ]"))]
         } else {
