@@ -382,6 +382,29 @@ fn the_end_to_end_baseline_delivers_streams_and_loses_datagrams() {
 }
 
 #[test]
+fn best_effort_datagrams_are_not_acknowledged_hop_by_hop() {
+    // The baseline forwards datagrams without keeping them: a link ack for
+    // them would settle nothing, so the way back stays (nearly) silent.
+    let mut net = chain(3, config(RouteMode::EndToEnd), WireParams::default(), 12);
+    let d = open(&mut net, 0, &[1, 2], Class::Realtime, RouteKind::Datagram);
+    net.run_for(Duration::from_secs(1));
+    let back = |net: &Net| net.nodes[2].stats().links.datagrams_sent;
+    let before = back(&net);
+    for i in 0..400 {
+        net.nodes[0].route_send(d, message(i, 160)).unwrap();
+        net.input(0, Input::Timeout);
+        net.run_for(Duration::from_millis(5));
+    }
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(route_messages(&net, 2).len(), 400);
+    // 2.1 s of traffic: only the keepalive exchange (one every 2 s) goes
+    // back, where acks of every second packet would be 200 datagrams.
+    let sent_back = back(&net) - before;
+    assert!(sent_back <= 4, "{sent_back} datagrams went back");
+    assert!(net.established(1, 2), "liveness kept without data acks");
+}
+
+#[test]
 fn an_idle_route_is_forgotten_at_every_hop() {
     let cfg = Config {
         route_idle_timeout: Duration::from_secs(3),
