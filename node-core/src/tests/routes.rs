@@ -1,7 +1,7 @@
 //! Routes over the harness: telescoping setup, store-and-forward with
 //! credits, end-to-end confirmation, classes, and the end-to-end baseline.
 
-use super::harness::{Net, WireParams};
+use super::harness::{Net, WireParams, link_to};
 use crate::config::RouteMode;
 use crate::*;
 
@@ -143,7 +143,16 @@ fn a_three_hop_route_delivers_in_order_and_confirms_end_to_end() {
         assert_eq!(hs.len(), 1);
         let info = net.nodes[n].route(hs[0]).unwrap();
         assert_eq!((info.role, info.held), ("relay", [0, 0]));
+        // A relay knows its previous and next hop, nothing further.
+        let hops = (info.upstream, info.downstream);
+        assert_eq!(hops, (Some(link_to(n - 1)), Some(link_to(n + 1))));
     }
+    let ends = |n: usize| {
+        let info = net.nodes[n].route(net.nodes[n].routes().next().unwrap());
+        info.map(|i| (i.upstream, i.downstream)).unwrap()
+    };
+    assert_eq!(ends(0), (None, Some(link_to(1))));
+    assert_eq!(ends(3), (Some(link_to(2)), None));
 }
 
 #[test]
