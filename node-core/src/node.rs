@@ -418,10 +418,9 @@ impl Node {
         }
         let mut next = (Time::NEVER, None);
         for (&id, l) in &self.links {
-            for (timer, at) in l.timers(&self.config) {
-                if at < next.0 {
-                    next = (at, Some(TimeoutReason::Link { link: id, timer }));
-                }
+            let (at, timer) = l.next_timer(&self.config);
+            if at < next.0 {
+                next = (at, Some(TimeoutReason::Link { link: id, timer }));
             }
         }
         let route_deadline = self.routes.next_timeout();

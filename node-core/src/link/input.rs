@@ -12,6 +12,10 @@ use crate::interface::{CONTROL_CHANNEL, CloseReason, Event};
 use crate::time::{Duration, Time};
 use crate::wire::{AckFrame, Datagram, Frame, HandshakeInit, HandshakeResp, SealedHeader, frames};
 
+/// Frames of a received packet parsed onto the stack before any spills to
+/// the heap.
+const INLINE_FRAMES: usize = 4;
+
 impl Link {
     /// Takes any bytes that arrived on this link. Whatever they are, the
     /// link either accepts them or drops them and counts why.
@@ -157,11 +161,20 @@ impl Link {
         }
         let plaintext = &bytes[SealedHeader::LEN..bytes.len() - TAG_LEN];
         // Validate every frame before acting on any, so a packet is taken
-        // whole or not at all.
+        // whole or not at all. Parsed once: the first few frames (a packet
+        // usually holds one or two) on the stack, any others in a vector.
         let mut ack_eliciting = false;
-        for f in frames(plaintext) {
+        let mut first: [Option<Frame<'_>>; INLINE_FRAMES] = Default::default();
+        let mut more = Vec::new();
+        for (i, f) in frames(plaintext).enumerate() {
             match f {
-                Ok(f) => ack_eliciting |= f.is_ack_eliciting(),
+                Ok(f) => {
+                    ack_eliciting |= f.is_ack_eliciting();
+                    match first.get_mut(i) {
+                        Some(slot) => *slot = Some(f),
+                        None => more.push(f),
+                    }
+                }
                 Err(_) => return self.stats.drops.malformed += 1,
             }
         }
@@ -183,9 +196,8 @@ impl Link {
             .acks
             .on_packet(header.packet_number, ack_eliciting, now, ctx.config);
 
-        let plaintext = &bytes[SealedHeader::LEN..bytes.len() - TAG_LEN];
         let mut delivered = Vec::new();
-        for f in frames(plaintext).flatten() {
+        for f in first.into_iter().flatten().chain(more) {
             match f {
                 Frame::Padding(_) | Frame::Ping => {}
                 Frame::Ack(ack) => self.on_ack(now, &ack, ctx),

@@ -347,30 +347,52 @@ impl Link {
 
     /// Every timer of this link with its deadline (`NEVER` when not armed).
     pub fn timers(&self, config: &Config) -> [(LinkTimer, Time); 9] {
+        LinkTimer::ALL.map(|timer| (timer, self.deadline(timer, config)))
+    }
+
+    /// The earliest armed timer (the first in [`LinkTimer::ALL`] order on a
+    /// tie), or `NEVER`. Asked after every input, so written out rather than
+    /// built from [`Self::timers`].
+    pub fn next_timer(&self, config: &Config) -> (Time, LinkTimer) {
+        let mut next = (Time::NEVER, LinkTimer::ALL[0]);
+        if self.closed {
+            return next;
+        }
+        for timer in LinkTimer::ALL {
+            let at = self.deadline(timer, config);
+            if at < next.0 {
+                next = (at, timer);
+            }
+        }
+        next
+    }
+
+    /// When `timer` fires (`NEVER` when it is not armed).
+    #[inline]
+    fn deadline(&self, timer: LinkTimer, config: &Config) -> Time {
         let never = Time::NEVER;
+        if self.closed {
+            return never;
+        }
         let s = self.session.as_ref();
-        let established = |t: Time| if s.is_some() { t } else { never };
-        LinkTimer::ALL.map(|timer| {
-            let at = match timer {
-                LinkTimer::HandshakeRetry => self.ours.as_ref().map_or(never, |o| o.next_retry),
-                LinkTimer::HandshakeExpiry => self.pending.as_ref().map_or(never, |p| p.expires),
-                LinkTimer::Ack => s.map_or(never, |s| s.acks.deadline()),
-                LinkTimer::Loss => s
-                    .and_then(|s| s.sent.oldest())
-                    .map_or(never, |t| t + self.retransmission_timeout(config)),
-                LinkTimer::Keepalive => {
-                    established(self.last_eliciting_sent + config.keepalive_interval)
-                }
-                LinkTimer::Dead => established(self.last_recv + config.dead_interval),
-                LinkTimer::Rekey => s.map_or(never, |s| {
-                    let twice_rtt = Duration::from_nanos(self.rtt.srtt()).saturating_mul(2);
-                    s.keys.next_rotation(config.rekey_interval.max(twice_rtt))
-                }),
-                LinkTimer::KeyDiscard => s.map_or(never, |s| s.keys.next_discard()),
-                LinkTimer::Pacing => self.pacer.as_ref().map_or(never, Pacer::deadline),
-            };
-            (timer, if self.closed { never } else { at })
-        })
+        match timer {
+            LinkTimer::HandshakeRetry => self.ours.as_ref().map_or(never, |o| o.next_retry),
+            LinkTimer::HandshakeExpiry => self.pending.as_ref().map_or(never, |p| p.expires),
+            LinkTimer::Ack => s.map_or(never, |s| s.acks.deadline()),
+            LinkTimer::Loss => s
+                .and_then(|s| s.sent.oldest())
+                .map_or(never, |t| t + self.retransmission_timeout(config)),
+            LinkTimer::Keepalive => s.map_or(never, |_| {
+                self.last_eliciting_sent + config.keepalive_interval
+            }),
+            LinkTimer::Dead => s.map_or(never, |_| self.last_recv + config.dead_interval),
+            LinkTimer::Rekey => s.map_or(never, |s| {
+                let twice_rtt = Duration::from_nanos(self.rtt.srtt()).saturating_mul(2);
+                s.keys.next_rotation(config.rekey_interval.max(twice_rtt))
+            }),
+            LinkTimer::KeyDiscard => s.map_or(never, |s| s.keys.next_discard()),
+            LinkTimer::Pacing => self.pacer.as_ref().map_or(never, Pacer::deadline),
+        }
     }
 
     /// Fires every timer that is due at `now`.

@@ -169,6 +169,12 @@ pub struct RouteInfo {
     pub queue_drops: u64,
     /// End-to-end mode at the origin: the sender's counters.
     pub reno: Option<reno::RenoStats>,
+    /// The link towards the origin (`None` at the origin). With
+    /// `downstream`, all a relay knows of the route's path.
+    pub upstream: Option<LinkId>,
+    /// The link towards the destination (`None` at the destination, or
+    /// while the origin's first hop is not set up yet).
+    pub downstream: Option<LinkId>,
 }
 
 /// Work waiting for one link.
@@ -552,6 +558,8 @@ impl Routes {
             held: [r.dirs[0].buf.held(), r.dirs[1].buf.held()],
             sent: [r.dirs[0].fwd.stats, r.dirs[1].fwd.stats],
             queue_drops: r.queue_drops,
+            upstream: r.up.map(|a| a.link),
+            downstream: r.down.map(|a| a.link),
             reno: r
                 .endpoint
                 .as_ref()

@@ -1,7 +1,7 @@
 //! Routes over the harness: telescoping setup, store-and-forward with
 //! credits, end-to-end confirmation, classes, and the end-to-end baseline.
 
-use super::harness::{Net, WireParams};
+use super::harness::{Net, WireParams, link_to};
 use crate::config::RouteMode;
 use crate::*;
 
@@ -143,7 +143,16 @@ fn a_three_hop_route_delivers_in_order_and_confirms_end_to_end() {
         assert_eq!(hs.len(), 1);
         let info = net.nodes[n].route(hs[0]).unwrap();
         assert_eq!((info.role, info.held), ("relay", [0, 0]));
+        // A relay knows its previous and next hop, nothing further.
+        let hops = (info.upstream, info.downstream);
+        assert_eq!(hops, (Some(link_to(n - 1)), Some(link_to(n + 1))));
     }
+    let ends = |n: usize| {
+        let info = net.nodes[n].route(net.nodes[n].routes().next().unwrap());
+        info.map(|i| (i.upstream, i.downstream)).unwrap()
+    };
+    assert_eq!(ends(0), (None, Some(link_to(1))));
+    assert_eq!(ends(3), (Some(link_to(2)), None));
 }
 
 #[test]
@@ -379,6 +388,29 @@ fn the_end_to_end_baseline_delivers_streams_and_loses_datagrams() {
     let got = route_messages(&net, 2).len() - before;
     // Two hops of 10% loss: about 81% arrive, never retransmitted.
     assert!((340..=470).contains(&got), "{got} of 500 datagrams arrived");
+}
+
+#[test]
+fn best_effort_datagrams_are_not_acknowledged_hop_by_hop() {
+    // The baseline forwards datagrams without keeping them: a link ack for
+    // them would settle nothing, so the way back stays (nearly) silent.
+    let mut net = chain(3, config(RouteMode::EndToEnd), WireParams::default(), 12);
+    let d = open(&mut net, 0, &[1, 2], Class::Realtime, RouteKind::Datagram);
+    net.run_for(Duration::from_secs(1));
+    let back = |net: &Net| net.nodes[2].stats().links.datagrams_sent;
+    let before = back(&net);
+    for i in 0..400 {
+        net.nodes[0].route_send(d, message(i, 160)).unwrap();
+        net.input(0, Input::Timeout);
+        net.run_for(Duration::from_millis(5));
+    }
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(route_messages(&net, 2).len(), 400);
+    // 2.1 s of traffic: only the keepalive exchange (one every 2 s) goes
+    // back, where acks of every second packet would be 200 datagrams.
+    let sent_back = back(&net) - before;
+    assert!(sent_back <= 4, "{sent_back} datagrams went back");
+    assert!(net.established(1, 2), "liveness kept without data acks");
 }
 
 #[test]

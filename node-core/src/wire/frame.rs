@@ -210,11 +210,17 @@ impl Frame<'_> {
         }
     }
 
-    /// Whether receiving this frame obliges the receiver to send an ack
-    /// (every frame except PADDING and ACK; all route frames do, since the
-    /// link retransmits them until acked).
+    /// Whether receiving this frame obliges the receiver to send an ack:
+    /// every frame its sender retransmits until acked. PADDING and ACK do
+    /// not, nor ROUTE_DATA marked unreliable (the end-to-end baseline's
+    /// best-effort forwarding): its sender keeps no state an ack could
+    /// settle, so acking it would only cost a datagram per two.
     pub fn is_ack_eliciting(&self) -> bool {
-        !matches!(self, Frame::Padding(_) | Frame::Ack(_))
+        match self {
+            Frame::Padding(_) | Frame::Ack(_) => false,
+            Frame::RouteData(d) => !d.unreliable,
+            _ => true,
+        }
     }
 }
 
