@@ -1,7 +1,7 @@
 //! The node's status as the control endpoint reports it: links, routes,
 //! counters and the route event log. A relay's status shows only what it
-//! knows: its links (previous and next hops are among them) and the
-//! route's role and counters, never the route's ends.
+//! knows: its links, and per route its role, counters and previous and
+//! next hop, never the route's ends.
 
 use node_core::{Address, LinkStats};
 use serde_json::{Value, json};
@@ -65,9 +65,16 @@ pub fn status(d: &Driver) -> Value {
                     "delivered": s.delivered,
                 })
             });
+            // The route's neighbours, as the peers' addresses.
+            let hop = |link: Option<node_core::LinkId>| {
+                let peer = node.link(link?)?.peer?;
+                Some(hex::encode(&Address::of(&peer).0))
+            };
             Some(json!({
                 "route": h.0,
                 "role": info.role,
+                "previous_hop": hop(info.upstream),
+                "next_hop": hop(info.downstream),
                 "up": d.up.contains(&h),
                 "held": info.held,
                 "bytes_sent": info.sent.iter().map(|s| s.bytes_sent).sum::<u64>(),

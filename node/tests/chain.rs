@@ -74,14 +74,16 @@ fn a_file_crosses_four_nodes_encrypted_and_relays_see_only_their_neighbours() {
         assert_eq!(r.stats.plaintext_hits.load(Ordering::Relaxed), 0);
     }
 
-    // B and C relay the route and know only their own links: B knows A and
-    // C, never D; C knows B and D, never A.
+    // B and C relay the route and know only their previous and next hop:
+    // B knows A and C, never D; C knows B and D, never A.
     let addr = |i: usize| c.keys[i].address.clone();
     for (relay, prev, next, hidden) in [(1, 0, 2, 3), (2, 1, 3, 0)] {
         let s = c.nodes[relay].status();
         let routes = s["routes"].as_array().unwrap();
         assert_eq!(routes.len(), 1, "{s}");
         assert_eq!(routes[0]["role"], "relay");
+        assert_eq!(routes[0]["previous_hop"], addr(prev), "{s}");
+        assert_eq!(routes[0]["next_hop"], addr(next), "{s}");
         let peers: Vec<String> = s["links"]
             .as_array()
             .unwrap()
