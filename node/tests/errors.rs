@@ -116,21 +116,13 @@ fn garbage_is_counted_bad_requests_answered_and_sigterm_tells_the_peer() {
     init.extend_from_slice(&mallory.public_key().0);
     init.extend_from_slice(&mallory.public_key().0);
     stranger.send_to(&init, listen).unwrap();
-    // Through the peer's own path (the relay forwards to n0 as if from n1):
-    // node-core drops and counts it.
-    let via_peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-    // Datagrams to the relay's n1-facing socket are forwarded to n0 as if from n1.
+    // Through the peer's own path (from the relay's address for n1, as if
+    // n1 sent it): node-core drops and counts it.
     for i in 0..20u8 {
-        via_peer
-            .send_to(
-                &[
-                    3, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i,
-                    i, i, i, i, i, i, i, i,
-                ],
-                c.relays[0].for_y,
-            )
-            .unwrap();
-        via_peer.send_to(&[0xEE; 40], c.relays[0].for_y).unwrap();
+        let mut forged = vec![3u8];
+        forged.extend_from_slice(&[i; 33]);
+        c.relays[0].forge_to_x(&forged);
+        c.relays[0].forge_to_x(&[0xEE; 40]);
     }
     wait_until("garbage counted", Duration::from_secs(20), || {
         let s = n0.status();

@@ -240,6 +240,9 @@ pub struct Relay {
     pub stats: Arc<RelayStats>,
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// X's socket and learnt address, to forge datagrams on Y's path.
+    sx: Arc<UdpSocket>,
+    x_addr: Arc<Mutex<Option<SocketAddr>>>,
 }
 
 impl Relay {
@@ -310,7 +313,17 @@ impl Relay {
             stats,
             stop,
             threads,
+            sx,
+            x_addr,
         }
+    }
+
+    /// Sends `bytes` to X from the address X knows as Y's: a forged
+    /// datagram on Y's path. The relay learns nothing from it (sending
+    /// through `for_y` would teach it the forger's address as Y's).
+    pub fn forge_to_x(&self, bytes: &[u8]) {
+        let x = self.x_addr.lock().unwrap().expect("X has spoken");
+        self.sx.send_to(bytes, x).unwrap();
     }
 }
 
