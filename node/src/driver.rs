@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use mio::net::{UdpSocket, UnixListener};
+use mio::net::UnixListener;
 use mio::{Events, Interest, Poll, Token};
 use node_core::wire::HandshakeInit;
 use node_core::{
@@ -29,14 +29,19 @@ use crate::config::NodeConfig;
 use crate::control::{self, Conn, Request};
 use crate::events::{EventLog, reason_name};
 use crate::transfer::{DEFAULT_CHUNK, Incoming, Outgoing};
+use crate::udp::{BatchSocket, Sent};
 use crate::{debug, error, info, warn};
 
 const UDP: Token = Token(0);
 const LISTENER: Token = Token(1);
 /// Links from unknown senders still handshaking, at most.
 const MAX_PROBATION: usize = 64;
-/// Datagrams read in one go before node-core's output is drained.
+/// Datagrams read in one go (at least) before node-core's output is drained.
 const READ_BATCH: usize = 64;
+/// Send and receive buffer of the UDP socket, asked for (the kernel caps it
+/// at `net.core.wmem_max` / `rmem_max`): the default (~200 KiB) overflows
+/// when a peer sends a burst of GSO batches.
+const SOCKET_BUFFER: usize = 4 << 20;
 /// The longest sleep: signals and probation deadlines are checked at least this often.
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(200);
 /// How long a shutting-down node waits for its CLOSE frames to go out.
@@ -122,7 +127,7 @@ pub struct Driver {
     pub(crate) node: Node,
     pub(crate) cfg: NodeConfig,
     poll: Poll,
-    socket: UdpSocket,
+    socket: BatchSocket,
     pub(crate) local: SocketAddr,
     start: Instant,
     pub(crate) links: BTreeMap<LinkId, LinkSlot>,
@@ -143,7 +148,8 @@ pub struct Driver {
     shutting_down: bool,
     deadline: Time,
     udp_pending: bool,
-    recv_buf: Vec<u8>,
+    /// Datagrams received and not yet given to node-core (kept for its allocation).
+    received: Vec<(SocketAddr, Vec<u8>)>,
 }
 
 fn canonical(a: SocketAddr) -> SocketAddr {
@@ -160,7 +166,7 @@ impl Driver {
     ) -> Result<Driver, StartError> {
         let seed = crate::keyfile::os_random()?;
         let node = Node::new(cfg.core.clone(), identity, seed)?;
-        let mut socket = UdpSocket::bind(cfg.listen).map_err(|e| {
+        let mut socket = BatchSocket::bind(cfg.listen).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
                 StartError::AddrInUse(cfg.listen)
             } else {
@@ -171,10 +177,13 @@ impl Driver {
             }
         })?;
         let local = socket.local_addr()?;
+        if let Err(e) = socket.set_buffer_sizes(SOCKET_BUFFER) {
+            warn!("udp socket buffers of {SOCKET_BUFFER} bytes: {e}");
+        }
         let mut listener = bind_control(&cfg.control)?;
         let poll = Poll::new()?;
         poll.registry()
-            .register(&mut socket, UDP, Interest::READABLE)?;
+            .register(socket.source(), UDP, Interest::READABLE)?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mut d = Driver {
@@ -202,13 +211,18 @@ impl Driver {
             shutting_down: false,
             deadline: Time::ZERO,
             udp_pending: false,
-            recv_buf: vec![0; 65536],
+            received: Vec::new(),
         };
         info!(
             "node {} listening on {} (control {})",
             d.node.identity().address(),
             d.local,
             d.cfg.control.display()
+        );
+        debug!(
+            "udp batching: up to {} datagrams per send, {} per receive buffer",
+            d.socket.max_segments(),
+            d.socket.gro_segments()
         );
         for p in d.cfg.peers.clone() {
             d.add_link(p.address, Some(p.public_key), None);
@@ -311,34 +325,32 @@ impl Driver {
         }
     }
 
+    /// Reads datagrams (at least [`READ_BATCH`] when that many wait) and
+    /// gives each to node-core; `udp_pending` stays set while more may wait.
     fn read_socket(&mut self) {
-        let mut buf = std::mem::take(&mut self.recv_buf);
-        buf.resize(65536, 0);
-        self.read_batch(&mut buf);
-        self.recv_buf = buf;
-    }
-
-    fn read_batch(&mut self, buf: &mut [u8]) {
-        for _ in 0..READ_BATCH {
-            match self.socket.recv_from(buf) {
-                Ok((n, from)) => {
-                    self.stats.datagrams_received += 1;
-                    self.on_datagram(canonical(from), buf[..n].to_vec());
-                }
+        let mut got = std::mem::take(&mut self.received);
+        self.udp_pending = true;
+        while got.len() < READ_BATCH {
+            match self.socket.recv(&mut got) {
+                Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     self.udp_pending = false;
-                    return;
+                    break;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     // ICMP errors of earlier sends surface here on Linux
                     // (connection refused from a peer that is down).
                     debug!("udp receive: {e}");
+                    break;
                 }
             }
         }
-        // More may wait; drain node-core first, then read again without sleeping.
-        self.udp_pending = true;
+        for (from, bytes) in got.drain(..) {
+            self.stats.datagrams_received += 1;
+            self.on_datagram(canonical(from), bytes);
+        }
+        self.received = got;
     }
 
     fn on_datagram(&mut self, from: SocketAddr, bytes: Vec<u8>) {
@@ -400,6 +412,8 @@ impl Driver {
                     if self.top_up() {
                         continue;
                     }
+                    let sent = self.socket.flush();
+                    self.count_sent(sent);
                     self.deadline = at;
                     return;
                 }
@@ -419,15 +433,15 @@ impl Driver {
         } else {
             slot.addr
         };
-        match self.socket.send_to(bytes, to) {
-            Ok(_) => self.stats.datagrams_sent += 1,
-            // A full socket buffer is a lossy link to node-core: what
-            // mattered is retransmitted.
-            Err(e) => {
-                self.stats.send_errors += 1;
-                debug!("send to {to}: {e}");
-            }
-        }
+        // Queued: it leaves with the batch for `to` (see `crate::udp`), at
+        // the latest when node-core has nothing more to do now.
+        let sent = self.socket.queue(to, bytes);
+        self.count_sent(sent);
+    }
+
+    fn count_sent(&mut self, sent: Sent) {
+        self.stats.datagrams_sent += sent.ok;
+        self.stats.send_errors += sent.failed;
     }
 
     /// Keeps outgoing transfers topped up to the routes' room; returns

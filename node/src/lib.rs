@@ -19,3 +19,4 @@ pub mod keyfile;
 pub mod log;
 pub mod status;
 pub mod transfer;
+mod udp;

@@ -104,12 +104,12 @@ impl Outgoing {
             match &mut self.source {
                 Source::File(f) => f.read_exact(&mut buf)?,
                 Source::Generated => {
-                    // A counter pattern: never starts like a header, and a
-                    // mix-up of offsets would show.
-                    for b in buf.iter_mut() {
-                        *b = (self.generated % 251) as u8;
-                        self.generated += 1;
-                    }
+                    // A counter pattern (byte i of the stream is i mod 251):
+                    // never starts like a header, and a mix-up of offsets
+                    // would show. Copied from a table: a division per byte
+                    // cost the benchmark's sender a tenth of its time.
+                    fill_counter_pattern(&mut buf, self.generated);
+                    self.generated += len as u64;
                 }
             }
             self.remaining -= len as u64;
@@ -332,6 +332,27 @@ fn start_file(data: &[u8], dir: Option<&Path>, route: u64) -> Result<Writing, In
     })
 }
 
+/// The generated stream's period.
+const PATTERN_PERIOD: usize = 251;
+
+/// Fills `buf` with bytes `offset..` of the stream whose byte i is i mod 251.
+fn fill_counter_pattern(buf: &mut [u8], offset: u64) {
+    const TABLE: [u8; 2 * PATTERN_PERIOD] = {
+        let mut t = [0u8; 2 * PATTERN_PERIOD];
+        let mut i = 0;
+        while i < t.len() {
+            t[i] = (i % PATTERN_PERIOD) as u8;
+            i += 1;
+        }
+        t
+    };
+    let mut start = (offset % PATTERN_PERIOD as u64) as usize;
+    for piece in buf.chunks_mut(PATTERN_PERIOD) {
+        piece.copy_from_slice(&TABLE[start..start + piece.len()]);
+        start = (start + piece.len()) % PATTERN_PERIOD;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +382,19 @@ mod tests {
             Err(IncomingError::TooLong(_))
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_generated_stream_is_a_counter_mod_251_across_messages() {
+        for chunk in [1, 7, 250, 251, 252, 1000] {
+            let mut g = Outgoing::generated(3000, chunk);
+            let mut all = Vec::new();
+            while let Some(m) = g.take().unwrap() {
+                all.extend_from_slice(&m);
+            }
+            let want: Vec<u8> = (0..3000u64).map(|i| (i % 251) as u8).collect();
+            assert_eq!(all, want, "chunk {chunk}");
+        }
     }
 
     #[test]
