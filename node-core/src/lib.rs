@@ -87,4 +87,4 @@ pub use node::{LinkInfo, Node, TimeoutReason};
 pub use route::{RouteInfo, RouteKind};
 pub use stats::{DropStats, LinkStats, NodeStats};
 pub use time::{Duration, Time};
-pub use wire::Class;
+pub use wire::{Class, RouteId};

@@ -175,6 +175,13 @@ pub struct RouteInfo {
     /// The link towards the destination (`None` at the destination, or
     /// while the origin's first hop is not set up yet).
     pub downstream: Option<LinkId>,
+    /// The route id frames from upstream carry (this node chose it): the
+    /// upstream hop's `downstream_id`. With it an observer that sees every
+    /// node (the simulator) can follow a route hop by hop.
+    pub upstream_id: Option<RouteId>,
+    /// The route id this node puts on frames downstream (the next hop
+    /// chose it).
+    pub downstream_id: Option<RouteId>,
 }
 
 /// Work waiting for one link.
@@ -560,6 +567,8 @@ impl Routes {
             queue_drops: r.queue_drops,
             upstream: r.up.map(|a| a.link),
             downstream: r.down.map(|a| a.link),
+            upstream_id: r.up.map(|a| a.rx),
+            downstream_id: r.down.map(|a| a.tx),
             reno: r
                 .endpoint
                 .as_ref()

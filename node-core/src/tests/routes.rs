@@ -153,6 +153,17 @@ fn a_three_hop_route_delivers_in_order_and_confirms_end_to_end() {
     };
     assert_eq!(ends(0), (None, Some(link_to(1))));
     assert_eq!(ends(3), (Some(link_to(2)), None));
+    // Each hop's downstream id is the next hop's upstream id.
+    let info = |n: usize| {
+        let h = net.nodes[n].routes().next().unwrap();
+        net.nodes[n].route(h).unwrap()
+    };
+    assert_eq!(info(0).upstream_id, None);
+    for n in 0..3 {
+        assert!(info(n).downstream_id.is_some());
+        assert_eq!(info(n).downstream_id, info(n + 1).upstream_id, "hop {n}");
+    }
+    assert_eq!(info(3).downstream_id, None);
 }
 
 #[test]
