@@ -172,6 +172,41 @@ fn claim3_congestion_stops_the_source_and_drops_nothing() {
     );
 }
 
+/// The per-hop series follow one route through the network: in the
+/// congestion example B's entry for the route fills up while A's and C's
+/// stay small, and with one route the hop series equal the node series.
+#[test]
+fn per_hop_series_follow_the_route() {
+    let text = scenario_text("sf-congestion.json");
+    let sc = sim::scenario::parse(&text, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let run = sim::run::run(sc, &mut |_| {}).expect("runs");
+    let samples = run.world.samples();
+    // While the route is built hop by hop (telescoping) it reaches only
+    // part of the way; once up it reaches C, in order.
+    let reach: Vec<Vec<usize>> = samples
+        .iter()
+        .map(|s| s.hops[0].iter().map(|h| h.node).collect())
+        .collect();
+    assert!(reach.iter().all(|r| [0, 1, 2].starts_with(r)), "{reach:?}");
+    let with_route: Vec<_> = samples.iter().filter(|s| s.hops[0].len() == 3).collect();
+    assert!(with_route.len() > samples.len() / 2, "the route was up");
+    for s in &with_route {
+        for h in &s.hops[0] {
+            assert_eq!(h.held, s.routes[h.node].held, "one route: hop = node");
+        }
+    }
+    let peak = |hop: usize| with_route.iter().map(|s| s.hops[0][hop].held).max();
+    assert!(peak(1) >= Some(900 << 10), "B filled: {:?}", peak(1));
+    let a = with_route.last().unwrap().hops[0][0];
+    assert!(
+        a.credit_stall_ns > 100_000_000,
+        "A waited for B's credit: {a:?}"
+    );
+    let csv = sim::results::route_hops_csv(&run.world);
+    assert!(csv.starts_with("time_s,flow,hop,node,held_bytes,"));
+    assert!(csv.lines().any(|l| l.contains(",A-to-C,1,1,")), "B's rows");
+}
+
 /// Claim 4: loss on B -> C is repaired by B, from its buffer, and C gets
 /// everything in order.
 #[test]

@@ -176,6 +176,21 @@ pub struct RouteSample {
     pub held_bytes: u64,
 }
 
+/// One sample of one hop of a flow's route (`timeseries_route_hops.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HopSample {
+    /// Sample time, seconds.
+    pub time_s: f64,
+    /// The flow's name.
+    pub flow: String,
+    /// Position on the route, 0 = the origin.
+    pub hop: usize,
+    /// The node at that hop.
+    pub node: usize,
+    /// Bytes the route's buffer held there (forward direction).
+    pub held_bytes: u64,
+}
+
 /// Everything a run directory holds that a report shows.
 #[derive(Debug, Clone)]
 pub struct RunData {
@@ -187,6 +202,8 @@ pub struct RunData {
     pub links: Vec<LinkSample>,
     /// `timeseries_routes.csv`.
     pub routes: Vec<RouteSample>,
+    /// `timeseries_route_hops.csv` (empty for runs that predate it).
+    pub hops: Vec<HopSample>,
     /// `latencies.csv`: each flow's latency samples, ms, in delivery order.
     pub latencies: BTreeMap<String, Vec<f64>>,
     /// `scenario.json`, the scenario as run, if the directory has it.
@@ -229,6 +246,19 @@ impl RunData {
                 held_bytes: r.u64("held_bytes")?,
             })
         })?;
+        let hops = if dir.join("timeseries_route_hops.csv").exists() {
+            rows(dir, "timeseries_route_hops.csv", |r| {
+                Ok(HopSample {
+                    time_s: r.f64("time_s")?,
+                    flow: r.str("flow")?.to_string(),
+                    hop: r.u64("hop")? as usize,
+                    node: r.u64("node")? as usize,
+                    held_bytes: r.u64("held_bytes")?,
+                })
+            })?
+        } else {
+            Vec::new()
+        };
         let mut latencies: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         let latency_path = dir.join("latencies.csv");
         if latency_path.exists() {
@@ -255,6 +285,7 @@ impl RunData {
             flows,
             links,
             routes,
+            hops,
             latencies,
             scenario,
         })

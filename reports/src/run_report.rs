@@ -248,34 +248,59 @@ fn plots(page: &mut Page, data: &RunData) -> Result<(), ReportError> {
             ..Chart::default()
         },
     )?;
-    // Buffer occupancy along each flow's route.
+    // Buffer occupancy at each hop of each flow's route.
     for (i, f) in s.flows.iter().enumerate().take(MAX_ROUTE_CHARTS) {
-        let hops: Vec<usize> = f.path.iter().copied().take(MAX_LINES).collect();
-        let series = hops
-            .iter()
-            .map(|&n| Series {
-                name: format!("node {n}"),
-                points: data
-                    .routes
-                    .iter()
-                    .filter(|r| r.node == n)
-                    .map(|r| (r.time_s, r.held_bytes as f64 / 1024.0))
-                    .collect(),
-                ..Series::default()
-            })
-            .collect();
-        let cut = if f.path.len() > hops.len() {
-            format!(" (the first {} of its {} nodes)", hops.len(), f.path.len())
+        let hop_rows: Vec<_> = data.hops.iter().filter(|h| h.flow == f.name).collect();
+        let (series, caption) = if hop_rows.is_empty() {
+            // A run directory from before per-hop series: per node.
+            let hops: Vec<usize> = f.path.iter().copied().take(MAX_LINES).collect();
+            let series = hops
+                .iter()
+                .map(|&n| Series {
+                    name: format!("node {n}"),
+                    points: data
+                        .routes
+                        .iter()
+                        .filter(|r| r.node == n)
+                        .map(|r| (r.time_s, r.held_bytes as f64 / 1024.0))
+                        .collect(),
+                    ..Series::default()
+                })
+                .collect();
+            let caption = format!(
+                "Bytes held in store-and-forward route buffers at each node of the route of {}{}; a node's figure covers all routes through it.",
+                f.name,
+                cut(hops.len(), f.path.len())
+            );
+            (series, caption)
         } else {
-            String::new()
+            let count = hop_rows.iter().map(|h| h.hop + 1).max().unwrap_or(0);
+            let shown = count.min(MAX_LINES);
+            let series = (0..shown)
+                .map(|hop| {
+                    let rows: Vec<_> = hop_rows.iter().filter(|h| h.hop == hop).collect();
+                    let node = rows.first().map_or(0, |h| h.node);
+                    Series {
+                        name: format!("hop {hop} (node {node})"),
+                        points: rows
+                            .iter()
+                            .map(|h| (h.time_s, h.held_bytes as f64 / 1024.0))
+                            .collect(),
+                        ..Series::default()
+                    }
+                })
+                .collect();
+            let caption = format!(
+                "Bytes the route of {} held in its store-and-forward buffer at each hop (hop 0 is the origin), forward direction{}.",
+                f.name,
+                cut(shown, count)
+            );
+            (series, caption)
         };
         draw(
             page,
             &format!("buffer-{i}"),
-            &format!(
-                "Bytes held in store-and-forward route buffers at each node of the route of {}{cut}; a node's figure covers all routes through it.",
-                f.name
-            ),
+            &caption,
             &Chart {
                 title: format!("Buffer occupancy along the route of {}", f.name),
                 x_label: "time (s)".into(),
@@ -286,6 +311,15 @@ fn plots(page: &mut Page, data: &RunData) -> Result<(), ReportError> {
         )?;
     }
     link_plots(page, data)
+}
+
+/// " (the first N of its M hops)" when a chart shows only some lines.
+fn cut(shown: usize, of: usize) -> String {
+    if of > shown {
+        format!(" (the first {shown} of its {of} hops)")
+    } else {
+        String::new()
+    }
 }
 
 fn cdf(sorted: &[f64]) -> Vec<(f64, f64)> {

@@ -215,6 +215,39 @@ fn route_summary(world: &World<Nodes>, i: usize) -> RouteSummary {
     }
 }
 
+/// Each flow's route, hop by hop, over time: what the forward direction of
+/// the route's entry at each node held, sent, resent and waited for credit
+/// (hop 0 is the origin). A row per flow, hop and sample while it has a
+/// route.
+pub fn route_hops_csv(world: &World<Nodes>) -> String {
+    let mut out = String::from(
+        "time_s,flow,hop,node,held_bytes,bytes_sent,bytes_retransmitted,credit_stall_ms\n",
+    );
+    let names: Vec<&str> = world
+        .sources()
+        .iter()
+        .map(|s| s.spec.name.as_str())
+        .collect();
+    for s in world.samples() {
+        for (f, hops) in s.hops.iter().enumerate() {
+            for (hop, h) in hops.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "{:.6},{},{hop},{},{},{},{},{:.3}",
+                    s.time.as_secs_f64(),
+                    names[f],
+                    h.node,
+                    h.held,
+                    h.bytes_sent,
+                    h.bytes_retransmitted,
+                    h.credit_stall_ns as f64 / 1e6
+                );
+            }
+        }
+    }
+    out
+}
+
 /// Route entries per node over time: buffer occupancy per hop, and the
 /// cumulative hop retransmissions and credit stalls.
 pub fn routes_csv(world: &World<Nodes>) -> String {

@@ -49,7 +49,8 @@ pub fn run(scenario: Scenario, progress: &mut dyn FnMut(Progress)) -> Result<Run
 }
 
 /// Writes `summary.json`, the time series (`timeseries_flows.csv`,
-/// `timeseries_links.csv`, `timeseries_routes.csv`) and the latency samples
+/// `timeseries_links.csv`, `timeseries_routes.csv`,
+/// `timeseries_route_hops.csv`) and the latency samples
 /// (`latencies.csv`) into `dir` (created if needed).
 pub fn write(run: &Run, dir: &Path) -> Result<(), RunError> {
     let put = |name: &str, contents: String| {
@@ -69,6 +70,10 @@ pub fn write(run: &Run, dir: &Path) -> Result<(), RunError> {
     put("timeseries_flows.csv", results::flows_csv(&run.world))?;
     put("timeseries_links.csv", results::links_csv(&run.world))?;
     put("timeseries_routes.csv", results::routes_csv(&run.world))?;
+    put(
+        "timeseries_route_hops.csv",
+        results::route_hops_csv(&run.world),
+    )?;
     put("latencies.csv", results::latencies_csv(&run.world))?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use node_core::{
     Address, Class, CommandError, Input, LinkId, Node, NodeStats, Output, PublicKey, RouteHandle,
-    RouteKind, Time,
+    RouteId, RouteInfo, RouteKind, Time,
 };
 
 /// A sans-IO node the engine can drive.
@@ -53,6 +53,17 @@ pub trait Protocol {
     /// What this node's route entries hold and did, summed.
     fn route_totals(&self) -> RouteTotals {
         RouteTotals::default()
+    }
+    /// The entry of a route this node holds, by its handle.
+    fn route_info(&self, route: RouteHandle) -> Option<RouteInfo> {
+        let _ = route;
+        None
+    }
+    /// The entry whose frames arrive from upstream on `link` with route id
+    /// `id`: how the engine follows a route from hop to hop.
+    fn route_from_upstream(&self, link: LinkId, id: RouteId) -> Option<RouteInfo> {
+        let _ = (link, id);
+        None
     }
 }
 
@@ -114,6 +125,14 @@ impl Protocol for Node {
     }
     fn route_has_room(&self, route: RouteHandle, len: usize) -> bool {
         Node::route_has_room(self, route, len)
+    }
+    fn route_info(&self, route: RouteHandle) -> Option<RouteInfo> {
+        Node::route(self, route)
+    }
+    fn route_from_upstream(&self, link: LinkId, id: RouteId) -> Option<RouteInfo> {
+        self.routes()
+            .filter_map(|h| Node::route(self, h))
+            .find(|i| i.upstream == Some(link) && i.upstream_id == Some(id))
     }
     fn route_totals(&self) -> RouteTotals {
         let mut t = RouteTotals {
