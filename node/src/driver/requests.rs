@@ -1,0 +1,176 @@
+//! The control endpoint: clients connect to the Unix socket and send JSON
+//! lines; each request is answered on its connection (some, like `send`,
+//! once the node has done what they ask).
+
+use super::*;
+
+impl Driver {
+    pub(super) fn answer(&mut self, client: Option<Token>, v: Value) {
+        if let Some(c) = client.and_then(|t| self.conns.get_mut(&t)) {
+            c.send(&v);
+        }
+    }
+
+    pub(super) fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, _)) => {
+                    let t = Token(self.next_token);
+                    self.next_token += 1;
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut stream, t, Interest::READABLE | Interest::WRITABLE)
+                        .is_ok()
+                    {
+                        self.conns.insert(t, Conn::new(stream));
+                        self.on_conn(t);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    warn!("control accept: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_conn(&mut self, t: Token) {
+        let Some(c) = self.conns.get_mut(&t) else {
+            return;
+        };
+        c.flush();
+        let lines = c.read_lines();
+        for line in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let reply = match serde_json::from_str::<Request>(&line) {
+                Ok(req) => self.on_request(t, req),
+                Err(e) => Some(control::error(format!("bad request: {e}"))),
+            };
+            if let Some(v) = reply {
+                self.answer(Some(t), v);
+            }
+        }
+        if let Some(c) = self.conns.get_mut(&t)
+            && c.closing
+            && c.flush()
+        {
+            let mut c = self.conns.remove(&t).expect("present");
+            let _ = self.poll.registry().deregister(&mut c.stream);
+            self.recv_clients.retain(|&x| x != t);
+            self.opening.retain(|_, x| *x != t);
+            for s in self.sending.values_mut() {
+                if s.client == Some(t) {
+                    s.client = None;
+                }
+            }
+        }
+    }
+
+    /// Carries out a control request; `None` when the answer comes later.
+    pub(super) fn on_request(&mut self, t: Token, req: Request) -> Option<Value> {
+        match req {
+            Request::Status => Some(json!({ "ok": true, "status": self.status() })),
+            Request::RouteOpen { path } => {
+                let mut hops = Vec::new();
+                for (i, a) in path.iter().enumerate() {
+                    match crate::hex::decode::<16>(a) {
+                        Some(b) => hops.push(Address(b)),
+                        None => {
+                            return Some(control::error(format!(
+                                "path[{i}]: {a:?} is not an address (32 hex digits)"
+                            )));
+                        }
+                    }
+                }
+                match self.node.open_route(hops, Class::Bulk, RouteKind::Stream) {
+                    Ok(h) => {
+                        info!("{h}: opening along {} hops", path.len());
+                        self.opening.insert(h, t);
+                        None
+                    }
+                    Err(e) => Some(control::error(e)),
+                }
+            }
+            Request::Send {
+                route,
+                file,
+                generate,
+                chunk,
+            } => {
+                let h = RouteHandle(route);
+                if !self.up.contains(&h) || self.node.route(h).is_none_or(|r| r.role != "origin") {
+                    return Some(control::error(format!(
+                        "{h} is not a route this node opened and that is up"
+                    )));
+                }
+                if self.sending.contains_key(&h) {
+                    return Some(control::error(format!("{h} is already sending")));
+                }
+                let chunk = chunk.unwrap_or(DEFAULT_CHUNK);
+                let limit = self.cfg.core.route_buffer / 2;
+                if chunk == 0 || chunk > limit {
+                    return Some(control::error(format!("chunk must be 1..={limit} bytes")));
+                }
+                let transfer = match (file, generate) {
+                    (Some(f), None) => match Outgoing::file(&f, chunk) {
+                        Ok(t) => t,
+                        Err(e) => return Some(control::error(format!("{}: {e}", f.display()))),
+                    },
+                    (None, Some(n)) => Outgoing::generated(n, chunk),
+                    _ => {
+                        return Some(control::error(
+                            "send needs exactly one of file and generate",
+                        ));
+                    }
+                };
+                info!("{h}: sending");
+                self.sending.insert(
+                    h,
+                    Sending {
+                        transfer,
+                        delivered: 0,
+                        client: Some(t),
+                        started: Instant::now(),
+                    },
+                );
+                None
+            }
+            Request::Recv { dir } => {
+                if let Err(e) = std::fs::create_dir_all(&dir) {
+                    return Some(control::error(format!("{}: {e}", dir.display())));
+                }
+                info!("incoming transfers go to {}", dir.display());
+                self.recv_dir = Some(dir.clone());
+                self.recv_clients.push(t);
+                Some(json!({ "ok": true, "dir": dir }))
+            }
+            Request::RouteClose { route } => match self.node.close_route(RouteHandle(route)) {
+                Ok(()) => Some(json!({ "ok": true })),
+                Err(e) => Some(control::error(e)),
+            },
+            Request::Shutdown => {
+                self.shutdown.store(true, Ordering::Relaxed);
+                Some(json!({ "ok": true }))
+            }
+        }
+    }
+}
+
+pub(super) fn bind_control(path: &std::path::Path) -> Result<UnixListener, StartError> {
+    let err = |source| StartError::Control {
+        path: path.to_owned(),
+        source,
+    };
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(StartError::ControlInUse(path.to_owned()));
+        }
+        // A socket left behind by a node that was killed.
+        std::fs::remove_file(path).map_err(err)?;
+    }
+    UnixListener::bind(path).map_err(err)
+}

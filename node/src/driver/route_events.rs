@@ -1,0 +1,171 @@
+//! What the driver does with node-core's events: logs them, keeps the
+//! event log, and moves route data between the node and the transfers
+//! (outgoing files, incoming files) and control clients waiting on them.
+
+use super::*;
+
+impl Driver {
+    pub(super) fn on_event(&mut self, e: Event) {
+        self.log.record(&e);
+        match e {
+            Event::LinkEstablished {
+                link,
+                peer,
+                address,
+                resent_messages,
+            } => {
+                if let Some(s) = self.links.get_mut(&link) {
+                    s.established = true;
+                    s.peer = Some(peer);
+                    s.probation_until = None;
+                    info!(
+                        "{link} to {} established: peer {address} (resent {resent_messages})",
+                        s.addr
+                    );
+                }
+            }
+            Event::LinkDead { link } => {
+                let dynamic = self
+                    .links
+                    .get(&link)
+                    .is_some_and(|s| s.configured.is_none());
+                if let Some(s) = self.links.get_mut(&link) {
+                    s.established = false;
+                    warn!(
+                        "{link} to {}: dead (nothing heard for the dead interval)",
+                        s.addr
+                    );
+                }
+                if dynamic {
+                    self.remove_link(link);
+                }
+            }
+            Event::LinkClosed { link, reason, .. } => {
+                let Some(s) = self.links.get(&link) else {
+                    return;
+                };
+                info!("{link} to {}: closed ({reason:?})", s.addr);
+                match s.configured {
+                    // A configured peer stays a link: when it comes back it
+                    // handshakes again.
+                    Some(key) if !self.shutting_down => {
+                        let now = self.now();
+                        let mtu = self.cfg.mtu;
+                        if let Some(s) = self.links.get_mut(&link) {
+                            s.established = false;
+                            s.peer = None;
+                        }
+                        self.node.handle_input(
+                            now,
+                            Input::LinkUp {
+                                link,
+                                peer_key: Some(key),
+                                mtu,
+                                rate_bps: None,
+                            },
+                        );
+                    }
+                    Some(_) => {}
+                    None => self.remove_link(link),
+                }
+            }
+            Event::PeerRejected { link, offered } => {
+                warn!("{link}: peer offered key {offered}, not the configured one: refused");
+            }
+            Event::RouteUp { route } => {
+                info!("{route}: up");
+                self.up.insert(route);
+                if let Some(t) = self.opening.remove(&route) {
+                    self.answer(Some(t), json!({ "ok": true, "route": route.0 }));
+                }
+            }
+            Event::RouteIncoming { route, .. } => {
+                info!("{route}: incoming");
+                self.incoming.insert(route, Incoming::new(route.0));
+            }
+            Event::RouteMessage { route, data } => self.on_route_message(route, &data),
+            Event::RouteDelivered { route, bytes } => {
+                let done = self.sending.get_mut(&route).is_some_and(|s| {
+                    s.delivered = bytes;
+                    s.transfer.all_queued() && bytes >= s.transfer.stream_total
+                });
+                if done && let Some(s) = self.sending.remove(&route) {
+                    let secs = s.started.elapsed().as_secs_f64();
+                    info!(
+                        "{route}: transfer of {} bytes confirmed in {secs:.3} s",
+                        s.transfer.sent
+                    );
+                    self.answer(
+                        s.client,
+                        json!({ "ok": true, "route": route.0, "bytes": s.transfer.sent, "seconds": secs }),
+                    );
+                }
+            }
+            Event::RouteClosed { route, reason } => {
+                let why = reason_name(reason);
+                info!("{route}: closed ({why})");
+                self.up.remove(&route);
+                if let Some(t) = self.opening.remove(&route) {
+                    self.answer(
+                        Some(t),
+                        control::error(format!("route could not be built ({why})")),
+                    );
+                }
+                if let Some(s) = self.sending.remove(&route) {
+                    let msg = format!(
+                        "route closed ({why}) after {} of {} stream bytes were confirmed",
+                        s.delivered, s.transfer.stream_total
+                    );
+                    warn!("{route}: {msg}");
+                    self.answer(s.client, control::error(msg));
+                }
+                if let Some(mut i) = self.incoming.remove(&route) {
+                    i.abandon();
+                }
+            }
+            Event::CommandFailed(e) => warn!("command failed: {e}"),
+            Event::RouteOpening { .. } | Event::Message { .. } => {}
+        }
+    }
+
+    pub(super) fn on_route_message(&mut self, route: RouteHandle, data: &[u8]) {
+        let Some(inc) = self.incoming.get_mut(&route) else {
+            debug!("{route}: {} bytes from the destination ignored", data.len());
+            return;
+        };
+        let before = inc.bytes;
+        let result = inc.on_message(data, self.recv_dir.as_deref());
+        self.stats.route_bytes_received += inc.bytes - before;
+        match result {
+            Ok(None) => {}
+            Ok(Some(done)) => {
+                self.stats.transfers_completed += 1;
+                info!(
+                    "{route}: received {} ({} bytes, sha256 {}) -> {}",
+                    done.name,
+                    done.bytes,
+                    done.sha256,
+                    done.path.display()
+                );
+                if self.recv_dir.is_none() {
+                    warn!(
+                        "{route}: no receive directory (meshnode recv --out DIR): {} discarded",
+                        done.name
+                    );
+                }
+                let v = json!({ "ok": true, "completed": done });
+                for t in self.recv_clients.clone() {
+                    self.answer(Some(t), v.clone());
+                }
+            }
+            Err(e) => {
+                self.stats.transfers_failed += 1;
+                warn!("{route}: incoming transfer refused: {e}");
+                if let Some(mut i) = self.incoming.remove(&route) {
+                    i.abandon();
+                }
+                let _ = self.node.close_route(route);
+            }
+        }
+    }
+}
