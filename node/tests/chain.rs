@@ -116,7 +116,7 @@ fn a_file_crosses_four_nodes_encrypted_and_relays_see_only_their_neighbours() {
 #[test]
 fn a_transfer_completes_through_twenty_percent_loss() {
     let _turn = serial();
-    let data = content(4 << 20, 11);
+    let data = content(20 << 20, 11);
     let c = Chain::start(4, 0.2, None, "");
     let file = c.dir.path().join("lossy.bin");
     std::fs::write(&file, &data).unwrap();
