@@ -133,6 +133,28 @@ fn a_large_message_crosses_a_lossy_link_intact() {
 }
 
 #[test]
+fn small_messages_share_datagrams_and_all_arrive_in_order() {
+    // Tiny messages that wait for a paced link are bundled, many DATA
+    // frames to a packet (more than the receiver parses onto its stack).
+    let mut net = Net::new(2, modeled(), 15);
+    let paced = WireParams {
+        bits_per_second: Some(1_000_000),
+        ..WireParams::default()
+    };
+    net.connect(0, 1, paced);
+    net.run_for(Duration::from_millis(200));
+    let before = net.nodes[0].stats().links.datagrams_sent;
+    let msgs: Vec<_> = (0..400).map(|i| payload(i, 8)).collect();
+    for m in &msgs {
+        net.send(0, 1, 5, Class::Bulk, m.clone());
+    }
+    net.run_for(Duration::from_millis(500));
+    assert_eq!(by_channel(&net.messages(1), link_to(0), 5), msgs);
+    let datagrams = net.nodes[0].stats().links.datagrams_sent - before;
+    assert!(datagrams * 10 < msgs.len() as u64, "{datagrams} datagrams");
+}
+
+#[test]
 fn realtime_overtakes_queued_bulk() {
     // A 1 Mb/s link with a small window, so bulk waits in the node, where
     // priorities apply, rather than in the wire.
