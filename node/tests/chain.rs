@@ -28,14 +28,22 @@ fn start_recv(c: &Chain, count: u64) -> (std::process::Child, std::path::PathBuf
     (child, out)
 }
 
-fn send(c: &Chain, route: u64, file: &std::path::Path) -> std::process::Output {
-    c.nodes[0].cli(&[
+/// A's `send` of `file` on `route`, which must succeed (the nodes' logs
+/// are shown if it does not).
+fn send_ok(c: &Chain, route: u64, file: &std::path::Path) {
+    let out = c.nodes[0].cli(&[
         "send",
         "--route",
         &route.to_string(),
         "--file",
         file.to_str().unwrap(),
-    ])
+    ]);
+    assert!(
+        out.status.success(),
+        "send: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        c.logs()
+    );
 }
 
 #[test]
@@ -48,13 +56,7 @@ fn a_file_crosses_four_nodes_encrypted_and_relays_see_only_their_neighbours() {
     std::fs::write(&file, &data).unwrap();
     let (recv, inbox) = start_recv(&c, 1);
     let route = c.open_route();
-    let out = send(&c, route, &file);
-    assert!(
-        out.status.success(),
-        "send: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        c.logs()
-    );
+    send_ok(&c, route, &file);
     let recv = recv.wait_with_output().unwrap();
     assert!(recv.status.success());
     let done: serde_json::Value =
@@ -122,13 +124,7 @@ fn a_transfer_completes_through_twenty_percent_loss() {
     std::fs::write(&file, &data).unwrap();
     let (recv, inbox) = start_recv(&c, 1);
     let route = c.open_route();
-    let out = send(&c, route, &file);
-    assert!(
-        out.status.success(),
-        "send: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        c.logs()
-    );
+    send_ok(&c, route, &file);
     assert!(recv.wait_with_output().unwrap().status.success());
     assert_eq!(std::fs::read(inbox.join("lossy.bin")).unwrap(), data);
     for r in &c.relays {
@@ -207,13 +203,7 @@ fn a_killed_relay_breaks_the_route_and_a_new_route_resends_the_file() {
     c.nodes[2] = NodeProc::start("n2-again", &cfg, &ctl, c.dir.path());
     c.wait_links();
     let route = c.open_route();
-    let out = send(&c, route, &file);
-    assert!(
-        out.status.success(),
-        "send: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        c.logs()
-    );
+    send_ok(&c, route, &file);
     assert!(recv.wait_with_output().unwrap().status.success());
     assert_eq!(std::fs::read(inbox.join("resent.bin")).unwrap(), data);
     // The broken transfer left no partial file behind.
