@@ -346,6 +346,13 @@ impl Node {
         self.routes.info(route)
     }
 
+    /// The route entry whose frames arrive from upstream on `link` with
+    /// route id `id` (the upstream hop's `downstream_id`): how an observer
+    /// of every node follows a route hop by hop.
+    pub fn route_from_upstream(&self, link: LinkId, id: crate::RouteId) -> Option<RouteHandle> {
+        self.routes.by_upstream(link, id)
+    }
+
     /// Every route entry this node holds, as origin, relay or destination.
     pub fn routes(&self) -> impl Iterator<Item = RouteHandle> + '_ {
         self.routes.handles()

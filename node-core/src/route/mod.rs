@@ -553,6 +553,14 @@ impl Routes {
         })
     }
 
+    /// The entry whose frames arrive from upstream on `link` carrying `id`.
+    pub fn by_upstream(&self, link: LinkId, id: RouteId) -> Option<RouteHandle> {
+        match self.inbound.get(&(link, id)) {
+            Some(&(h, Side::Up)) => Some(RouteHandle(h)),
+            _ => None,
+        }
+    }
+
     /// A snapshot of a route at this node.
     pub fn info(&self, route: RouteHandle) -> Option<RouteInfo> {
         let r = self.routes.get(&route.0)?;

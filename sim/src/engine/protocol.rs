@@ -130,9 +130,7 @@ impl Protocol for Node {
         Node::route(self, route)
     }
     fn route_from_upstream(&self, link: LinkId, id: RouteId) -> Option<RouteInfo> {
-        self.routes()
-            .filter_map(|h| Node::route(self, h))
-            .find(|i| i.upstream == Some(link) && i.upstream_id == Some(id))
+        Node::route(self, Node::route_from_upstream(self, link, id)?)
     }
     fn route_totals(&self) -> RouteTotals {
         let mut t = RouteTotals {
