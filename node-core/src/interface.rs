@@ -113,6 +113,15 @@ pub enum Command {
         /// The link to close.
         link: LinkId,
     },
+    /// Drain a link: it takes no new work, its neighbour's traffic moves
+    /// to another link to the same peer, and it closes once idle or after
+    /// `max` (see [`Node::drain_link`](crate::Node::drain_link)).
+    DrainLink {
+        /// The link to drain.
+        link: LinkId,
+        /// It closes after this long at the latest.
+        max: crate::time::Duration,
+    },
     /// Start a key rotation now instead of at the next interval.
     Rekey {
         /// The link whose keys rotate.

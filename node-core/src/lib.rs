@@ -62,9 +62,11 @@
 
 pub mod config;
 pub mod crypto;
+mod dispatch;
 pub mod identity;
 pub mod interface;
 pub mod link;
+pub mod neighbours;
 mod node;
 pub mod range_set;
 pub mod route;
@@ -82,7 +84,8 @@ pub use interface::{
     CONTROL_CHANNEL, CloseReason, Command, CommandError, Event, Input, LinkId, Output,
     RouteCloseReason, RouteFailure, RouteHandle,
 };
-pub use link::LinkTimer;
+pub use link::{LinkState, LinkTimer};
+pub use neighbours::NeighbourInfo;
 pub use node::{LinkInfo, Node, TimeoutReason};
 pub use route::{RouteInfo, RouteKind};
 pub use stats::{DropStats, LinkStats, NodeStats};

@@ -1,6 +1,8 @@
-//! The node: routes inputs to its links and collects their outputs.
+//! The node: owns every layer, routes inputs to them and collects their
+//! outputs. The link layer reaches the layers above only through
+//! [`Above`](crate::dispatch::Above).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 
 use rand::SeedableRng;
@@ -8,11 +10,13 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::config::{Config, ConfigError};
 use crate::crypto::CryptoSuite;
+use crate::dispatch::{Above, UpperToken, flush};
 use crate::identity::{Address, Identity, PublicKey};
 use crate::interface::{
-    CONTROL_CHANNEL, CloseReason, Command, CommandError, Event, Input, LinkId, Output, RouteHandle,
+    CONTROL_CHANNEL, Command, CommandError, Event, Input, LinkId, Output, RouteHandle,
 };
-use crate::link::{Ctx, Link, LinkTimer, MIN_MTU};
+use crate::link::{Ctx, Link, LinkState, LinkTimer, MIN_MTU};
+use crate::neighbours::{NeighbourInfo, Neighbours};
 use crate::route::{RouteInfo, RouteKind, RouteStats, Routes};
 use crate::stats::{LinkStats, NodeStats};
 use crate::time::{Duration, Time};
@@ -44,6 +48,8 @@ pub struct LinkInfo {
     pub established: bool,
     /// Whether the link was closed.
     pub closed: bool,
+    /// Where the link is in its life.
+    pub state: LinkState,
     /// Smoothed round-trip time.
     pub srtt: Duration,
     /// Key epoch sealing our packets.
@@ -64,9 +70,15 @@ pub struct Node {
     identity: Identity,
     suite: &'static dyn CryptoSuite,
     rng: ChaCha20Rng,
-    links: BTreeMap<LinkId, Link>,
+    links: BTreeMap<LinkId, Link<UpperToken>>,
+    neighbours: Neighbours,
+    /// Links being drained: closed as soon as they are idle.
+    draining: BTreeSet<LinkId>,
     routes: Routes,
+    /// The node's one event queue (see `dispatch`).
     events: VecDeque<Event>,
+    /// Upper frames of layers this node does not run.
+    unknown_frames: u64,
     /// Counters of links that went down, so node totals never shrink.
     retired: LinkStats,
     unknown_link: u64,
@@ -96,7 +108,10 @@ impl Node {
             identity,
             rng,
             links: BTreeMap::new(),
+            neighbours: Neighbours::default(),
+            draining: BTreeSet::new(),
             events: VecDeque::new(),
+            unknown_frames: 0,
             retired: LinkStats::default(),
             unknown_link: 0,
             now: Time::ZERO,
@@ -111,11 +126,11 @@ impl Node {
         let now = self.advance(now);
         match input {
             Input::Datagram { link, bytes } => {
-                let Some((l, mut ctx)) = self.link_ctx(link) else {
+                let Some((l, mut ctx, mut above)) = self.split(link) else {
                     self.unknown_link += 1;
                     return;
                 };
-                l.handle_datagram(now, bytes, &mut ctx);
+                l.handle_datagram(now, bytes, &mut ctx, &mut above);
             }
             Input::LinkUp {
                 link,
@@ -124,41 +139,23 @@ impl Node {
                 rate_bps,
             } => self.link_up(now, link, peer_key, mtu, rate_bps),
             Input::LinkDown { link } => {
-                self.routes.on_link_lost(link);
+                if let Some((l, _, mut above)) = self.split(link) {
+                    l.on_down(now, &mut above);
+                }
                 if let Some(l) = self.links.remove(&link) {
                     self.retired += *l.stats();
-                    if !l.is_closed() {
-                        self.events.push_back(Event::LinkClosed {
-                            link,
-                            reason: CloseReason::LinkDown,
-                            unsent_messages: l.pending_messages(),
-                        });
-                    }
                 }
+                self.draining.remove(&link);
             }
             Input::Timeout => {
-                let Node {
-                    config,
-                    identity,
-                    suite,
-                    rng,
-                    links,
-                    routes,
-                    events,
-                    ..
-                } = self;
-                let mut ctx = Ctx {
-                    routes,
-                    config,
-                    identity,
-                    suite: *suite,
-                    rng,
-                    events,
-                };
-                for l in links.values_mut() {
-                    l.handle_timeout(now, &mut ctx);
+                let ids: Vec<LinkId> = self.links.keys().copied().collect();
+                for id in ids {
+                    if let Some((l, mut ctx, mut above)) = self.split(id) {
+                        l.handle_timeout(now, &mut ctx, &mut above);
+                    }
                 }
                 self.routes.handle_timeout(now);
+                flush(&mut self.events, &mut self.routes);
             }
             Input::Command(cmd) => {
                 let result = match cmd {
@@ -169,6 +166,7 @@ impl Node {
                         data,
                     } => self.send(link, channel, class, data),
                     Command::Close { link } => self.close(link),
+                    Command::DrainLink { link, max } => self.drain_link(link, max),
                     Command::Rekey { link } => self.rekey(link),
                     Command::OpenRoute { path, class, kind } => self
                         .open_route(path, class, kind)
@@ -176,6 +174,7 @@ impl Node {
                     Command::RouteSend { route, data } => self.route_send(route, data),
                     Command::CloseRoute { route } => self.close_route(route),
                 };
+                flush(&mut self.events, &mut self.routes);
                 if let Err(e) = result {
                     self.events.push_back(Event::CommandFailed(e));
                 }
@@ -199,33 +198,26 @@ impl Node {
                 }));
             return;
         }
-        if let Some(old) = self.links.remove(&link) {
+        if let Some((old, _, mut above)) = self.split(link) {
             // The driver reused a live link id: the old session is gone.
-            self.retired += *old.stats();
-            if !old.is_closed() {
-                self.events.push_back(Event::LinkClosed {
-                    link,
-                    reason: CloseReason::LinkDown,
-                    unsent_messages: old.pending_messages(),
-                });
-            }
+            old.on_down(now, &mut above);
         }
+        if let Some(old) = self.links.remove(&link) {
+            self.retired += *old.stats();
+        }
+        self.draining.remove(&link);
         let Node {
             config,
             identity,
             suite,
             rng,
-            routes,
-            events,
             ..
         } = self;
         let mut ctx = Ctx {
-            routes,
             config,
             identity,
             suite: *suite,
             rng,
-            events,
         };
         let l = Link::new(
             link,
@@ -243,27 +235,35 @@ impl Node {
         self.now
     }
 
-    fn link_ctx(&mut self, link: LinkId) -> Option<(&mut Link, Ctx<'_>)> {
+    /// One link, with what it borrows from the node and the layers above
+    /// it, each a separate borrow.
+    fn split(&mut self, link: LinkId) -> Option<(&mut Link<UpperToken>, Ctx<'_>, Above<'_>)> {
         let Node {
             config,
             identity,
             suite,
             rng,
             links,
+            neighbours,
             routes,
             events,
+            unknown_frames,
             ..
         } = self;
         let l = links.get_mut(&link)?;
         Some((
             l,
             Ctx {
-                routes,
                 config,
                 identity,
                 suite: *suite,
                 rng,
+            },
+            Above {
+                routes,
+                neighbours,
                 events,
+                unknown_frames,
             },
         ))
     }
@@ -292,16 +292,59 @@ impl Node {
 
     /// Closes a link gracefully (the peer is told).
     pub fn close(&mut self, link: LinkId) -> Result<(), CommandError> {
-        let (l, mut ctx) = self.link_ctx(link).ok_or(CommandError::UnknownLink(link))?;
-        l.close(&mut ctx);
+        let now = self.now;
+        let (l, _, mut above) = self.split(link).ok_or(CommandError::UnknownLink(link))?;
+        l.close(now, &mut above);
         Ok(())
+    }
+
+    /// Drains a link: it takes no new work, the traffic of its neighbour
+    /// moves to another established link to the same peer (make before
+    /// break: what is in flight on the drained link is still acknowledged
+    /// there, and what it loses goes out on the new one), and it closes as
+    /// soon as nothing of its own is in flight, or after `max` at the
+    /// latest. With no other link to the peer it keeps carrying until then.
+    pub fn drain_link(&mut self, link: LinkId, max: Duration) -> Result<(), CommandError> {
+        let deadline = self.now + max;
+        let l = self
+            .links
+            .get_mut(&link)
+            .ok_or(CommandError::UnknownLink(link))?;
+        if !l.start_drain(deadline) {
+            return Err(CommandError::LinkClosed(link));
+        }
+        self.neighbours.set_draining(link);
+        self.draining.insert(link);
+        Ok(())
+    }
+
+    /// Closes every draining link that no longer carries anything.
+    fn close_idle_drained(&mut self, now: Time) {
+        if self.draining.is_empty() {
+            return;
+        }
+        let draining: Vec<LinkId> = self.draining.iter().copied().collect();
+        for link in draining {
+            let carrier = self.neighbours.carried_by(link).is_some();
+            let Some((l, _, mut above)) = self.split(link) else {
+                self.draining.remove(&link);
+                continue;
+            };
+            if !l.is_draining() {
+                // Closed, dead or replaced meanwhile: nothing to drain.
+                self.draining.remove(&link);
+            } else if !carrier && l.is_idle() {
+                l.close(now, &mut above);
+                self.draining.remove(&link);
+            }
+        }
     }
 
     /// Rotates the link's keys now rather than at the next interval. Only
     /// the end that initiated the handshake drives rotations; at the other
     /// end this does nothing.
     pub fn rekey(&mut self, link: LinkId) -> Result<(), CommandError> {
-        let (l, mut ctx) = self.link_ctx(link).ok_or(CommandError::UnknownLink(link))?;
+        let (l, mut ctx, _) = self.split(link).ok_or(CommandError::UnknownLink(link))?;
         l.rekey_now(&mut ctx);
         Ok(())
     }
@@ -341,16 +384,34 @@ impl Node {
         self.routes.close(route)
     }
 
-    /// A route's state at this node (any role), for metrics.
+    /// A route's state at this node (any role), for metrics. Its
+    /// `upstream` and `downstream` are the links that carry it now.
     pub fn route(&self, route: RouteHandle) -> Option<RouteInfo> {
-        self.routes.info(route)
+        let mut info = self.routes.info(route)?;
+        info.upstream = info.upstream_peer.and_then(|p| self.neighbours.carrier(&p));
+        info.downstream = info
+            .downstream_peer
+            .and_then(|p| self.neighbours.carrier(&p));
+        Some(info)
     }
 
     /// The route entry whose frames arrive from upstream on `link` with
     /// route id `id` (the upstream hop's `downstream_id`): how an observer
-    /// of every node follows a route hop by hop.
+    /// of every node follows a route hop by hop. Route ids are per
+    /// neighbour, so any established link to that neighbour finds it.
     pub fn route_from_upstream(&self, link: LinkId, id: crate::RouteId) -> Option<RouteHandle> {
-        self.routes.by_upstream(link, id)
+        self.routes.by_upstream(self.neighbours.peer_of(link)?, id)
+    }
+
+    /// Every neighbour with an established link, with its links and the
+    /// one that carries its traffic now.
+    pub fn neighbours(&self) -> impl Iterator<Item = NeighbourInfo> + '_ {
+        self.neighbours.iter()
+    }
+
+    /// Where `link` is in its life.
+    pub fn link_state(&self, link: LinkId) -> Option<LinkState> {
+        self.links.get(&link).map(|l| l.state())
     }
 
     /// Every route entry this node holds, as origin, relay or destination.
@@ -375,33 +436,41 @@ impl Node {
     /// The next output. Call until it returns [`Output::Timeout`].
     pub fn poll_output(&mut self, now: Time) -> Output {
         let now = self.advance(now);
-        if let Some(e) = self.events.pop_front().or_else(|| self.routes.pop_event()) {
+        flush(&mut self.events, &mut self.routes);
+        if let Some(e) = self.events.pop_front() {
             return Output::Event(e);
         }
+        self.close_idle_drained(now);
         let Node {
             config,
             identity,
             suite,
             rng,
             links,
+            neighbours,
             routes,
             events,
+            unknown_frames,
             cursor,
             ..
         } = self;
         let mut ctx = Ctx {
-            routes,
             config,
             identity,
             suite: *suite,
             rng,
-            events,
         };
+        let mut above = Above {
+            routes,
+            neighbours,
+            events,
+            unknown_frames,
+        };
+        // Round robin: start after the link that sent last.
         let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
-        let after = links.range_mut((start, Bound::Unbounded));
         let mut transmit = None;
-        for (&id, l) in after {
-            if let Some(bytes) = l.poll_transmit(now, &mut ctx) {
+        for (&id, l) in links.range_mut((start, Bound::Unbounded)) {
+            if let Some(bytes) = l.poll_transmit(now, &mut ctx, &mut above) {
                 transmit = Some((id, bytes));
                 break;
             }
@@ -410,7 +479,7 @@ impl Node {
             && let Some(c) = *cursor
         {
             for (&id, l) in links.range_mut(..=c) {
-                if let Some(bytes) = l.poll_transmit(now, &mut ctx) {
+                if let Some(bytes) = l.poll_transmit(now, &mut ctx, &mut above) {
                     transmit = Some((id, bytes));
                     break;
                 }
@@ -420,7 +489,8 @@ impl Node {
             *cursor = Some(link);
             return Output::Transmit { link, bytes };
         }
-        if let Some(e) = self.events.pop_front().or_else(|| self.routes.pop_event()) {
+        flush(&mut self.events, &mut self.routes);
+        if let Some(e) = self.events.pop_front() {
             return Output::Event(e);
         }
         let mut next = (Time::NEVER, None);
@@ -455,6 +525,7 @@ impl Node {
             suite: self.config.suite,
             links,
             unknown_link: self.unknown_link,
+            unknown_frames: self.unknown_frames + self.routes.stats().unknown_frames,
         }
     }
 

@@ -103,4 +103,7 @@ pub struct NodeStats {
     pub links: LinkStats,
     /// Datagrams that arrived on a link the driver never brought up.
     pub unknown_link: u64,
+    /// Upper-layer frames skipped because this version does not know their
+    /// type or does not run their layer (the version rule of `wire::upper`).
+    pub unknown_frames: u64,
 }

@@ -5,10 +5,10 @@ use super::keys::{RekeyOutcome, Role};
 use super::recv::Violation;
 use super::sent::{SentFrame, SentPacket};
 use super::session::{OpenError, Session};
-use super::{Ctx, Link, PendingResponse};
+use super::{Ctx, Link, LinkEvent, PendingResponse, Upper};
 use crate::crypto::TAG_LEN;
 use crate::identity::PublicKey;
-use crate::interface::{CONTROL_CHANNEL, CloseReason, Event};
+use crate::interface::{CONTROL_CHANNEL, CloseReason};
 use crate::time::{Duration, Time};
 use crate::wire::{AckFrame, Datagram, Frame, HandshakeInit, HandshakeResp, SealedHeader, frames};
 
@@ -16,24 +16,30 @@ use crate::wire::{AckFrame, Datagram, Frame, HandshakeInit, HandshakeResp, Seale
 /// the heap.
 const INLINE_FRAMES: usize = 4;
 
-impl Link {
+impl<T> Link<T> {
     /// Takes any bytes that arrived on this link. Whatever they are, the
     /// link either accepts them or drops them and counts why.
-    pub fn handle_datagram(&mut self, now: Time, mut bytes: Vec<u8>, ctx: &mut Ctx<'_>) {
+    pub fn handle_datagram<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        mut bytes: Vec<u8>,
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) {
         let header = match Datagram::parse(&bytes) {
             Err(_) => {
                 self.stats.drops.malformed += 1;
                 return;
             }
-            Ok(Datagram::Init(init)) => return self.on_init(now, &init, bytes.len(), ctx),
-            Ok(Datagram::Resp(resp)) => return self.on_resp(now, &resp, bytes.len(), ctx),
+            Ok(Datagram::Init(init)) => return self.on_init(now, &init, bytes.len(), ctx, up),
+            Ok(Datagram::Resp(resp)) => return self.on_resp(now, &resp, bytes.len(), ctx, up),
             Ok(Datagram::Sealed(packet)) => packet.header(),
         };
         if self.closed {
             self.stats.drops.unexpected += 1;
             return;
         }
-        self.on_sealed(now, header, &mut bytes, ctx);
+        self.on_sealed(now, header, &mut bytes, ctx, up);
     }
 
     fn accept_handshake_bytes(&mut self, len: usize) {
@@ -42,23 +48,38 @@ impl Link {
     }
 
     /// Refuses a static key other than the configured one.
-    fn check_peer(&mut self, offered: PublicKey, ctx: &mut Ctx<'_>) -> bool {
+    fn check_peer<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        offered: PublicKey,
+        up: &mut U,
+    ) -> bool {
         match self.configured_peer {
             Some(k) if k != offered => {
                 self.stats.drops.unauthenticated += 1;
-                ctx.events.push_back(Event::PeerRejected {
-                    link: self.id,
-                    offered,
-                });
+                up.on_event(
+                    now,
+                    LinkEvent::PeerRejected {
+                        link: self.id,
+                        offered,
+                    },
+                );
                 false
             }
             _ => true,
         }
     }
 
-    fn on_init(&mut self, now: Time, init: &HandshakeInit, len: usize, ctx: &mut Ctx<'_>) {
+    fn on_init<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        init: &HandshakeInit,
+        len: usize,
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) {
         let offered = PublicKey(init.static_pub);
-        if !self.check_peer(offered, ctx) {
+        if !self.check_peer(now, offered, up) {
             return;
         }
         if let Some(p) = &self.pending
@@ -107,7 +128,14 @@ impl Link {
         }
     }
 
-    fn on_resp(&mut self, now: Time, resp: &HandshakeResp, len: usize, ctx: &mut Ctx<'_>) {
+    fn on_resp<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        resp: &HandshakeResp,
+        len: usize,
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) {
         let ours_matches = self
             .ours
             .as_ref()
@@ -116,7 +144,7 @@ impl Link {
             self.stats.drops.unexpected += 1;
             return;
         }
-        if !self.check_peer(PublicKey(resp.static_pub), ctx) {
+        if !self.check_peer(now, PublicKey(resp.static_pub), up) {
             return;
         }
         let ours = &self.ours.as_ref().expect("checked above").init;
@@ -132,13 +160,20 @@ impl Link {
                     est.peer,
                     now,
                 );
-                self.install(session, now, ctx);
+                self.install(session, now, up);
             }
             Err(_) => self.stats.drops.unauthenticated += 1,
         }
     }
 
-    fn on_sealed(&mut self, now: Time, header: SealedHeader, bytes: &mut [u8], ctx: &mut Ctx<'_>) {
+    fn on_sealed<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        header: SealedHeader,
+        bytes: &mut [u8],
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) {
         let suite = ctx.suite;
         let pending = match (&mut self.session, &mut self.pending) {
             (Some(s), _) if s.local_index == header.receiver_index => false,
@@ -182,7 +217,7 @@ impl Link {
             // The initiator's first packet proves its static key: the
             // session is now established.
             let p = self.pending.take().expect("matched above");
-            self.install(p.session, now, ctx);
+            self.install(p.session, now, up);
         }
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
@@ -200,7 +235,7 @@ impl Link {
         for f in first.into_iter().flatten().chain(more) {
             match f {
                 Frame::Padding(_) | Frame::Ping => {}
-                Frame::Ack(ack) => self.on_ack(now, &ack, ctx),
+                Frame::Ack(ack) => self.on_ack(now, &ack, ctx, up),
                 Frame::Data(d) => {
                     let result = if d.channel == CONTROL_CHANNEL {
                         Err(Violation("data on the reserved control channel"))
@@ -224,28 +259,42 @@ impl Link {
                     }
                 }
                 Frame::Close(c) => {
-                    self.deliver(delivered, ctx);
-                    return self.finish_close(CloseReason::Peer(c.reason), ctx);
+                    self.deliver(now, delivered, up);
+                    return self.finish_close(now, CloseReason::Peer(c.reason), up);
                 }
-                route_frame => ctx.routes.on_frame(now, self.id, &route_frame),
+                Frame::Upper(f) => up.on_frame(now, self.id, f),
             }
         }
-        self.deliver(delivered, ctx);
+        self.deliver(now, delivered, up);
     }
 
-    fn deliver(&mut self, delivered: Vec<(u16, Vec<u8>)>, ctx: &mut Ctx<'_>) {
+    fn deliver<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        delivered: Vec<(u16, Vec<u8>)>,
+        up: &mut U,
+    ) {
         for (channel, data) in delivered {
             self.stats.messages_delivered += 1;
             self.stats.message_bytes_delivered += data.len() as u64;
-            ctx.events.push_back(Event::Message {
-                link: self.id,
-                channel,
-                data,
-            });
+            up.on_event(
+                now,
+                LinkEvent::Message {
+                    link: self.id,
+                    channel,
+                    data,
+                },
+            );
         }
     }
 
-    fn on_ack(&mut self, now: Time, ack: &AckFrame, ctx: &mut Ctx<'_>) {
+    fn on_ack<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        ack: &AckFrame,
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) {
         let Some(s) = self.session.as_mut() else {
             return;
         };
@@ -267,26 +316,26 @@ impl Link {
         if !out.acked.is_empty() {
             self.rtt.reset_backoff();
         }
-        for p in &out.acked {
-            for f in &p.frames {
-                match *f {
+        for p in out.acked {
+            for f in p.frames {
+                match f {
                     SentFrame::Data {
                         msg,
                         class,
                         offset,
                         len,
                     } => self.send.on_acked(msg, class, offset, len),
-                    SentFrame::Route(ref r) => ctx.routes.on_acked(r),
+                    SentFrame::Upper(t) => up.on_acked(self.id, t),
                     SentFrame::Rekey(_) | SentFrame::Ping => {}
                 }
             }
         }
         let lost = s.sent.lost_by_threshold(ctx.config.packet_threshold);
-        self.on_lost(lost, ctx);
+        self.on_lost(lost, up);
     }
 
     /// Gives the frames of lost packets back to their owners.
-    pub(super) fn on_lost(&mut self, lost: Vec<SentPacket>, ctx: &mut Ctx<'_>) {
+    pub(super) fn on_lost<U: Upper<Token = T>>(&mut self, lost: Vec<SentPacket<T>>, up: &mut U) {
         for p in lost {
             self.stats.packets_lost += 1;
             for f in p.frames {
@@ -314,8 +363,8 @@ impl Link {
                         self.ping_pending |= proving;
                         proving
                     }
-                    SentFrame::Route(r) => {
-                        ctx.routes.on_lost(self.id, r);
+                    SentFrame::Upper(t) => {
+                        up.on_lost(self.id, t);
                         true
                     }
                 };

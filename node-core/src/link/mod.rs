@@ -1,8 +1,12 @@
 //! A link session: handshake, keys, reliability and service streams for one
 //! link to one peer.
 //!
-//! The link owns everything about its peer; the node only routes inputs to
-//! links and collects their outputs. Files: `handshake` (the key exchange),
+//! The link knows nothing above it. Its boundary with the upper layers is
+//! [`Upper`]: the link asks it for frames while it assembles a packet (each
+//! comes with an opaque token), reports every token back as acknowledged or
+//! lost, hands up every frame of an upper type without looking into it
+//! (see [`wire::upper`](crate::wire::upper)), and reports what happens to
+//! the session as [`LinkEvent`] values, which the node dispatches. Files: `handshake` (the key exchange),
 //! `keys` (epochs and the rekey ratchet), `session` (packet protection),
 //! `replay`, `ack`, `sent`, `rtt` (reliability), `send` and `recv` (service
 //! messages), `input` (the receive path), `transmit` (packet assembly) and
@@ -34,14 +38,15 @@ use self::pacer::Pacer;
 use self::recv::{RecvLimits, RecvStreams};
 use self::rtt::RttEstimator;
 use self::send::SendStreams;
+use self::sent::SentFrame;
 use self::session::Session;
 use crate::config::Config;
 use crate::crypto::{CryptoSuite, TAG_LEN};
-use crate::identity::{Address, Identity, PublicKey};
-use crate::interface::{CloseReason, CommandError, Event, LinkId};
+use crate::identity::{Identity, PublicKey};
+use crate::interface::{CloseReason, CommandError, LinkId};
 use crate::stats::LinkStats;
 use crate::time::{Duration, Time};
-use crate::wire::{Class, RekeyFrame, SealedHeader};
+use crate::wire::{Class, RekeyFrame, SealedHeader, UpperFrame};
 
 /// The smallest MTU a link may have: a handshake response and a padded
 /// control frame must fit.
@@ -49,12 +54,113 @@ pub const MIN_MTU: usize = 128;
 
 /// What a link borrows from its node while it works.
 pub(crate) struct Ctx<'a> {
-    pub routes: &'a mut crate::route::Routes,
     pub config: &'a Config,
     pub identity: &'a Identity,
     pub suite: &'static dyn CryptoSuite,
     pub rng: &'a mut ChaCha20Rng,
-    pub events: &'a mut VecDeque<Event>,
+}
+
+/// What a link tells the layers above it, as values (the node decides
+/// what each means for them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LinkEvent {
+    /// A session was established with a proven peer.
+    Established {
+        /// The link.
+        link: LinkId,
+        /// The peer's proven static key.
+        peer: PublicKey,
+        /// It replaced a live session: the peer restarted or lost its
+        /// state, and with it everything it held for us.
+        replaced: bool,
+        /// Service messages sent again from their start.
+        resent_messages: usize,
+    },
+    /// Nothing authenticated arrived for `dead_interval`; the session is
+    /// gone (the link keeps trying to handshake).
+    Dead {
+        /// The link.
+        link: LinkId,
+    },
+    /// The link was closed and will not be used again.
+    Closed {
+        /// The link.
+        link: LinkId,
+        /// Who closed it.
+        reason: CloseReason,
+        /// Service messages still unsent or unacknowledged.
+        unsent_messages: usize,
+    },
+    /// A peer offered a static key other than the configured one.
+    PeerRejected {
+        /// The link.
+        link: LinkId,
+        /// The key it offered.
+        offered: PublicKey,
+    },
+    /// A service message arrived on a channel.
+    Message {
+        /// The link.
+        link: LinkId,
+        /// Its channel.
+        channel: u16,
+        /// Its contents.
+        data: Vec<u8>,
+    },
+}
+
+/// What an upper frame the link wrote asks of it.
+pub(crate) enum Written<T> {
+    /// The frame must arrive: report the token as acknowledged or lost.
+    Reliable(T),
+    /// The frame is sent once; nothing is reported.
+    Unreliable,
+}
+
+/// The narrow boundary between a link and the layers above it. The node
+/// implements it; the link calls it and knows nothing else above it.
+pub(crate) trait Upper {
+    /// The upper layers' name for a frame in flight.
+    type Token;
+    /// Whether upper frames wait for `link`.
+    fn wants(&self, link: LinkId) -> bool;
+    /// Appends one upper frame of `class` for `link` to `buf`, within
+    /// `space` bytes; `None` when nothing (more) waits or fits.
+    fn write_frame(
+        &mut self,
+        now: Time,
+        link: LinkId,
+        class: Class,
+        space: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<Written<Self::Token>>;
+    /// A frame of an upper type arrived on `link` (authenticated).
+    fn on_frame(&mut self, now: Time, link: LinkId, frame: UpperFrame<'_>);
+    /// The peer acknowledged the packet that carried the token's frame.
+    fn on_acked(&mut self, link: LinkId, token: Self::Token);
+    /// The token's frame is lost: by loss detection, or because its session
+    /// ended before it was acknowledged.
+    fn on_lost(&mut self, link: LinkId, token: Self::Token);
+    /// Something happened to the session.
+    fn on_event(&mut self, now: Time, event: LinkEvent);
+}
+
+/// Where a link is in its life (see [`Node::link_state`](crate::Node)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LinkState {
+    /// Handshaking; not yet usable.
+    Establishing,
+    /// Established and carrying traffic.
+    Up,
+    /// Established, but to go away: it takes no new work, what it carries
+    /// moves to another link to the same peer, and it closes when idle or
+    /// at its deadline.
+    Draining,
+    /// It was established, then fell silent for `dead_interval`; it keeps
+    /// handshaking while the driver keeps it.
+    Dead,
+    /// Closed by either end; never used again.
+    Closed,
 }
 
 struct OurInit {
@@ -64,8 +170,8 @@ struct OurInit {
 }
 
 /// A session the responder created, awaiting the initiator's first packet.
-struct PendingResponse {
-    session: Session,
+struct PendingResponse<T> {
+    session: Session<T>,
     resp: Vec<u8>,
     /// Identifies the INIT answered, to answer a repeated one identically.
     init_key: (u32, [u8; 33]),
@@ -76,15 +182,20 @@ struct PendingResponse {
 #[cfg(test)]
 pub(crate) type Corruptor = Box<dyn FnMut(&mut [u8])>;
 
-/// One link to one peer.
-pub(crate) struct Link {
+/// One link to one peer; `T` is the upper layers' frame token.
+pub(crate) struct Link<T> {
     id: LinkId,
     mtu: usize,
     configured_peer: Option<PublicKey>,
     ours: Option<OurInit>,
-    pending: Option<PendingResponse>,
-    session: Option<Session>,
+    pending: Option<PendingResponse<T>>,
+    session: Option<Session<T>>,
     closed: bool,
+    /// A session was established at least once (tells `Dead` from
+    /// `Establishing`).
+    ever_established: bool,
+    /// Draining: close at this time at the latest.
+    drain_deadline: Option<Time>,
     handshake_tx: VecDeque<Vec<u8>>,
     rtt: RttEstimator,
     send: SendStreams,
@@ -102,7 +213,7 @@ pub(crate) struct Link {
     rekey_tx: VecDeque<RekeyFrame>,
 }
 
-impl Link {
+impl<T> Link<T> {
     /// A link the driver just brought up; the handshake starts at once.
     pub fn new(
         id: LinkId,
@@ -121,6 +232,8 @@ impl Link {
             pending: None,
             session: None,
             closed: false,
+            ever_established: false,
+            drain_deadline: None,
             handshake_tx: VecDeque::new(),
             rtt: RttEstimator::new(
                 c.initial_rtt.as_nanos(),
@@ -158,19 +271,52 @@ impl Link {
         self.session.is_some()
     }
 
-    /// Whether the link was closed (by either end).
-    pub fn is_closed(&self) -> bool {
-        self.closed
+    /// Where the link is in its life.
+    pub fn state(&self) -> LinkState {
+        if self.closed {
+            LinkState::Closed
+        } else if self.session.is_some() {
+            if self.drain_deadline.is_some() {
+                LinkState::Draining
+            } else {
+                LinkState::Up
+            }
+        } else if self.ever_established {
+            LinkState::Dead
+        } else {
+            LinkState::Establishing
+        }
+    }
+
+    /// Starts draining: the link closes by `deadline` at the latest (the
+    /// node closes it earlier once it is idle). Returns false if it is
+    /// closed already.
+    pub fn start_drain(&mut self, deadline: Time) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.drain_deadline = Some(self.drain_deadline.map_or(deadline, |d| d.min(deadline)));
+        true
+    }
+
+    /// Whether the link is draining.
+    pub fn is_draining(&self) -> bool {
+        self.drain_deadline.is_some() && !self.closed
+    }
+
+    /// Whether nothing of the link's own waits or is in flight: no service
+    /// message unacknowledged and no ack-eliciting packet unacknowledged.
+    pub fn is_idle(&self) -> bool {
+        self.send.pending_messages() == 0
+            && self
+                .session
+                .as_ref()
+                .is_none_or(|s| s.sent.bytes_in_flight() == 0)
     }
 
     /// Bytes of service messages not yet acknowledged.
     pub fn send_backlog(&self) -> usize {
         self.send.backlog()
-    }
-
-    /// Messages not yet fully acknowledged.
-    pub fn pending_messages(&self) -> usize {
-        self.send.pending_messages()
     }
 
     /// A snapshot for status displays.
@@ -180,6 +326,7 @@ impl Link {
             peer: self.peer().copied(),
             established: self.is_established(),
             closed: self.closed,
+            state: self.state(),
             srtt: Duration::from_nanos(self.rtt.srtt()),
             send_epoch: self.session.as_ref().map(|s| s.keys.send_epoch()),
             send_backlog: self.send.backlog(),
@@ -255,41 +402,66 @@ impl Link {
 
     /// Closes the link gracefully: a CLOSE frame goes out with the next
     /// datagram, then the link is done. Without a session it closes at once.
-    pub fn close(&mut self, ctx: &mut Ctx<'_>) {
+    pub fn close<U: Upper<Token = T>>(&mut self, now: Time, up: &mut U) {
         if self.closed {
             return;
         }
         if self.session.is_some() {
             self.close_pending = Some(0);
         } else {
-            self.finish_close(CloseReason::Local, ctx);
+            self.finish_close(now, CloseReason::Local, up);
         }
     }
 
-    fn finish_close(&mut self, reason: CloseReason, ctx: &mut Ctx<'_>) {
-        ctx.routes.on_link_lost(self.id);
+    /// The driver took the link away: the session ends without a CLOSE.
+    pub fn on_down<U: Upper<Token = T>>(&mut self, now: Time, up: &mut U) {
+        if !self.closed {
+            self.finish_close(now, CloseReason::LinkDown, up);
+        }
+    }
+
+    /// The session's frames in flight will never be acknowledged: their
+    /// owners get them back as lost (so a route moves its data to another
+    /// link of the same peer).
+    fn abandon_in_flight<U: Upper<Token = T>>(&mut self, up: &mut U) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        for p in s.sent.take_all() {
+            for f in p.frames {
+                if let SentFrame::Upper(t) = f {
+                    up.on_lost(self.id, t);
+                }
+            }
+        }
+    }
+
+    fn finish_close<U: Upper<Token = T>>(&mut self, now: Time, reason: CloseReason, up: &mut U) {
+        self.abandon_in_flight(up);
         self.closed = true;
         self.session = None;
         self.pending = None;
         self.ours = None;
         self.close_pending = None;
+        self.drain_deadline = None;
         self.rekey_tx.clear();
-        ctx.events.push_back(Event::LinkClosed {
-            link: self.id,
-            reason,
-            unsent_messages: self.send.pending_messages(),
-        });
+        up.on_event(
+            now,
+            LinkEvent::Closed {
+                link: self.id,
+                reason,
+                unsent_messages: self.send.pending_messages(),
+            },
+        );
     }
 
     /// Makes `session` the link's session, replacing any previous one.
-    fn install(&mut self, session: Session, now: Time, ctx: &mut Ctx<'_>) {
+    fn install<U: Upper<Token = T>>(&mut self, session: Session<T>, now: Time, up: &mut U) {
         let peer = session.peer;
-        if self.session.is_some() {
-            // A new session replaces a live one: the peer restarted or lost
-            // its state, and with it every route through this link.
-            ctx.routes.on_link_lost(self.id);
-        }
-        ctx.routes.on_link_established(self.id, Address::of(&peer));
+        let replaced = self.session.is_some();
+        // A new session replaces a live one: the peer restarted or lost
+        // its state; what was in flight in the old one is gone.
+        self.abandon_in_flight(up);
         if session.keys.role() == Role::Initiator {
             // Our first packet is the proof the responder waits for.
             self.ping_pending = true;
@@ -304,12 +476,16 @@ impl Link {
         self.last_recv = now;
         self.last_eliciting_sent = now;
         self.stats.handshakes += 1;
-        ctx.events.push_back(Event::LinkEstablished {
-            link: self.id,
-            peer,
-            address: Address::of(&peer),
-            resent_messages,
-        });
+        self.ever_established = true;
+        up.on_event(
+            now,
+            LinkEvent::Established {
+                link: self.id,
+                peer,
+                replaced,
+                resent_messages,
+            },
+        );
     }
 
     /// How long a packet may go unacknowledged before it counts as lost:
@@ -346,7 +522,7 @@ impl Link {
     }
 
     /// Every timer of this link with its deadline (`NEVER` when not armed).
-    pub fn timers(&self, config: &Config) -> [(LinkTimer, Time); 9] {
+    pub fn timers(&self, config: &Config) -> [(LinkTimer, Time); 10] {
         LinkTimer::ALL.map(|timer| (timer, self.deadline(timer, config)))
     }
 
@@ -392,19 +568,31 @@ impl Link {
             }),
             LinkTimer::KeyDiscard => s.map_or(never, |s| s.keys.next_discard()),
             LinkTimer::Pacing => self.pacer.as_ref().map_or(never, Pacer::deadline),
+            LinkTimer::Drain => self.drain_deadline.unwrap_or(never),
         }
     }
 
     /// Fires every timer that is due at `now`.
-    pub fn handle_timeout(&mut self, now: Time, ctx: &mut Ctx<'_>) {
+    pub fn handle_timeout<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) {
         for (timer, at) in self.timers(ctx.config) {
             if at <= now {
-                self.fire(timer, now, ctx);
+                self.fire(timer, now, ctx, up);
             }
         }
     }
 
-    fn fire(&mut self, timer: LinkTimer, now: Time, ctx: &mut Ctx<'_>) {
+    fn fire<U: Upper<Token = T>>(
+        &mut self,
+        timer: LinkTimer,
+        now: Time,
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) {
         let config = ctx.config;
         match timer {
             LinkTimer::HandshakeRetry => {
@@ -422,7 +610,7 @@ impl Link {
                 if let Some(s) = self.session.as_mut() {
                     let lost = s.sent.lost_by_timeout(now - rto);
                     self.rtt.on_timeout();
-                    self.on_lost(lost, ctx);
+                    self.on_lost(lost, up);
                 }
             }
             LinkTimer::Keepalive => {
@@ -431,11 +619,13 @@ impl Link {
                 self.last_eliciting_sent = now;
             }
             LinkTimer::Dead => {
-                ctx.routes.on_link_lost(self.id);
+                self.abandon_in_flight(up);
                 self.session = None;
                 self.rekey_tx.clear();
                 self.ping_pending = false;
-                ctx.events.push_back(Event::LinkDead { link: self.id });
+                // A dead link is not drained: it carries nothing.
+                self.drain_deadline = None;
+                up.on_event(now, LinkEvent::Dead { link: self.id });
                 if self.ours.is_none() {
                     self.initiate(now, ctx);
                 }
@@ -451,6 +641,9 @@ impl Link {
                     p.on_timeout();
                 }
             }
+            // Draining took too long: close anyway. What still used the
+            // link was moved where it could be; the rest breaks now.
+            LinkTimer::Drain => self.close(now, up),
         }
     }
 }

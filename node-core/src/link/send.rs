@@ -118,13 +118,13 @@ impl SendStreams {
 
     /// Writes one DATA frame of `class` that fits in `space` bytes into
     /// `buf`: a lost chunk first, else new data within the window.
-    pub fn write_frame(
+    pub fn write_frame<T>(
         &mut self,
         class: Class,
         space: usize,
         window: usize,
         buf: &mut Vec<u8>,
-    ) -> Option<SentFrame> {
+    ) -> Option<SentFrame<T>> {
         let c = class_index(class);
         while let Some(&(id, offset, len)) = self.retransmit[c].front() {
             let Some(msg) = self.messages.get(&id) else {
@@ -249,7 +249,7 @@ fn fit(msg: &OutMessage, offset: u32, want: u32, space: usize) -> Option<u32> {
     (chunk > 0 || want == 0).then_some(chunk)
 }
 
-fn emit(id: u64, msg: &OutMessage, offset: u32, len: u32, buf: &mut Vec<u8>) -> SentFrame {
+fn emit<T>(id: u64, msg: &OutMessage, offset: u32, len: u32, buf: &mut Vec<u8>) -> SentFrame<T> {
     let data = &msg.data[offset as usize..(offset + len) as usize];
     Frame::Data(DataFrame {
         class: msg.class,

@@ -10,8 +10,10 @@ use crate::time::Time;
 use crate::wire::{AckFrame, Class, RekeyFrame};
 
 /// A frame that needs to arrive, as recorded when its packet was sent.
+/// `T` is the upper layers' token: opaque here, handed back as acked or
+/// lost.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SentFrame {
+pub enum SentFrame<T> {
     /// A chunk of a service message.
     Data {
         /// The message's link-local id.
@@ -27,42 +29,53 @@ pub enum SentFrame {
     Rekey(RekeyFrame),
     /// A PING (keepalive or handshake confirmation).
     Ping,
-    /// A route frame: the route layer hears whether it arrived.
-    Route(crate::route::RouteSent),
+    /// A frame of an upper layer, named by its token: the layer hears
+    /// whether it arrived.
+    Upper(T),
 }
 
 /// A packet in flight.
 #[derive(Debug, Clone)]
-pub struct SentPacket {
+pub struct SentPacket<T> {
     /// When it was handed to the driver.
     pub time: Time,
     /// Its size on the wire.
     pub size: usize,
     /// The frames that must be retransmitted if it is lost.
-    pub frames: Vec<SentFrame>,
+    pub frames: Vec<SentFrame<T>>,
 }
 
 /// What an ACK frame changed.
-#[derive(Debug, Default)]
-pub struct AckOutcome {
+#[derive(Debug)]
+pub struct AckOutcome<T> {
     /// Packets acknowledged for the first time.
-    pub acked: Vec<SentPacket>,
+    pub acked: Vec<SentPacket<T>>,
     /// The largest packet acknowledged for the first time, with its send
     /// time: an RTT sample if it is the largest acknowledged so far.
     pub rtt_sample_from: Option<Time>,
 }
 
 /// Ack-eliciting packets in flight, by packet number.
-#[derive(Debug, Default)]
-pub struct SentPackets {
-    in_flight: BTreeMap<u64, SentPacket>,
+#[derive(Debug)]
+pub struct SentPackets<T> {
+    in_flight: BTreeMap<u64, SentPacket<T>>,
     largest_acked: Option<u64>,
     bytes_in_flight: usize,
 }
 
-impl SentPackets {
+impl<T> Default for SentPackets<T> {
+    fn default() -> Self {
+        SentPackets {
+            in_flight: BTreeMap::new(),
+            largest_acked: None,
+            bytes_in_flight: 0,
+        }
+    }
+}
+
+impl<T> SentPackets<T> {
     /// Records a packet that needs acknowledging.
-    pub fn on_sent(&mut self, pn: u64, packet: SentPacket) {
+    pub fn on_sent(&mut self, pn: u64, packet: SentPacket<T>) {
         self.bytes_in_flight += packet.size;
         self.in_flight.insert(pn, packet);
     }
@@ -70,8 +83,11 @@ impl SentPackets {
     /// Applies an ACK frame. Acks for packets never sent are ignored: the
     /// frame is authenticated, so such acks are a peer bug, not an attack
     /// worth more than ignoring.
-    pub fn on_ack(&mut self, ack: &AckFrame) -> AckOutcome {
-        let mut out = AckOutcome::default();
+    pub fn on_ack(&mut self, ack: &AckFrame) -> AckOutcome<T> {
+        let mut out = AckOutcome {
+            acked: Vec::new(),
+            rtt_sample_from: None,
+        };
         let Some(largest) = ack.ranges.first().map(|r| *r.end()) else {
             return out;
         };
@@ -98,7 +114,7 @@ impl SentPackets {
     }
 
     /// Packets declared lost because `threshold` later packets were acked.
-    pub fn lost_by_threshold(&mut self, threshold: u64) -> Vec<SentPacket> {
+    pub fn lost_by_threshold(&mut self, threshold: u64) -> Vec<SentPacket<T>> {
         let Some(limit) = self
             .largest_acked
             .and_then(|l| l.checked_sub(threshold))
@@ -111,7 +127,7 @@ impl SentPackets {
 
     /// Packets declared lost because they were sent at least `rto` ago
     /// (the retransmission timer fired).
-    pub fn lost_by_timeout(&mut self, cutoff: Time) -> Vec<SentPacket> {
+    pub fn lost_by_timeout(&mut self, cutoff: Time) -> Vec<SentPacket<T>> {
         let pns: Vec<u64> = self
             .in_flight
             .iter()
@@ -121,12 +137,12 @@ impl SentPackets {
         pns.into_iter().filter_map(|pn| self.remove(pn)).collect()
     }
 
-    fn take_below(&mut self, limit: u64) -> Vec<SentPacket> {
+    fn take_below(&mut self, limit: u64) -> Vec<SentPacket<T>> {
         let pns: Vec<u64> = self.in_flight.range(..limit).map(|(&pn, _)| pn).collect();
         pns.into_iter().filter_map(|pn| self.remove(pn)).collect()
     }
 
-    fn remove(&mut self, pn: u64) -> Option<SentPacket> {
+    fn remove(&mut self, pn: u64) -> Option<SentPacket<T>> {
         let p = self.in_flight.remove(&pn)?;
         self.bytes_in_flight -= p.size;
         Some(p)
@@ -142,13 +158,21 @@ impl SentPackets {
     pub fn bytes_in_flight(&self) -> usize {
         self.bytes_in_flight
     }
+
+    /// Every packet still in flight, oldest first, and forgets them: the
+    /// session they were sent in is gone, so their frames will never be
+    /// acknowledged.
+    pub fn take_all(&mut self) -> Vec<SentPacket<T>> {
+        self.bytes_in_flight = 0;
+        core::mem::take(&mut self.in_flight).into_values().collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn packet(t: u64) -> SentPacket {
+    fn packet(t: u64) -> SentPacket<()> {
         SentPacket {
             time: Time::from_nanos(t),
             size: 100,

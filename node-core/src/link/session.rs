@@ -22,7 +22,7 @@ pub enum OpenError {
 }
 
 /// One session on a link.
-pub struct Session {
+pub struct Session<T> {
     /// Our index: the peer puts it in every packet to us.
     pub local_index: u32,
     /// The peer's index: we put it in every packet to the peer.
@@ -34,14 +34,14 @@ pub struct Session {
     replay: ReplayWindow,
     next_pn: u64,
     /// Our ack-eliciting packets in flight.
-    pub sent: SentPackets,
+    pub sent: SentPackets<T>,
     /// What we received, to acknowledge.
     pub acks: AckTracker,
     /// Whether any packet of the peer opened in this session.
     pub heard_from_peer: bool,
 }
 
-impl Session {
+impl<T> Session<T> {
     /// A new session from a handshake's root key.
     pub fn new(
         role: Role,

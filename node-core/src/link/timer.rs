@@ -27,11 +27,13 @@ pub enum LinkTimer {
     KeyDiscard,
     /// Data held back by the pacer may leave.
     Pacing,
+    /// A draining link's deadline: it closes now even if still in use.
+    Drain,
 }
 
 impl LinkTimer {
     /// All timers, in the order they are checked when several are due.
-    pub const ALL: [LinkTimer; 9] = [
+    pub const ALL: [LinkTimer; 10] = [
         LinkTimer::HandshakeRetry,
         LinkTimer::HandshakeExpiry,
         LinkTimer::Dead,
@@ -41,6 +43,7 @@ impl LinkTimer {
         LinkTimer::Rekey,
         LinkTimer::KeyDiscard,
         LinkTimer::Pacing,
+        LinkTimer::Drain,
     ];
 }
 
@@ -56,6 +59,7 @@ impl fmt::Display for LinkTimer {
             LinkTimer::Rekey => "rekey",
             LinkTimer::KeyDiscard => "key-discard",
             LinkTimer::Pacing => "pacing",
+            LinkTimer::Drain => "drain",
         })
     }
 }

@@ -6,14 +6,19 @@
 
 use super::ack::SENT_RANGES;
 use super::sent::{SentFrame, SentPacket};
-use super::{Ctx, Link};
+use super::{Ctx, Link, Upper, Written};
 use crate::interface::CloseReason;
 use crate::time::Time;
 use crate::wire::{Class, CloseFrame, Frame, SealedHeader};
 
-impl Link {
+impl<T> Link<T> {
     /// The next datagram this link wants to send, if any.
-    pub fn poll_transmit(&mut self, now: Time, ctx: &mut Ctx<'_>) -> Option<Vec<u8>> {
+    pub fn poll_transmit<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) -> Option<Vec<u8>> {
         if let Some(bytes) = self.handshake_tx.pop_front() {
             self.count_sent(now, bytes.len());
             return Some(bytes);
@@ -25,7 +30,7 @@ impl Link {
         let must_ack = session.acks.must_send(now, config);
         let control =
             self.close_pending.is_some() || self.ping_pending || !self.rekey_tx.is_empty();
-        let wants_data = self.send.wants_to_send(window) || ctx.routes.wants(self.id);
+        let wants_data = self.send.wants_to_send(window) || up.wants(self.id);
         // Only data waits for the pacer: acks and control frames are small
         // and late ones cost more than they save (they are still charged).
         let data_now = wants_data && self.pacer.as_mut().is_none_or(|p| p.admit(now));
@@ -71,12 +76,9 @@ impl Link {
                 while let Some(f) = self.send.write_frame(class, room(&buf), window, &mut buf) {
                     sent.push(f);
                 }
-                while let Some(w) =
-                    ctx.routes
-                        .write_frame(now, self.id, class, room(&buf), &mut buf)
-                {
-                    if let crate::route::Wrote::Reliable(r) = w {
-                        sent.push(SentFrame::Route(r));
+                while let Some(w) = up.write_frame(now, self.id, class, room(&buf), &mut buf) {
+                    if let Written::Reliable(t) = w {
+                        sent.push(SentFrame::Upper(t));
                     }
                 }
             }
@@ -113,7 +115,7 @@ impl Link {
         if closing.is_some() {
             // CLOSE is sent once and not retransmitted: the peer that misses
             // it finds the link dead after `dead_interval`.
-            self.finish_close(CloseReason::Local, ctx);
+            self.finish_close(now, CloseReason::Local, up);
         }
         Some(buf)
     }

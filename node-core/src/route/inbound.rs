@@ -1,4 +1,4 @@
-//! Route frames arriving on a link.
+//! Route frames arriving from a neighbour (on any of its links).
 
 use super::control::{ControlMessage, ExtendFailure, RouteKind};
 use super::crypto::{self, Peeled};
@@ -7,11 +7,12 @@ use super::reno::RenoSender;
 use super::{Adj, BACKWARD, Endpoint, Extending, FORWARD, Role, Routes, Side};
 use crate::config::RouteMode;
 use crate::crypto::kdf;
-use crate::interface::{Event, LinkId, RouteCloseReason, RouteFailure, RouteHandle};
+use crate::identity::Address;
+use crate::interface::{Event, RouteCloseReason, RouteFailure, RouteHandle};
 use crate::time::{Duration, Time};
 use crate::wire::{
-    Frame, RouteAckFrame, RouteCreateFrame, RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame,
-    RouteDataFrame, RouteId,
+    RouteAckFrame, RouteCreateFrame, RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame,
+    RouteDataFrame, RouteFrame, RouteId, UpperFrame,
 };
 
 /// Credit goes back upstream in steps of the buffer divided by this: fine
@@ -24,28 +25,39 @@ const ACK_DELAY: Duration = Duration::from_millis(20);
 const ACK_BYTES: u64 = 64 << 10;
 
 impl Routes {
-    /// A route frame arrived on `link` (authenticated by the link layer).
-    pub fn on_frame(&mut self, now: Time, link: LinkId, frame: &Frame<'_>) {
+    /// A frame of the route layer's type range arrived from neighbour
+    /// `peer` (authenticated by the link layer, which did not look into
+    /// it). A body that does not decode is a violation and dropped; a type
+    /// this version does not know is skipped and counted (the version rule
+    /// of [`upper`](crate::wire::upper)).
+    pub fn on_upper_frame(&mut self, now: Time, peer: Address, frame: UpperFrame<'_>) {
+        match RouteFrame::parse(frame) {
+            Ok(f) => self.on_frame(now, peer, &f),
+            Err(crate::wire::Error::UnknownFrameType(_)) => self.stats.unknown_frames += 1,
+            Err(_) => self.stats.violations += 1,
+        }
+    }
+
+    fn on_frame(&mut self, now: Time, peer: Address, frame: &RouteFrame<'_>) {
         match frame {
-            Frame::RouteCreate(f) => self.on_create(now, link, f),
-            Frame::RouteCreated(f) => self.on_created(now, link, f),
-            Frame::RouteData(f) => self.on_data(now, link, f),
-            Frame::RouteCredit(f) => self.on_credit(now, link, f),
-            Frame::RouteCtrl(f) => self.on_ctrl(now, link, f),
-            Frame::RouteAck(f) => self.on_ack(now, link, f),
-            Frame::RouteTeardown(f) => {
-                if let Some(&(h, _)) = self.inbound.get(&(link, f.route)) {
-                    self.teardown(h, RouteCloseReason::Remote, Some(link));
+            RouteFrame::Create(f) => self.on_create(now, peer, f),
+            RouteFrame::Created(f) => self.on_created(now, peer, f),
+            RouteFrame::Data(f) => self.on_data(now, peer, f),
+            RouteFrame::Credit(f) => self.on_credit(now, peer, f),
+            RouteFrame::Ctrl(f) => self.on_ctrl(now, peer, f),
+            RouteFrame::Ack(f) => self.on_ack(now, peer, f),
+            RouteFrame::Teardown(f) => {
+                if let Some(&(h, _)) = self.inbound.get(&(peer, f.route)) {
+                    self.teardown(h, RouteCloseReason::Remote, Some(peer));
                 } else {
                     self.stats.unknown_route += 1;
                 }
             }
-            _ => {}
         }
     }
 
-    fn lookup(&mut self, now: Time, link: LinkId, id: RouteId) -> Option<(u64, Side)> {
-        let found = self.inbound.get(&(link, id)).copied();
+    fn lookup(&mut self, now: Time, peer: Address, id: RouteId) -> Option<(u64, Side)> {
+        let found = self.inbound.get(&(peer, id)).copied();
         match found {
             Some((h, _)) => {
                 if let Some(r) = self.routes.get_mut(&h) {
@@ -58,11 +70,11 @@ impl Routes {
     }
 
     /// A neighbour asks us to be the next hop of a route.
-    fn on_create(&mut self, now: Time, link: LinkId, f: &RouteCreateFrame) {
-        if let Some(&h) = self.created_by.get(&(link, f.reply_route)) {
+    fn on_create(&mut self, now: Time, peer: Address, f: &RouteCreateFrame) {
+        if let Some(&h) = self.created_by.get(&(peer, f.reply_route)) {
             // The same CREATE again (its link ack was lost): the same answer.
             if let Some(bytes) = self.routes.get(&h).and_then(|r| r.created.clone()) {
-                self.links.entry(link).or_default().ctrl.push_back(bytes);
+                self.work.entry(peer).or_default().ctrl.push_back(bytes);
             }
             return;
         }
@@ -74,12 +86,14 @@ impl Routes {
             return;
         };
         let h = self.new_route(now, Role::Hop, crate::wire::Class::Bulk, RouteKind::Stream);
-        let rx = self.fresh_id(link);
-        self.inbound.insert((link, rx), (h, Side::Up));
-        self.created_by.insert((link, f.reply_route), h);
+        let rx = self.fresh_id(peer);
+        self.inbound.insert((peer, rx), (h, Side::Up));
+        self.created_by.insert((peer, f.reply_route), h);
+        self.index_peer(h, peer);
         let r = self.routes.get_mut(&h).expect("just made");
+        r.created_key = Some((peer, f.reply_route));
         r.up = Some(Adj {
-            link,
+            peer,
             rx,
             tx: f.reply_route,
         });
@@ -92,15 +106,15 @@ impl Routes {
             auth: answer.auth,
         };
         let mut bytes = Vec::with_capacity(RouteCreatedFrame::LEN);
-        Frame::RouteCreated(created).emit(&mut bytes);
+        RouteFrame::Created(created).emit(&mut bytes);
         r.created = Some(bytes.clone());
-        self.links.entry(link).or_default().ctrl.push_back(bytes);
+        self.work.entry(peer).or_default().ctrl.push_back(bytes);
         self.grant_initial_credit(h, FORWARD);
     }
 
     /// The hop we created (as origin, or extending as a relay) answered.
-    fn on_created(&mut self, now: Time, link: LinkId, f: &RouteCreatedFrame) {
-        let Some((h, Side::Down)) = self.lookup(now, link, f.reply_route) else {
+    fn on_created(&mut self, now: Time, peer: Address, f: &RouteCreatedFrame) {
+        let Some((h, Side::Down)) = self.lookup(now, peer, f.reply_route) else {
             return;
         };
         let r = self.routes.get_mut(&h).expect("inbound names live routes");
@@ -131,15 +145,16 @@ impl Routes {
         }
         if r.extending
             .as_ref()
-            .is_some_and(|x| x.sent == Some((link, f.reply_route)))
+            .is_some_and(|x| x.sent == Some((peer, f.reply_route)))
         {
             r.extending = None;
             r.down = Some(Adj {
-                link,
+                peer,
                 rx: f.reply_route,
                 tx: f.route,
             });
             r.role = Role::Relay;
+            self.by_peer.insert((peer, h));
             let msg = ControlMessage::Extended {
                 eph_pub: f.eph_pub,
                 static_pub: f.static_pub,
@@ -188,7 +203,7 @@ impl Routes {
                 nonce,
                 payload: &payload,
             };
-            self.queue_ctrl(down.link, Frame::RouteCtrl(frame));
+            self.queue_ctrl(down.peer, RouteFrame::Ctrl(frame));
             return;
         }
         let next = b.path[b.hops.len()];
@@ -206,11 +221,11 @@ impl Routes {
             nonce,
             payload: &payload,
         };
-        self.queue_ctrl(down.link, Frame::RouteCtrl(frame));
+        self.queue_ctrl(down.peer, RouteFrame::Ctrl(frame));
     }
 
-    fn on_ctrl(&mut self, now: Time, link: LinkId, f: &RouteCtrlFrame<'_>) {
-        let Some((h, side)) = self.lookup(now, link, f.route) else {
+    fn on_ctrl(&mut self, now: Time, peer: Address, f: &RouteCtrlFrame<'_>) {
+        let Some((h, side)) = self.lookup(now, peer, f.route) else {
             return;
         };
         let suite = self.suite;
@@ -239,7 +254,7 @@ impl Routes {
                                 nonce: f.nonce,
                                 payload: &payload,
                             };
-                            self.queue_ctrl(d.link, Frame::RouteCtrl(frame));
+                            self.queue_ctrl(d.peer, RouteFrame::Ctrl(frame));
                         }
                         // Not for us and nowhere to go: forged or corrupt.
                         None => self.stats.violations += 1,
@@ -272,7 +287,7 @@ impl Routes {
                         nonce: f.nonce,
                         payload: &payload,
                     };
-                    self.queue_ctrl(up.link, Frame::RouteCtrl(frame));
+                    self.queue_ctrl(up.peer, RouteFrame::Ctrl(frame));
                 }
             }
         }
@@ -365,8 +380,8 @@ impl Routes {
         }
     }
 
-    fn on_data(&mut self, now: Time, link: LinkId, f: &RouteDataFrame<'_>) {
-        let Some((h, side)) = self.lookup(now, link, f.route) else {
+    fn on_data(&mut self, now: Time, peer: Address, f: &RouteDataFrame<'_>) {
+        let Some((h, side)) = self.lookup(now, peer, f.route) else {
             return;
         };
         let d = if side == Side::Up { FORWARD } else { BACKWARD };
@@ -384,8 +399,8 @@ impl Routes {
             };
             let frame = RouteDataFrame { route: to.tx, ..*f };
             let mut bytes = Vec::with_capacity(frame_len(&frame));
-            Frame::RouteData(frame).emit(&mut bytes);
-            if !self.enqueue_unreliable(to.link, bytes) {
+            RouteFrame::Data(frame).emit(&mut bytes);
+            if !self.enqueue_unreliable(to.peer, bytes) {
                 self.routes.get_mut(&h).expect("exists").queue_drops += 1;
             }
             return;
@@ -414,7 +429,7 @@ impl Routes {
             self.deliver(now, h, d);
         } else if let Some(to) = if d == FORWARD { r.down } else { r.up } {
             let class = r.class;
-            self.activate(to.link, class, h, d);
+            self.activate(to.peer, class, h, d);
         }
     }
 
@@ -474,15 +489,15 @@ impl Routes {
             && self.mode == RouteMode::StoreAndForward
             && let Some(a) = from
         {
-            self.links.entry(a.link).or_default().credits.insert((h, d));
+            self.work.entry(a.peer).or_default().credits.insert((h, d));
         }
         if ack_now {
             self.send_e2e_ack(h);
         }
     }
 
-    fn on_credit(&mut self, now: Time, link: LinkId, f: &RouteCreditFrame) {
-        let Some((h, side)) = self.lookup(now, link, f.route) else {
+    fn on_credit(&mut self, now: Time, peer: Address, f: &RouteCreditFrame) {
+        let Some((h, side)) = self.lookup(now, peer, f.route) else {
             return;
         };
         let d = if side == Side::Down {
@@ -493,11 +508,11 @@ impl Routes {
         let r = self.routes.get_mut(&h).expect("inbound names live routes");
         r.dirs[d].fwd.on_credit(f.limit, now);
         let class = r.class;
-        self.activate(link, class, h, d);
+        self.activate(peer, class, h, d);
     }
 
-    fn on_ack(&mut self, now: Time, link: LinkId, f: &RouteAckFrame<'_>) {
-        let Some((h, side)) = self.lookup(now, link, f.route) else {
+    fn on_ack(&mut self, now: Time, peer: Address, f: &RouteAckFrame<'_>) {
+        let Some((h, side)) = self.lookup(now, peer, f.route) else {
             return;
         };
         let suite = self.suite;
@@ -511,18 +526,18 @@ impl Routes {
         if !is_end {
             let to = if side == Side::Down { r.up } else { r.down };
             let Some(to) = to else { return };
-            let frame = Frame::RouteAck(RouteAckFrame {
+            let frame = RouteFrame::Ack(RouteAckFrame {
                 route: to.tx,
                 payload: f.payload,
             });
             if self.mode == RouteMode::EndToEnd {
                 let mut bytes = Vec::with_capacity(frame.encoded_len());
                 frame.emit(&mut bytes);
-                if !self.enqueue_unreliable(to.link, bytes) {
+                if !self.enqueue_unreliable(to.peer, bytes) {
                     self.routes.get_mut(&h).expect("exists").queue_drops += 1;
                 }
             } else {
-                self.queue_ctrl(to.link, frame);
+                self.queue_ctrl(to.peer, frame);
             }
             return;
         }
@@ -546,7 +561,7 @@ impl Routes {
             r.dirs[d].buf.release(una);
             let (class, to) = (r.class, if d == FORWARD { r.down } else { r.up });
             if let Some(to) = to {
-                self.activate(to.link, class, h, d);
+                self.activate(to.peer, class, h, d);
             }
         }
     }
@@ -581,16 +596,16 @@ impl Routes {
             nonce,
             &value.to_be_bytes(),
         ));
-        let frame = Frame::RouteAck(RouteAckFrame {
+        let frame = RouteFrame::Ack(RouteAckFrame {
             route: to.tx,
             payload: &payload,
         });
         if e2e {
             let mut bytes = Vec::with_capacity(frame.encoded_len());
             frame.emit(&mut bytes);
-            self.enqueue_unreliable(to.link, bytes);
+            self.enqueue_unreliable(to.peer, bytes);
         } else {
-            self.queue_ctrl(to.link, frame);
+            self.queue_ctrl(to.peer, frame);
         }
     }
 
@@ -607,8 +622,8 @@ impl Routes {
         };
         let payload = crypto::wrap_backward(suite, keys, nonce, &msg.encode());
         self.queue_ctrl(
-            up.link,
-            Frame::RouteCtrl(RouteCtrlFrame {
+            up.peer,
+            RouteFrame::Ctrl(RouteCtrlFrame {
                 route: up.tx,
                 nonce,
                 payload: &payload,
@@ -628,13 +643,13 @@ impl Routes {
         r.dirs[d].advert.update(limit, 1, true);
         let from = if d == FORWARD { r.up } else { r.down };
         if let Some(a) = from {
-            self.links.entry(a.link).or_default().credits.insert((h, d));
+            self.work.entry(a.peer).or_default().credits.insert((h, d));
         }
     }
 }
 
 fn frame_len(f: &RouteDataFrame<'_>) -> usize {
-    Frame::RouteData(*f).encoded_len()
+    f.encoded_len()
 }
 
 fn open_ack(

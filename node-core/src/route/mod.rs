@@ -35,7 +35,7 @@ use self::control::ControlMessage;
 pub use self::control::{ExtendFailure, RouteKind};
 use self::crypto::{HopInitiation, HopKeys};
 use self::endpoint::{Receiver, Sender};
-pub(crate) use self::outbound::{RouteSent, Wrote};
+pub(crate) use self::outbound::RouteSent;
 use self::reno::{RenoConfig, RenoSender};
 use self::stream::{CreditAdvert, ForwardStats, Forwarder, StreamBuffer};
 use crate::config::{Config, RouteMode};
@@ -50,11 +50,18 @@ pub const FORWARD: usize = 0;
 /// Destination to origin.
 pub const BACKWARD: usize = 1;
 
-/// One side of a hop: the link and the ids on it.
+/// One side of a hop: the neighbour and the ids on it.
+///
+/// A hop is a *neighbour*, not a link: route ids are chosen per neighbour
+/// (the receiver keeps them unique among the ids that neighbour uses), so a
+/// frame of the route may arrive on any link to that neighbour, and the
+/// route moves from one link to another without a message: the node simply
+/// sends its frames on another link to the same peer. Only when no link to
+/// the neighbour is left does the route break.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Adj {
-    link: LinkId,
-    /// The id frames to us carry on this link (we chose it).
+    peer: Address,
+    /// The id frames to us carry from this neighbour (we chose it).
     rx: RouteId,
     /// The id we put on frames to the neighbour (it chose it).
     tx: RouteId,
@@ -104,7 +111,7 @@ struct Extending {
     next: Address,
     eph_pub: [u8; 33],
     /// Once CREATE went out: the link and the id the answer comes back on.
-    sent: Option<(LinkId, RouteId)>,
+    sent: Option<(Address, RouteId)>,
     deadline: Time,
 }
 
@@ -152,6 +159,8 @@ struct Route {
     back_nonces_seen: BTreeSet<u64>,
     /// At a hop: the CREATED it answered with, for a repeated CREATE.
     created: Option<Vec<u8>>,
+    /// At a hop: the CREATE that made it (its key in `created_by`).
+    created_key: Option<(Address, RouteId)>,
     /// The last frame received for it or data sent on it.
     last_activity: Time,
 }
@@ -169,12 +178,18 @@ pub struct RouteInfo {
     pub queue_drops: u64,
     /// End-to-end mode at the origin: the sender's counters.
     pub reno: Option<reno::RenoStats>,
-    /// The link towards the origin (`None` at the origin). With
-    /// `downstream`, all a relay knows of the route's path.
+    /// The link that now carries the route towards the origin (`None` at
+    /// the origin). With `downstream`, all a relay knows of the route's
+    /// path. Filled in by the node from its neighbour table.
     pub upstream: Option<LinkId>,
-    /// The link towards the destination (`None` at the destination, or
-    /// while the origin's first hop is not set up yet).
+    /// The link that now carries the route towards the destination
+    /// (`None` at the destination, or while the origin's first hop is not
+    /// set up yet).
     pub downstream: Option<LinkId>,
+    /// The neighbour towards the origin.
+    pub upstream_peer: Option<Address>,
+    /// The neighbour towards the destination.
+    pub downstream_peer: Option<Address>,
     /// The route id frames from upstream carry (this node chose it): the
     /// upstream hop's `downstream_id`. With it an observer that sees every
     /// node (the simulator) can follow a route hop by hop.
@@ -213,6 +228,9 @@ pub struct RouteStats {
     pub entries: u64,
     /// Frames for routes this node does not know.
     pub unknown_route: u64,
+    /// Frames of the route layer's type range that this version does not
+    /// know (skipped: the version rule of `wire::upper`).
+    pub unknown_frames: u64,
     /// Frames that break the protocol (credit overrun, bad control message).
     pub violations: u64,
     /// End-to-end mode: frames dropped by this node's relay queues.
@@ -232,13 +250,17 @@ pub(crate) struct Routes {
     reno: RenoConfig,
     rng: ChaCha20Rng,
     routes: BTreeMap<u64, Route>,
-    /// (link, id we receive on) -> (route, the side it is on).
-    inbound: BTreeMap<(LinkId, RouteId), (u64, Side)>,
-    /// Established links by the peer's address.
-    neighbours: BTreeMap<Address, LinkId>,
-    /// Hop entries by the CREATE that made them: (link, creator's id).
-    created_by: BTreeMap<(LinkId, RouteId), u64>,
-    links: BTreeMap<LinkId, LinkWork>,
+    /// (neighbour, id we receive on) -> (route, the side it is on).
+    inbound: BTreeMap<(Address, RouteId), (u64, Side)>,
+    /// Neighbours with at least one established link.
+    neighbours: BTreeSet<Address>,
+    /// Hop entries by the CREATE that made them: (neighbour, creator's id).
+    created_by: BTreeMap<(Address, RouteId), u64>,
+    /// Routes by the neighbours they use (either side): what a lost
+    /// neighbour breaks, found in O(its routes).
+    by_peer: BTreeSet<(Address, u64)>,
+    /// Frames waiting for each neighbour.
+    work: BTreeMap<Address, LinkWork>,
     events: VecDeque<Event>,
     next_handle: u64,
     stats: RouteStats,
@@ -281,21 +303,22 @@ impl Routes {
             rng: ChaCha20Rng::from_seed(seed),
             routes: BTreeMap::new(),
             inbound: BTreeMap::new(),
-            neighbours: BTreeMap::new(),
+            neighbours: BTreeSet::new(),
             created_by: BTreeMap::new(),
-            links: BTreeMap::new(),
+            by_peer: BTreeSet::new(),
+            work: BTreeMap::new(),
             events: VecDeque::new(),
             next_handle: 1,
             stats: RouteStats::default(),
         }
     }
 
-    fn fresh_id(&mut self, link: LinkId) -> RouteId {
+    fn fresh_id(&mut self, peer: Address) -> RouteId {
         loop {
             let mut id = [0u8; 16];
             self.rng.fill_bytes(&mut id);
             let id = RouteId(id);
-            if !self.inbound.contains_key(&(link, id)) {
+            if !self.inbound.contains_key(&(peer, id)) {
                 return id;
             }
         }
@@ -321,6 +344,7 @@ impl Routes {
                 fwd_nonce_seen: None,
                 back_nonces_seen: BTreeSet::new(),
                 created: None,
+                created_key: None,
                 last_activity: now,
             },
         );
@@ -338,10 +362,12 @@ impl Routes {
         self.stats
     }
 
-    /// A link came up with a proven peer: routes may now use it.
-    pub fn on_link_established(&mut self, link: LinkId, peer: Address) {
-        self.neighbours.retain(|_, l| *l != link);
-        self.neighbours.insert(peer, link);
+    /// A neighbour became reachable (its first established link): routes
+    /// waiting for it may now be built through it.
+    pub fn on_neighbour_up(&mut self, peer: Address) {
+        if !self.neighbours.insert(peer) {
+            return;
+        }
         let waiting: Vec<u64> = self
             .routes
             .iter()
@@ -351,7 +377,7 @@ impl Routes {
             .map(|(&h, _)| h)
             .collect();
         for h in waiting {
-            self.create_first_hop(h, link);
+            self.create_first_hop(h, peer);
         }
         let extending: Vec<u64> = self
             .routes
@@ -368,43 +394,62 @@ impl Routes {
         }
     }
 
-    /// Sends the CREATE of a pending extension if the link to the next hop
-    /// is up.
+    /// Sends the CREATE of a pending extension if the next hop is a
+    /// reachable neighbour.
     fn try_extend(&mut self, h: u64) {
         let Some(x) = self.routes.get(&h).and_then(|r| r.extending.as_ref()) else {
             return;
         };
-        let Some(link) = self.neighbours.get(&x.next).copied() else {
+        let peer = x.next;
+        if !self.neighbours.contains(&peer) {
             return;
-        };
+        }
         let eph_pub = x.eph_pub;
-        let reply = self.fresh_id(link);
-        self.inbound.insert((link, reply), (h, Side::Down));
+        let reply = self.fresh_id(peer);
+        self.inbound.insert((peer, reply), (h, Side::Down));
         if let Some(x) = self.routes.get_mut(&h).and_then(|r| r.extending.as_mut()) {
-            x.sent = Some((link, reply));
+            x.sent = Some((peer, reply));
         }
         let frame = crate::wire::RouteCreateFrame {
             reply_route: reply,
             eph_pub,
         };
-        self.queue_ctrl(link, crate::wire::Frame::RouteCreate(frame));
+        self.queue_ctrl(peer, crate::wire::RouteFrame::Create(frame));
     }
 
-    /// A link failed (dead, down, closed, or its session was replaced):
-    /// every route over it is broken and torn down toward its other side.
-    pub fn on_link_lost(&mut self, link: LinkId) {
-        self.neighbours.retain(|_, l| *l != link);
-        self.links.remove(&link);
+    /// Records that route `h` uses neighbour `peer` on one of its sides.
+    fn index_peer(&mut self, h: u64, peer: Address) {
+        self.by_peer.insert((peer, h));
+    }
+
+    /// No link to `peer` is left, or the peer lost its state (it
+    /// restarted): every route through it is broken and torn down toward
+    /// its other side. Costs O(routes through `peer`).
+    pub fn on_neighbour_lost(&mut self, peer: Address) {
+        self.neighbours.remove(&peer);
+        self.work.remove(&peer);
         let affected: Vec<u64> = self
-            .routes
-            .iter()
-            .filter(|(_, r)| {
-                r.up.is_some_and(|a| a.link == link) || r.down.is_some_and(|a| a.link == link)
-            })
-            .map(|(&h, _)| h)
+            .by_peer
+            .range((peer, 0)..=(peer, u64::MAX))
+            .map(|&(_, h)| h)
             .collect();
         for h in affected {
-            self.teardown(h, RouteCloseReason::LinkFailed, Some(link));
+            self.teardown(h, RouteCloseReason::LinkFailed, Some(peer));
+        }
+    }
+
+    /// The session with `peer` was replaced on one of its links: what the
+    /// peer held for our routes may be gone (it restarted) or torn down (it
+    /// found the link dead). Every route through it breaks, and the peer is
+    /// told, so both ends agree whichever it was.
+    pub fn on_neighbour_reset(&mut self, peer: Address) {
+        let affected: Vec<u64> = self
+            .by_peer
+            .range((peer, 0)..=(peer, u64::MAX))
+            .map(|&(_, h)| h)
+            .collect();
+        for h in affected {
+            self.teardown(h, RouteCloseReason::LinkFailed, None);
         }
     }
 
@@ -435,30 +480,31 @@ impl Routes {
             ctrl_nonce: 0,
         }));
         // A first hop whose link is still handshaking is waited for until
-        // the setup deadline (see `on_link_established`).
-        if let Some(link) = self.neighbours.get(&first).copied() {
-            self.create_first_hop(h, link);
+        // the setup deadline (see `on_neighbour_up`).
+        if self.neighbours.contains(&first) {
+            self.create_first_hop(h, first);
         }
         Ok(RouteHandle(h))
     }
 
-    fn create_first_hop(&mut self, h: u64, link: LinkId) {
-        let reply = self.fresh_id(link);
+    fn create_first_hop(&mut self, h: u64, peer: Address) {
+        let reply = self.fresh_id(peer);
         let init = crypto::initiate_hop(self.suite, &mut self.rng);
         let frame = crate::wire::RouteCreateFrame {
             reply_route: reply,
             eph_pub: init.eph_pub,
         };
-        self.inbound.insert((link, reply), (h, Side::Down));
+        self.inbound.insert((peer, reply), (h, Side::Down));
+        self.index_peer(h, peer);
         let r = self.routes.get_mut(&h).expect("route exists");
         r.building.as_mut().expect("building").pending = Some(init);
         // The first hop's ids: it will tell us its `tx` in CREATED.
         r.down = Some(Adj {
-            link,
+            peer,
             rx: reply,
             tx: RouteId([0; 16]),
         });
-        self.queue_ctrl(link, crate::wire::Frame::RouteCreate(frame));
+        self.queue_ctrl(peer, crate::wire::RouteFrame::Create(frame));
     }
 
     fn fail_setup(&mut self, h: u64, why: RouteFailure) {
@@ -492,7 +538,7 @@ impl Routes {
             ep.datagram_seq += 1;
             let sealed = crypto::seal_datagram(suite, &ep.datagram_key, seq, &data);
             let adj = if d == FORWARD { r.down } else { r.up }.expect("endpoints have a neighbour");
-            let frame = crate::wire::Frame::RouteData(crate::wire::RouteDataFrame {
+            let frame = crate::wire::RouteFrame::Data(crate::wire::RouteDataFrame {
                 route: adj.tx,
                 unreliable: true,
                 fin: false,
@@ -501,7 +547,7 @@ impl Routes {
             });
             let mut bytes = Vec::with_capacity(frame.encoded_len());
             frame.emit(&mut bytes);
-            if !self.enqueue_unreliable(adj.link, bytes)
+            if !self.enqueue_unreliable(adj.peer, bytes)
                 && let Some(r) = self.routes.get_mut(&h)
             {
                 r.queue_drops += 1;
@@ -520,13 +566,13 @@ impl Routes {
         }
         let records = ep.tx.seal_message(suite, &data);
         r.dirs[d].buf.append(&records);
-        let (class, link) = (
+        let (class, peer) = (
             r.class,
             if d == FORWARD { r.down } else { r.up }
                 .expect("neighbour")
-                .link,
+                .peer,
         );
-        self.activate(link, class, h, d);
+        self.activate(peer, class, h, d);
         Ok(())
     }
 
@@ -553,9 +599,10 @@ impl Routes {
         })
     }
 
-    /// The entry whose frames arrive from upstream on `link` carrying `id`.
-    pub fn by_upstream(&self, link: LinkId, id: RouteId) -> Option<RouteHandle> {
-        match self.inbound.get(&(link, id)) {
+    /// The entry whose frames arrive from upstream neighbour `peer`
+    /// carrying `id`.
+    pub fn by_upstream(&self, peer: Address, id: RouteId) -> Option<RouteHandle> {
+        match self.inbound.get(&(peer, id)) {
             Some(&(h, Side::Up)) => Some(RouteHandle(h)),
             _ => None,
         }
@@ -573,8 +620,10 @@ impl Routes {
             held: [r.dirs[0].buf.held(), r.dirs[1].buf.held()],
             sent: [r.dirs[0].fwd.stats, r.dirs[1].fwd.stats],
             queue_drops: r.queue_drops,
-            upstream: r.up.map(|a| a.link),
-            downstream: r.down.map(|a| a.link),
+            upstream: None,
+            downstream: None,
+            upstream_peer: r.up.map(|a| a.peer),
+            downstream_peer: r.down.map(|a| a.peer),
             upstream_id: r.up.map(|a| a.rx),
             downstream_id: r.down.map(|a| a.tx),
             reno: r
@@ -599,26 +648,44 @@ impl Routes {
         Ok(())
     }
 
-    /// Removes a route, tells its neighbours (except over `failed`), and
-    /// tells the application if this node is an end.
-    fn teardown(&mut self, h: u64, reason: RouteCloseReason, failed: Option<LinkId>) {
+    /// Removes a route, tells its neighbours (except `failed`), and tells
+    /// the application if this node is an end. Costs O(log n): the route's
+    /// own index entries are removed by key.
+    fn teardown(&mut self, h: u64, reason: RouteCloseReason, failed: Option<Address>) {
         let Some(r) = self.routes.remove(&h) else {
             return;
         };
         self.stats.entries -= 1;
-        self.inbound.retain(|_, (rh, _)| *rh != h);
-        self.created_by.retain(|_, rh| *rh != h);
         for adj in [r.up, r.down].into_iter().flatten() {
-            if Some(adj.link) != failed && adj.tx != RouteId([0; 16]) {
+            if self
+                .inbound
+                .get(&(adj.peer, adj.rx))
+                .is_some_and(|e| e.0 == h)
+            {
+                self.inbound.remove(&(adj.peer, adj.rx));
+            }
+            self.by_peer.remove(&(adj.peer, h));
+        }
+        if let Some((peer, rx)) = r.extending.as_ref().and_then(|x| x.sent) {
+            self.inbound.remove(&(peer, rx));
+        }
+        if let Some(key) = r.created_key {
+            self.created_by.remove(&key);
+        }
+        for adj in [r.up, r.down].into_iter().flatten() {
+            if Some(adj.peer) != failed && adj.tx != RouteId([0; 16]) {
                 let frame = crate::wire::RouteTeardownFrame {
                     route: adj.tx,
                     reason: 0,
                 };
-                self.queue_ctrl(adj.link, crate::wire::Frame::RouteTeardown(frame));
+                self.queue_ctrl(adj.peer, crate::wire::RouteFrame::Teardown(frame));
             }
-            if let Some(w) = self.links.get_mut(&adj.link) {
-                w.active.retain(|&(_, rh, _)| rh != h);
-                w.credits.retain(|&(rh, _)| rh != h);
+            if let Some(w) = self.work.get_mut(&adj.peer) {
+                let rank = class_rank(r.class);
+                for d in [FORWARD, BACKWARD] {
+                    w.active.remove(&(rank, h, d));
+                    w.credits.remove(&(h, d));
+                }
             }
         }
         if matches!(r.role, Role::Origin | Role::Destination) {
@@ -698,8 +765,8 @@ impl Routes {
                 && reno.timer() <= now
             {
                 reno.on_timeout(now);
-                let (class, link) = (r.class, r.down.expect("origins have a first hop").link);
-                self.activate(link, class, h, FORWARD);
+                let (class, peer) = (r.class, r.down.expect("origins have a first hop").peer);
+                self.activate(peer, class, h, FORWARD);
             }
         }
     }

@@ -1,7 +1,8 @@
-//! Route frames leaving on a link: what each link has waiting, and what the
-//! link layer's acknowledgements and losses mean for them.
+//! Route frames leaving for a neighbour: what each neighbour has waiting
+//! (whichever of its links carries it), and what the link layer's
+//! acknowledgements and losses mean for them.
 //!
-//! Per link, in order: control frames (setup, control messages, teardown,
+//! Per neighbour, in order: control frames (setup, control messages, teardown,
 //! and end-to-end acknowledgements in store-and-forward mode), due CREDIT
 //! frames, the end-to-end mode's drop-tail queue, then data of the routes
 //! that have some, realtime routes before bulk ones.
@@ -10,9 +11,10 @@ use std::ops::Bound;
 
 use super::{BACKWARD, FORWARD, Role, Routes};
 use crate::config::RouteMode;
-use crate::interface::LinkId;
+use crate::identity::Address;
+use crate::link::Written;
 use crate::time::Time;
-use crate::wire::{Class, Frame, RouteCreditFrame, RouteDataFrame};
+use crate::wire::{Class, RouteCreditFrame, RouteDataFrame, RouteFrame};
 
 /// A route frame the link must report back on (acknowledged or lost).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,26 +41,18 @@ pub(crate) enum RouteSent {
     Ctrl(Vec<u8>),
 }
 
-/// What `write_frame` wrote.
-pub(crate) enum Wrote {
-    /// A frame the link must report on.
-    Reliable(RouteSent),
-    /// A frame sent once (end-to-end mode).
-    Unreliable,
-}
-
 impl Routes {
     /// Queues an encoded frame that must arrive.
-    pub(super) fn queue_ctrl(&mut self, link: LinkId, frame: Frame<'_>) {
+    pub(super) fn queue_ctrl(&mut self, peer: Address, frame: RouteFrame<'_>) {
         let mut bytes = Vec::with_capacity(frame.encoded_len());
         frame.emit(&mut bytes);
-        self.links.entry(link).or_default().ctrl.push_back(bytes);
+        self.work.entry(peer).or_default().ctrl.push_back(bytes);
     }
 
     /// Queues an unreliable frame behind the link's drop-tail queue;
     /// returns false if the queue was full (the frame is dropped).
-    pub(super) fn enqueue_unreliable(&mut self, link: LinkId, bytes: Vec<u8>) -> bool {
-        let w = self.links.entry(link).or_default();
+    pub(super) fn enqueue_unreliable(&mut self, peer: Address, bytes: Vec<u8>) -> bool {
+        let w = self.work.entry(peer).or_default();
         if w.queued_bytes + bytes.len() > self.relay_queue {
             self.stats.queue_drops += 1;
             return false;
@@ -69,17 +63,17 @@ impl Routes {
     }
 
     /// Notes that direction `d` of route `h` may have data for `link`.
-    pub(super) fn activate(&mut self, link: LinkId, class: Class, h: u64, d: usize) {
-        self.links
-            .entry(link)
+    pub(super) fn activate(&mut self, peer: Address, class: Class, h: u64, d: usize) {
+        self.work
+            .entry(peer)
             .or_default()
             .active
             .insert((super::class_rank(class), h, d));
     }
 
     /// Whether anything waits for `link`.
-    pub fn wants(&self, link: LinkId) -> bool {
-        self.links.get(&link).is_some_and(|w| {
+    pub fn wants(&self, peer: Address) -> bool {
+        self.work.get(&peer).is_some_and(|w| {
             !w.ctrl.is_empty()
                 || !w.credits.is_empty()
                 || !w.queue.is_empty()
@@ -92,18 +86,18 @@ impl Routes {
     pub fn write_frame(
         &mut self,
         now: Time,
-        link: LinkId,
+        peer: Address,
         class: Class,
         space: usize,
         buf: &mut Vec<u8>,
-    ) -> Option<Wrote> {
+    ) -> Option<Written<RouteSent>> {
         let rank = super::class_rank(class);
-        let w = self.links.get_mut(&link)?;
+        let w = self.work.get_mut(&peer)?;
         if class == Class::Realtime {
             if w.ctrl.front().is_some_and(|f| f.len() <= space) {
                 let bytes = w.ctrl.pop_front().expect("checked");
                 buf.extend_from_slice(&bytes);
-                return Some(Wrote::Reliable(RouteSent::Ctrl(bytes)));
+                return Some(Written::Reliable(RouteSent::Ctrl(bytes)));
             }
             while let Some(&(h, d)) = w.credits.first() {
                 w.credits.pop_first();
@@ -114,13 +108,13 @@ impl Routes {
                     continue;
                 };
                 let limit = r.dirs[d].buf.limit();
-                let frame = Frame::RouteCredit(RouteCreditFrame {
+                let frame = RouteFrame::Credit(RouteCreditFrame {
                     route: from.tx,
                     limit,
                 });
                 if frame.encoded_len() > space {
-                    self.links
-                        .get_mut(&link)
+                    self.work
+                        .get_mut(&peer)
                         .expect("exists")
                         .credits
                         .insert((h, d));
@@ -128,19 +122,19 @@ impl Routes {
                 }
                 frame.emit(buf);
                 r.dirs[d].advert.on_sent(limit);
-                return Some(Wrote::Reliable(RouteSent::Credit { route: h, dir: d }));
+                return Some(Written::Reliable(RouteSent::Credit { route: h, dir: d }));
             }
             if w.queue.front().is_some_and(|f| f.len() <= space) {
                 let bytes = w.queue.pop_front().expect("checked");
                 w.queued_bytes -= bytes.len();
                 buf.extend_from_slice(&bytes);
-                return Some(Wrote::Unreliable);
+                return Some(Written::Unreliable);
             }
         }
         let e2e = self.mode == RouteMode::EndToEnd;
         let class_range = (rank, 0, 0)..=(rank, u64::MAX, usize::MAX);
         loop {
-            let w = self.links.get_mut(&link)?;
+            let w = self.work.get_mut(&peer)?;
             // The next direction after the one served last, wrapping around.
             let after = w.turn[rank as usize].and_then(|(h, d)| {
                 w.active
@@ -156,7 +150,7 @@ impl Routes {
                 continue;
             };
             let to = if d == FORWARD { r.down } else { r.up };
-            if to.is_none_or(|a| a.link != link) {
+            if to.is_none_or(|a| a.peer != peer) {
                 w.active.remove(&(rk, h, d));
                 continue;
             }
@@ -181,7 +175,7 @@ impl Routes {
                     return None;
                 }
                 let data = dir.buf.read(off, len);
-                Frame::RouteData(RouteDataFrame {
+                RouteFrame::Data(RouteDataFrame {
                     route: to.tx,
                     unreliable: true,
                     fin: false,
@@ -191,7 +185,7 @@ impl Routes {
                 .emit(buf);
                 reno.on_sent(now, off, len);
                 w.turn[rank as usize] = Some((h, d));
-                return Some(Wrote::Unreliable);
+                return Some(Written::Unreliable);
             }
             match dir.fwd.next_chunk(&dir.buf, now, |off| {
                 RouteDataFrame::max_chunk_len(off, space)
@@ -200,7 +194,7 @@ impl Routes {
                     w.turn[rank as usize] = Some((h, d));
                     r.last_activity = now;
                     let data = dir.buf.read(off, n);
-                    Frame::RouteData(RouteDataFrame {
+                    RouteFrame::Data(RouteDataFrame {
                         route: to.tx,
                         unreliable: false,
                         fin: false,
@@ -208,7 +202,7 @@ impl Routes {
                         data,
                     })
                     .emit(buf);
-                    return Some(Wrote::Reliable(RouteSent::Data {
+                    return Some(Written::Reliable(RouteSent::Data {
                         route: h,
                         dir: d,
                         offset: off,
@@ -247,8 +241,8 @@ impl Routes {
         if d.advert.dirty
             && let Some(a) = from
         {
-            self.links
-                .entry(a.link)
+            self.work
+                .entry(a.peer)
                 .or_default()
                 .credits
                 .insert((route, dir));
@@ -256,7 +250,7 @@ impl Routes {
     }
 
     /// The link lost a route frame: data and credit go out again.
-    pub fn on_lost(&mut self, link: LinkId, sent: RouteSent) {
+    pub fn on_lost(&mut self, peer: Address, sent: RouteSent) {
         match sent {
             RouteSent::Data {
                 route,
@@ -267,20 +261,20 @@ impl Routes {
                 if let Some(r) = self.routes.get_mut(&route) {
                     r.dirs[dir].fwd.on_lost(offset, len);
                     let class = r.class;
-                    self.activate(link, class, route, dir);
+                    self.activate(peer, class, route, dir);
                 }
             }
             RouteSent::Credit { route, dir } => {
                 if let Some(r) = self.routes.get_mut(&route) {
                     r.dirs[dir].advert.on_lost();
-                    self.links
-                        .entry(link)
+                    self.work
+                        .entry(peer)
                         .or_default()
                         .credits
                         .insert((route, dir));
                 }
             }
-            RouteSent::Ctrl(bytes) => self.links.entry(link).or_default().ctrl.push_back(bytes),
+            RouteSent::Ctrl(bytes) => self.work.entry(peer).or_default().ctrl.push_back(bytes),
         }
     }
 }

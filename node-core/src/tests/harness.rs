@@ -130,13 +130,63 @@ impl Net {
         self.link_up(b, a, Some(*self.identities[a].public_key()));
     }
 
+    /// A second (third, ...) link between `a` and `b`: `a` knows it as
+    /// `link_a`, `b` as `link_b` (a wifi link and a tunnel to the same
+    /// node); both ends know each other's key.
+    pub fn connect_another(
+        &mut self,
+        a: usize,
+        b: usize,
+        link_a: LinkId,
+        link_b: LinkId,
+        params: WireParams,
+    ) {
+        for (from, to, on, to_link) in [(a, b, link_a, link_b), (b, a, link_b, link_a)] {
+            self.wires.insert(
+                (from, on),
+                Wire {
+                    to,
+                    to_link,
+                    params,
+                    up: true,
+                    busy_until: Time::ZERO,
+                },
+            );
+        }
+        self.link_up_on(a, link_a, Some(*self.identities[b].public_key()));
+        self.link_up_on(b, link_b, Some(*self.identities[a].public_key()));
+    }
+
+    /// Cuts (or restores) one wire, both ways, by node `at`'s link id.
+    pub fn set_link_wire_up(&mut self, at: usize, link: LinkId, up: bool) {
+        let (to, to_link) = {
+            let w = self.wires.get_mut(&(at, link)).expect("a wire");
+            w.up = up;
+            (w.to, w.to_link)
+        };
+        if let Some(w) = self.wires.get_mut(&(to, to_link)) {
+            w.up = up;
+        }
+    }
+
+    /// The node and link at the other end of node `at`'s `link`.
+    pub fn far_end(&self, at: usize, link: LinkId) -> (usize, LinkId) {
+        let w = &self.wires[&(at, link)];
+        (w.to, w.to_link)
+    }
+
     /// Gives node `at` a LinkUp for its link to `peer` with the given expected key.
     pub fn link_up(&mut self, at: usize, peer: usize, key: Option<PublicKey>) {
-        let params = self.wires[&(at, link_to(peer))].params;
+        self.link_up_on(at, link_to(peer), key);
+    }
+
+    /// Gives node `at` a LinkUp for `link` with the given expected key.
+    pub fn link_up_on(&mut self, at: usize, link: LinkId, key: Option<PublicKey>) {
+        let params = self.wires[&(at, link)].params;
         self.input(
             at,
             Input::LinkUp {
-                link: link_to(peer),
+                link,
                 peer_key: key,
                 mtu: params.mtu,
                 rate_bps: params.bits_per_second,
@@ -172,15 +222,15 @@ impl Net {
         self.rng.fill_bytes(&mut s);
         self.nodes[i] = Node::new(self.config.clone(), self.identities[i].clone(), s).unwrap();
         self.wake[i] = Time::NEVER;
-        let peers: Vec<usize> = self
+        let links: Vec<(LinkId, usize)> = self
             .wires
             .iter()
             .filter(|((from, _), _)| *from == i)
-            .map(|(_, w)| w.to)
+            .map(|((_, link), w)| (*link, w.to))
             .collect();
-        for p in peers {
+        for (link, p) in links {
             let key = Some(*self.identities[p].public_key());
-            self.link_up(i, p, key);
+            self.link_up_on(i, link, key);
         }
     }
 

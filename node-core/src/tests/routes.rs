@@ -5,7 +5,7 @@ use super::harness::{Net, WireParams, link_to};
 use crate::config::RouteMode;
 use crate::*;
 
-fn config(mode: RouteMode) -> Config {
+pub(super) fn config(mode: RouteMode) -> Config {
     Config {
         suite: SuiteKind::Modeled,
         route_mode: mode,
@@ -25,11 +25,11 @@ fn chain(n: usize, config: Config, wire: WireParams, seed: u64) -> Net {
     net
 }
 
-fn addresses(net: &Net, hops: &[usize]) -> Vec<Address> {
+pub(super) fn addresses(net: &Net, hops: &[usize]) -> Vec<Address> {
     hops.iter().map(|&i| net.identities[i].address()).collect()
 }
 
-fn route_events(net: &Net, at: usize) -> Vec<Event> {
+pub(super) fn route_events(net: &Net, at: usize) -> Vec<Event> {
     net.events
         .iter()
         .filter(|(_, i, e)| {
@@ -43,7 +43,7 @@ fn route_events(net: &Net, at: usize) -> Vec<Event> {
         .collect()
 }
 
-fn route_messages(net: &Net, at: usize) -> Vec<Vec<u8>> {
+pub(super) fn route_messages(net: &Net, at: usize) -> Vec<Vec<u8>> {
     net.events
         .iter()
         .filter(|(_, i, _)| *i == at)
@@ -54,7 +54,7 @@ fn route_messages(net: &Net, at: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn delivered(net: &Net, at: usize) -> u64 {
+pub(super) fn delivered(net: &Net, at: usize) -> u64 {
     net.events
         .iter()
         .filter(|(_, i, _)| *i == at)
@@ -66,7 +66,13 @@ fn delivered(net: &Net, at: usize) -> u64 {
         .unwrap_or(0)
 }
 
-fn open(net: &mut Net, from: usize, hops: &[usize], class: Class, kind: RouteKind) -> RouteHandle {
+pub(super) fn open(
+    net: &mut Net,
+    from: usize,
+    hops: &[usize],
+    class: Class,
+    kind: RouteKind,
+) -> RouteHandle {
     let path = addresses(net, hops);
     let r = net.nodes[from]
         .open_route(path, class, kind)
@@ -83,7 +89,7 @@ fn open(net: &mut Net, from: usize, hops: &[usize], class: Class, kind: RouteKin
     r
 }
 
-fn message(i: usize, len: usize) -> Vec<u8> {
+pub(super) fn message(i: usize, len: usize) -> Vec<u8> {
     let mut m = (i as u32).to_be_bytes().to_vec();
     m.resize(len, (i % 251) as u8);
     m

@@ -8,20 +8,14 @@
 //! | 0x03       | [DATA](DataFrame)  | see [`DataFrame`] |
 //! | 0x04       | [REKEY](RekeyFrame)| `kind (1) | epoch (4) | eph_pub (33)` |
 //! | 0x05       | [CLOSE](CloseFrame)| `reason (2)` |
-//! | 0x10..0x16 | route frames | see [`route`](super::route) |
-//! | 0x17..0x1f | reserved for later route frames (currently unknown) | |
+//! | 0x06..0x0f | reserved for later link frames (a packet holding one is malformed) | |
+//! | 0x10..0xff | [upper-layer frames](UpperFrame) | `len (varint) \| body`, handed up by type (see [`upper`](super::upper)) |
 
 use core::iter::FusedIterator;
 
-use super::route::{
-    FRAME_ROUTE_ACK, FRAME_ROUTE_CREATE, FRAME_ROUTE_CREATED, FRAME_ROUTE_CREDIT, FRAME_ROUTE_CTRL,
-    FRAME_ROUTE_DATA, FRAME_ROUTE_TEARDOWN,
-};
+use super::upper::{FRAME_UPPER_MIN, NOT_ACK_ELICITING, UpperFrame};
 use super::varint::Reader;
-use super::{
-    AckFrame, DataFrame, RouteAckFrame, RouteCreateFrame, RouteCreatedFrame, RouteCreditFrame,
-    RouteCtrlFrame, RouteDataFrame, RouteTeardownFrame,
-};
+use super::{AckFrame, DataFrame};
 use super::{Error, Result};
 
 /// Frame type byte of PADDING.
@@ -154,20 +148,9 @@ pub enum Frame<'a> {
     Rekey(RekeyFrame),
     /// Session close.
     Close(CloseFrame),
-    /// A chunk of a route's byte stream.
-    RouteData(RouteDataFrame<'a>),
-    /// Flow-control credit of a route.
-    RouteCredit(RouteCreditFrame),
-    /// An onion-layered route control message.
-    RouteCtrl(RouteCtrlFrame<'a>),
-    /// Asks the receiver to become the next hop of a route.
-    RouteCreate(RouteCreateFrame),
-    /// Answers a route create.
-    RouteCreated(RouteCreatedFrame),
-    /// Tears a route down.
-    RouteTeardown(RouteTeardownFrame),
-    /// An end-to-end acknowledgement travelling backward on a route.
-    RouteAck(RouteAckFrame<'a>),
+    /// A frame of a layer above the link (routes, discovery, ...), handed
+    /// up by type without being looked into.
+    Upper(UpperFrame<'a>),
 }
 
 impl Frame<'_> {
@@ -181,13 +164,7 @@ impl Frame<'_> {
             Frame::Data(f) => f.emit(buf),
             Frame::Rekey(f) => f.emit(buf),
             Frame::Close(f) => f.emit(buf),
-            Frame::RouteData(f) => f.emit(buf),
-            Frame::RouteCredit(f) => f.emit(buf),
-            Frame::RouteCtrl(f) => f.emit(buf),
-            Frame::RouteCreate(f) => f.emit(buf),
-            Frame::RouteCreated(f) => f.emit(buf),
-            Frame::RouteTeardown(f) => f.emit(buf),
-            Frame::RouteAck(f) => f.emit(buf),
+            Frame::Upper(f) => f.emit(buf),
         }
     }
 
@@ -200,25 +177,19 @@ impl Frame<'_> {
             Frame::Data(f) => f.encoded_len(),
             Frame::Rekey(_) => RekeyFrame::LEN,
             Frame::Close(_) => CloseFrame::LEN,
-            Frame::RouteData(f) => f.encoded_len(),
-            Frame::RouteCredit(f) => f.encoded_len(),
-            Frame::RouteCtrl(f) => f.encoded_len(),
-            Frame::RouteCreate(_) => RouteCreateFrame::LEN,
-            Frame::RouteCreated(_) => RouteCreatedFrame::LEN,
-            Frame::RouteTeardown(_) => RouteTeardownFrame::LEN,
-            Frame::RouteAck(f) => f.encoded_len(),
+            Frame::Upper(f) => f.encoded_len(),
         }
     }
 
     /// Whether receiving this frame obliges the receiver to send an ack:
     /// every frame its sender retransmits until acked. PADDING and ACK do
-    /// not, nor ROUTE_DATA marked unreliable (the end-to-end baseline's
-    /// best-effort forwarding): its sender keeps no state an ack could
-    /// settle, so acking it would only cost a datagram per two.
+    /// not, nor an upper frame whose type has bit 7 set (e.g. the end-to-end
+    /// baseline's best-effort ROUTE_DATA): its sender keeps no state an ack
+    /// could settle, so acking it would only cost a datagram per two.
     pub fn is_ack_eliciting(&self) -> bool {
         match self {
             Frame::Padding(_) | Frame::Ack(_) => false,
-            Frame::RouteData(d) => !d.unreliable,
+            Frame::Upper(f) => f.is_ack_eliciting(),
             _ => true,
         }
     }
@@ -267,13 +238,9 @@ impl<'a> Frames<'a> {
             FRAME_DATA => Frame::Data(DataFrame::parse(&mut r)?),
             FRAME_REKEY => Frame::Rekey(RekeyFrame::parse(&mut r)?),
             FRAME_CLOSE => Frame::Close(CloseFrame { reason: r.u16()? }),
-            FRAME_ROUTE_DATA => Frame::RouteData(RouteDataFrame::parse(&mut r)?),
-            FRAME_ROUTE_CREDIT => Frame::RouteCredit(RouteCreditFrame::parse(&mut r)?),
-            FRAME_ROUTE_CTRL => Frame::RouteCtrl(RouteCtrlFrame::parse(&mut r)?),
-            FRAME_ROUTE_CREATE => Frame::RouteCreate(RouteCreateFrame::parse(&mut r)?),
-            FRAME_ROUTE_CREATED => Frame::RouteCreated(RouteCreatedFrame::parse(&mut r)?),
-            FRAME_ROUTE_TEARDOWN => Frame::RouteTeardown(RouteTeardownFrame::parse(&mut r)?),
-            FRAME_ROUTE_ACK => Frame::RouteAck(RouteAckFrame::parse(&mut r)?),
+            t if t & !NOT_ACK_ELICITING >= FRAME_UPPER_MIN => {
+                Frame::Upper(UpperFrame::parse(t, &mut r)?)
+            }
             t => return Err(Error::UnknownFrameType(t)),
         };
         self.rest = r.rest();
@@ -439,17 +406,32 @@ mod tests {
 
     #[test]
     fn unknown_types_and_fusing() {
-        for t in [0x06, 0x0f, 0x17, 0x1f, 0x20, 0xff] {
+        for t in [0x06, 0x0f, 0x80, 0x8f] {
             assert_eq!(
                 parse_all(&[FRAME_PING, t, FRAME_PING]),
                 vec![Ok(Frame::Ping), Err(Error::UnknownFrameType(t))]
             );
         }
-        let mut it = frames(&[0x42, FRAME_PING]);
-        assert_eq!(it.next(), Some(Err(Error::UnknownFrameType(0x42))));
+        let mut it = frames(&[0x0a, FRAME_PING]);
+        assert_eq!(it.next(), Some(Err(Error::UnknownFrameType(0x0a))));
         assert_eq!(it.next(), None);
         assert_eq!(it.next(), None);
         assert!(it.remaining().is_empty());
+    }
+
+    #[test]
+    fn upper_frames_are_enveloped_and_handed_up_unparsed() {
+        for t in [0x17, 0x1f, 0x20, 0x5a, 0x90, 0xff] {
+            let body = [1u8, 2, 3];
+            let f = Frame::Upper(UpperFrame { ty: t, body: &body });
+            let buf = emit(&f);
+            assert_eq!(buf, [t, 3, 1, 2, 3]);
+            assert_eq!(parse_all(&buf), vec![Ok(f.clone())]);
+            assert_eq!(f.is_ack_eliciting(), t & 0x80 == 0);
+            for cut in 1..buf.len() {
+                assert_eq!(parse_all(&buf[..cut]), vec![Err(Error::Truncated)]);
+            }
+        }
     }
 
     #[test]

@@ -41,6 +41,7 @@ mod datagram;
 mod frame;
 mod handshake;
 mod route;
+pub mod upper;
 mod varint;
 
 #[cfg(test)]
@@ -59,9 +60,11 @@ pub use frame::{
 pub use handshake::{HandshakeInit, HandshakeResp};
 pub use route::{
     FRAME_ROUTE_ACK, FRAME_ROUTE_CREATE, FRAME_ROUTE_CREATED, FRAME_ROUTE_CREDIT, FRAME_ROUTE_CTRL,
-    FRAME_ROUTE_DATA, FRAME_ROUTE_TEARDOWN, RouteAckFrame, RouteCreateFrame, RouteCreatedFrame,
-    RouteCreditFrame, RouteCtrlFrame, RouteDataFrame, RouteId, RouteTeardownFrame,
+    FRAME_ROUTE_DATA, FRAME_ROUTE_DATAGRAM, FRAME_ROUTE_TEARDOWN, RouteAckFrame, RouteCreateFrame,
+    RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame, RouteDataFrame, RouteFrame, RouteId,
+    RouteTeardownFrame,
 };
+pub use upper::{Owner, UpperFrame};
 pub use varint::{VARINT_MAX, get_varint, put_varint, varint_len};
 
 /// Why a datagram or frame could not be decoded.

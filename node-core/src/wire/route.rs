@@ -1,25 +1,31 @@
-//! Route frames (types 0x10..=0x16): the frames of source routes, carried
-//! inside a link's sealed datagrams next to the link's own frames.
+//! Route frames (types 0x10..=0x16, and 0x90 for best-effort data): the
+//! frames of source routes, carried inside a link's sealed datagrams next to
+//! the link's own frames, each in the upper-layer envelope `type (1) | len
+//! (varint) | body` (see [`upper`](super::upper)). The link hands their
+//! bodies up; [`RouteFrame::parse`] decodes them. Every body must be
+//! consumed exactly.
 //!
 //! A route id is chosen by the hop that *receives* on it (label swapping),
 //! so every frame names the route by the id its receiver picked and a relay
 //! forwards with one table lookup, whatever the route's length.
 //!
-//! | type | frame | body after the type byte |
-//! |------|-------|--------------------------|
-//! | 0x10 | [ROUTE_DATA](RouteDataFrame) | `route (16) \| flags (1) \| offset (varint) \| len (varint) \| data` |
+//! | type | frame | body |
+//! |------|-------|------|
+//! | 0x10 | [ROUTE_DATA](RouteDataFrame) | `route (16) \| flags (1) \| offset (varint) \| data (rest)` |
+//! | 0x90 | ROUTE_DATA, best effort (not ack-eliciting) | as 0x10 |
 //! | 0x11 | [ROUTE_CREDIT](RouteCreditFrame) | `route (16) \| limit (varint)` |
-//! | 0x12 | [ROUTE_CTRL](RouteCtrlFrame) | `route (16) \| nonce (8) \| len (varint) \| payload` |
+//! | 0x12 | [ROUTE_CTRL](RouteCtrlFrame) | `route (16) \| nonce (8) \| payload (rest)` |
 //! | 0x13 | [ROUTE_CREATE](RouteCreateFrame) | `reply_route (16) \| eph_pub (33)` |
 //! | 0x14 | [ROUTE_CREATED](RouteCreatedFrame) | `reply_route (16) \| route (16) \| eph_pub (33) \| static_pub (33) \| auth (16)` |
 //! | 0x15 | [ROUTE_TEARDOWN](RouteTeardownFrame) | `route (16) \| reason (1)` |
-//! | 0x16 | [ROUTE_ACK](RouteAckFrame) | `route (16) \| len (varint) \| payload` |
+//! | 0x16 | [ROUTE_ACK](RouteAckFrame) | `route (16) \| payload (rest)` |
 //!
 //! Types 0x17..=0x1f stay reserved for later route frames.
 
 use core::fmt;
 
-use super::varint::{Reader, VARINT_MAX, max_len_prefixed, put_varint, varint_len};
+use super::upper::{self, NOT_ACK_ELICITING, UpperFrame, finish};
+use super::varint::{Reader, VARINT_MAX, put_varint, varint_len};
 use super::{Error, Result};
 
 /// Frame type byte of ROUTE_DATA.
@@ -37,9 +43,12 @@ pub const FRAME_ROUTE_TEARDOWN: u8 = 0x15;
 /// Frame type byte of ROUTE_ACK.
 pub const FRAME_ROUTE_ACK: u8 = 0x16;
 
-/// ROUTE_DATA flag: the chunk is sent once and never retransmitted.
-const FLAG_UNRELIABLE: u8 = 0x01;
-/// ROUTE_DATA flag: the stream ends at `offset + len`.
+/// Frame type byte of best-effort ROUTE_DATA: sent once, never
+/// retransmitted, and so not ack-eliciting (bit 7).
+pub const FRAME_ROUTE_DATAGRAM: u8 = FRAME_ROUTE_DATA | NOT_ACK_ELICITING;
+
+/// ROUTE_DATA flag: the stream ends at `offset + len`. (Bit 0 was the
+/// unreliable flag; the frame type says that now. It must be zero.)
 const FLAG_FIN: u8 = 0x02;
 
 /// A 128-bit route id, chosen by the hop that receives frames on it.
@@ -57,23 +66,91 @@ impl fmt::Display for RouteId {
     }
 }
 
-/// Reads a `len (varint) | bytes` field. The length is only ever compared
-/// with the input actually present, never used to allocate.
-fn payload<'a>(r: &mut Reader<'a>) -> Result<&'a [u8]> {
-    // A length that does not fit usize cannot be present in the input either.
-    let len = usize::try_from(r.varint()?).map_err(|_| Error::Truncated)?;
-    r.bytes(len)
-}
-
 fn route_id(r: &mut Reader<'_>) -> Result<RouteId> {
     r.array().map(RouteId)
 }
 
+/// A route frame, decoded from the body the link handed up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteFrame<'a> {
+    /// A chunk of a route's byte stream.
+    Data(RouteDataFrame<'a>),
+    /// Flow-control credit of a route.
+    Credit(RouteCreditFrame),
+    /// An onion-layered route control message.
+    Ctrl(RouteCtrlFrame<'a>),
+    /// Asks the receiver to become the next hop of a route.
+    Create(RouteCreateFrame),
+    /// Answers a route create.
+    Created(RouteCreatedFrame),
+    /// Tears a route down.
+    Teardown(RouteTeardownFrame),
+    /// An end-to-end acknowledgement travelling backward on a route.
+    Ack(RouteAckFrame<'a>),
+}
+
+impl<'a> RouteFrame<'a> {
+    /// Decodes an upper frame of the route layer's range. A type of the
+    /// range that this version does not know is `UnknownFrameType` (the
+    /// caller skips and counts it: the version rule in [`upper`]).
+    pub fn parse(frame: UpperFrame<'a>) -> Result<Self> {
+        let mut r = Reader::new(frame.body);
+        let f = match frame.ty {
+            FRAME_ROUTE_DATA | FRAME_ROUTE_DATAGRAM => RouteFrame::Data(RouteDataFrame::parse(
+                frame.ty == FRAME_ROUTE_DATAGRAM,
+                &mut r,
+            )?),
+            FRAME_ROUTE_CREDIT => RouteFrame::Credit(RouteCreditFrame::parse(&mut r)?),
+            FRAME_ROUTE_CTRL => RouteFrame::Ctrl(RouteCtrlFrame::parse(&mut r)?),
+            FRAME_ROUTE_CREATE => RouteFrame::Create(RouteCreateFrame::parse(&mut r)?),
+            FRAME_ROUTE_CREATED => RouteFrame::Created(RouteCreatedFrame::parse(&mut r)?),
+            FRAME_ROUTE_TEARDOWN => RouteFrame::Teardown(RouteTeardownFrame::parse(&mut r)?),
+            FRAME_ROUTE_ACK => RouteFrame::Ack(RouteAckFrame::parse(&mut r)?),
+            t => return Err(Error::UnknownFrameType(t)),
+        };
+        finish(r, f)
+    }
+
+    /// Appends the encoded frame, envelope included, to `buf`.
+    pub fn emit(&self, buf: &mut Vec<u8>) {
+        match self {
+            RouteFrame::Data(f) => f.emit(buf),
+            RouteFrame::Credit(f) => f.emit(buf),
+            RouteFrame::Ctrl(f) => f.emit(buf),
+            RouteFrame::Create(f) => f.emit(buf),
+            RouteFrame::Created(f) => f.emit(buf),
+            RouteFrame::Teardown(f) => f.emit(buf),
+            RouteFrame::Ack(f) => f.emit(buf),
+        }
+    }
+
+    /// Number of bytes [`Self::emit`] appends.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            RouteFrame::Data(f) => f.encoded_len(),
+            RouteFrame::Credit(f) => f.encoded_len(),
+            RouteFrame::Ctrl(f) => f.encoded_len(),
+            RouteFrame::Create(_) => RouteCreateFrame::LEN,
+            RouteFrame::Created(_) => RouteCreatedFrame::LEN,
+            RouteFrame::Teardown(_) => RouteTeardownFrame::LEN,
+            RouteFrame::Ack(f) => f.encoded_len(),
+        }
+    }
+
+    /// The encoded frame in a vector of its own.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.encoded_len());
+        self.emit(&mut buf);
+        buf
+    }
+}
+
 /// A chunk of a route's byte stream.
 ///
-/// Wire layout after the type byte: `route (16) | flags (1) | offset
-/// (varint) | len (varint) | data`. Flags: bit 0 = unreliable, bit 1 = fin;
-/// the other bits must be zero.
+/// Body: `route (16) | flags (1) | offset (varint) | data (the rest)`.
+/// Flags: bit 1 = fin; the other bits must be zero. Best-effort chunks
+/// (`unreliable`) have their own frame type, [`FRAME_ROUTE_DATAGRAM`], which
+/// is not ack-eliciting.
 ///
 /// Invariant (checked by parse, required by emit): `offset + data.len() <=`
 /// [`VARINT_MAX`], so that the end of the stream and any credit limit past
@@ -93,10 +170,15 @@ pub struct RouteDataFrame<'a> {
 }
 
 impl<'a> RouteDataFrame<'a> {
-    /// Encoded length of a ROUTE_DATA frame excluding the chunk itself (type
-    /// byte included), for a chunk of `len` bytes at `offset`.
+    fn body_len(offset: u64, len: usize) -> usize {
+        RouteId::LEN + 1 + varint_len(offset) + len
+    }
+
+    /// Encoded length of a ROUTE_DATA frame excluding the chunk itself
+    /// (envelope included), for a chunk of `len` bytes at `offset`.
     pub fn overhead(offset: u64, len: usize) -> usize {
-        1 + RouteId::LEN + 1 + varint_len(offset) + varint_len(len as u64)
+        let body = Self::body_len(offset, len);
+        upper::overhead(body) + body - len
     }
 
     /// The largest chunk length `n` such that a well-formed ROUTE_DATA frame
@@ -104,14 +186,14 @@ impl<'a> RouteDataFrame<'a> {
     /// (`overhead(offset, n) + n <= space`); 0 if even an empty chunk does
     /// not fit (check `overhead(offset, 0) <= space` for that).
     pub fn max_chunk_len(offset: u64, space: usize) -> usize {
-        // Overhead without the len varint.
-        let base = Self::overhead(offset, 0) - 1;
         // Chunks never run the stream past VARINT_MAX (the invariant).
         let room = usize::try_from(VARINT_MAX.saturating_sub(offset)).unwrap_or(usize::MAX);
-        max_len_prefixed(base, space).min(room)
+        upper::max_body_len(space)
+            .saturating_sub(Self::body_len(offset, 0))
+            .min(room)
     }
 
-    /// Encoded length, type byte and chunk included.
+    /// Encoded length, envelope and chunk included.
     pub fn encoded_len(&self) -> usize {
         Self::overhead(self.offset, self.data.len()) + self.data.len()
     }
@@ -128,47 +210,40 @@ impl<'a> RouteDataFrame<'a> {
             .is_some_and(|end| end <= VARINT_MAX)
     }
 
-    /// Appends the encoded frame (type byte included) to `buf`.
+    /// Appends the encoded frame (envelope included) to `buf`.
     ///
     /// Requires [`Self::is_well_formed`] (checked with a `debug_assert!`);
     /// otherwise the output is rejected by the parser, but this never panics
     /// in release builds.
     pub fn emit(&self, buf: &mut Vec<u8>) {
         debug_assert!(self.is_well_formed(), "malformed route data frame");
-        buf.reserve(self.encoded_len());
-        buf.push(FRAME_ROUTE_DATA);
+        let ty = if self.unreliable {
+            FRAME_ROUTE_DATAGRAM
+        } else {
+            FRAME_ROUTE_DATA
+        };
+        upper::begin(buf, ty, Self::body_len(self.offset, self.data.len()));
         buf.extend_from_slice(&self.route.0);
-        let mut flags = 0;
-        if self.unreliable {
-            flags |= FLAG_UNRELIABLE;
-        }
-        if self.fin {
-            flags |= FLAG_FIN;
-        }
-        buf.push(flags);
+        buf.push(if self.fin { FLAG_FIN } else { 0 });
         put_varint(buf, self.offset);
-        put_varint(buf, self.data.len() as u64);
         buf.extend_from_slice(self.data);
     }
 
-    /// Parses the frame body (after the type byte).
-    pub(super) fn parse(r: &mut Reader<'a>) -> Result<Self> {
+    fn parse(unreliable: bool, r: &mut Reader<'a>) -> Result<Self> {
         let route = route_id(r)?;
         let flags = r.u8()?;
-        if flags & !(FLAG_UNRELIABLE | FLAG_FIN) != 0 {
+        if flags & !FLAG_FIN != 0 {
             return Err(Error::Invalid("unknown route data flags"));
         }
         let offset = r.varint()?;
-        let len = r.varint()?;
-        // Both are below 2^62: the sum cannot overflow.
-        if offset + len > VARINT_MAX {
+        let data = r.bytes(r.remaining())?;
+        // offset is below 2^62 and data is in memory: no overflow.
+        if offset + data.len() as u64 > VARINT_MAX {
             return Err(Error::Invalid("route data beyond maximum offset"));
         }
-        let len = usize::try_from(len).map_err(|_| Error::Truncated)?;
-        let data = r.bytes(len)?;
         Ok(Self {
             route,
-            unreliable: flags & FLAG_UNRELIABLE != 0,
+            unreliable,
             fin: flags & FLAG_FIN != 0,
             offset,
             data,
@@ -178,9 +253,9 @@ impl<'a> RouteDataFrame<'a> {
 
 /// Flow control: the upstream may send stream bytes below `limit`.
 ///
-/// Wire layout after the type byte: `route (16) | limit (varint)`. The limit
-/// is an absolute stream offset, so a repeated or reordered credit is
-/// harmless. Emit requires `limit <=` [`VARINT_MAX`] (see [`put_varint`]).
+/// Body: `route (16) | limit (varint)`. The limit is an absolute stream
+/// offset, so a repeated or reordered credit is harmless. Emit requires
+/// `limit <=` [`VARINT_MAX`] (see [`put_varint`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RouteCreditFrame {
     /// The route, as named by the receiver of this frame.
@@ -190,20 +265,23 @@ pub struct RouteCreditFrame {
 }
 
 impl RouteCreditFrame {
-    /// Encoded length, type byte included.
-    pub fn encoded_len(&self) -> usize {
-        1 + RouteId::LEN + varint_len(self.limit)
+    fn body_len(&self) -> usize {
+        RouteId::LEN + varint_len(self.limit)
     }
 
-    /// Appends the encoded frame (type byte included) to `buf`.
+    /// Encoded length, envelope included.
+    pub fn encoded_len(&self) -> usize {
+        upper::overhead(self.body_len()) + self.body_len()
+    }
+
+    /// Appends the encoded frame (envelope included) to `buf`.
     pub fn emit(&self, buf: &mut Vec<u8>) {
-        buf.push(FRAME_ROUTE_CREDIT);
+        upper::begin(buf, FRAME_ROUTE_CREDIT, self.body_len());
         buf.extend_from_slice(&self.route.0);
         put_varint(buf, self.limit);
     }
 
-    /// Parses the frame body (after the type byte).
-    pub(super) fn parse(r: &mut Reader<'_>) -> Result<Self> {
+    fn parse(r: &mut Reader<'_>) -> Result<Self> {
         Ok(Self {
             route: route_id(r)?,
             limit: r.varint()?,
@@ -213,9 +291,8 @@ impl RouteCreditFrame {
 
 /// An onion-layered control message (opaque at this layer).
 ///
-/// Wire layout after the type byte: `route (16) | nonce (8) | len (varint)
-/// | payload`. The nonce travels in clear because every hop needs it to
-/// peel or add its layer.
+/// Body: `route (16) | nonce (8) | payload (the rest)`. The nonce travels in
+/// clear because every hop needs it to peel or add its layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RouteCtrlFrame<'a> {
     /// The route, as named by the receiver of this frame.
@@ -228,39 +305,37 @@ pub struct RouteCtrlFrame<'a> {
 
 impl<'a> RouteCtrlFrame<'a> {
     /// Encoded length of a ROUTE_CTRL frame with a payload of `len` bytes,
-    /// type byte and payload included.
+    /// envelope and payload included.
     pub fn len_with_payload(len: usize) -> usize {
-        1 + RouteId::LEN + 8 + varint_len(len as u64) + len
+        let body = RouteId::LEN + 8 + len;
+        upper::overhead(body) + body
     }
 
-    /// Encoded length, type byte and payload included.
+    /// Encoded length, envelope and payload included.
     pub fn encoded_len(&self) -> usize {
         Self::len_with_payload(self.payload.len())
     }
 
-    /// Appends the encoded frame (type byte included) to `buf`.
+    /// Appends the encoded frame (envelope included) to `buf`.
     pub fn emit(&self, buf: &mut Vec<u8>) {
-        buf.reserve(self.encoded_len());
-        buf.push(FRAME_ROUTE_CTRL);
+        upper::begin(buf, FRAME_ROUTE_CTRL, RouteId::LEN + 8 + self.payload.len());
         buf.extend_from_slice(&self.route.0);
         buf.extend_from_slice(&self.nonce.to_be_bytes());
-        put_varint(buf, self.payload.len() as u64);
         buf.extend_from_slice(self.payload);
     }
 
-    /// Parses the frame body (after the type byte).
-    pub(super) fn parse(r: &mut Reader<'a>) -> Result<Self> {
+    fn parse(r: &mut Reader<'a>) -> Result<Self> {
         Ok(Self {
             route: route_id(r)?,
             nonce: r.u64()?,
-            payload: payload(r)?,
+            payload: r.bytes(r.remaining())?,
         })
     }
 }
 
 /// Asks a neighbour to become the next hop of a route.
 ///
-/// Wire layout after the type byte: `reply_route (16) | eph_pub (33)`.
+/// Body: `reply_route (16) | eph_pub (33)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RouteCreateFrame {
     /// The id the creator receives backward frames of this route on.
@@ -270,18 +345,18 @@ pub struct RouteCreateFrame {
 }
 
 impl RouteCreateFrame {
-    /// Encoded length, type byte included.
-    pub const LEN: usize = 1 + RouteId::LEN + 33;
+    const BODY: usize = RouteId::LEN + 33;
+    /// Encoded length, envelope included.
+    pub const LEN: usize = 2 + Self::BODY;
 
-    /// Appends the encoded frame (type byte included) to `buf`.
+    /// Appends the encoded frame (envelope included) to `buf`.
     pub fn emit(&self, buf: &mut Vec<u8>) {
-        buf.push(FRAME_ROUTE_CREATE);
+        upper::begin(buf, FRAME_ROUTE_CREATE, Self::BODY);
         buf.extend_from_slice(&self.reply_route.0);
         buf.extend_from_slice(&self.eph_pub);
     }
 
-    /// Parses the frame body (after the type byte).
-    pub(super) fn parse(r: &mut Reader<'_>) -> Result<Self> {
+    fn parse(r: &mut Reader<'_>) -> Result<Self> {
         Ok(Self {
             reply_route: route_id(r)?,
             eph_pub: r.array()?,
@@ -292,8 +367,8 @@ impl RouteCreateFrame {
 /// The answer to a [`RouteCreateFrame`]: the new hop's route id and its
 /// half of the key agreement.
 ///
-/// Wire layout after the type byte: `reply_route (16) | route (16) |
-/// eph_pub (33) | static_pub (33) | auth (16)`.
+/// Body: `reply_route (16) | route (16) | eph_pub (33) | static_pub (33) |
+/// auth (16)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RouteCreatedFrame {
     /// The creator's id from the CREATE this answers.
@@ -309,12 +384,14 @@ pub struct RouteCreatedFrame {
 }
 
 impl RouteCreatedFrame {
-    /// Encoded length, type byte included.
-    pub const LEN: usize = 1 + 2 * RouteId::LEN + 33 + 33 + 16;
+    const BODY: usize = 2 * RouteId::LEN + 33 + 33 + 16;
+    /// Encoded length, envelope included (the body's length takes two
+    /// varint bytes).
+    pub const LEN: usize = 3 + Self::BODY;
 
-    /// Appends the encoded frame (type byte included) to `buf`.
+    /// Appends the encoded frame (envelope included) to `buf`.
     pub fn emit(&self, buf: &mut Vec<u8>) {
-        buf.push(FRAME_ROUTE_CREATED);
+        upper::begin(buf, FRAME_ROUTE_CREATED, Self::BODY);
         buf.extend_from_slice(&self.reply_route.0);
         buf.extend_from_slice(&self.route.0);
         buf.extend_from_slice(&self.eph_pub);
@@ -322,8 +399,7 @@ impl RouteCreatedFrame {
         buf.extend_from_slice(&self.auth);
     }
 
-    /// Parses the frame body (after the type byte).
-    pub(super) fn parse(r: &mut Reader<'_>) -> Result<Self> {
+    fn parse(r: &mut Reader<'_>) -> Result<Self> {
         Ok(Self {
             reply_route: route_id(r)?,
             route: route_id(r)?,
@@ -336,7 +412,7 @@ impl RouteCreatedFrame {
 
 /// Tears a route down (either direction).
 ///
-/// Wire layout after the type byte: `route (16) | reason (1)`.
+/// Body: `route (16) | reason (1)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RouteTeardownFrame {
     /// The route, as named by the receiver of this frame.
@@ -346,18 +422,18 @@ pub struct RouteTeardownFrame {
 }
 
 impl RouteTeardownFrame {
-    /// Encoded length, type byte included.
-    pub const LEN: usize = 1 + RouteId::LEN + 1;
+    const BODY: usize = RouteId::LEN + 1;
+    /// Encoded length, envelope included.
+    pub const LEN: usize = 2 + Self::BODY;
 
-    /// Appends the encoded frame (type byte included) to `buf`.
+    /// Appends the encoded frame (envelope included) to `buf`.
     pub fn emit(&self, buf: &mut Vec<u8>) {
-        buf.push(FRAME_ROUTE_TEARDOWN);
+        upper::begin(buf, FRAME_ROUTE_TEARDOWN, Self::BODY);
         buf.extend_from_slice(&self.route.0);
         buf.push(self.reason);
     }
 
-    /// Parses the frame body (after the type byte).
-    pub(super) fn parse(r: &mut Reader<'_>) -> Result<Self> {
+    fn parse(r: &mut Reader<'_>) -> Result<Self> {
         Ok(Self {
             route: route_id(r)?,
             reason: r.u8()?,
@@ -367,7 +443,7 @@ impl RouteTeardownFrame {
 
 /// An end-to-end sealed acknowledgement travelling backward (opaque here).
 ///
-/// Wire layout after the type byte: `route (16) | len (varint) | payload`.
+/// Body: `route (16) | payload (the rest)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RouteAckFrame<'a> {
     /// The route, as named by the receiver of this frame.
@@ -377,25 +453,23 @@ pub struct RouteAckFrame<'a> {
 }
 
 impl<'a> RouteAckFrame<'a> {
-    /// Encoded length, type byte and payload included.
+    /// Encoded length, envelope and payload included.
     pub fn encoded_len(&self) -> usize {
-        1 + RouteId::LEN + varint_len(self.payload.len() as u64) + self.payload.len()
+        let body = RouteId::LEN + self.payload.len();
+        upper::overhead(body) + body
     }
 
-    /// Appends the encoded frame (type byte included) to `buf`.
+    /// Appends the encoded frame (envelope included) to `buf`.
     pub fn emit(&self, buf: &mut Vec<u8>) {
-        buf.reserve(self.encoded_len());
-        buf.push(FRAME_ROUTE_ACK);
+        upper::begin(buf, FRAME_ROUTE_ACK, RouteId::LEN + self.payload.len());
         buf.extend_from_slice(&self.route.0);
-        put_varint(buf, self.payload.len() as u64);
         buf.extend_from_slice(self.payload);
     }
 
-    /// Parses the frame body (after the type byte).
-    pub(super) fn parse(r: &mut Reader<'a>) -> Result<Self> {
+    fn parse(r: &mut Reader<'a>) -> Result<Self> {
         Ok(Self {
             route: route_id(r)?,
-            payload: payload(r)?,
+            payload: r.bytes(r.remaining())?,
         })
     }
 }

@@ -3,46 +3,63 @@
 use super::super::{Frame, frames};
 use super::*;
 
-fn parse_all(bytes: &[u8]) -> Vec<Result<Frame<'_>>> {
-    frames(bytes).collect()
+/// Decodes `bytes` as one upper frame of the route layer.
+fn parse_route(bytes: &[u8]) -> Result<RouteFrame<'_>> {
+    let mut it = frames(bytes);
+    let f = match it.next() {
+        Some(Ok(Frame::Upper(u))) => RouteFrame::parse(u),
+        Some(Ok(other)) => panic!("not an upper frame: {other:?}"),
+        Some(Err(e)) => Err(e),
+        None => Err(Error::Truncated),
+    };
+    assert!(it.next().is_none(), "one frame expected");
+    f
+}
+
+/// An envelope around `body`.
+fn envelope(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut b = vec![ty];
+    put_varint(&mut b, body.len() as u64);
+    b.extend_from_slice(body);
+    b
 }
 
 const R: RouteId = RouteId([0x11; 16]);
 
-fn samples(data: &[u8]) -> Vec<Frame<'_>> {
+fn samples(data: &[u8]) -> Vec<RouteFrame<'_>> {
     vec![
-        Frame::RouteData(RouteDataFrame {
+        RouteFrame::Data(RouteDataFrame {
             route: R,
             unreliable: true,
             fin: true,
             offset: 1 << 20,
             data,
         }),
-        Frame::RouteCredit(RouteCreditFrame {
+        RouteFrame::Credit(RouteCreditFrame {
             route: R,
             limit: 1 << 40,
         }),
-        Frame::RouteCtrl(RouteCtrlFrame {
+        RouteFrame::Ctrl(RouteCtrlFrame {
             route: R,
             nonce: u64::MAX,
             payload: data,
         }),
-        Frame::RouteCreate(RouteCreateFrame {
+        RouteFrame::Create(RouteCreateFrame {
             reply_route: R,
             eph_pub: [2; 33],
         }),
-        Frame::RouteCreated(RouteCreatedFrame {
+        RouteFrame::Created(RouteCreatedFrame {
             reply_route: R,
             route: RouteId([0x22; 16]),
             eph_pub: [2; 33],
             static_pub: [3; 33],
             auth: [4; 16],
         }),
-        Frame::RouteTeardown(RouteTeardownFrame {
+        RouteFrame::Teardown(RouteTeardownFrame {
             route: R,
             reason: 9,
         }),
-        Frame::RouteAck(RouteAckFrame {
+        RouteFrame::Ack(RouteAckFrame {
             route: R,
             payload: data,
         }),
@@ -53,64 +70,59 @@ fn samples(data: &[u8]) -> Vec<Frame<'_>> {
 fn exact_layouts() {
     let data = [0xee; 3];
     let mut expected = Vec::new();
-    // ROUTE_DATA: flags 0x03, offset 2^20 as a 4-byte varint, len 3.
-    let mut b = vec![FRAME_ROUTE_DATA];
-    b.extend_from_slice(&R.0);
-    b.extend_from_slice(&[0x03, 0x80, 0x10, 0x00, 0x00, 3, 0xee, 0xee, 0xee]);
-    expected.push(b);
-    let mut b = vec![FRAME_ROUTE_CREDIT];
-    b.extend_from_slice(&R.0);
+    // Best-effort ROUTE_DATA: flags 0x02 (fin), offset 2^20 as a 4-byte
+    // varint, then the data to the end of the body.
+    let mut b = R.0.to_vec();
+    b.extend_from_slice(&[0x02, 0x80, 0x10, 0x00, 0x00, 0xee, 0xee, 0xee]);
+    expected.push(envelope(FRAME_ROUTE_DATAGRAM, &b));
+    let mut b = R.0.to_vec();
     b.extend_from_slice(&[0xc0, 0, 0x01, 0, 0, 0, 0, 0]);
-    expected.push(b);
-    let mut b = vec![FRAME_ROUTE_CTRL];
-    b.extend_from_slice(&R.0);
+    expected.push(envelope(FRAME_ROUTE_CREDIT, &b));
+    let mut b = R.0.to_vec();
     b.extend_from_slice(&[0xff; 8]);
-    b.extend_from_slice(&[3, 0xee, 0xee, 0xee]);
-    expected.push(b);
-    let mut b = vec![FRAME_ROUTE_CREATE];
-    b.extend_from_slice(&R.0);
+    b.extend_from_slice(&[0xee, 0xee, 0xee]);
+    expected.push(envelope(FRAME_ROUTE_CTRL, &b));
+    let mut b = R.0.to_vec();
     b.extend_from_slice(&[2; 33]);
-    expected.push(b);
-    let mut b = vec![FRAME_ROUTE_CREATED];
-    b.extend_from_slice(&R.0);
+    expected.push(envelope(FRAME_ROUTE_CREATE, &b));
+    let mut b = R.0.to_vec();
     b.extend_from_slice(&[0x22; 16]);
     b.extend_from_slice(&[2; 33]);
     b.extend_from_slice(&[3; 33]);
     b.extend_from_slice(&[4; 16]);
-    expected.push(b);
-    let mut b = vec![FRAME_ROUTE_TEARDOWN];
-    b.extend_from_slice(&R.0);
+    expected.push(envelope(FRAME_ROUTE_CREATED, &b));
+    let mut b = R.0.to_vec();
     b.push(9);
-    expected.push(b);
-    let mut b = vec![FRAME_ROUTE_ACK];
-    b.extend_from_slice(&R.0);
-    b.extend_from_slice(&[3, 0xee, 0xee, 0xee]);
-    expected.push(b);
+    expected.push(envelope(FRAME_ROUTE_TEARDOWN, &b));
+    let mut b = R.0.to_vec();
+    b.extend_from_slice(&[0xee, 0xee, 0xee]);
+    expected.push(envelope(FRAME_ROUTE_ACK, &b));
 
     for (frame, bytes) in samples(&data).into_iter().zip(expected) {
-        let mut buf = Vec::new();
-        frame.emit(&mut buf);
+        let buf = frame.to_vec();
         assert_eq!(buf, bytes, "{frame:?}");
         assert_eq!(frame.encoded_len(), bytes.len(), "{frame:?}");
-        let best_effort = matches!(&frame, Frame::RouteData(d) if d.unreliable);
-        assert_eq!(frame.is_ack_eliciting(), !best_effort, "{frame:?}");
-        assert_eq!(parse_all(&buf), vec![Ok(frame)]);
+        assert_eq!(parse_route(&buf), Ok(frame));
+        let best_effort = matches!(&frame, RouteFrame::Data(d) if d.unreliable);
+        let Some(Ok(f)) = frames(&buf).next() else {
+            panic!("{frame:?}")
+        };
+        assert_eq!(f.is_ack_eliciting(), !best_effort, "{frame:?}");
     }
-    assert_eq!(RouteCreateFrame::LEN, 50);
-    assert_eq!(RouteCreatedFrame::LEN, 115);
-    assert_eq!(RouteTeardownFrame::LEN, 18);
+    assert_eq!(RouteCreateFrame::LEN, 51);
+    assert_eq!(RouteCreatedFrame::LEN, 117);
+    assert_eq!(RouteTeardownFrame::LEN, 19);
 }
 
 #[test]
 fn truncation_at_every_prefix() {
     let data = [7u8; 10];
     for frame in samples(&data) {
-        let mut buf = Vec::new();
-        frame.emit(&mut buf);
+        let buf = frame.to_vec();
         for cut in 1..buf.len() {
             assert_eq!(
-                parse_all(&buf[..cut]),
-                vec![Err(Error::Truncated)],
+                parse_route(&buf[..cut]),
+                Err(Error::Truncated),
                 "{frame:?} cut at {cut}"
             );
         }
@@ -118,48 +130,74 @@ fn truncation_at_every_prefix() {
 }
 
 #[test]
+fn bodies_must_be_consumed_exactly() {
+    for frame in samples(&[1, 2]) {
+        let bytes = frame.to_vec();
+        let Some(Ok(Frame::Upper(u))) = frames(&bytes).next() else {
+            panic!("{frame:?}")
+        };
+        let mut body = u.body.to_vec();
+        body.push(0);
+        let longer = RouteFrame::parse(UpperFrame {
+            ty: u.ty,
+            body: &body,
+        });
+        let open_ended = matches!(
+            frame,
+            RouteFrame::Data(_) | RouteFrame::Ctrl(_) | RouteFrame::Ack(_)
+        );
+        if open_ended {
+            // Their last field runs to the end of the body.
+            assert!(longer.is_ok(), "{frame:?}");
+        } else {
+            assert_eq!(
+                longer,
+                Err(Error::Invalid("trailing bytes in frame body")),
+                "{frame:?}"
+            );
+        }
+    }
+    // A type of the route range this version does not know.
+    assert_eq!(
+        RouteFrame::parse(UpperFrame {
+            ty: 0x17,
+            body: &[]
+        }),
+        Err(Error::UnknownFrameType(0x17))
+    );
+}
+
+#[test]
 fn data_flags_and_bounds_are_validated() {
-    let frame = |flags: u8, offset: u64, len: u64| {
-        let mut b = vec![FRAME_ROUTE_DATA];
-        b.extend_from_slice(&R.0);
+    let frame = |flags: u8, offset: u64, len: usize| {
+        let mut b = R.0.to_vec();
         b.push(flags);
         put_varint(&mut b, offset);
-        put_varint(&mut b, len);
-        b
+        b.extend(std::iter::repeat_n(0u8, len));
+        envelope(FRAME_ROUTE_DATA, &b)
     };
-    for flags in 0..4 {
+    for flags in [0, 2] {
         let bytes = frame(flags, 5, 0);
-        let parsed = parse_all(&bytes);
-        let Some(Ok(Frame::RouteData(d))) = parsed.first() else {
-            panic!("flags {flags}: {parsed:?}");
+        let Ok(RouteFrame::Data(d)) = parse_route(&bytes) else {
+            panic!("flags {flags}");
         };
-        assert_eq!((d.unreliable, d.fin), (flags & 1 != 0, flags & 2 != 0));
+        assert_eq!((d.unreliable, d.fin), (false, flags & 2 != 0));
     }
-    for flags in [4, 0x80, 0xff] {
+    for flags in [1, 4, 0x80, 0xff] {
         assert_eq!(
-            parse_all(&frame(flags, 0, 0)),
-            vec![Err(Error::Invalid("unknown route data flags"))]
+            parse_route(&frame(flags, 0, 0)),
+            Err(Error::Invalid("unknown route data flags"))
         );
     }
     const BEYOND: Error = Error::Invalid("route data beyond maximum offset");
-    assert_eq!(parse_all(&frame(0, VARINT_MAX, 1)), vec![Err(BEYOND)]);
-    assert_eq!(parse_all(&frame(0, 1, VARINT_MAX)), vec![Err(BEYOND)]);
-    assert!(parse_all(&frame(0, VARINT_MAX, 0))[0].is_ok());
-    // A huge length with no bytes behind it is truncation, not an allocation.
-    assert_eq!(
-        parse_all(&frame(0, 0, VARINT_MAX)),
-        vec![Err(Error::Truncated)]
-    );
-    for ty in [FRAME_ROUTE_CTRL, FRAME_ROUTE_ACK] {
-        let mut b = vec![ty];
-        b.extend_from_slice(&R.0);
-        if ty == FRAME_ROUTE_CTRL {
-            b.extend_from_slice(&[0; 8]);
-        }
-        put_varint(&mut b, VARINT_MAX);
-        b.push(1);
-        assert_eq!(parse_all(&b), vec![Err(Error::Truncated)]);
-    }
+    assert_eq!(parse_route(&frame(0, VARINT_MAX, 1)), Err(BEYOND));
+    assert!(parse_route(&frame(0, VARINT_MAX, 0)).is_ok());
+    // A huge envelope length with no bytes behind it is truncation, not an
+    // allocation.
+    let mut b = vec![FRAME_ROUTE_CTRL];
+    put_varint(&mut b, VARINT_MAX);
+    b.push(1);
+    assert_eq!(parse_route(&b), Err(Error::Truncated));
 }
 
 #[test]

@@ -1,0 +1,192 @@
+//! Where the link's boundary meets the layers above it.
+//!
+//! The link knows only the [`Upper`] trait. [`Above`] implements it for the
+//! node: it routes upper frames to their owner by type range, hands tokens
+//! of acknowledged and lost frames back to the layer that wrote them, gives
+//! a neighbour's traffic only to the link that carries it (the neighbour
+//! table's choice), and turns [`LinkEvent`]s into what they mean for the
+//! neighbour table and the routes, then into the application's events.
+//!
+//! **One event queue, in the order things happened.** The route layer
+//! collects its events in its own outbox while it works; every event this
+//! module queues is preceded by moving that outbox into the node's queue,
+//! so a `RouteClosed` caused by a link failure always comes out before the
+//! link's `LinkClosed` (or `LinkDead`).
+
+use std::collections::VecDeque;
+
+use crate::identity::Address;
+use crate::interface::{Event, LinkId};
+use crate::link::{LinkEvent, Upper, Written};
+use crate::neighbours::{Change, Neighbours};
+use crate::route::{RouteSent, Routes};
+use crate::time::Time;
+use crate::wire::{Class, Owner, UpperFrame};
+
+/// A frame in flight on a link, named for the layer that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum UpperToken {
+    /// A route frame.
+    Route(RouteSent),
+}
+
+/// The layers above the link, as one link sees them while it works.
+pub(crate) struct Above<'a> {
+    pub routes: &'a mut Routes,
+    pub neighbours: &'a mut Neighbours,
+    pub events: &'a mut VecDeque<Event>,
+    /// Upper frames of owners this node does not run (the version rule).
+    pub unknown_frames: &'a mut u64,
+}
+
+/// Moves the route layer's events into the node's queue, then queues `ev`.
+pub(crate) fn push_event(events: &mut VecDeque<Event>, routes: &mut Routes, ev: Event) {
+    flush(events, routes);
+    events.push_back(ev);
+}
+
+/// Moves the route layer's events into the node's queue.
+pub(crate) fn flush(events: &mut VecDeque<Event>, routes: &mut Routes) {
+    while let Some(e) = routes.pop_event() {
+        events.push_back(e);
+    }
+}
+
+impl Above<'_> {
+    fn push(&mut self, ev: Event) {
+        push_event(self.events, self.routes, ev);
+    }
+
+    /// `link` lost its session: the neighbour keeps its other links, or is
+    /// gone (and its routes break).
+    fn link_gone(&mut self, link: LinkId) {
+        if let Change::Unreachable(peer) = self.neighbours.link_gone(link) {
+            self.routes.on_neighbour_lost(peer);
+        }
+    }
+}
+
+impl Upper for Above<'_> {
+    type Token = UpperToken;
+
+    fn wants(&self, link: LinkId) -> bool {
+        self.neighbours
+            .carried_by(link)
+            .is_some_and(|peer| self.routes.wants(peer))
+    }
+
+    fn write_frame(
+        &mut self,
+        now: Time,
+        link: LinkId,
+        class: Class,
+        space: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<Written<UpperToken>> {
+        // Only the link that carries a neighbour's traffic sends it: the
+        // others (draining, or standing by) take no new work.
+        let peer = self.neighbours.carried_by(link)?;
+        Some(
+            match self.routes.write_frame(now, peer, class, space, buf)? {
+                Written::Reliable(t) => Written::Reliable(UpperToken::Route(t)),
+                Written::Unreliable => Written::Unreliable,
+            },
+        )
+    }
+
+    fn on_frame(&mut self, now: Time, link: LinkId, frame: UpperFrame<'_>) {
+        // Cannot fail for frames of an established session: the link
+        // reported the session before handing up any of its frames.
+        let Some(peer) = self.neighbours.peer_of(link) else {
+            return;
+        };
+        match frame.owner() {
+            Owner::Route => self.routes.on_upper_frame(now, peer, frame),
+            // Not run by this version: skipped and counted (the version
+            // rule of `wire::upper`).
+            Owner::Discovery | Owner::Churn | Owner::Pay | Owner::Reserved(_) => {
+                *self.unknown_frames += 1
+            }
+        }
+        flush(self.events, self.routes);
+    }
+
+    fn on_acked(&mut self, _link: LinkId, token: UpperToken) {
+        match token {
+            UpperToken::Route(r) => self.routes.on_acked(&r),
+        }
+        flush(self.events, self.routes);
+    }
+
+    fn on_lost(&mut self, link: LinkId, token: UpperToken) {
+        // A frame lost on one link goes out again on whichever link carries
+        // its neighbour now: that is how a route's data in flight moves.
+        let Some(peer) = self.neighbours.peer_of(link) else {
+            return;
+        };
+        match token {
+            UpperToken::Route(r) => self.routes.on_lost(peer, r),
+        }
+        flush(self.events, self.routes);
+    }
+
+    fn on_event(&mut self, _now: Time, event: LinkEvent) {
+        match event {
+            LinkEvent::Established {
+                link,
+                peer,
+                replaced,
+                resent_messages,
+            } => {
+                let address = Address::of(&peer);
+                // A replaced session: the link was in the table with its old
+                // session.
+                self.link_gone(link);
+                if replaced {
+                    // The peer restarted (its state is gone), or it found the
+                    // link dead while we did not and dropped what used it.
+                    // Either way what we hold through it is stale: the routes
+                    // break, and the peer is told (a restarted peer counts the
+                    // teardowns as unknown routes).
+                    self.routes.on_neighbour_reset(address);
+                }
+                self.neighbours.link_up(link, address);
+                self.routes.on_neighbour_up(address);
+                self.push(Event::LinkEstablished {
+                    link,
+                    peer,
+                    address,
+                    resent_messages,
+                });
+            }
+            LinkEvent::Dead { link } => {
+                self.link_gone(link);
+                self.push(Event::LinkDead { link });
+            }
+            LinkEvent::Closed {
+                link,
+                reason,
+                unsent_messages,
+            } => {
+                self.link_gone(link);
+                self.push(Event::LinkClosed {
+                    link,
+                    reason,
+                    unsent_messages,
+                });
+            }
+            LinkEvent::PeerRejected { link, offered } => {
+                self.push(Event::PeerRejected { link, offered })
+            }
+            LinkEvent::Message {
+                link,
+                channel,
+                data,
+            } => self.push(Event::Message {
+                link,
+                channel,
+                data,
+            }),
+        }
+    }
+}
