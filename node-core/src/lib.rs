@@ -72,6 +72,7 @@ pub mod range_set;
 pub mod route;
 pub mod stats;
 pub mod time;
+mod timers;
 pub mod wire;
 
 #[cfg(test)]
@@ -87,7 +88,7 @@ pub use interface::{
 pub use link::{LinkState, LinkTimer};
 pub use neighbours::NeighbourInfo;
 pub use node::{LinkInfo, Node, TimeoutReason};
-pub use route::{RouteInfo, RouteKind};
+pub use route::{RouteInfo, RouteKind, RouteTimer};
 pub use stats::{DropStats, LinkStats, NodeStats};
 pub use time::{Duration, Time};
 pub use wire::{Class, RouteId};

@@ -17,9 +17,10 @@ use crate::interface::{
 };
 use crate::link::{Ctx, Link, LinkState, LinkTimer, MIN_MTU};
 use crate::neighbours::{NeighbourInfo, Neighbours};
-use crate::route::{RouteInfo, RouteKind, RouteStats, Routes};
+use crate::route::{RouteInfo, RouteKind, RouteStats, RouteTimer, Routes};
 use crate::stats::{LinkStats, NodeStats};
 use crate::time::{Duration, Time};
+use crate::timers::{Owner, TimerTable};
 use crate::wire::Class;
 
 /// Which subsystem asked for the next wake-up (see [`Node::last_timeout_reason`]).
@@ -32,9 +33,14 @@ pub enum TimeoutReason {
         /// Its timer.
         timer: LinkTimer,
     },
-    /// The route layer: a route's setup, an end-to-end acknowledgement or a
-    /// retransmission of the end-to-end mode.
-    Route,
+    /// A route entry's timer: its setup, an extension, an end-to-end
+    /// acknowledgement, a retransmission of the end-to-end mode, or idleness.
+    Route {
+        /// The entry.
+        route: RouteHandle,
+        /// Its timer.
+        timer: RouteTimer,
+    },
 }
 
 /// A snapshot of one link, for status displays.
@@ -79,6 +85,10 @@ pub struct Node {
     events: VecDeque<Event>,
     /// Upper frames of layers this node does not run.
     unknown_frames: u64,
+    /// Every timer of the node: one entry per owner (see `timers`).
+    timers: TimerTable,
+    /// Links whose deadlines may have moved since the table was refreshed.
+    dirty_links: BTreeSet<LinkId>,
     /// Counters of links that went down, so node totals never shrink.
     retired: LinkStats,
     unknown_link: u64,
@@ -112,6 +122,8 @@ impl Node {
             draining: BTreeSet::new(),
             events: VecDeque::new(),
             unknown_frames: 0,
+            timers: TimerTable::default(),
+            dirty_links: BTreeSet::new(),
             retired: LinkStats::default(),
             unknown_link: 0,
             now: Time::ZERO,
@@ -131,6 +143,7 @@ impl Node {
                     return;
                 };
                 l.handle_datagram(now, bytes, &mut ctx, &mut above);
+                self.dirty_links.insert(link);
             }
             Input::LinkUp {
                 link,
@@ -146,18 +159,32 @@ impl Node {
                     self.retired += *l.stats();
                 }
                 self.draining.remove(&link);
+                self.dirty_links.insert(link);
             }
             Input::Timeout => {
-                let ids: Vec<LinkId> = self.links.keys().copied().collect();
-                for id in ids {
-                    if let Some((l, mut ctx, mut above)) = self.split(id) {
-                        l.handle_timeout(now, &mut ctx, &mut above);
+                // Only the owners that are due, each once, in table order.
+                self.refresh_timers();
+                for owner in self.timers.due(now) {
+                    match owner {
+                        Owner::Link(id) => {
+                            if let Some((l, mut ctx, mut above)) = self.split(id) {
+                                l.handle_timeout(now, &mut ctx, &mut above);
+                            }
+                            self.dirty_links.insert(id);
+                        }
+                        Owner::Route(h) => self.routes.fire(now, h),
                     }
                 }
-                self.routes.handle_timeout(now);
                 flush(&mut self.events, &mut self.routes);
             }
             Input::Command(cmd) => {
+                if let Command::Send { link, .. }
+                | Command::Close { link }
+                | Command::Rekey { link }
+                | Command::DrainLink { link, .. } = cmd
+                {
+                    self.dirty_links.insert(link);
+                }
                 let result = match cmd {
                     Command::Send {
                         link,
@@ -206,6 +233,7 @@ impl Node {
             self.retired += *old.stats();
         }
         self.draining.remove(&link);
+        self.dirty_links.insert(link);
         let Node {
             config,
             identity,
@@ -336,6 +364,7 @@ impl Node {
             } else if !carrier && l.is_idle() {
                 l.close(now, &mut above);
                 self.draining.remove(&link);
+                self.dirty_links.insert(link);
             }
         }
     }
@@ -452,6 +481,7 @@ impl Node {
             events,
             unknown_frames,
             cursor,
+            dirty_links,
             ..
         } = self;
         let mut ctx = Ctx {
@@ -470,7 +500,11 @@ impl Node {
         let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
         let mut transmit = None;
         for (&id, l) in links.range_mut((start, Bound::Unbounded)) {
-            if let Some(bytes) = l.poll_transmit(now, &mut ctx, &mut above) {
+            let sent = l.poll_transmit(now, &mut ctx, &mut above);
+            if l.take_timers_moved() {
+                dirty_links.insert(id);
+            }
+            if let Some(bytes) = sent {
                 transmit = Some((id, bytes));
                 break;
             }
@@ -479,7 +513,11 @@ impl Node {
             && let Some(c) = *cursor
         {
             for (&id, l) in links.range_mut(..=c) {
-                if let Some(bytes) = l.poll_transmit(now, &mut ctx, &mut above) {
+                let sent = l.poll_transmit(now, &mut ctx, &mut above);
+                if l.take_timers_moved() {
+                    dirty_links.insert(id);
+                }
+                if let Some(bytes) = sent {
                     transmit = Some((id, bytes));
                     break;
                 }
@@ -493,19 +531,64 @@ impl Node {
         if let Some(e) = self.events.pop_front() {
             return Output::Event(e);
         }
-        let mut next = (Time::NEVER, None);
+        self.refresh_timers();
+        let Some((at, owner)) = self.timers.next() else {
+            self.last_timeout = None;
+            return Output::Timeout(Time::NEVER);
+        };
+        self.last_timeout = Some(match owner {
+            Owner::Link(link) => TimeoutReason::Link {
+                link,
+                // Cannot fail: the table holds only live links.
+                timer: self
+                    .links
+                    .get(&link)
+                    .map_or(LinkTimer::ALL[0], |l| l.next_timer(&self.config).1),
+            },
+            Owner::Route(h) => TimeoutReason::Route {
+                route: RouteHandle(h),
+                timer: self.routes.deadline(h).map_or(RouteTimer::Idle, |(_, t)| t),
+            },
+        });
+        Output::Timeout(at)
+    }
+
+    /// Brings the entries of every touched owner up to date.
+    fn refresh_timers(&mut self) {
+        for h in self.routes.take_dirty() {
+            let at = self.routes.deadline(h).map_or(Time::NEVER, |(t, _)| t);
+            self.timers.set(Owner::Route(h), at);
+        }
+        while let Some(id) = self.dirty_links.pop_first() {
+            let at = self
+                .links
+                .get(&id)
+                .map_or(Time::NEVER, |l| l.next_timer(&self.config).0);
+            self.timers.set(Owner::Link(id), at);
+        }
+    }
+
+    /// Tests: the table's next deadline and the one recomputed from every
+    /// owner's state, after a refresh.
+    #[cfg(test)]
+    pub(crate) fn check_timers(&mut self) -> (Time, Time) {
+        self.refresh_timers();
+        let table = self.timers.next().map_or(Time::NEVER, |(t, _)| t);
+        let mut truth = Time::NEVER;
+        for l in self.links.values() {
+            truth = truth.min(l.next_timer(&self.config).0);
+        }
+        for h in self.routes.handles() {
+            truth = truth.min(self.routes.deadline(h.0).map_or(Time::NEVER, |(t, _)| t));
+        }
         for (&id, l) in &self.links {
-            let (at, timer) = l.next_timer(&self.config);
-            if at < next.0 {
-                next = (at, Some(TimeoutReason::Link { link: id, timer }));
-            }
+            assert_eq!(
+                self.timers.get(Owner::Link(id)),
+                l.next_timer(&self.config).0,
+                "{id}"
+            );
         }
-        let route_deadline = self.routes.next_timeout();
-        if route_deadline < next.0 {
-            next = (route_deadline, Some(TimeoutReason::Route));
-        }
-        self.last_timeout = next.1;
-        Output::Timeout(next.0)
+        (table, truth)
     }
 
     /// Which link timer set the deadline of the last [`Output::Timeout`]

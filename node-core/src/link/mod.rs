@@ -196,6 +196,8 @@ pub(crate) struct Link<T> {
     ever_established: bool,
     /// Draining: close at this time at the latest.
     drain_deadline: Option<Time>,
+    /// A poll may have moved a deadline (see `take_timers_moved`).
+    timers_moved: bool,
     handshake_tx: VecDeque<Vec<u8>>,
     rtt: RttEstimator,
     send: SendStreams,
@@ -234,6 +236,7 @@ impl<T> Link<T> {
             closed: false,
             ever_established: false,
             drain_deadline: None,
+            timers_moved: false,
             handshake_tx: VecDeque::new(),
             rtt: RttEstimator::new(
                 c.initial_rtt.as_nanos(),
@@ -269,6 +272,13 @@ impl<T> Link<T> {
     /// Whether a session is established.
     pub fn is_established(&self) -> bool {
         self.session.is_some()
+    }
+
+    /// Whether the polls since the last call may have moved one of the
+    /// link's deadlines. Every *input* to a link may move them; of its
+    /// polls, only one that sent, or held data back for the pacer, does.
+    pub fn take_timers_moved(&mut self) -> bool {
+        core::mem::take(&mut self.timers_moved)
     }
 
     /// Where the link is in its life.

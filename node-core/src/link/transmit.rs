@@ -20,6 +20,7 @@ impl<T> Link<T> {
         up: &mut U,
     ) -> Option<Vec<u8>> {
         if let Some(bytes) = self.handshake_tx.pop_front() {
+            self.timers_moved = true;
             self.count_sent(now, bytes.len());
             return Some(bytes);
         }
@@ -35,8 +36,11 @@ impl<T> Link<T> {
         // and late ones cost more than they save (they are still charged).
         let data_now = wants_data && self.pacer.as_mut().is_none_or(|p| p.admit(now));
         if !(must_ack || control || data_now) {
+            // Data held back by the pacer armed its timer.
+            self.timers_moved |= wants_data;
             return None;
         }
+        self.timers_moved = true;
 
         let mut buf = Vec::with_capacity(self.mtu);
         let pn = session.begin_packet(&mut buf);

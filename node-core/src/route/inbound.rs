@@ -63,6 +63,7 @@ impl Routes {
                 if let Some(r) = self.routes.get_mut(&h) {
                     r.last_activity = now;
                 }
+                self.touch(h);
             }
             None => self.stats.unknown_route += 1,
         }

@@ -25,19 +25,20 @@ mod inbound;
 mod outbound;
 pub mod reno;
 pub mod stream;
+mod timer;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use self::control::ControlMessage;
 pub use self::control::{ExtendFailure, RouteKind};
 use self::crypto::{HopInitiation, HopKeys};
 use self::endpoint::{Receiver, Sender};
 pub(crate) use self::outbound::RouteSent;
 use self::reno::{RenoConfig, RenoSender};
 use self::stream::{CreditAdvert, ForwardStats, Forwarder, StreamBuffer};
+pub use self::timer::RouteTimer;
 use crate::config::{Config, RouteMode};
 use crate::crypto::{CryptoSuite, Key};
 use crate::identity::{Address, Identity};
@@ -163,6 +164,9 @@ struct Route {
     created_key: Option<(Address, RouteId)>,
     /// The last frame received for it or data sent on it.
     last_activity: Time,
+    /// Its deadlines may have moved since the node last asked (it is in
+    /// `Routes::dirty`).
+    timer_dirty: bool,
 }
 
 /// A snapshot of a route at this node, for metrics.
@@ -261,6 +265,8 @@ pub(crate) struct Routes {
     by_peer: BTreeSet<(Address, u64)>,
     /// Frames waiting for each neighbour.
     work: BTreeMap<Address, LinkWork>,
+    /// Routes whose deadlines may have moved (see `timer.rs`).
+    dirty: Vec<u64>,
     events: VecDeque<Event>,
     next_handle: u64,
     stats: RouteStats,
@@ -307,6 +313,7 @@ impl Routes {
             created_by: BTreeMap::new(),
             by_peer: BTreeSet::new(),
             work: BTreeMap::new(),
+            dirty: Vec::new(),
             events: VecDeque::new(),
             next_handle: 1,
             stats: RouteStats::default(),
@@ -346,9 +353,11 @@ impl Routes {
                 created: None,
                 created_key: None,
                 last_activity: now,
+                timer_dirty: false,
             },
         );
         self.stats.entries += 1;
+        self.touch(h);
         h
     }
 
@@ -515,6 +524,7 @@ impl Routes {
     pub fn send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
         let suite = self.suite;
         let h = route.0;
+        self.touch(h);
         let mode = self.mode;
         let r = self
             .routes
@@ -656,6 +666,7 @@ impl Routes {
             return;
         };
         self.stats.entries -= 1;
+        self.forget_timers(h);
         for adj in [r.up, r.down].into_iter().flatten() {
             if self
                 .inbound
@@ -693,81 +704,6 @@ impl Routes {
                 route: RouteHandle(h),
                 reason,
             });
-        }
-    }
-
-    /// Every deadline of the route layer: setup, extension, end-to-end
-    /// acknowledgement and retransmission timers.
-    pub fn next_timeout(&self) -> Time {
-        let mut t = Time::NEVER;
-        for r in self.routes.values() {
-            t = t.min(r.last_activity + self.idle_timeout);
-            if let Some(b) = &r.building {
-                t = t.min(b.deadline);
-            }
-            if let Some(x) = &r.extending {
-                t = t.min(x.deadline);
-            }
-            if let Some(e) = &r.endpoint {
-                t = t.min(e.ack_due.unwrap_or(Time::NEVER));
-                if let Some(reno) = &e.reno {
-                    t = t.min(reno.timer());
-                }
-            }
-        }
-        t
-    }
-
-    /// Fires what is due.
-    pub fn handle_timeout(&mut self, now: Time) {
-        let handles: Vec<u64> = self.routes.keys().copied().collect();
-        for h in handles {
-            let Some(r) = self.routes.get_mut(&h) else {
-                continue;
-            };
-            if r.last_activity + self.idle_timeout <= now {
-                self.teardown(h, RouteCloseReason::Idle, None);
-                continue;
-            }
-            if r.building.as_ref().is_some_and(|b| b.deadline <= now) {
-                // Still waiting for the first hop's link: there is none.
-                let why = if r.down.is_none() {
-                    RouteFailure::NoLink(0)
-                } else {
-                    RouteFailure::Timeout
-                };
-                self.fail_setup(h, why);
-                continue;
-            }
-            if r.extending.as_ref().is_some_and(|x| x.deadline <= now) {
-                let x = r.extending.take().expect("checked");
-                let why = match x.sent {
-                    Some(key) => {
-                        self.inbound.remove(&key);
-                        ExtendFailure::NoAnswer
-                    }
-                    None => ExtendFailure::NoLink,
-                };
-                self.reply_to_origin(h, ControlMessage::ExtendFailed(why));
-                continue;
-            }
-            let Some(e) = r.endpoint.as_mut() else {
-                continue;
-            };
-            if e.ack_due.is_some_and(|t| t <= now) {
-                self.send_e2e_ack(h);
-            }
-            let r = self.routes.get_mut(&h).expect("still there");
-            let Some(e) = r.endpoint.as_mut() else {
-                continue;
-            };
-            if let Some(reno) = e.reno.as_mut()
-                && reno.timer() <= now
-            {
-                reno.on_timeout(now);
-                let (class, peer) = (r.class, r.down.expect("origins have a first hop").peer);
-                self.activate(peer, class, h, FORWARD);
-            }
         }
     }
 }

@@ -185,6 +185,7 @@ impl Routes {
                 .emit(buf);
                 reno.on_sent(now, off, len);
                 w.turn[rank as usize] = Some((h, d));
+                self.touch(h);
                 return Some(Written::Unreliable);
             }
             match dir.fwd.next_chunk(&dir.buf, now, |off| {
@@ -202,6 +203,7 @@ impl Routes {
                         data,
                     })
                     .emit(buf);
+                    self.touch(h);
                     return Some(Written::Reliable(RouteSent::Data {
                         route: h,
                         dir: d,

@@ -6,3 +6,4 @@ mod lifecycle;
 mod reliability;
 mod robustness;
 mod routes;
+mod timers;

@@ -1,0 +1,130 @@
+//! The timers of route entries: each entry's earliest deadline, asked for
+//! by the node's one timer table, and what firing one does.
+//!
+//! Deadlines are derived from an entry's state. The route layer notes which
+//! entries it touched (`touch`), so the node recomputes only those.
+
+use super::control::ControlMessage;
+use super::{ExtendFailure, FORWARD, Routes};
+use crate::interface::{RouteCloseReason, RouteFailure};
+use crate::time::Time;
+
+/// A timer of a route entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouteTimer {
+    /// Nothing crossed the route for `route_idle_timeout`.
+    Idle,
+    /// The origin's route was not built in time.
+    Setup,
+    /// A hop's extension to the next hop was not answered in time.
+    Extend,
+    /// A delayed end-to-end acknowledgement is due.
+    EndToEndAck,
+    /// The end-to-end baseline's retransmission timeout.
+    Retransmit,
+}
+
+impl Routes {
+    /// Notes that entry `h`'s deadlines may have moved.
+    pub(super) fn touch(&mut self, h: u64) {
+        if let Some(r) = self.routes.get_mut(&h)
+            && !r.timer_dirty
+        {
+            r.timer_dirty = true;
+            self.dirty.push(h);
+        }
+    }
+
+    /// Notes that entry `h` is gone (its timers with it).
+    pub(super) fn forget_timers(&mut self, h: u64) {
+        self.dirty.push(h);
+    }
+
+    /// The entries whose deadlines may have moved since the last call
+    /// (some may be gone: their deadline is then `None`).
+    pub fn take_dirty(&mut self) -> Vec<u64> {
+        let dirty = core::mem::take(&mut self.dirty);
+        for h in &dirty {
+            if let Some(r) = self.routes.get_mut(h) {
+                r.timer_dirty = false;
+            }
+        }
+        dirty
+    }
+
+    /// Entry `h`'s earliest deadline and which timer it is (`None` if the
+    /// entry is gone). On a tie the first in `RouteTimer` order.
+    pub fn deadline(&self, h: u64) -> Option<(Time, RouteTimer)> {
+        let r = self.routes.get(&h)?;
+        let mut t = (r.last_activity + self.idle_timeout, RouteTimer::Idle);
+        let mut consider = |at: Time, timer: RouteTimer| {
+            if at < t.0 {
+                t = (at, timer);
+            }
+        };
+        if let Some(b) = &r.building {
+            consider(b.deadline, RouteTimer::Setup);
+        }
+        if let Some(x) = &r.extending {
+            consider(x.deadline, RouteTimer::Extend);
+        }
+        if let Some(e) = &r.endpoint {
+            consider(e.ack_due.unwrap_or(Time::NEVER), RouteTimer::EndToEndAck);
+            if let Some(reno) = &e.reno {
+                consider(reno.timer(), RouteTimer::Retransmit);
+            }
+        }
+        Some(t)
+    }
+
+    /// Fires what is due of entry `h`.
+    pub fn fire(&mut self, now: Time, h: u64) {
+        self.touch(h);
+        let Some(r) = self.routes.get_mut(&h) else {
+            return;
+        };
+        if r.last_activity + self.idle_timeout <= now {
+            self.teardown(h, RouteCloseReason::Idle, None);
+            return;
+        }
+        if r.building.as_ref().is_some_and(|b| b.deadline <= now) {
+            // Still waiting for the first hop's link: there is none.
+            let why = if r.down.is_none() {
+                RouteFailure::NoLink(0)
+            } else {
+                RouteFailure::Timeout
+            };
+            self.fail_setup(h, why);
+            return;
+        }
+        if r.extending.as_ref().is_some_and(|x| x.deadline <= now) {
+            let x = r.extending.take().expect("checked");
+            let why = match x.sent {
+                Some(key) => {
+                    self.inbound.remove(&key);
+                    ExtendFailure::NoAnswer
+                }
+                None => ExtendFailure::NoLink,
+            };
+            self.reply_to_origin(h, ControlMessage::ExtendFailed(why));
+            return;
+        }
+        let Some(e) = r.endpoint.as_mut() else {
+            return;
+        };
+        if e.ack_due.is_some_and(|t| t <= now) {
+            self.send_e2e_ack(h);
+        }
+        let r = self.routes.get_mut(&h).expect("still there");
+        let Some(e) = r.endpoint.as_mut() else {
+            return;
+        };
+        if let Some(reno) = e.reno.as_mut()
+            && reno.timer() <= now
+        {
+            reno.on_timeout(now);
+            let (class, peer) = (r.class, r.down.expect("origins have a first hop").peer);
+            self.activate(peer, class, h, FORWARD);
+        }
+    }
+}
