@@ -23,8 +23,23 @@ pub struct PublicKey(pub [u8; PUBLIC_KEY_LEN]);
 pub struct SecretKey(pub [u8; 32]);
 
 /// A node address: the first 16 bytes of SHA-256 of its public key.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Address(pub [u8; 16]);
+
+// Ordered as the big-endian number the bytes spell (the same order as the
+// bytes' lexicographic one), compared as one integer: these are the keys
+// of the node's hottest tables.
+impl PartialOrd for Address {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Address {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        u128::from_be_bytes(self.0).cmp(&u128::from_be_bytes(other.0))
+    }
+}
 
 /// A static key pair with its address, made for one crypto suite.
 #[derive(Clone, Debug)]
@@ -143,6 +158,32 @@ impl fmt::Debug for SecretKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_and_route_ids_order_as_their_bytes() {
+        let samples = [
+            [0u8; 16],
+            [0xff; 16],
+            [1; 16],
+            {
+                let mut b = [0u8; 16];
+                b[15] = 1;
+                b
+            },
+            {
+                let mut b = [0u8; 16];
+                b[0] = 1;
+                b
+            },
+        ];
+        for a in samples {
+            for b in samples {
+                assert_eq!(Address(a).cmp(&Address(b)), a.cmp(&b));
+                let (x, y) = (crate::RouteId(a), crate::RouteId(b));
+                assert_eq!(x.cmp(&y), a.cmp(&b));
+            }
+        }
+    }
     use rand::SeedableRng;
     use rand_chacha::ChaCha20Rng;
 

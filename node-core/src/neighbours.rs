@@ -76,10 +76,30 @@ pub struct NeighbourInfo {
 pub(crate) struct Neighbours {
     peers: BTreeMap<Address, Neighbour>,
     by_link: BTreeMap<LinkId, Address>,
+    /// Carrier links and their neighbours: asked at every poll of every
+    /// link, so one lookup.
+    carrying: BTreeMap<LinkId, Address>,
     next_since: u64,
 }
 
 impl Neighbours {
+    /// Re-chooses `peer`'s carrier and keeps `carrying` in step.
+    fn rechoose(&mut self, peer: Address) {
+        let Some(n) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let old = n.carrier;
+        n.choose();
+        if old != n.carrier {
+            if let Some(o) = old {
+                self.carrying.remove(&o);
+            }
+            if let Some(c) = n.carrier {
+                self.carrying.insert(c, peer);
+            }
+        }
+    }
+
     /// `link` established a session with `peer`. A link still in the
     /// table (its session was replaced) must be removed with
     /// [`Self::link_gone`] first, so that its old neighbour's change is
@@ -99,7 +119,7 @@ impl Neighbours {
                 since,
             },
         );
-        n.choose();
+        self.rechoose(peer);
         if first {
             Change::Reachable(peer)
         } else {
@@ -120,24 +140,27 @@ impl Neighbours {
         n.links.remove(&link);
         if n.links.is_empty() {
             self.peers.remove(&peer);
+            self.carrying.remove(&link);
             return Change::Unreachable(peer);
         }
-        n.choose();
+        self.rechoose(peer);
         Change::None
     }
 
     /// `link` is draining: its neighbour's traffic moves to another link
     /// if there is one.
     pub fn set_draining(&mut self, link: LinkId) {
-        let Some(peer) = self.by_link.get(&link) else {
+        let Some(&peer) = self.by_link.get(&link) else {
             return;
         };
-        if let Some(n) = self.peers.get_mut(peer) {
-            if let Some(e) = n.links.get_mut(&link) {
-                e.draining = true;
-            }
-            n.choose();
+        if let Some(e) = self
+            .peers
+            .get_mut(&peer)
+            .and_then(|n| n.links.get_mut(&link))
+        {
+            e.draining = true;
         }
+        self.rechoose(peer);
     }
 
     /// The neighbour at the other end of an established `link`.
@@ -152,8 +175,7 @@ impl Neighbours {
 
     /// The neighbour whose traffic `link` carries, if it is the carrier.
     pub fn carried_by(&self, link: LinkId) -> Option<Address> {
-        let peer = self.by_link.get(&link)?;
-        (self.carrier(peer) == Some(link)).then_some(*peer)
+        self.carrying.get(&link).copied()
     }
 
     /// Every neighbour, in address order.

@@ -87,13 +87,15 @@ pub struct Node {
     unknown_frames: u64,
     /// Every timer of the node: one entry per owner (see `timers`).
     timers: TimerTable,
-    /// Links whose deadlines may have moved since the table was refreshed.
-    dirty_links: BTreeSet<LinkId>,
+    /// Links whose deadlines may have moved since the table was refreshed
+    /// (a link is in it at most once: `Link::mark_dirty`).
+    dirty_links: Vec<LinkId>,
+    /// The owner of the last `Output::Timeout`'s deadline.
+    last_timeout: Option<Owner>,
     /// Counters of links that went down, so node totals never shrink.
     retired: LinkStats,
     unknown_link: u64,
     now: Time,
-    last_timeout: Option<TimeoutReason>,
     /// The link that sent last: the next poll starts after it (round robin).
     cursor: Option<LinkId>,
 }
@@ -123,11 +125,11 @@ impl Node {
             events: VecDeque::new(),
             unknown_frames: 0,
             timers: TimerTable::default(),
-            dirty_links: BTreeSet::new(),
+            dirty_links: Vec::new(),
+            last_timeout: None,
             retired: LinkStats::default(),
             unknown_link: 0,
             now: Time::ZERO,
-            last_timeout: None,
             cursor: None,
         })
     }
@@ -143,7 +145,7 @@ impl Node {
                     return;
                 };
                 l.handle_datagram(now, bytes, &mut ctx, &mut above);
-                self.dirty_links.insert(link);
+                self.mark_dirty(link);
             }
             Input::LinkUp {
                 link,
@@ -158,8 +160,9 @@ impl Node {
                 if let Some(l) = self.links.remove(&link) {
                     self.retired += *l.stats();
                 }
+                self.timers.remove(Owner::Link(link));
                 self.draining.remove(&link);
-                self.dirty_links.insert(link);
+                self.mark_dirty(link);
             }
             Input::Timeout => {
                 // Only the owners that are due, each once, in table order.
@@ -170,7 +173,7 @@ impl Node {
                             if let Some((l, mut ctx, mut above)) = self.split(id) {
                                 l.handle_timeout(now, &mut ctx, &mut above);
                             }
-                            self.dirty_links.insert(id);
+                            self.mark_dirty(id);
                         }
                         Owner::Route(h) => self.routes.fire(now, h),
                     }
@@ -183,7 +186,7 @@ impl Node {
                 | Command::Rekey { link }
                 | Command::DrainLink { link, .. } = cmd
                 {
-                    self.dirty_links.insert(link);
+                    self.mark_dirty(link);
                 }
                 let result = match cmd {
                     Command::Send {
@@ -232,8 +235,10 @@ impl Node {
         if let Some(old) = self.links.remove(&link) {
             self.retired += *old.stats();
         }
+        // The new link's entry starts from nothing.
+        self.timers.remove(Owner::Link(link));
         self.draining.remove(&link);
-        self.dirty_links.insert(link);
+        self.mark_dirty(link);
         let Node {
             config,
             identity,
@@ -364,7 +369,7 @@ impl Node {
             } else if !carrier && l.is_idle() {
                 l.close(now, &mut above);
                 self.draining.remove(&link);
-                self.dirty_links.insert(link);
+                self.mark_dirty(link);
             }
         }
     }
@@ -501,8 +506,8 @@ impl Node {
         let mut transmit = None;
         for (&id, l) in links.range_mut((start, Bound::Unbounded)) {
             let sent = l.poll_transmit(now, &mut ctx, &mut above);
-            if l.take_timers_moved() {
-                dirty_links.insert(id);
+            if l.take_timers_moved() && l.mark_dirty() {
+                dirty_links.push(id);
             }
             if let Some(bytes) = sent {
                 transmit = Some((id, bytes));
@@ -514,8 +519,8 @@ impl Node {
         {
             for (&id, l) in links.range_mut(..=c) {
                 let sent = l.poll_transmit(now, &mut ctx, &mut above);
-                if l.take_timers_moved() {
-                    dirty_links.insert(id);
+                if l.take_timers_moved() && l.mark_dirty() {
+                    dirty_links.push(id);
                 }
                 if let Some(bytes) = sent {
                     transmit = Some((id, bytes));
@@ -532,39 +537,36 @@ impl Node {
             return Output::Event(e);
         }
         self.refresh_timers();
-        let Some((at, owner)) = self.timers.next() else {
-            self.last_timeout = None;
-            return Output::Timeout(Time::NEVER);
-        };
-        self.last_timeout = Some(match owner {
-            Owner::Link(link) => TimeoutReason::Link {
-                link,
-                // Cannot fail: the table holds only live links.
-                timer: self
-                    .links
-                    .get(&link)
-                    .map_or(LinkTimer::ALL[0], |l| l.next_timer(&self.config).1),
-            },
-            Owner::Route(h) => TimeoutReason::Route {
-                route: RouteHandle(h),
-                timer: self.routes.deadline(h).map_or(RouteTimer::Idle, |(_, t)| t),
-            },
-        });
-        Output::Timeout(at)
+        let (at, owner) = self.timers.next().unzip();
+        self.last_timeout = owner;
+        Output::Timeout(at.unwrap_or(Time::NEVER))
+    }
+
+    /// Notes that `link`'s deadlines may have moved.
+    fn mark_dirty(&mut self, link: LinkId) {
+        // A link that is gone is listed too: its entry must go.
+        if self.links.get_mut(&link).is_none_or(|l| l.mark_dirty()) {
+            self.dirty_links.push(link);
+        }
     }
 
     /// Brings the entries of every touched owner up to date.
     fn refresh_timers(&mut self) {
-        for h in self.routes.take_dirty() {
-            let at = self.routes.deadline(h).map_or(Time::NEVER, |(t, _)| t);
-            self.timers.set(Owner::Route(h), at);
-        }
-        while let Some(id) = self.dirty_links.pop_first() {
-            let at = self
-                .links
-                .get(&id)
-                .map_or(Time::NEVER, |l| l.next_timer(&self.config).0);
-            self.timers.set(Owner::Link(id), at);
+        let timers = &mut self.timers;
+        self.routes
+            .refresh_dirty(|h, at| timers.set(Owner::Route(h), at));
+        for id in self.dirty_links.drain(..) {
+            match self.links.get_mut(&id) {
+                Some(l) => {
+                    l.clear_dirty();
+                    let at = l.next_timer(&self.config).0;
+                    if at != l.table_at {
+                        l.table_at = at;
+                        timers.set(Owner::Link(id), at);
+                    }
+                }
+                None => timers.set(Owner::Link(id), Time::NEVER),
+            }
         }
     }
 
@@ -595,7 +597,16 @@ impl Node {
     /// (`None` if no timer was armed). Cheap, and the first thing to look at
     /// when a node wakes up more often than expected.
     pub fn last_timeout_reason(&self) -> Option<TimeoutReason> {
-        self.last_timeout
+        Some(match self.last_timeout? {
+            Owner::Link(link) => TimeoutReason::Link {
+                link,
+                timer: self.links.get(&link)?.next_timer(&self.config).1,
+            },
+            Owner::Route(h) => TimeoutReason::Route {
+                route: RouteHandle(h),
+                timer: self.routes.deadline(h)?.1,
+            },
+        })
     }
 
     /// Counters summed over all links, past and present.

@@ -198,6 +198,10 @@ pub(crate) struct Link<T> {
     drain_deadline: Option<Time>,
     /// A poll may have moved a deadline (see `take_timers_moved`).
     timers_moved: bool,
+    /// In the node's list of links whose deadlines may have moved.
+    dirty: bool,
+    /// Its deadline as the node's timer table holds it.
+    pub table_at: Time,
     handshake_tx: VecDeque<Vec<u8>>,
     rtt: RttEstimator,
     send: SendStreams,
@@ -237,6 +241,8 @@ impl<T> Link<T> {
             ever_established: false,
             drain_deadline: None,
             timers_moved: false,
+            dirty: false,
+            table_at: Time::NEVER,
             handshake_tx: VecDeque::new(),
             rtt: RttEstimator::new(
                 c.initial_rtt.as_nanos(),
@@ -279,6 +285,16 @@ impl<T> Link<T> {
     /// polls, only one that sent, or held data back for the pacer, does.
     pub fn take_timers_moved(&mut self) -> bool {
         core::mem::take(&mut self.timers_moved)
+    }
+
+    /// Marks the link as in the node's dirty list; false if it already was.
+    pub fn mark_dirty(&mut self) -> bool {
+        !core::mem::replace(&mut self.dirty, true)
+    }
+
+    /// The node refreshed the link's timer entry.
+    pub fn clear_dirty(&mut self) {
+        self.dirty = false;
     }
 
     /// Where the link is in its life.

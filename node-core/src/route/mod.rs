@@ -164,9 +164,15 @@ struct Route {
     created_key: Option<(Address, RouteId)>,
     /// The last frame received for it or data sent on it.
     last_activity: Time,
+    /// When to check whether it went idle. Activity does not move it (a
+    /// frame per datagram would otherwise move a timer per datagram): the
+    /// check re-arms itself at `last_activity + idle_timeout`.
+    idle_check: Time,
     /// Its deadlines may have moved since the node last asked (it is in
     /// `Routes::dirty`).
     timer_dirty: bool,
+    /// Its deadline as the node's timer table holds it.
+    table_at: Time,
 }
 
 /// A snapshot of a route at this node, for metrics.
@@ -353,7 +359,9 @@ impl Routes {
                 created: None,
                 created_key: None,
                 last_activity: now,
+                idle_check: now + self.idle_timeout,
                 timer_dirty: false,
+                table_at: Time::NEVER,
             },
         );
         self.stats.entries += 1;

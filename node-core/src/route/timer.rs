@@ -40,23 +40,34 @@ impl Routes {
         self.dirty.push(h);
     }
 
-    /// The entries whose deadlines may have moved since the last call
-    /// (some may be gone: their deadline is then `None`).
-    pub fn take_dirty(&mut self) -> Vec<u64> {
-        let dirty = core::mem::take(&mut self.dirty);
-        for h in &dirty {
-            if let Some(r) = self.routes.get_mut(h) {
-                r.timer_dirty = false;
+    /// Calls `f(h, deadline)` for every entry whose earliest deadline
+    /// changed since the last call (`Time::NEVER` for an entry that is
+    /// gone), and forgets which were touched.
+    pub fn refresh_dirty(&mut self, mut f: impl FnMut(u64, Time)) {
+        let mut dirty = core::mem::take(&mut self.dirty);
+        for &h in &dirty {
+            let at = self.deadline(h).map_or(Time::NEVER, |(t, _)| t);
+            match self.routes.get_mut(&h) {
+                Some(r) => {
+                    r.timer_dirty = false;
+                    if r.table_at != at {
+                        r.table_at = at;
+                        f(h, at);
+                    }
+                }
+                None => f(h, Time::NEVER),
             }
         }
-        dirty
+        // Keep the allocation for next time.
+        dirty.clear();
+        self.dirty = dirty;
     }
 
     /// Entry `h`'s earliest deadline and which timer it is (`None` if the
     /// entry is gone). On a tie the first in `RouteTimer` order.
     pub fn deadline(&self, h: u64) -> Option<(Time, RouteTimer)> {
         let r = self.routes.get(&h)?;
-        let mut t = (r.last_activity + self.idle_timeout, RouteTimer::Idle);
+        let mut t = (r.idle_check, RouteTimer::Idle);
         let mut consider = |at: Time, timer: RouteTimer| {
             if at < t.0 {
                 t = (at, timer);
@@ -83,9 +94,13 @@ impl Routes {
         let Some(r) = self.routes.get_mut(&h) else {
             return;
         };
-        if r.last_activity + self.idle_timeout <= now {
-            self.teardown(h, RouteCloseReason::Idle, None);
-            return;
+        if r.idle_check <= now {
+            let idle_at = r.last_activity + self.idle_timeout;
+            if idle_at <= now {
+                self.teardown(h, RouteCloseReason::Idle, None);
+                return;
+            }
+            r.idle_check = idle_at;
         }
         if r.building.as_ref().is_some_and(|b| b.deadline <= now) {
             // Still waiting for the first hop's link: there is none.

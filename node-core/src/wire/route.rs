@@ -52,8 +52,23 @@ pub const FRAME_ROUTE_DATAGRAM: u8 = FRAME_ROUTE_DATA | NOT_ACK_ELICITING;
 const FLAG_FIN: u8 = 0x02;
 
 /// A 128-bit route id, chosen by the hop that receives frames on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RouteId(pub [u8; 16]);
+
+// Ordered as the big-endian number the bytes spell (the same order as the
+// bytes' lexicographic one), compared as one integer: these are the keys
+// of the node's hottest tables.
+impl PartialOrd for RouteId {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RouteId {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        u128::from_be_bytes(self.0).cmp(&u128::from_be_bytes(other.0))
+    }
+}
 
 impl RouteId {
     /// Encoded length.
