@@ -24,11 +24,14 @@ const MESSAGE: usize = 16 * 1024;
 const TRANSFER: Duration = Duration::from_secs(3);
 const MTU: usize = 1400;
 
+/// A datagram on its way: (arrival, tie-break, to node, on link, bytes).
+type InFlight = Reverse<(Time, u64, usize, LinkId, Vec<u8>)>;
+
 /// A, B, C; node `i`'s link to node `j` is `LinkId(j)`.
 struct Net {
     nodes: Vec<Node>,
     now: Time,
-    queue: BinaryHeap<Reverse<(Time, u64, usize, LinkId, Vec<u8>)>>,
+    queue: BinaryHeap<InFlight>,
     seq: u64,
     wake: [Time; 3],
     events: Vec<(usize, Event)>,
@@ -123,7 +126,10 @@ impl Net {
     fn run_until(&mut self, until: Time, top_up: &mut dyn FnMut(&mut Net)) {
         loop {
             let next_delivery = self.queue.peek().map_or(Time::NEVER, |Reverse(d)| d.0);
-            let (w, next_wake) = (0..3).map(|i| (i, self.wake[i])).min_by_key(|x| x.1).unwrap();
+            let (w, next_wake) = (0..3)
+                .map(|i| (i, self.wake[i]))
+                .min_by_key(|x| x.1)
+                .unwrap();
             let t = next_delivery.min(next_wake);
             if t > until {
                 self.now = until;
@@ -176,7 +182,11 @@ fn measure(n: usize) -> Figures {
     }
     assert_eq!(up(&net), n, "every route came up");
     net.run_until(net.now + Duration::from_millis(200), &mut |_| {});
-    assert_eq!(net.nodes[1].routes().count(), n, "the relay holds every route");
+    assert_eq!(
+        net.nodes[1].routes().count(),
+        n,
+        "the relay holds every route"
+    );
 
     let busy = routes[0];
     let message = vec![7u8; MESSAGE];

@@ -1,6 +1,7 @@
 //! The discrete-event engine.
 //!
-//! One queue of events ordered by (time, sequence). Each node has one
+//! One queue of events ordered by a key derived from each event: (time,
+//! who caused it, that origin's own sequence); see `queue`. Each node has one
 //! pending wake-up that counts, the earliest it asked for: a `Timeout` that
 //! moves earlier schedules a new one and the superseded event is skipped
 //! when it pops (lazy cancellation); one that moves later waits for the
@@ -25,7 +26,7 @@ use self::fingerprint::{Fingerprint, Step};
 use self::links::InFlight;
 pub use self::links::{DirCounters, LinkState, Links};
 use self::protocol::{Population, Protocol};
-use self::queue::EventQueue;
+use self::queue::{EventQueue, Origin};
 pub use self::sample::{HopSample, Sample};
 use crate::model::{FaultKind, Scenario, TrafficKind};
 use crate::traffic::{Header, MessageKind, Source};
@@ -138,13 +139,16 @@ impl<P: Population> World<P> {
             scenario,
         };
         for (i, s) in world.scenario.traffic.iter().enumerate() {
-            world
-                .queue
-                .push(Time::ZERO + s.start, Ev::Source { flow: i as u32 });
+            world.queue.push(
+                Time::ZERO + s.start,
+                Origin::flow(i),
+                Ev::Source { flow: i as u32 },
+            );
         }
         for (i, f) in world.scenario.faults.iter().enumerate() {
             world.queue.push(
                 Time::ZERO + f.at,
+                Origin::fault(i),
                 Ev::Fault {
                     index: i as u32,
                     start: true,
@@ -153,6 +157,7 @@ impl<P: Population> World<P> {
             if let Some(d) = f.duration {
                 world.queue.push(
                     Time::ZERO + f.at + d,
+                    Origin::fault(i),
                     Ev::Fault {
                         index: i as u32,
                         start: false,
@@ -160,7 +165,7 @@ impl<P: Population> World<P> {
                 );
             }
         }
-        world.queue.push(Time::ZERO, Ev::Sample);
+        world.queue.push(Time::ZERO, Origin::SAMPLER, Ev::Sample);
         for i in 0..n {
             world.bring_up_links(i);
         }
@@ -253,7 +258,7 @@ impl<P: Population> World<P> {
                 self.take_sample();
                 let next = self.now + self.scenario.metrics_interval;
                 if next <= Time::ZERO + self.scenario.duration {
-                    self.queue.push(next, Ev::Sample);
+                    self.queue.push(next, Origin::SAMPLER, Ev::Sample);
                 }
             }
         }
@@ -302,7 +307,8 @@ impl<P: Population> World<P> {
                     let at = at.max(self.now);
                     if at < slot.wake_at {
                         slot.wake_at = at;
-                        self.queue.push(at, Ev::Wake { node: i as u32 });
+                        self.queue
+                            .push(at, Origin::node(i), Ev::Wake { node: i as u32 });
                     }
                     return;
                 }
@@ -326,6 +332,7 @@ impl<P: Population> World<P> {
                 let at = flight.at;
                 self.queue.push(
                     at,
+                    Origin::node(i),
                     Ev::Deliver {
                         link: index as u32,
                         dir: dir as u8,
@@ -354,7 +361,11 @@ impl<P: Population> World<P> {
                 }
                 if s.period().is_some() {
                     // Periodic sources start once their route is up.
-                    self.queue.push(self.now, Ev::Source { flow: flow as u32 });
+                    self.queue.push(
+                        self.now,
+                        Origin::flow(flow),
+                        Ev::Source { flow: flow as u32 },
+                    );
                 }
             }
             Event::RouteClosed { route, reason } => {
@@ -365,8 +376,11 @@ impl<P: Population> World<P> {
                     // pause (what was in flight on the old one is lost).
                     if s.stats.reopens < MAX_REOPENS {
                         s.stats.reopens += 1;
-                        self.queue
-                            .push(self.now + REOPEN_DELAY, Ev::Reopen { flow: flow as u32 });
+                        self.queue.push(
+                            self.now + REOPEN_DELAY,
+                            Origin::flow(flow),
+                            Ev::Reopen { flow: flow as u32 },
+                        );
                     }
                 }
                 self.dest_routes.remove(&(i, route));
@@ -509,7 +523,8 @@ impl<P: Population> World<P> {
         }
         let next = self.now + period;
         if self.sources[flow].active(next) {
-            self.queue.push(next, Ev::Source { flow: flow as u32 });
+            self.queue
+                .push(next, Origin::flow(flow), Ev::Source { flow: flow as u32 });
         }
     }
 

@@ -1,21 +1,62 @@
-//! The event queue: a binary heap ordered by (time, sequence number).
+//! The event queue: a binary heap ordered by a key derived from each event.
 //!
-//! Ties in time resolve in insertion order, so the order of events is a
-//! pure function of the order in which they were scheduled. The heap holds
-//! only small keys; events wait in a slab, so sifting moves 24 bytes per
-//! entry whatever an event carries.
+//! The key is (time, origin, the origin's own sequence number). The origin
+//! is whoever caused the event: the node that sent a datagram (its
+//! delivery) or asked for a wake-up, the traffic source that scheduled its
+//! next message, the fault injector, the metrics sampler. Each counts its
+//! own events. Ties in time therefore resolve by origin, then in the order
+//! that origin scheduled them: never by a global insertion counter, so an
+//! engine that runs partitions of nodes in parallel (each advancing its own
+//! nodes' counters) orders events exactly as this one does.
+//!
+//! The heap holds only small keys; events wait in a slab, so sifting moves
+//! a few words per entry whatever an event carries.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use node_core::Time;
 
+/// Who caused an event. Among events at the same instant, origins are
+/// served in this order: faults, the sampler, traffic sources (by flow),
+/// nodes (by index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin(u64);
+
+impl Origin {
+    const KIND_SHIFT: u32 = 48;
+    /// The fault injector (fault `index`'s start and end).
+    pub fn fault(index: usize) -> Origin {
+        Origin::of(0, index)
+    }
+    /// The metrics sampler.
+    pub const SAMPLER: Origin = Origin(1 << Origin::KIND_SHIFT);
+    /// Traffic source `flow`.
+    pub fn flow(flow: usize) -> Origin {
+        Origin::of(2, flow)
+    }
+    /// Node `index`.
+    pub fn node(index: usize) -> Origin {
+        Origin::of(3, index)
+    }
+    fn of(kind: u64, index: usize) -> Origin {
+        Origin((kind << Origin::KIND_SHIFT) | (index as u64 & ((1 << Origin::KIND_SHIFT) - 1)))
+    }
+    fn kind(self) -> usize {
+        (self.0 >> Origin::KIND_SHIFT) as usize
+    }
+    fn index(self) -> usize {
+        (self.0 & ((1 << Origin::KIND_SHIFT) - 1)) as usize
+    }
+}
+
 /// Pending events of a simulation.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Reverse<(Time, u64, u32)>>,
+    heap: BinaryHeap<Reverse<(Time, Origin, u64, u32)>>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
-    next_seq: u64,
+    /// Each origin's next sequence number, per kind of origin.
+    counters: [Vec<u64>; 4],
 }
 
 impl<E> Default for EventQueue<E> {
@@ -24,14 +65,14 @@ impl<E> Default for EventQueue<E> {
             heap: BinaryHeap::new(),
             slab: Vec::new(),
             free: Vec::new(),
-            next_seq: 0,
+            counters: Default::default(),
         }
     }
 }
 
 impl<E> EventQueue<E> {
-    /// Schedules `event` at `time`.
-    pub fn push(&mut self, time: Time, event: E) {
+    /// Schedules `event` at `time`, caused by `origin`.
+    pub fn push(&mut self, time: Time, origin: Origin, event: E) {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slab[s as usize] = Some(event);
@@ -43,13 +84,19 @@ impl<E> EventQueue<E> {
                 u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 pending events")
             }
         };
-        self.heap.push(Reverse((time, self.next_seq, slot)));
-        self.next_seq += 1;
+        let counters = &mut self.counters[origin.kind()];
+        let i = origin.index();
+        if counters.len() <= i {
+            counters.resize(i + 1, 0);
+        }
+        let seq = counters[i];
+        counters[i] += 1;
+        self.heap.push(Reverse((time, origin, seq, slot)));
     }
 
-    /// The earliest event (first scheduled among equals).
+    /// The earliest event (by time, then origin, then the origin's order).
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        let Reverse((time, _, slot)) = self.heap.pop()?;
+        let Reverse((time, _, _, slot)) = self.heap.pop()?;
         self.free.push(slot);
         let event = self.slab[slot as usize]
             .take()
@@ -59,7 +106,7 @@ impl<E> EventQueue<E> {
 
     /// When the earliest event is due.
     pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|Reverse((t, _, _))| *t)
+        self.heap.peek().map(|Reverse((t, _, _, _))| *t)
     }
 
     /// Events pending.
@@ -78,17 +125,61 @@ mod tests {
     use super::*;
 
     #[test]
-    fn orders_by_time_then_insertion_and_reuses_slots() {
+    fn orders_by_time_then_origin_then_the_origins_own_order() {
         let mut q = EventQueue::default();
-        q.push(Time::from_nanos(5), "b");
-        q.push(Time::from_nanos(1), "a");
-        q.push(Time::from_nanos(5), "c");
-        assert_eq!(q.pop(), Some((Time::from_nanos(1), "a")));
-        q.push(Time::from_nanos(5), "d");
-        q.push(Time::from_nanos(2), "e");
+        let t = Time::from_nanos;
+        q.push(t(5), Origin::node(2), "n2-first");
+        q.push(t(1), Origin::node(9), "a");
+        q.push(t(5), Origin::node(1), "n1-first");
+        assert_eq!(q.pop(), Some((t(1), "a")));
+        q.push(t(5), Origin::node(2), "n2-second");
+        q.push(t(5), Origin::flow(0), "flow");
+        q.push(t(5), Origin::SAMPLER, "sample");
+        q.push(t(5), Origin::fault(3), "fault");
+        q.push(t(2), Origin::node(1), "e");
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
-        assert_eq!(order, ["e", "b", "c", "d"]);
+        assert_eq!(
+            order,
+            [
+                "e",
+                "fault",
+                "sample",
+                "flow",
+                "n1-first",
+                "n2-first",
+                "n2-second"
+            ]
+        );
         assert!(q.is_empty());
-        assert!(q.slab.len() <= 4, "slots are reused");
+        assert!(q.slab.len() <= 7, "slots are reused");
+    }
+
+    #[test]
+    fn the_order_does_not_depend_on_when_origins_scheduled() {
+        // Two origins scheduling the same events, interleaved differently
+        // (as two partitions running at their own pace would): same order.
+        let run = |interleave: bool| {
+            let mut q = EventQueue::default();
+            let a: Vec<_> = (0..5)
+                .map(|i| (Time::from_nanos(10), Origin::node(0), i))
+                .collect();
+            let b: Vec<_> = (0..5)
+                .map(|i| (Time::from_nanos(10), Origin::node(1), 10 + i))
+                .collect();
+            if interleave {
+                for (x, y) in a.iter().zip(&b) {
+                    q.push(y.0, y.1, y.2);
+                    q.push(x.0, x.1, x.2);
+                }
+            } else {
+                for x in a.iter().chain(&b) {
+                    q.push(x.0, x.1, x.2);
+                }
+            }
+            std::iter::from_fn(|| q.pop())
+                .map(|(_, e)| e)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(true), run(false));
     }
 }
