@@ -21,16 +21,24 @@ use node_core::Time;
 /// served in this order: faults, the sampler, traffic sources (by flow),
 /// nodes (by index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Origin(u64);
+pub struct Origin {
+    kind: u8,
+    index: u32,
+}
+
+/// Bits of the packed key: kind (2) | index (22) | the origin's sequence (40).
+const INDEX_BITS: u32 = 22;
+const SEQ_BITS: u32 = 40;
+/// The most origins of one kind (nodes, flows, faults): about 4 million.
+pub const MAX_ORIGINS: usize = 1 << INDEX_BITS;
 
 impl Origin {
-    const KIND_SHIFT: u32 = 48;
     /// The fault injector (fault `index`'s start and end).
     pub fn fault(index: usize) -> Origin {
         Origin::of(0, index)
     }
     /// The metrics sampler.
-    pub const SAMPLER: Origin = Origin(1 << Origin::KIND_SHIFT);
+    pub const SAMPLER: Origin = Origin { kind: 1, index: 0 };
     /// Traffic source `flow`.
     pub fn flow(flow: usize) -> Origin {
         Origin::of(2, flow)
@@ -39,20 +47,31 @@ impl Origin {
     pub fn node(index: usize) -> Origin {
         Origin::of(3, index)
     }
-    fn of(kind: u64, index: usize) -> Origin {
-        Origin((kind << Origin::KIND_SHIFT) | (index as u64 & ((1 << Origin::KIND_SHIFT) - 1)))
+    fn of(kind: u8, index: usize) -> Origin {
+        // Scenarios are checked against MAX_ORIGINS before a run starts.
+        assert!(
+            index < MAX_ORIGINS,
+            "origin index {index} beyond {MAX_ORIGINS}"
+        );
+        Origin {
+            kind,
+            index: index as u32,
+        }
     }
-    fn kind(self) -> usize {
-        (self.0 >> Origin::KIND_SHIFT) as usize
-    }
-    fn index(self) -> usize {
-        (self.0 & ((1 << Origin::KIND_SHIFT) - 1)) as usize
+    /// The key's high bits: kind, then index (the order of origins).
+    fn packed(self, seq: u64) -> u64 {
+        // 2^40 events of one origin: days of simulated line-rate traffic.
+        assert!(seq < 1 << SEQ_BITS, "origin {self:?} scheduled 2^40 events");
+        (u64::from(self.kind) << (INDEX_BITS + SEQ_BITS))
+            | (u64::from(self.index) << SEQ_BITS)
+            | seq
     }
 }
 
 /// Pending events of a simulation.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Reverse<(Time, Origin, u64, u32)>>,
+    /// (time, packed origin and sequence, slot).
+    heap: BinaryHeap<Reverse<(Time, u64, u32)>>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     /// Each origin's next sequence number, per kind of origin.
@@ -84,19 +103,19 @@ impl<E> EventQueue<E> {
                 u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 pending events")
             }
         };
-        let counters = &mut self.counters[origin.kind()];
-        let i = origin.index();
+        let counters = &mut self.counters[origin.kind as usize];
+        let i = origin.index as usize;
         if counters.len() <= i {
             counters.resize(i + 1, 0);
         }
         let seq = counters[i];
         counters[i] += 1;
-        self.heap.push(Reverse((time, origin, seq, slot)));
+        self.heap.push(Reverse((time, origin.packed(seq), slot)));
     }
 
     /// The earliest event (by time, then origin, then the origin's order).
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        let Reverse((time, _, _, slot)) = self.heap.pop()?;
+        let Reverse((time, _, slot)) = self.heap.pop()?;
         self.free.push(slot);
         let event = self.slab[slot as usize]
             .take()
@@ -106,7 +125,7 @@ impl<E> EventQueue<E> {
 
     /// When the earliest event is due.
     pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|Reverse((t, _, _, _))| *t)
+        self.heap.peek().map(|Reverse((t, _, _))| *t)
     }
 
     /// Events pending.

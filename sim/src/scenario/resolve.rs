@@ -38,6 +38,17 @@ pub(super) fn resolve(
     }
     let protocol = protocol(doc, &spec.protocol)?;
     let network = topology::build(doc, &spec.topology, spec.seed, base_dir)?;
+    // The engine's event keys name nodes, flows and faults in 22 bits.
+    let max = crate::engine::queue::MAX_ORIGINS;
+    for (path, n) in [
+        ("topology", network.nodes.len()),
+        ("traffic", spec.traffic.len()),
+        ("faults", spec.faults.len()),
+    ] {
+        if n > max {
+            return Err(doc.error(path, format!("{n} entries: the engine takes at most {max}")));
+        }
+    }
     let links = LinkIndex::new(&network);
     let ctx = Ctx {
         doc,
