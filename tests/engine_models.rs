@@ -102,6 +102,8 @@ fn scenario(network: Network, duration: Duration, faults: Vec<FaultSpec>) -> Sce
         network,
         traffic: Vec::new(),
         faults,
+        underlay: None,
+        tunnels: Vec::new(),
     }
 }
 

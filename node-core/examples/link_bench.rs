@@ -42,7 +42,8 @@ fn drain(node: &mut Node, t: Time, out: &mut Vec<Vec<u8>>) -> u64 {
         match node.poll_output(t) {
             Output::Transmit { bytes, .. } => out.push(bytes),
             Output::Event(Event::Message { data, .. }) => received += data.len() as u64,
-            Output::Event(_) => {}
+            // This pair asks for no tunnels.
+            Output::Event(_) | Output::OpenTunnel { .. } | Output::CloseTunnel { .. } => {}
             Output::Timeout(at) if at <= t => node.handle_input(t, Input::Timeout),
             Output::Timeout(_) => return received,
         }

@@ -114,6 +114,8 @@ impl Net {
                         .push(Reverse((self.now + LATENCY, self.seq, to, from, bytes)));
                 }
                 Output::Event(e) => self.events.push((i, e)),
+                // Nobody asks for tunnels here.
+                Output::OpenTunnel { .. } | Output::CloseTunnel { .. } => {}
                 Output::Timeout(at) => {
                     self.wake[i] = at;
                     return;

@@ -60,6 +60,24 @@ pub struct Config {
     pub relay_queue: usize,
     /// End-to-end mode: the source's segment size.
     pub e2e_mss: usize,
+    /// Which tunnels other nodes may open to this one.
+    pub incoming_tunnels: IncomingTunnels,
+    /// Tunnels this node keeps at most, both ways together (requests still
+    /// waiting count): a bound no peer can push past.
+    pub max_tunnels: usize,
+}
+
+/// Which tunnels a node accepts from others (`Input::IncomingTunnel`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum IncomingTunnels {
+    /// None: every incoming tunnel is closed at once.
+    Refuse,
+    /// Any peer that completes a handshake (open peering).
+    #[default]
+    Any,
+    /// Only peers that prove one of these keys; others are closed as soon
+    /// as their handshake shows who they are.
+    Keys(Vec<crate::identity::PublicKey>),
 }
 
 /// How routes carry data.
@@ -100,6 +118,8 @@ impl Default for Config {
             route_idle_timeout: Duration::from_secs(120),
             relay_queue: 64 << 10,
             e2e_mss: 1200,
+            incoming_tunnels: IncomingTunnels::Any,
+            max_tunnels: 256,
         }
     }
 }

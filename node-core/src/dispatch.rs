@@ -15,12 +15,14 @@
 
 use std::collections::VecDeque;
 
+use crate::config::Config;
 use crate::identity::Address;
 use crate::interface::{Event, LinkId};
 use crate::link::{LinkEvent, Upper, Written};
 use crate::neighbours::{Change, Neighbours};
 use crate::route::{RouteSent, Routes};
 use crate::time::Time;
+use crate::tunnels::Tunnels;
 use crate::wire::{Class, Owner, UpperFrame};
 
 /// A frame in flight on a link, named for the layer that wrote it.
@@ -37,6 +39,10 @@ pub(crate) struct Above<'a> {
     pub events: &'a mut VecDeque<Event>,
     /// Upper frames of owners this node does not run (the version rule).
     pub unknown_frames: &'a mut u64,
+    pub config: &'a Config,
+    pub tunnels: &'a mut Tunnels,
+    /// Links to close at the next poll (refused by the tunnel policy).
+    pub refuse: &'a mut Vec<LinkId>,
 }
 
 /// Moves the route layer's events into the node's queue, then queues `ev`.
@@ -142,6 +148,14 @@ impl Upper for Above<'_> {
                 // A replaced session: the link was in the table with its old
                 // session.
                 self.link_gone(link);
+                if !self.tunnels.accepts(self.config, link, &peer) {
+                    // An incoming tunnel from a key the policy refuses: it
+                    // never becomes a neighbour's link, and closes.
+                    self.tunnels.note_refused_peer(link);
+                    self.refuse.push(link);
+                    self.push(Event::TunnelRefused { link });
+                    return;
+                }
                 if replaced {
                     // The peer restarted (its state is gone), or it found the
                     // link dead while we did not and dropped what used it.
@@ -169,6 +183,7 @@ impl Upper for Above<'_> {
                 unsent_messages,
             } => {
                 self.link_gone(link);
+                self.tunnels.on_link_closed(link);
                 self.push(Event::LinkClosed {
                     link,
                     reason,

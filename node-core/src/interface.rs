@@ -27,6 +27,36 @@ impl fmt::Display for RouteHandle {
     }
 }
 
+/// A request for a tunnel, named by the node; the driver's answer names it
+/// again ([`Input::TunnelOpened`] or [`Input::TunnelFailed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TunnelRequest(pub u64);
+
+impl fmt::Display for TunnelRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tunnel-request{}", self.0)
+    }
+}
+
+/// Where a peer can be reached over the underlay, as the driver understands
+/// it. The core only passes it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Locator {
+    /// An endpoint of the simulator's underlay (a node index).
+    Underlay(u64),
+    /// A UDP socket address (the real node).
+    Socket(core::net::SocketAddr),
+}
+
+/// Why the driver could not open a tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunnelFailure {
+    /// The locator names nothing the driver can reach.
+    Unreachable,
+    /// The driver refused (a limit of its own, a bad locator).
+    Refused,
+}
+
 /// Why a route closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteCloseReason {
@@ -87,6 +117,37 @@ pub enum Input {
         /// The link that is gone.
         link: LinkId,
     },
+    /// The driver opened the tunnel the node asked for with
+    /// [`Output::OpenTunnel`]: it is the link `link`, up now (as a
+    /// [`Input::LinkUp`] with the requested peer's key).
+    TunnelOpened {
+        /// The request it answers.
+        request: TunnelRequest,
+        /// The new link.
+        link: LinkId,
+        /// The largest datagram it carries.
+        mtu: usize,
+        /// Its rate, if the driver knows it (see [`Input::LinkUp`]).
+        rate_bps: Option<u64>,
+    },
+    /// The driver could not open the tunnel of `request`.
+    TunnelFailed {
+        /// The request it answers.
+        request: TunnelRequest,
+        /// Why.
+        reason: TunnelFailure,
+    },
+    /// Another node opened a tunnel to this one. The node decides by its
+    /// `incoming_tunnels` policy and `max_tunnels`: it handshakes on it, or
+    /// refuses with [`Output::CloseTunnel`].
+    IncomingTunnel {
+        /// The new link.
+        link: LinkId,
+        /// The largest datagram it carries.
+        mtu: usize,
+        /// Its rate, if the driver knows it.
+        rate_bps: Option<u64>,
+    },
     /// The deadline of the last [`Output::Timeout`] has passed.
     Timeout,
     /// A request from the application.
@@ -107,6 +168,14 @@ pub enum Command {
         class: Class,
         /// The message.
         data: Vec<u8>,
+    },
+    /// Ask the driver for a tunnel to `peer` at `locator`;
+    /// [`Event::TunnelRequested`] names the request.
+    OpenTunnel {
+        /// The static key the peer must prove.
+        peer: PublicKey,
+        /// Where it can be reached.
+        locator: Locator,
     },
     /// Close a link gracefully: the peer is told with a CLOSE frame.
     Close {
@@ -164,6 +233,22 @@ pub enum Output {
     },
     /// Something the application should know.
     Event(Event),
+    /// Open a tunnel (a new link) to `peer` at `locator`; answer with
+    /// [`Input::TunnelOpened`] or [`Input::TunnelFailed`].
+    OpenTunnel {
+        /// Names the answer.
+        request: TunnelRequest,
+        /// The static key the peer must prove on it.
+        peer: PublicKey,
+        /// Where the peer can be reached.
+        locator: Locator,
+    },
+    /// Destroy the tunnel `link`: the node is done with it (it closed, was
+    /// refused, or drained). The driver gives no `LinkDown` for it.
+    CloseTunnel {
+        /// The tunnel's link.
+        link: LinkId,
+    },
     /// Nothing more to do until this time (or new input). [`Time::NEVER`] if
     /// no timer is armed.
     Timeout(Time),
@@ -265,6 +350,24 @@ pub enum Event {
         /// Why.
         reason: RouteCloseReason,
     },
+    /// A tunnel was asked for ([`Command::OpenTunnel`]).
+    TunnelRequested {
+        /// The request.
+        request: TunnelRequest,
+    },
+    /// A tunnel the node asked for could not be opened.
+    TunnelFailed {
+        /// The request.
+        request: TunnelRequest,
+        /// Why.
+        reason: TunnelFailure,
+    },
+    /// An incoming tunnel was refused (by policy, by the tunnel limit, or
+    /// because its peer proved a key the policy does not accept).
+    TunnelRefused {
+        /// Its link.
+        link: LinkId,
+    },
     /// A [`Command`] could not be carried out.
     CommandFailed(CommandError),
 }
@@ -304,6 +407,9 @@ pub enum CommandError {
     /// A route path must name at least one hop and not this node.
     #[error("invalid route path: {0}")]
     InvalidPath(&'static str),
+    /// The node keeps `max_tunnels` tunnels already.
+    #[error("the tunnel limit of {0} is reached")]
+    TooManyTunnels(usize),
     /// A link was brought up with an MTU too small for the protocol.
     #[error("{link}: mtu {mtu} is below the minimum of {min}", min = crate::link::MIN_MTU)]
     MtuTooSmall {

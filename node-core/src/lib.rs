@@ -18,6 +18,8 @@
 //!     match node.poll_output(now) {
 //!         Output::Transmit { link, bytes } => { /* send `bytes` on `link` */ }
 //!         Output::Event(event) => { /* tell the application */ }
+//!         Output::OpenTunnel { request, peer, locator } => { /* open it, answer with Input::TunnelOpened */ }
+//!         Output::CloseTunnel { link } => { /* destroy the tunnel */ }
 //!         Output::Timeout(at) => { /* wake up at `at` with Input::Timeout */ break }
 //!     }
 //! }
@@ -73,17 +75,18 @@ pub mod route;
 pub mod stats;
 pub mod time;
 mod timers;
+pub mod tunnels;
 pub mod wire;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, IncomingTunnels};
 pub use crypto::SuiteKind;
 pub use identity::{Address, Identity, PublicKey};
 pub use interface::{
-    CONTROL_CHANNEL, CloseReason, Command, CommandError, Event, Input, LinkId, Output,
-    RouteCloseReason, RouteFailure, RouteHandle,
+    CONTROL_CHANNEL, CloseReason, Command, CommandError, Event, Input, LinkId, Locator, Output,
+    RouteCloseReason, RouteFailure, RouteHandle, TunnelFailure, TunnelRequest,
 };
 pub use link::{LinkState, LinkTimer};
 pub use neighbours::NeighbourInfo;

@@ -21,6 +21,7 @@ use crate::route::{RouteInfo, RouteKind, RouteStats, RouteTimer, Routes};
 use crate::stats::{LinkStats, NodeStats};
 use crate::time::{Duration, Time};
 use crate::timers::{Owner, TimerTable};
+use crate::tunnels::{TunnelStats, Tunnels};
 use crate::wire::Class;
 
 /// Which subsystem asked for the next wake-up (see [`Node::last_timeout_reason`]).
@@ -92,6 +93,11 @@ pub struct Node {
     dirty_links: Vec<LinkId>,
     /// The owner of the last `Output::Timeout`'s deadline.
     last_timeout: Option<Owner>,
+    /// Tunnels asked for and accepted.
+    tunnels: Tunnels,
+    /// Incoming tunnels whose peer proved a key the policy refuses: closed
+    /// at the next poll.
+    refuse: Vec<LinkId>,
     /// Counters of links that went down, so node totals never shrink.
     retired: LinkStats,
     unknown_link: u64,
@@ -127,6 +133,8 @@ impl Node {
             timers: TimerTable::default(),
             dirty_links: Vec::new(),
             last_timeout: None,
+            tunnels: Tunnels::default(),
+            refuse: Vec::new(),
             retired: LinkStats::default(),
             unknown_link: 0,
             now: Time::ZERO,
@@ -153,7 +161,40 @@ impl Node {
                 mtu,
                 rate_bps,
             } => self.link_up(now, link, peer_key, mtu, rate_bps),
+            Input::TunnelOpened {
+                request,
+                link,
+                mtu,
+                rate_bps,
+            } => match self.tunnels.opened(request, link) {
+                Some(peer) => self.link_up(now, link, Some(peer), mtu, rate_bps),
+                // An answer to nothing we asked: hand the link back.
+                None => self.tunnels.refuse(link),
+            },
+            Input::TunnelFailed { request, reason } => {
+                if self.tunnels.failed(request) {
+                    self.events
+                        .push_back(Event::TunnelFailed { request, reason });
+                }
+            }
+            Input::IncomingTunnel {
+                link,
+                mtu,
+                rate_bps,
+            } => {
+                if self.links.contains_key(&link) {
+                    // The driver reused a live link id: its tunnel replaces
+                    // the link (as a LinkUp on it would).
+                    self.tunnels.on_link_down(link);
+                }
+                if self.tunnels.incoming(&self.config, link) {
+                    self.link_up(now, link, None, mtu, rate_bps);
+                } else {
+                    self.events.push_back(Event::TunnelRefused { link });
+                }
+            }
             Input::LinkDown { link } => {
+                self.tunnels.on_link_down(link);
                 if let Some((l, _, mut above)) = self.split(link) {
                     l.on_down(now, &mut above);
                 }
@@ -196,6 +237,9 @@ impl Node {
                         data,
                     } => self.send(link, channel, class, data),
                     Command::Close { link } => self.close(link),
+                    Command::OpenTunnel { peer, locator } => self
+                        .open_tunnel(peer, locator)
+                        .map(|request| self.events.push_back(Event::TunnelRequested { request })),
                     Command::DrainLink { link, max } => self.drain_link(link, max),
                     Command::Rekey { link } => self.rekey(link),
                     Command::OpenRoute { path, class, kind } => self
@@ -281,6 +325,8 @@ impl Node {
             routes,
             events,
             unknown_frames,
+            tunnels,
+            refuse,
             ..
         } = self;
         let l = links.get_mut(&link)?;
@@ -297,6 +343,9 @@ impl Node {
                 neighbours,
                 events,
                 unknown_frames,
+                config,
+                tunnels,
+                refuse,
             },
         ))
     }
@@ -349,6 +398,31 @@ impl Node {
         self.neighbours.set_draining(link);
         self.draining.insert(link);
         Ok(())
+    }
+
+    /// Asks the driver for a tunnel to `peer` at `locator`
+    /// ([`Output::OpenTunnel`]). Once the driver opened it, it is a link
+    /// like any other, on which `peer` must prove its key. Closing it
+    /// ([`Node::close`], or draining) hands it back to the driver
+    /// ([`Output::CloseTunnel`]).
+    pub fn open_tunnel(
+        &mut self,
+        peer: PublicKey,
+        locator: crate::interface::Locator,
+    ) -> Result<crate::interface::TunnelRequest, CommandError> {
+        self.tunnels
+            .request(&self.config, peer, locator)
+            .ok_or(CommandError::TooManyTunnels(self.config.max_tunnels))
+    }
+
+    /// Counters of the tunnel layer.
+    pub fn tunnel_stats(&self) -> TunnelStats {
+        self.tunnels.stats()
+    }
+
+    /// Whether `link` is a tunnel, and who opened it.
+    pub fn tunnel(&self, link: LinkId) -> Option<crate::tunnels::TunnelDirection> {
+        self.tunnels.direction(link)
     }
 
     /// Closes every draining link that no longer carries anything.
@@ -474,7 +548,25 @@ impl Node {
         if let Some(e) = self.events.pop_front() {
             return Output::Event(e);
         }
+        if let Some(o) = self.tunnels.pop_output() {
+            if let Output::CloseTunnel { link } = o
+                && let Some(l) = self.links.remove(&link)
+            {
+                // The driver destroys the tunnel: the node is done with it.
+                self.retired += *l.stats();
+                self.timers.remove(Owner::Link(link));
+                self.draining.remove(&link);
+            }
+            return o;
+        }
         self.close_idle_drained(now);
+        while let Some(link) = self.refuse.pop() {
+            // The peer proved a key the incoming policy does not accept.
+            if let Some((l, _, mut above)) = self.split(link) {
+                l.close(now, &mut above);
+            }
+            self.mark_dirty(link);
+        }
         let Node {
             config,
             identity,
@@ -487,6 +579,8 @@ impl Node {
             unknown_frames,
             cursor,
             dirty_links,
+            tunnels,
+            refuse,
             ..
         } = self;
         let mut ctx = Ctx {
@@ -500,6 +594,9 @@ impl Node {
             neighbours,
             events,
             unknown_frames,
+            config,
+            tunnels,
+            refuse,
         };
         // Round robin: start after the link that sent last.
         let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);

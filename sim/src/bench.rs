@@ -102,6 +102,8 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
         },
         traffic: Vec::new(),
         faults: Vec::new(),
+        underlay: None,
+        tunnels: Vec::new(),
     };
     let mut world = World::new(
         scenario,

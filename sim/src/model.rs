@@ -65,6 +65,9 @@ pub enum Medium {
     Wired,
     /// The shared radio medium of [`Network::wifi`].
     Wifi,
+    /// A tunnel across the underlay, opened at run time: each direction
+    /// independent, behind the sender's access link.
+    Tunnel,
     /// Span `span` of SONET ring `ring` (span i joins `cities[i]` and
     /// `cities[(i + 1) % n]`).
     SonetSpan {
@@ -264,4 +267,49 @@ pub struct Scenario {
     pub traffic: Vec<TrafficSpec>,
     /// Faults.
     pub faults: Vec<FaultSpec>,
+    /// The network between nodes that tunnels cross, if the scenario has
+    /// one.
+    pub underlay: Option<Underlay>,
+    /// Tunnels the nodes are asked to open (and close) during the run.
+    pub tunnels: Vec<TunnelPlan>,
+}
+
+/// The underlay: the network between nodes (the Internet) that tunnels
+/// cross. A pair's path is computed when a tunnel opens, never for every
+/// pair, so large populations cost nothing until they open tunnels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Underlay {
+    /// The path between any two nodes, each direction (latency, bandwidth,
+    /// loss of the path itself).
+    pub path: ChannelParams,
+    /// Paths that differ, by node pair (a, b) with a < b; both directions.
+    pub pairs: Vec<((usize, usize), ChannelParams)>,
+    /// Each node's access link (its uplink, shared by all its tunnels):
+    /// bandwidth and queue; `None` for no shared bottleneck.
+    pub access: Option<ChannelParams>,
+}
+
+impl Underlay {
+    /// The path from `a` to `b`.
+    pub fn path(&self, a: usize, b: usize) -> ChannelParams {
+        let key = (a.min(b), a.max(b));
+        self.pairs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or_else(|| self.path.clone(), |(_, p)| p.clone())
+    }
+}
+
+/// A tunnel a node is asked to open at `at` (by `Command::OpenTunnel`, to
+/// the other node's key over the underlay) and, optionally, close.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TunnelPlan {
+    /// The node that asks.
+    pub from: usize,
+    /// The node it asks for.
+    pub to: usize,
+    /// When.
+    pub at: Duration,
+    /// When `from` closes it again (gracefully), if ever.
+    pub close_at: Option<Duration>,
 }

@@ -37,6 +37,26 @@ pub struct Summary {
     pub links: Vec<LinkSummary>,
     /// Per node.
     pub nodes: Vec<NodeSummary>,
+    /// Tunnels opened during the run (absent when there were none).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tunnels: Vec<TunnelSummary>,
+}
+
+/// A tunnel opened at run time.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TunnelSummary {
+    /// Its link index (its rows in `links`).
+    pub link: usize,
+    /// The node that asked for it.
+    pub from: usize,
+    /// The node it was opened to.
+    pub to: usize,
+    /// When it opened, simulated seconds.
+    pub opened_s: f64,
+    /// When it was destroyed (absent: open at the end of the run).
+    pub closed_s: Option<f64>,
+    /// The node that destroyed it (or crashed).
+    pub closed_by: Option<usize>,
 }
 
 /// Engine counters.
@@ -374,6 +394,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
                     Medium::Wired => "wired",
                     Medium::Wifi => "wifi",
                     Medium::SonetSpan { .. } => "sonet",
+                    Medium::Tunnel => "tunnel",
                 },
                 offered: c.offered,
                 delivered: c.delivered,
@@ -430,6 +451,18 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
             .collect(),
         links,
         nodes,
+        tunnels: world
+            .tunnels()
+            .iter()
+            .map(|t| TunnelSummary {
+                link: t.link,
+                from: t.a,
+                to: t.b,
+                opened_s: round(t.opened_at.as_secs_f64(), 9),
+                closed_s: t.closed.map(|(at, _)| round(at.as_secs_f64(), 9)),
+                closed_by: t.closed.map(|(_, by)| by),
+            })
+            .collect(),
     }
 }
 
@@ -490,12 +523,14 @@ pub fn links_csv(world: &World<Nodes>) -> String {
             } else {
                 (spec.b, spec.a)
             };
-            let (prev_t, prev_busy) = match k {
-                0 => (Time::ZERO, 0),
-                _ => {
-                    let p = samples[k - 1].time;
-                    (p, samples[k - 1].links[j].2.busy_by(p))
-                }
+            // A tunnel opened since the last sample has no earlier row.
+            let prev = k
+                .checked_sub(1)
+                .and_then(|p| Some((samples[p].time, samples[p].links.get(j)?)))
+                .filter(|(_, (l, d, _))| (*l, *d) == (*link, *dir));
+            let (prev_t, prev_busy) = match prev {
+                None => (Time::ZERO, 0),
+                Some((p, (_, _, c))) => (p, c.busy_by(p)),
             };
             let dt = s.time.saturating_since(prev_t).as_nanos();
             let busy = c.busy_by(s.time).saturating_sub(prev_busy);

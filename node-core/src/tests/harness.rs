@@ -67,6 +67,14 @@ pub struct Net {
     pub capture: bool,
     pub wire_drops: u64,
     restarts: u64,
+    /// Tunnels the nodes asked for: (node, request, peer, locator).
+    pub tunnel_requests: Vec<(usize, TunnelRequest, PublicKey, Locator)>,
+    /// Tunnels the nodes handed back: (node, link, time).
+    pub tunnels_closed: Vec<(usize, LinkId, Time)>,
+    /// Wire parameters of the tunnels the harness opens; `None` refuses
+    /// every request (the driver answers `TunnelFailed`).
+    pub tunnel_wire: Option<WireParams>,
+    next_tunnel_link: u64,
 }
 
 /// The link id node `from` uses for its link to node `to`.
@@ -104,6 +112,10 @@ impl Net {
             capture: false,
             wire_drops: 0,
             restarts: 0,
+            tunnel_requests: Vec::new(),
+            tunnels_closed: Vec::new(),
+            tunnel_wire: Some(WireParams::default()),
+            next_tunnel_link: 1000,
         }
     }
 
@@ -244,12 +256,79 @@ impl Net {
             match self.nodes[i].poll_output(self.now) {
                 Output::Transmit { link, bytes } => self.transmit(i, link, bytes),
                 Output::Event(e) => self.events.push((self.now, i, e)),
+                Output::OpenTunnel {
+                    request,
+                    peer,
+                    locator,
+                } => {
+                    self.tunnel_requests.push((i, request, peer, locator));
+                    self.serve_tunnel(i, request, locator);
+                }
+                Output::CloseTunnel { link } => {
+                    self.tunnels_closed.push((i, link, self.now));
+                    if let Some(w) = self.wires.remove(&(i, link)) {
+                        self.wires.remove(&(w.to, w.to_link));
+                        // The far end's driver sees its tunnel destroyed.
+                        self.input(w.to, Input::LinkDown { link: w.to_link });
+                    }
+                }
                 Output::Timeout(t) => {
                     self.wake[i] = t;
                     return;
                 }
             }
         }
+    }
+
+    /// The driver's side of a tunnel request: a new wire between node `i`
+    /// and the node the locator names (`Underlay(index)`).
+    fn serve_tunnel(&mut self, i: usize, request: TunnelRequest, locator: Locator) {
+        let (Some(params), Locator::Underlay(to)) = (self.tunnel_wire, locator) else {
+            let reason = TunnelFailure::Refused;
+            self.nodes[i].handle_input(self.now, Input::TunnelFailed { request, reason });
+            return;
+        };
+        let to = to as usize;
+        if to >= self.nodes.len() || to == i {
+            let reason = TunnelFailure::Unreachable;
+            self.nodes[i].handle_input(self.now, Input::TunnelFailed { request, reason });
+            return;
+        }
+        let (la, lb) = (
+            LinkId(self.next_tunnel_link),
+            LinkId(self.next_tunnel_link + 1),
+        );
+        self.next_tunnel_link += 2;
+        for (from, on, dest, to_link) in [(i, la, to, lb), (to, lb, i, la)] {
+            self.wires.insert(
+                (from, on),
+                Wire {
+                    to: dest,
+                    to_link,
+                    params,
+                    up: true,
+                    busy_until: Time::ZERO,
+                },
+            );
+        }
+        let (mtu, rate_bps) = (params.mtu, params.bits_per_second);
+        self.nodes[i].handle_input(
+            self.now,
+            Input::TunnelOpened {
+                request,
+                link: la,
+                mtu,
+                rate_bps,
+            },
+        );
+        self.input(
+            to,
+            Input::IncomingTunnel {
+                link: lb,
+                mtu,
+                rate_bps,
+            },
+        );
     }
 
     fn transmit(&mut self, from: usize, link: LinkId, mut bytes: Vec<u8>) {

@@ -7,3 +7,4 @@ mod reliability;
 mod robustness;
 mod routes;
 mod timers;
+mod tunnels;

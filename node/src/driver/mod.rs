@@ -20,8 +20,8 @@ use mio::net::UnixListener;
 use mio::{Events, Interest, Poll, Token};
 use node_core::wire::HandshakeInit;
 use node_core::{
-    Address, Class, Event, Identity, Input, LinkId, Node, Output, PublicKey, RouteHandle,
-    RouteKind, Time,
+    Address, Class, Event, Identity, Input, LinkId, Locator, Node, Output, PublicKey, RouteHandle,
+    RouteKind, Time, TunnelFailure, TunnelRequest,
 };
 use serde_json::{Value, json};
 
@@ -279,6 +279,52 @@ impl Driver {
         link
     }
 
+    /// node-core asks for a tunnel: over UDP, a new peer at `locator`.
+    fn open_tunnel(&mut self, request: TunnelRequest, peer: PublicKey, locator: Locator) {
+        let now = self.now();
+        let addr = match locator {
+            Locator::Socket(a) => canonical(a),
+            Locator::Underlay(_) => {
+                let reason = TunnelFailure::Unreachable;
+                self.node
+                    .handle_input(now, Input::TunnelFailed { request, reason });
+                return;
+            }
+        };
+        if self.by_addr.contains_key(&addr) || (addr.is_ipv6() && !self.local.is_ipv6()) {
+            // One socket demultiplexes peers by address: a second link to
+            // the same address could not be told apart; and a v4 socket
+            // cannot reach a v6 peer.
+            let reason = TunnelFailure::Refused;
+            self.node
+                .handle_input(now, Input::TunnelFailed { request, reason });
+            return;
+        }
+        let link = LinkId(self.next_link);
+        self.next_link += 1;
+        self.links.insert(
+            link,
+            LinkSlot {
+                addr,
+                configured: Some(peer),
+                probation_until: None,
+                peer: None,
+                established: false,
+            },
+        );
+        self.by_addr.insert(addr, link);
+        info!("{link} to {addr}: tunnel opened");
+        self.node.handle_input(
+            now,
+            Input::TunnelOpened {
+                request,
+                link,
+                mtu: self.cfg.mtu,
+                rate_bps: None,
+            },
+        );
+    }
+
     fn remove_link(&mut self, link: LinkId) {
         if let Some(slot) = self.links.remove(&link) {
             if self.by_addr.get(&slot.addr) == Some(&link) {
@@ -413,6 +459,20 @@ impl Driver {
             match self.node.poll_output(now) {
                 Output::Transmit { link, bytes } => self.transmit(link, &bytes),
                 Output::Event(e) => self.on_event(e),
+                Output::OpenTunnel {
+                    request,
+                    peer,
+                    locator,
+                } => self.open_tunnel(request, peer, locator),
+                Output::CloseTunnel { link } => {
+                    // node-core is done with it: forget the peer, tell no one.
+                    if let Some(slot) = self.links.remove(&link) {
+                        if self.by_addr.get(&slot.addr) == Some(&link) {
+                            self.by_addr.remove(&slot.addr);
+                        }
+                        info!("{link} to {}: tunnel closed", slot.addr);
+                    }
+                }
                 Output::Timeout(at) => {
                     if self.top_up() {
                         continue;

@@ -124,6 +124,9 @@ impl Driver {
                 }
             }
             Event::CommandFailed(e) => warn!("command failed: {e}"),
+            Event::TunnelRequested { request } => debug!("{request}: asked for"),
+            Event::TunnelFailed { request, reason } => warn!("{request}: failed ({reason:?})"),
+            Event::TunnelRefused { link } => info!("{link}: incoming tunnel refused"),
             Event::RouteOpening { .. } | Event::Message { .. } => {}
         }
     }

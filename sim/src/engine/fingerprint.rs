@@ -23,6 +23,8 @@ pub enum Step {
     Message = 5,
     /// A fault started or ended.
     Fault = 6,
+    /// A tunnel opened or was destroyed.
+    Tunnel = 7,
 }
 
 /// The running hash of a trajectory.

@@ -67,12 +67,24 @@ pub struct InFlight {
     pub token: Option<TxToken>,
 }
 
+/// A node's access link to the underlay: one uplink that all its tunnels
+/// share (the downlink is not modelled).
+struct Access {
+    channel: Channel,
+    rng: ChaCha20Rng,
+}
+
 /// All links of a run.
 pub struct Links {
-    /// Links by index.
+    /// Links by index: the topology's, then tunnels in the order they opened.
     pub links: Vec<LinkState>,
     wifi: Option<WifiMedium>,
     rings: Vec<SonetRing>,
+    /// Per node, its access link, when the underlay has them (made on a
+    /// node's first tunnel).
+    access: Vec<Option<Access>>,
+    access_params: Option<crate::model::ChannelParams>,
+    seed: u64,
 }
 
 impl Links {
@@ -115,7 +127,59 @@ impl Links {
                 SonetRing::new(r.clone(), latency)
             })
             .collect();
-        Links { links, wifi, rings }
+        Links {
+            links,
+            wifi,
+            rings,
+            access: Vec::new(),
+            access_params: None,
+            seed,
+        }
+    }
+
+    /// Gives every node an access link with `params` (the underlay's).
+    pub fn set_access(&mut self, params: Option<crate::model::ChannelParams>) {
+        self.access_params = params;
+    }
+
+    /// Opens a tunnel `spec` (its medium is `Tunnel`); returns its index.
+    /// Its directions draw from their own streams, by index, like every link.
+    pub fn add_tunnel(&mut self, spec: LinkSpec) -> usize {
+        let i = self.links.len();
+        let seed = self.seed;
+        let dir = |d: u64, p: &crate::model::ChannelParams| Direction {
+            channel: Channel::new(p.clone()),
+            rng: stream(seed, StreamKind::Channel, 2 * i as u64 + d),
+            counters: DirCounters::default(),
+        };
+        for node in [spec.a, spec.b] {
+            if self.access.len() <= node {
+                self.access.resize_with(node + 1, || None);
+            }
+            if self.access[node].is_none()
+                && let Some(p) = &self.access_params
+            {
+                self.access[node] = Some(Access {
+                    channel: Channel::new(p.clone()),
+                    rng: stream(seed, StreamKind::Access, node as u64),
+                });
+            }
+        }
+        self.links.push(LinkState {
+            dirs: [Some(dir(0, &spec.ab)), spec.ba.as_ref().map(|p| dir(1, p))],
+            spec,
+            down_holds: 0,
+        });
+        i
+    }
+
+    /// A tunnel is destroyed: what is in flight on it is lost, and it
+    /// carries nothing more.
+    pub fn close_tunnel(&mut self, link: usize, now: Time) {
+        for d in self.links[link].dirs.iter_mut().flatten() {
+            d.channel.set_up(false, now);
+        }
+        self.links[link].down_holds += 1;
     }
 
     /// Offers a datagram of `len` bytes to direction `dir` of `link`.
@@ -155,6 +219,26 @@ impl Links {
                             token: Some(token),
                         }
                     })
+            }
+            Medium::Tunnel if down => Err(DropCause::Down),
+            Medium::Tunnel => {
+                // First the sender's access link (shared by its tunnels),
+                // then the path.
+                let left = match self.access.get_mut(from).and_then(Option::as_mut) {
+                    Some(a) => a.channel.send(now, len, &mut a.rng),
+                    None => Ok(now),
+                };
+                left.and_then(|t| {
+                    let busy = d.channel.stats().busy_ns;
+                    let r = d.channel.send(t, len, &mut d.rng);
+                    d.counters.busy_ns += d.channel.stats().busy_ns - busy;
+                    d.counters.busy_until = d.channel.busy_until();
+                    r.map(|at| InFlight {
+                        at,
+                        generation: d.channel.generation(),
+                        token: None,
+                    })
+                })
             }
             Medium::Wired => {
                 let busy = d.channel.stats().busy_ns;
@@ -254,7 +338,7 @@ impl Links {
                     self.rings[ring].repair(span, now);
                 }
             }
-            Medium::Wired | Medium::Wifi => {
+            Medium::Wired | Medium::Wifi | Medium::Tunnel => {
                 for d in l.dirs.iter_mut().flatten() {
                     d.channel.set_up(!is_down, now);
                 }

@@ -17,6 +17,7 @@ pub mod protocol;
 pub mod queue;
 pub mod rng;
 mod sample;
+mod tunnels;
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,7 @@ pub use self::links::{DirCounters, LinkState, Links};
 use self::protocol::{Population, Protocol};
 use self::queue::{EventQueue, Origin};
 pub use self::sample::{HopSample, Sample};
+pub use self::tunnels::TunnelRecord;
 use crate::model::{FaultKind, Scenario, TrafficKind};
 use crate::traffic::{Header, MessageKind, Source};
 
@@ -55,6 +57,11 @@ enum Ev {
     Fault {
         index: u32,
         start: bool,
+    },
+    /// A scenario tunnel entry opens (or closes) its tunnel.
+    TunnelPlan {
+        index: u32,
+        open: bool,
     },
     Sample,
 }
@@ -95,6 +102,11 @@ pub struct World<P: Population> {
     retired: Vec<Option<node_core::NodeStats>>,
     /// Routes that end at a node, by the flow their first message named.
     dest_routes: BTreeMap<(usize, RouteHandle), u32>,
+    /// Tunnels opened during the run, open or closed.
+    tunnels: Vec<TunnelRecord>,
+    /// Tunnel requests of the scenario's `tunnels` entries: (node,
+    /// request) -> entry.
+    plan_requests: BTreeMap<(usize, node_core::TunnelRequest), usize>,
 }
 
 impl<P: Population> World<P> {
@@ -136,8 +148,30 @@ impl<P: Population> World<P> {
             samples: Vec::new(),
             retired: vec![None; n],
             dest_routes: BTreeMap::new(),
+            tunnels: Vec::new(),
+            plan_requests: BTreeMap::new(),
             scenario,
         };
+        world.links.set_access(
+            world
+                .scenario
+                .underlay
+                .as_ref()
+                .and_then(|u| u.access.clone()),
+        );
+        for (i, t) in world.scenario.tunnels.iter().enumerate() {
+            let origin = Origin::fault(world.scenario.faults.len() + i);
+            let index = i as u32;
+            world.queue.push(
+                Time::ZERO + t.at,
+                origin,
+                Ev::TunnelPlan { index, open: true },
+            );
+            if let Some(c) = t.close_at {
+                let ev = Ev::TunnelPlan { index, open: false };
+                world.queue.push(Time::ZERO + c, origin, ev);
+            }
+        }
         for (i, s) in world.scenario.traffic.iter().enumerate() {
             world.queue.push(
                 Time::ZERO + s.start,
@@ -254,6 +288,7 @@ impl<P: Population> World<P> {
                 self.run_source(flow as usize);
             }
             Ev::Fault { index, start } => self.apply_fault(index as usize, start),
+            Ev::TunnelPlan { index, open } => self.run_tunnel_plan(index as usize, open),
             Ev::Sample => {
                 self.take_sample();
                 let next = self.now + self.scenario.metrics_interval;
@@ -295,6 +330,10 @@ impl<P: Population> World<P> {
             match out {
                 Output::Transmit { link, bytes } => self.transmit(i, link, bytes),
                 Output::Event(e) => self.on_event(i, e),
+                Output::OpenTunnel {
+                    request, locator, ..
+                } => self.open_tunnel(i, request, locator),
+                Output::CloseTunnel { link } => self.close_tunnel(i, link),
                 Output::Timeout(at) => {
                     if self.top_up_bulk(i) {
                         continue;
@@ -558,6 +597,7 @@ impl<P: Population> World<P> {
             }
             FaultKind::NodeCrash { node } => {
                 if start && self.nodes[node].alive {
+                    self.close_tunnels_of(node);
                     let slot = &mut self.nodes[node];
                     slot.alive = false;
                     slot.wake_at = Time::NEVER;

@@ -5,8 +5,8 @@
 //! alone.
 
 use node_core::{
-    Address, Class, CommandError, Input, LinkId, Node, NodeStats, Output, PublicKey, RouteHandle,
-    RouteId, RouteInfo, RouteKind, Time,
+    Address, Class, CommandError, Input, LinkId, Locator, Node, NodeStats, Output, PublicKey,
+    RouteHandle, RouteId, RouteInfo, RouteKind, Time, TunnelRequest,
 };
 
 /// A sans-IO node the engine can drive.
@@ -44,6 +44,16 @@ pub trait Protocol {
     fn route_send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
         let _ = data;
         Err(CommandError::UnknownRoute(route))
+    }
+    /// Asks for a tunnel to `peer` at `locator`. Nodes without tunnels
+    /// refuse.
+    fn open_tunnel(
+        &mut self,
+        peer: PublicKey,
+        locator: Locator,
+    ) -> Result<TunnelRequest, CommandError> {
+        let _ = (peer, locator);
+        Err(CommandError::TooManyTunnels(0))
     }
     /// Whether a message of `len` bytes fits on the route now.
     fn route_has_room(&self, route: RouteHandle, len: usize) -> bool {
@@ -122,6 +132,13 @@ impl Protocol for Node {
     }
     fn route_send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
         Node::route_send(self, route, data)
+    }
+    fn open_tunnel(
+        &mut self,
+        peer: PublicKey,
+        locator: Locator,
+    ) -> Result<TunnelRequest, CommandError> {
+        Node::open_tunnel(self, peer, locator)
     }
     fn route_has_room(&self, route: RouteHandle, len: usize) -> bool {
         Node::route_has_room(self, route, len)

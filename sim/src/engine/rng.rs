@@ -23,6 +23,8 @@ pub enum StreamKind {
     Traffic,
     /// A node restarted after a crash (index: node, restart count).
     Restart,
+    /// A node's access link to the underlay.
+    Access,
 }
 
 impl StreamKind {
@@ -34,6 +36,7 @@ impl StreamKind {
             StreamKind::Medium => b"medium",
             StreamKind::Traffic => b"traffic",
             StreamKind::Restart => b"restart",
+            StreamKind::Access => b"access",
         }
     }
 }

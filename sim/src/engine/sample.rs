@@ -90,7 +90,7 @@ impl<P: Population> World<P> {
             };
             // A link has the same id at both ends; its other end is the
             // next node. A path never visits a node twice.
-            let spec = &self.scenario.network.links[link.0 as usize];
+            let spec = &self.links.links[link.0 as usize].spec;
             node = if spec.a == node { spec.b } else { spec.a };
             if out.len() > self.nodes.len() {
                 break;

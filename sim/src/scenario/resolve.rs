@@ -10,10 +10,13 @@ use serde_json::{Map, Value};
 use super::Doc;
 use super::error::ScenarioError;
 use super::spec::{
-    BulkSpec, CbrSpec, ClassSpec, Dur, FaultSpecRaw, ProtocolSpec, RequestResponseSpec,
-    ScenarioSpec, Size, SuiteSpec, TRAFFIC_COMMON_KEYS, TrafficCommon,
+    BulkSpec, CbrSpec, ClassSpec, Dur, FaultSpecRaw, LinkParamsSpec, ProtocolSpec,
+    RequestResponseSpec, ScenarioSpec, Size, SuiteSpec, TRAFFIC_COMMON_KEYS, TrafficCommon,
 };
-use crate::model::{FaultKind, FaultSpec, Network, Scenario, TrafficKind, TrafficSpec};
+use crate::model::{
+    ChannelParams, FaultKind, FaultSpec, Network, Scenario, TrafficKind, TrafficSpec, TunnelPlan,
+    Underlay,
+};
 use crate::topology;
 use crate::units::fmt_duration;
 
@@ -77,7 +80,20 @@ pub(super) fn resolve(
         .enumerate()
         .map(|(i, f)| ctx.fault(i, f))
         .collect::<Result<Vec<_>, _>>()?;
+    let underlay = spec
+        .underlay
+        .as_ref()
+        .map(|u| ctx.underlay(u))
+        .transpose()?;
+    let tunnels = spec
+        .tunnels
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ctx.tunnel(i, t, underlay.is_some()))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Scenario {
+        underlay,
+        tunnels,
         name: spec.name,
         description: spec.description,
         seed: spec.seed,
@@ -210,6 +226,83 @@ impl Ctx<'_> {
         self.links.between(a, b).ok_or_else(|| {
             self.doc
                 .error(path, format!("there is no link between nodes {a} and {b}"))
+        })
+    }
+
+    fn underlay(&self, u: &super::spec::UnderlaySpec) -> Result<Underlay, ScenarioError> {
+        // An Internet path unless the file says otherwise.
+        let base = LinkParamsSpec::speed(100_000_000, Duration::from_millis(20));
+        let path = LinkParamsSpec::merge(&[&base, &u.path]);
+        let mut pairs: Vec<((usize, usize), ChannelParams)> = Vec::new();
+        for (i, p) in u.pairs.iter().enumerate() {
+            let at = format!("underlay.pairs[{i}].between");
+            let [a, b] = p.between;
+            self.node(&format!("{at}[0]"), a)?;
+            self.node(&format!("{at}[1]"), b)?;
+            if a == b {
+                return Err(self.doc.error(&at, "a pair names two different nodes"));
+            }
+            let key = (a.min(b), a.max(b));
+            if pairs.iter().any(|(k, _)| *k == key) {
+                return Err(self
+                    .doc
+                    .error(&at, format!("the pair {a}, {b} is given twice")));
+            }
+            pairs.push((key, LinkParamsSpec::merge(&[&base, &u.path, &p.path])));
+        }
+        let access = u.access.as_ref().map(|a| {
+            // An access link serializes; its latency is the path's.
+            let mut c = LinkParamsSpec::merge(&[
+                &LinkParamsSpec::speed(path.bandwidth_bps, Duration::ZERO),
+                a,
+            ]);
+            c.latency = Duration::ZERO;
+            c
+        });
+        Ok(Underlay {
+            path,
+            pairs,
+            access,
+        })
+    }
+
+    fn tunnel(
+        &self,
+        i: usize,
+        t: &super::spec::TunnelSpecRaw,
+        have_underlay: bool,
+    ) -> Result<TunnelPlan, ScenarioError> {
+        let path = format!("tunnels[{i}]");
+        if !have_underlay {
+            return Err(self.doc.error(
+                &path,
+                "tunnels cross the underlay: the scenario needs an `underlay` section",
+            ));
+        }
+        let from = self.node(&format!("{path}.from"), t.from)?;
+        let to = self.node(&format!("{path}.to"), t.to)?;
+        if from == to {
+            return Err(self
+                .doc
+                .error(&format!("{path}.to"), "a tunnel joins two different nodes"));
+        }
+        let at = t.at.map_or(Duration::ZERO, |d| d.0);
+        self.within_run(&format!("{path}.at"), at)?;
+        let close_at = t.close_at.map(|d| d.0);
+        if let Some(c) = close_at {
+            if c <= at {
+                return Err(self.doc.error(
+                    &format!("{path}.close_at"),
+                    "a tunnel closes after it opens",
+                ));
+            }
+            self.within_run(&format!("{path}.close_at"), c)?;
+        }
+        Ok(TunnelPlan {
+            from,
+            to,
+            at,
+            close_at,
         })
     }
 

@@ -328,10 +328,47 @@ pub struct ScenarioSpec {
     pub traffic: Vec<serde_json::Value>,
     #[serde(default)]
     pub faults: Vec<FaultSpecRaw>,
+    /// The network between nodes that tunnels cross.
+    #[serde(default)]
+    pub underlay: Option<UnderlaySpec>,
+    /// Tunnels opened (and closed) during the run.
+    #[serde(default)]
+    pub tunnels: Vec<TunnelSpecRaw>,
     /// The parameter sweep (`meshsim sweep`); a single run ignores it once
     /// its shape is checked (see [`crate::sweep`]).
     #[serde(default)]
     pub sweep: Option<serde_json::Value>,
+}
+
+/// The underlay: `path` for every pair (defaults: 100 Mb/s, 20 ms), `pairs`
+/// that differ, and each node's shared `access` link.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnderlaySpec {
+    #[serde(default)]
+    pub path: LinkParamsSpec,
+    #[serde(default)]
+    pub pairs: Vec<UnderlayPairSpec>,
+    pub access: Option<LinkParamsSpec>,
+}
+
+/// A pair of nodes whose underlay path differs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnderlayPairSpec {
+    pub between: [usize; 2],
+    pub path: LinkParamsSpec,
+}
+
+/// A tunnel opened during the run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelSpecRaw {
+    pub from: usize,
+    pub to: usize,
+    #[serde(default)]
+    pub at: Option<Dur>,
+    pub close_at: Option<Dur>,
 }
 
 /// Service class of a flow.

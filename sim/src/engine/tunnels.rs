@@ -1,0 +1,174 @@
+//! Tunnels at run time: the engine's side of `Output::OpenTunnel` and
+//! `Output::CloseTunnel`, over the scenario's underlay.
+//!
+//! A node asks for a tunnel to a locator (`Locator::Underlay(node)`); the
+//! engine makes a new link between the two nodes whose directions follow
+//! the underlay's path between them, behind each sender's shared access
+//! link, answers the asking node with `Input::TunnelOpened` and gives the
+//! other `Input::IncomingTunnel` (its core decides whether to accept). A
+//! node that is done with a tunnel says `Output::CloseTunnel`: the engine
+//! destroys it (what is in flight is lost) and tells the other end
+//! `Input::LinkDown`. Every tunnel is recorded with its open and close
+//! times for `summary.json`.
+
+use node_core::{Input, LinkId, Locator, Time, TunnelFailure, TunnelRequest};
+
+use super::World;
+use super::fingerprint::Step;
+use super::protocol::{Population, Protocol};
+use crate::model::{LinkSpec, Medium};
+
+/// A tunnel of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TunnelRecord {
+    /// Its link index (as in the link tables).
+    pub link: usize,
+    /// The node that asked for it.
+    pub a: usize,
+    /// The node it was opened to.
+    pub b: usize,
+    /// When it opened.
+    pub opened_at: Time,
+    /// When it was destroyed, and by which node (or by a crash of it).
+    pub closed: Option<(Time, usize)>,
+    /// The scenario's `tunnels` entry that asked for it, if one did.
+    pub plan: Option<usize>,
+}
+
+impl<P: Population> World<P> {
+    /// The scenario's tunnel plan `index` is due: its node asks for the
+    /// tunnel (`open`), or closes it gracefully.
+    pub(super) fn run_tunnel_plan(&mut self, index: usize, open: bool) {
+        let plan = self.scenario.tunnels[index].clone();
+        if !self.nodes[plan.from].alive {
+            return;
+        }
+        if open {
+            let Some(peer) = self.population.public_key(plan.to) else {
+                return;
+            };
+            let locator = Locator::Underlay(plan.to as u64);
+            if let Ok(request) = self.nodes[plan.from].node.open_tunnel(peer, locator) {
+                self.plan_requests.insert((plan.from, request), index);
+            }
+        } else if let Some(t) = self
+            .tunnels
+            .iter()
+            .find(|t| t.plan == Some(index) && t.closed.is_none())
+        {
+            let link = LinkId(t.link as u64);
+            let close = Input::Command(node_core::Command::Close { link });
+            self.nodes[plan.from].node.handle_input(self.now, close);
+        }
+        self.drive(plan.from);
+    }
+
+    /// Node `i` asks for a tunnel.
+    pub(super) fn open_tunnel(&mut self, i: usize, request: TunnelRequest, locator: Locator) {
+        let plan = self.plan_requests.remove(&(i, request));
+        let to = match locator {
+            Locator::Underlay(to) => to as usize,
+            Locator::Socket(_) => usize::MAX,
+        };
+        let reachable = self.scenario.underlay.is_some()
+            && to < self.nodes.len()
+            && to != i
+            && self.nodes[to].alive;
+        if !reachable {
+            let reason = TunnelFailure::Unreachable;
+            let input = Input::TunnelFailed { request, reason };
+            self.nodes[i].node.handle_input(self.now, input);
+            return;
+        }
+        let underlay = self.scenario.underlay.as_ref().expect("checked");
+        let (ab, ba) = (underlay.path(i, to), underlay.path(to, i));
+        // What each end may send at: its path, or its access link if slower.
+        let rate = |p: &crate::model::ChannelParams| {
+            let access = underlay
+                .access
+                .as_ref()
+                .map_or(u64::MAX, |a| a.bandwidth_bps);
+            p.bandwidth_bps.min(access)
+        };
+        let (rate_ab, rate_ba, mtu) = (rate(&ab), rate(&ba), ab.mtu.min(ba.mtu));
+        let index = self.links.add_tunnel(LinkSpec {
+            a: i,
+            b: to,
+            ab,
+            ba: Some(ba),
+            medium: Medium::Tunnel,
+        });
+        let link = LinkId(index as u64);
+        self.node_links[i].push((link, index, 0));
+        self.node_links[to].push((link, index, 1));
+        self.tunnels.push(TunnelRecord {
+            link: index,
+            a: i,
+            b: to,
+            opened_at: self.now,
+            closed: None,
+            plan,
+        });
+        self.fingerprint.record(self.now, i, Step::Tunnel, index);
+        let opened = Input::TunnelOpened {
+            request,
+            link,
+            mtu,
+            rate_bps: Some(rate_ab),
+        };
+        self.nodes[i].node.handle_input(self.now, opened);
+        let incoming = Input::IncomingTunnel {
+            link,
+            mtu,
+            rate_bps: Some(rate_ba),
+        };
+        self.nodes[to].node.handle_input(self.now, incoming);
+        self.drive(to);
+    }
+
+    /// Destroys tunnel `link` on node `by`'s word (or its crash); the other
+    /// end hears `LinkDown` (`by` is done with it already).
+    pub(super) fn close_tunnel(&mut self, by: usize, link: LinkId) {
+        let index = link.0 as usize;
+        let Some(t) = self
+            .tunnels
+            .iter_mut()
+            .find(|t| t.link == index && t.closed.is_none())
+        else {
+            return;
+        };
+        if t.a != by && t.b != by {
+            return;
+        }
+        t.closed = Some((self.now, by));
+        let other = if t.a == by { t.b } else { t.a };
+        self.links.close_tunnel(index, self.now);
+        for n in [by, other] {
+            self.node_links[n].retain(|&(l, _, _)| l != link);
+        }
+        self.fingerprint.record(self.now, by, Step::Tunnel, index);
+        let down = Input::LinkDown { link };
+        if self.nodes[other].alive {
+            self.nodes[other].node.handle_input(self.now, down);
+            self.drive(other);
+        }
+    }
+
+    /// Node `i` crashed: its tunnels go with it.
+    pub(super) fn close_tunnels_of(&mut self, i: usize) {
+        let open: Vec<LinkId> = self
+            .tunnels
+            .iter()
+            .filter(|t| t.closed.is_none() && (t.a == i || t.b == i))
+            .map(|t| LinkId(t.link as u64))
+            .collect();
+        for link in open {
+            self.close_tunnel(i, link);
+        }
+    }
+
+    /// Every tunnel of the run so far.
+    pub fn tunnels(&self) -> &[TunnelRecord] {
+        &self.tunnels
+    }
+}
