@@ -55,6 +55,14 @@ pub enum Request {
         /// The route handle.
         route: u64,
     },
+    /// Ask node-core for a tunnel to the peer with `public_key` at `addr`
+    /// (a new UDP peer).
+    TunnelOpen {
+        /// The peer's static key (66 hex digits).
+        public_key: String,
+        /// Its socket address.
+        addr: String,
+    },
     /// Shut the node down gracefully.
     Shutdown,
 }

@@ -85,6 +85,11 @@ enum Command {
         #[command(flatten)]
         at: Endpoint,
     },
+    /// Tunnels (links asked for at run time).
+    Tunnel {
+        #[command(subcommand)]
+        op: TunnelOp,
+    },
     /// Benchmark: a 3-node chain on loopback against raw UDP.
     Bench {
         /// Seconds per measurement.
@@ -110,6 +115,21 @@ enum RouteOp {
     Close {
         /// The route handle.
         route: u64,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+}
+
+#[derive(Subcommand)]
+enum TunnelOp {
+    /// Ask the node for a tunnel to the peer with KEY at ADDR (a new UDP peer).
+    Open {
+        /// The peer's public key (66 hex digits).
+        #[arg(long)]
+        public_key: String,
+        /// Its socket address.
+        #[arg(long)]
+        addr: String,
         #[command(flatten)]
         at: Endpoint,
     },
@@ -162,6 +182,17 @@ fn main_inner(cli: Cli) -> Result<(), String> {
             op: RouteOp::Close { route, at },
         } => {
             one(&at, Request::RouteClose { route })?;
+        }
+        Command::Tunnel {
+            op:
+                TunnelOp::Open {
+                    public_key,
+                    addr,
+                    at,
+                },
+        } => {
+            let v = one(&at, Request::TunnelOpen { public_key, addr })?;
+            println!("{}", v["request"]);
         }
         Command::Send {
             route,

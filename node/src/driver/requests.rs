@@ -152,6 +152,23 @@ impl Driver {
                 Ok(()) => Some(json!({ "ok": true })),
                 Err(e) => Some(control::error(e)),
             },
+            Request::TunnelOpen { public_key, addr } => {
+                let key = match crate::hex::decode::<33>(&public_key) {
+                    Some(k) => node_core::PublicKey(k),
+                    None => return Some(control::error("public_key: 66 hex digits expected")),
+                };
+                let addr: std::net::SocketAddr = match addr.parse() {
+                    Ok(a) => a,
+                    Err(e) => return Some(control::error(format!("addr: {e}"))),
+                };
+                match self.node.open_tunnel(key, node_core::Locator::Socket(addr)) {
+                    Ok(r) => {
+                        self.drive();
+                        Some(json!({ "ok": true, "request": r.0 }))
+                    }
+                    Err(e) => Some(control::error(e)),
+                }
+            }
             Request::Shutdown => {
                 self.shutdown.store(true, Ordering::Relaxed);
                 Some(json!({ "ok": true }))
