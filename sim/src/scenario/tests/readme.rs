@@ -88,7 +88,10 @@ fn every_example_resolves() {
                 .into_iter()
                 .map(|o| scenario(&format!("\"topology\": {}", topo(o))))
                 .collect()
-        } else if block.starts_with("\"protocol\"") || block.starts_with("\"faults\"") {
+        } else if block.starts_with("\"protocol\"")
+            || block.starts_with("\"faults\"")
+            || block.starts_with("\"underlay\"")
+        {
             vec![scenario(block)]
         } else if block.starts_with("\"sweep\"") {
             // Every point of the example's grid must resolve, not only its shape.
