@@ -1,6 +1,5 @@
 //! Route frames arriving from a neighbour (on any of its links).
 
-use super::control::{ControlMessage, ExtendFailure, RouteKind};
 use super::crypto::{self, Peeled};
 use super::endpoint::{Receiver, Sender};
 use super::reno::RenoSender;
@@ -10,6 +9,7 @@ use crate::crypto::kdf;
 use crate::identity::Address;
 use crate::interface::{Event, RouteCloseReason, RouteFailure, RouteHandle};
 use crate::time::{Duration, Time};
+use crate::wire::{ControlMessage, ExtendFailure, RouteKind};
 use crate::wire::{
     RouteAckFrame, RouteCreateFrame, RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame,
     RouteDataFrame, RouteFrame, RouteId, UpperFrame,

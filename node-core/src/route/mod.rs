@@ -12,13 +12,14 @@
 //! origin shares a key with each hop and, with the destination, the keys
 //! that seal the data end to end, so relays carry only ciphertext.
 //!
-//! Files: `stream` (the per-hop buffer and credits), `control` (the
-//! messages between origin and hops), `endpoint` (messages to sealed records
+//! Files: `stream` (the per-hop buffer and credits), `timer` (entry
+//! deadlines), (the control messages between origin and hops are in
+//! `wire::route_ctrl`), `endpoint` (messages to sealed records
 //! and back), `crypto` (hop keys, onion layers, records), `reno` (the
 //! baseline's sender), `inbound` (frames arriving), `outbound` (frames
 //! leaving, per link).
 
-pub mod control;
+mod api;
 pub mod crypto;
 pub mod endpoint;
 mod inbound;
@@ -32,7 +33,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-pub use self::control::{ExtendFailure, RouteKind};
 use self::crypto::{HopInitiation, HopKeys};
 use self::endpoint::{Receiver, Sender};
 pub(crate) use self::outbound::RouteSent;
@@ -42,9 +42,10 @@ pub use self::timer::RouteTimer;
 use crate::config::{Config, RouteMode};
 use crate::crypto::{CryptoSuite, Key};
 use crate::identity::{Address, Identity};
-use crate::interface::{CommandError, Event, LinkId, RouteCloseReason, RouteFailure, RouteHandle};
+use crate::interface::{Event, LinkId, RouteCloseReason, RouteHandle};
 use crate::time::{Duration, Time};
 use crate::wire::{Class, RouteId};
+pub use crate::wire::{ExtendFailure, RouteKind};
 
 /// The two directions of a route's data.
 pub const FORWARD: usize = 0;
@@ -468,202 +469,6 @@ impl Routes {
         for h in affected {
             self.teardown(h, RouteCloseReason::LinkFailed, None);
         }
-    }
-
-    /// Opens a route along `path` (the hops after this node).
-    pub fn open(
-        &mut self,
-        now: Time,
-        path: Vec<Address>,
-        class: Class,
-        kind: RouteKind,
-    ) -> Result<RouteHandle, CommandError> {
-        if path.is_empty() {
-            return Err(CommandError::InvalidPath("a route needs at least one hop"));
-        }
-        if path.contains(&self.identity.address()) {
-            return Err(CommandError::InvalidPath(
-                "a route cannot pass through its origin",
-            ));
-        }
-        let h = self.new_route(now, Role::Origin, class, kind);
-        self.stats.opened += 1;
-        let first = path[0];
-        self.routes.get_mut(&h).expect("just made").building = Some(Box::new(Building {
-            path,
-            hops: Vec::new(),
-            pending: None,
-            deadline: now + self.setup_timeout,
-            ctrl_nonce: 0,
-        }));
-        // A first hop whose link is still handshaking is waited for until
-        // the setup deadline (see `on_neighbour_up`).
-        if self.neighbours.contains(&first) {
-            self.create_first_hop(h, first);
-        }
-        Ok(RouteHandle(h))
-    }
-
-    fn create_first_hop(&mut self, h: u64, peer: Address) {
-        let reply = self.fresh_id(peer);
-        let init = crypto::initiate_hop(self.suite, &mut self.rng);
-        let frame = crate::wire::RouteCreateFrame {
-            reply_route: reply,
-            eph_pub: init.eph_pub,
-        };
-        self.inbound.insert((peer, reply), (h, Side::Down));
-        self.index_peer(h, peer);
-        let r = self.routes.get_mut(&h).expect("route exists");
-        r.building.as_mut().expect("building").pending = Some(init);
-        // The first hop's ids: it will tell us its `tx` in CREATED.
-        r.down = Some(Adj {
-            peer,
-            rx: reply,
-            tx: RouteId([0; 16]),
-        });
-        self.queue_ctrl(peer, crate::wire::RouteFrame::Create(frame));
-    }
-
-    fn fail_setup(&mut self, h: u64, why: RouteFailure) {
-        self.teardown(h, RouteCloseReason::SetupFailed(why), None);
-    }
-
-    /// Sends a message on a route (either end).
-    pub fn send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
-        let suite = self.suite;
-        let h = route.0;
-        self.touch(h);
-        let mode = self.mode;
-        let r = self
-            .routes
-            .get_mut(&h)
-            .ok_or(CommandError::UnknownRoute(route))?;
-        let d = match r.role {
-            Role::Origin if r.building.is_none() => FORWARD,
-            Role::Destination => BACKWARD,
-            // Still being built, or this node only relays it.
-            _ => return Err(CommandError::RouteNotReady(route)),
-        };
-        if data.len() > self.max_message {
-            return Err(CommandError::MessageTooLarge {
-                size: data.len(),
-                limit: self.max_message,
-            });
-        }
-        let ep = r.endpoint.as_mut().expect("up routes have endpoints");
-        if mode == RouteMode::EndToEnd && r.kind == RouteKind::Datagram {
-            let seq = ep.datagram_seq;
-            ep.datagram_seq += 1;
-            let sealed = crypto::seal_datagram(suite, &ep.datagram_key, seq, &data);
-            let adj = if d == FORWARD { r.down } else { r.up }.expect("endpoints have a neighbour");
-            let frame = crate::wire::RouteFrame::Data(crate::wire::RouteDataFrame {
-                route: adj.tx,
-                unreliable: true,
-                fin: false,
-                offset: seq,
-                data: &sealed,
-            });
-            let mut bytes = Vec::with_capacity(frame.encoded_len());
-            frame.emit(&mut bytes);
-            if !self.enqueue_unreliable(adj.peer, bytes)
-                && let Some(r) = self.routes.get_mut(&h)
-            {
-                r.queue_drops += 1;
-            }
-            return Ok(());
-        }
-        if endpoint::stream_len(data.len()) > self.buffer {
-            // It could never fit, however long the application waits.
-            return Err(CommandError::MessageTooLarge {
-                size: data.len(),
-                limit: self.buffer - endpoint::stream_len(0),
-            });
-        }
-        if endpoint::stream_len(data.len()) > r.dirs[d].buf.room() {
-            return Err(CommandError::RouteFull(route));
-        }
-        let records = ep.tx.seal_message(suite, &data);
-        r.dirs[d].buf.append(&records);
-        let (class, peer) = (
-            r.class,
-            if d == FORWARD { r.down } else { r.up }
-                .expect("neighbour")
-                .peer,
-        );
-        self.activate(peer, class, h, d);
-        Ok(())
-    }
-
-    /// Stream bytes a route's sending end holds (not yet passed on).
-    pub fn backlog(&self, route: RouteHandle) -> Option<usize> {
-        let r = self.routes.get(&route.0)?;
-        let d = if r.role == Role::Destination {
-            BACKWARD
-        } else {
-            FORWARD
-        };
-        Some(r.dirs[d].buf.held() as usize)
-    }
-
-    /// Room for one more message of `len` bytes on the route now.
-    pub fn has_room(&self, route: RouteHandle, len: usize) -> bool {
-        self.routes.get(&route.0).is_some_and(|r| {
-            let d = if r.role == Role::Destination {
-                BACKWARD
-            } else {
-                FORWARD
-            };
-            endpoint::stream_len(len) <= r.dirs[d].buf.room()
-        })
-    }
-
-    /// The entry whose frames arrive from upstream neighbour `peer`
-    /// carrying `id`.
-    pub fn by_upstream(&self, peer: Address, id: RouteId) -> Option<RouteHandle> {
-        match self.inbound.get(&(peer, id)) {
-            Some(&(h, Side::Up)) => Some(RouteHandle(h)),
-            _ => None,
-        }
-    }
-
-    /// A snapshot of a route at this node.
-    pub fn info(&self, route: RouteHandle) -> Option<RouteInfo> {
-        let r = self.routes.get(&route.0)?;
-        Some(RouteInfo {
-            role: match r.role {
-                Role::Origin => "origin",
-                Role::Hop | Role::Relay => "relay",
-                Role::Destination => "destination",
-            },
-            held: [r.dirs[0].buf.held(), r.dirs[1].buf.held()],
-            sent: [r.dirs[0].fwd.stats, r.dirs[1].fwd.stats],
-            queue_drops: r.queue_drops,
-            upstream: None,
-            downstream: None,
-            upstream_peer: r.up.map(|a| a.peer),
-            downstream_peer: r.down.map(|a| a.peer),
-            upstream_id: r.up.map(|a| a.rx),
-            downstream_id: r.down.map(|a| a.tx),
-            reno: r
-                .endpoint
-                .as_ref()
-                .and_then(|e| e.reno.as_ref())
-                .map(|s| s.stats()),
-        })
-    }
-
-    /// Every route entry at this node (handles), in order.
-    pub fn handles(&self) -> impl Iterator<Item = RouteHandle> + '_ {
-        self.routes.keys().map(|&h| RouteHandle(h))
-    }
-
-    /// Closes a route from this end.
-    pub fn close(&mut self, route: RouteHandle) -> Result<(), CommandError> {
-        if !self.routes.contains_key(&route.0) {
-            return Err(CommandError::UnknownRoute(route));
-        }
-        self.teardown(route.0, RouteCloseReason::Local, None);
-        Ok(())
     }
 
     /// Removes a route, tells its neighbours (except `failed`), and tells

@@ -4,10 +4,10 @@
 //! Deadlines are derived from an entry's state. The route layer notes which
 //! entries it touched (`touch`), so the node recomputes only those.
 
-use super::control::ControlMessage;
 use super::{ExtendFailure, FORWARD, Routes};
 use crate::interface::{RouteCloseReason, RouteFailure};
 use crate::time::Time;
+use crate::wire::ControlMessage;
 
 /// A timer of a route entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

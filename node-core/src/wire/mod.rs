@@ -41,6 +41,7 @@ mod datagram;
 mod frame;
 mod handshake;
 mod route;
+mod route_ctrl;
 pub mod upper;
 mod varint;
 
@@ -64,6 +65,7 @@ pub use route::{
     RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame, RouteDataFrame, RouteFrame, RouteId,
     RouteTeardownFrame,
 };
+pub use route_ctrl::{ControlMessage, ExtendFailure, RouteKind};
 pub use upper::{Owner, UpperFrame};
 pub use varint::{VARINT_MAX, get_varint, put_varint, varint_len};
 

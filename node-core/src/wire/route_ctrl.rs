@@ -1,5 +1,6 @@
-//! Messages between a route's origin and one of its hops, carried inside
-//! onion-layered ROUTE_CTRL frames (only the addressed hop can read one).
+//! Route control messages: between a route's origin and one of its hops,
+//! carried inside onion-layered ROUTE_CTRL frames (only the addressed hop
+//! can read one). Their codec lives here with every other byte format.
 //!
 //! ```text
 //! forward (origin -> hop):  EXTEND { next: Address, eph_pub }   grow the route by one hop
@@ -8,8 +9,8 @@
 //!                           EXTEND_FAILED { reason }
 //! ```
 
+use super::Class;
 use crate::identity::Address;
-use crate::wire::Class;
 
 /// How a route carries data end to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
