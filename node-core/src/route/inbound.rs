@@ -11,8 +11,8 @@ use crate::interface::{Event, RouteCloseReason, RouteFailure, RouteHandle};
 use crate::time::{Duration, Time};
 use crate::wire::{ControlMessage, ExtendFailure, RouteKind};
 use crate::wire::{
-    RouteAckFrame, RouteCreateFrame, RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame,
-    RouteDataFrame, RouteFrame, RouteId, UpperFrame,
+    RouteCreateFrame, RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame, RouteDataFrame,
+    RouteFrame, RouteId, UpperFrame,
 };
 
 /// Credit goes back upstream in steps of the buffer divided by this: fine
@@ -20,9 +20,9 @@ use crate::wire::{
 pub(super) const CREDIT_STEPS: usize = 16;
 
 /// How long a destination may sit on an end-to-end acknowledgement.
-const ACK_DELAY: Duration = Duration::from_millis(20);
+pub(super) const ACK_DELAY: Duration = Duration::from_millis(20);
 /// Acknowledge at once after this many bytes.
-const ACK_BYTES: u64 = 64 << 10;
+pub(super) const ACK_BYTES: u64 = 64 << 10;
 
 impl Routes {
     /// A frame of the route layer's type range arrived from neighbour
@@ -56,7 +56,7 @@ impl Routes {
         }
     }
 
-    fn lookup(&mut self, now: Time, peer: Address, id: RouteId) -> Option<(u64, Side)> {
+    pub(super) fn lookup(&mut self, now: Time, peer: Address, id: RouteId) -> Option<(u64, Side)> {
         let found = self.inbound.get(&(peer, id)).copied();
         match found {
             Some((h, _)) => {
@@ -434,69 +434,6 @@ impl Routes {
         }
     }
 
-    /// Hands the contiguous bytes of direction `d` to the endpoint, frees
-    /// the buffer, and schedules credit and the end-to-end acknowledgement.
-    pub(super) fn deliver(&mut self, now: Time, h: u64, d: usize) {
-        let suite = self.suite;
-        let threshold = (self.buffer / CREDIT_STEPS).max(1) as u64;
-        let r = self.routes.get_mut(&h).expect("route exists");
-        let Some(ep) = r.endpoint.as_mut() else {
-            return;
-        };
-        let buf = &mut r.dirs[d].buf;
-        let (start, end) = (buf.base(), buf.contiguous_end());
-        let mut messages = Vec::new();
-        if end > start {
-            match ep.rx.consume(
-                suite,
-                buf.read(start, (end - start) as usize),
-                &mut messages,
-            ) {
-                Ok(used) => {
-                    buf.release(start + used as u64);
-                    ep.consumed = start + used as u64;
-                }
-                Err(_) => {
-                    self.stats.violations += 1;
-                    self.teardown(h, RouteCloseReason::Remote, None);
-                    return;
-                }
-            }
-        }
-        let received = buf.contiguous_end();
-        let emptied = buf.held() == 0;
-        let limit = buf.limit();
-        r.dirs[d].advert.update(limit, threshold, emptied);
-        let ack_value = if self.mode == RouteMode::EndToEnd {
-            received
-        } else {
-            ep.consumed
-        };
-        let ack_now = self.mode == RouteMode::EndToEnd
-            || ack_value >= ep.acked + ACK_BYTES
-            || (emptied && ack_value > ep.acked);
-        if !ack_now && ack_value > ep.acked && ep.ack_due.is_none() {
-            ep.ack_due = Some(now + ACK_DELAY);
-        }
-        let from = if d == FORWARD { r.up } else { r.down };
-        let credit_due = r.dirs[d].advert.dirty;
-        for data in messages {
-            self.events.push_back(Event::RouteMessage {
-                route: RouteHandle(h),
-                data,
-            });
-        }
-        if credit_due
-            && self.mode == RouteMode::StoreAndForward
-            && let Some(a) = from
-        {
-            self.work.entry(a.peer).or_default().credits.insert((h, d));
-        }
-        if ack_now {
-            self.send_e2e_ack(h);
-        }
-    }
-
     fn on_credit(&mut self, now: Time, peer: Address, f: &RouteCreditFrame) {
         let Some((h, side)) = self.lookup(now, peer, f.route) else {
             return;
@@ -510,104 +447,6 @@ impl Routes {
         r.dirs[d].fwd.on_credit(f.limit, now);
         let class = r.class;
         self.activate(peer, class, h, d);
-    }
-
-    fn on_ack(&mut self, now: Time, peer: Address, f: &RouteAckFrame<'_>) {
-        let Some((h, side)) = self.lookup(now, peer, f.route) else {
-            return;
-        };
-        let suite = self.suite;
-        let r = self.routes.get_mut(&h).expect("inbound names live routes");
-        // Acknowledgements of direction d travel the other way.
-        let (is_end, d) = match (r.role, side) {
-            (Role::Origin, Side::Down) => (true, FORWARD),
-            (Role::Destination, Side::Up) => (true, BACKWARD),
-            _ => (false, 0),
-        };
-        if !is_end {
-            let to = if side == Side::Down { r.up } else { r.down };
-            let Some(to) = to else { return };
-            let frame = RouteFrame::Ack(RouteAckFrame {
-                route: to.tx,
-                payload: f.payload,
-            });
-            if self.mode == RouteMode::EndToEnd {
-                let mut bytes = Vec::with_capacity(frame.encoded_len());
-                frame.emit(&mut bytes);
-                if !self.enqueue_unreliable(to.peer, bytes) {
-                    self.routes.get_mut(&h).expect("exists").queue_drops += 1;
-                }
-            } else {
-                self.queue_ctrl(to.peer, frame);
-            }
-            return;
-        }
-        let Some(ep) = r.endpoint.as_mut() else {
-            return;
-        };
-        let Some(value) = open_ack(suite, &ep.ack_rx, f.payload) else {
-            self.stats.violations += 1;
-            return;
-        };
-        if value > ep.confirmed {
-            ep.confirmed = value;
-            self.events.push_back(Event::RouteDelivered {
-                route: RouteHandle(h),
-                bytes: value,
-            });
-        }
-        if let Some(reno) = ep.reno.as_mut() {
-            reno.on_ack(now, value);
-            let una = reno.snd_una();
-            r.dirs[d].buf.release(una);
-            let (class, to) = (r.class, if d == FORWARD { r.down } else { r.up });
-            if let Some(to) = to {
-                self.activate(to.peer, class, h, d);
-            }
-        }
-    }
-
-    /// Sends the end-to-end acknowledgement of the incoming direction.
-    pub(super) fn send_e2e_ack(&mut self, h: u64) {
-        let suite = self.suite;
-        let e2e = self.mode == RouteMode::EndToEnd;
-        let Some(r) = self.routes.get_mut(&h) else {
-            return;
-        };
-        let (d_in, to) = match r.role {
-            Role::Origin => (BACKWARD, r.down),
-            _ => (FORWARD, r.up),
-        };
-        let (Some(ep), Some(to)) = (r.endpoint.as_mut(), to) else {
-            return;
-        };
-        let value = if e2e {
-            r.dirs[d_in].buf.contiguous_end()
-        } else {
-            ep.consumed
-        };
-        ep.acked = value;
-        ep.ack_due = None;
-        let nonce = ep.ack_nonce;
-        ep.ack_nonce += 1;
-        let mut payload = nonce.to_be_bytes().to_vec();
-        payload.extend_from_slice(&crypto::seal_datagram(
-            suite,
-            &ep.ack_tx,
-            nonce,
-            &value.to_be_bytes(),
-        ));
-        let frame = RouteFrame::Ack(RouteAckFrame {
-            route: to.tx,
-            payload: &payload,
-        });
-        if e2e {
-            let mut bytes = Vec::with_capacity(frame.encoded_len());
-            frame.emit(&mut bytes);
-            self.enqueue_unreliable(to.peer, bytes);
-        } else {
-            self.queue_ctrl(to.peer, frame);
-        }
     }
 
     /// Sends a control message from this hop to the origin.
@@ -651,16 +490,6 @@ impl Routes {
 
 fn frame_len(f: &RouteDataFrame<'_>) -> usize {
     f.encoded_len()
-}
-
-fn open_ack(
-    suite: &'static dyn crate::crypto::CryptoSuite,
-    key: &crate::crypto::Key,
-    payload: &[u8],
-) -> Option<u64> {
-    let (nonce, sealed) = payload.split_first_chunk::<8>()?;
-    let plain = crypto::open_datagram(suite, key, u64::from_be_bytes(*nonce), sealed).ok()?;
-    Some(u64::from_be_bytes(plain.as_slice().try_into().ok()?))
 }
 
 /// The end-to-end state of an endpoint that sends with `out` and receives

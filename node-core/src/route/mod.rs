@@ -21,6 +21,7 @@
 
 mod api;
 pub mod crypto;
+mod delivery;
 pub mod endpoint;
 mod inbound;
 mod outbound;
