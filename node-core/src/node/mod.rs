@@ -21,7 +21,10 @@ use crate::route::{RouteInfo, RouteKind, RouteStats, RouteTimer, Routes};
 use crate::stats::{LinkStats, NodeStats};
 use crate::time::{Duration, Time};
 use crate::timers::{Owner, TimerTable};
-use crate::tunnels::{TunnelStats, Tunnels};
+use crate::tunnels::Tunnels;
+
+mod links;
+mod timers;
 use crate::wire::Class;
 
 /// Which subsystem asked for the next wake-up (see [`Node::last_timeout_reason`]).
@@ -380,74 +383,6 @@ impl Node {
         Ok(())
     }
 
-    /// Drains a link: it takes no new work, the traffic of its neighbour
-    /// moves to another established link to the same peer (make before
-    /// break: what is in flight on the drained link is still acknowledged
-    /// there, and what it loses goes out on the new one), and it closes as
-    /// soon as nothing of its own is in flight, or after `max` at the
-    /// latest. With no other link to the peer it keeps carrying until then.
-    pub fn drain_link(&mut self, link: LinkId, max: Duration) -> Result<(), CommandError> {
-        let deadline = self.now + max;
-        let l = self
-            .links
-            .get_mut(&link)
-            .ok_or(CommandError::UnknownLink(link))?;
-        if !l.start_drain(deadline) {
-            return Err(CommandError::LinkClosed(link));
-        }
-        self.neighbours.set_draining(link);
-        self.draining.insert(link);
-        Ok(())
-    }
-
-    /// Asks the driver for a tunnel to `peer` at `locator`
-    /// ([`Output::OpenTunnel`]). Once the driver opened it, it is a link
-    /// like any other, on which `peer` must prove its key. Closing it
-    /// ([`Node::close`], or draining) hands it back to the driver
-    /// ([`Output::CloseTunnel`]).
-    pub fn open_tunnel(
-        &mut self,
-        peer: PublicKey,
-        locator: crate::interface::Locator,
-    ) -> Result<crate::interface::TunnelRequest, CommandError> {
-        self.tunnels
-            .request(&self.config, peer, locator)
-            .ok_or(CommandError::TooManyTunnels(self.config.max_tunnels))
-    }
-
-    /// Counters of the tunnel layer.
-    pub fn tunnel_stats(&self) -> TunnelStats {
-        self.tunnels.stats()
-    }
-
-    /// Whether `link` is a tunnel, and who opened it.
-    pub fn tunnel(&self, link: LinkId) -> Option<crate::tunnels::TunnelDirection> {
-        self.tunnels.direction(link)
-    }
-
-    /// Closes every draining link that no longer carries anything.
-    fn close_idle_drained(&mut self, now: Time) {
-        if self.draining.is_empty() {
-            return;
-        }
-        let draining: Vec<LinkId> = self.draining.iter().copied().collect();
-        for link in draining {
-            let carrier = self.neighbours.carried_by(link).is_some();
-            let Some((l, _, mut above)) = self.split(link) else {
-                self.draining.remove(&link);
-                continue;
-            };
-            if !l.is_draining() {
-                // Closed, dead or replaced meanwhile: nothing to drain.
-                self.draining.remove(&link);
-            } else if !carrier && l.is_idle() {
-                l.close(now, &mut above);
-                self.draining.remove(&link);
-                self.mark_dirty(link);
-            }
-        }
-    }
-
     /// Rotates the link's keys now rather than at the next interval. Only
     /// the end that initiated the handshake drives rotations; at the other
     /// end this does nothing.
@@ -637,57 +572,6 @@ impl Node {
         let (at, owner) = self.timers.next().unzip();
         self.last_timeout = owner;
         Output::Timeout(at.unwrap_or(Time::NEVER))
-    }
-
-    /// Notes that `link`'s deadlines may have moved.
-    fn mark_dirty(&mut self, link: LinkId) {
-        // A link that is gone is listed too: its entry must go.
-        if self.links.get_mut(&link).is_none_or(|l| l.mark_dirty()) {
-            self.dirty_links.push(link);
-        }
-    }
-
-    /// Brings the entries of every touched owner up to date.
-    fn refresh_timers(&mut self) {
-        let timers = &mut self.timers;
-        self.routes
-            .refresh_dirty(|h, at| timers.set(Owner::Route(h), at));
-        for id in self.dirty_links.drain(..) {
-            match self.links.get_mut(&id) {
-                Some(l) => {
-                    l.clear_dirty();
-                    let at = l.next_timer(&self.config).0;
-                    if at != l.table_at {
-                        l.table_at = at;
-                        timers.set(Owner::Link(id), at);
-                    }
-                }
-                None => timers.set(Owner::Link(id), Time::NEVER),
-            }
-        }
-    }
-
-    /// Tests: the table's next deadline and the one recomputed from every
-    /// owner's state, after a refresh.
-    #[cfg(test)]
-    pub(crate) fn check_timers(&mut self) -> (Time, Time) {
-        self.refresh_timers();
-        let table = self.timers.next().map_or(Time::NEVER, |(t, _)| t);
-        let mut truth = Time::NEVER;
-        for l in self.links.values() {
-            truth = truth.min(l.next_timer(&self.config).0);
-        }
-        for h in self.routes.handles() {
-            truth = truth.min(self.routes.deadline(h.0).map_or(Time::NEVER, |(t, _)| t));
-        }
-        for (&id, l) in &self.links {
-            assert_eq!(
-                self.timers.get(Owner::Link(id)),
-                l.next_timer(&self.config).0,
-                "{id}"
-            );
-        }
-        (table, truth)
     }
 
     /// Which link timer set the deadline of the last [`Output::Timeout`]

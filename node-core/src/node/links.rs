@@ -1,0 +1,78 @@
+//! A node's links over their life: draining, and tunnels asked of the
+//! driver.
+
+use super::Node;
+use crate::identity::PublicKey;
+use crate::interface::{CommandError, LinkId};
+use crate::time::{Duration, Time};
+use crate::tunnels::TunnelStats;
+
+impl Node {
+    /// Drains a link: it takes no new work, the traffic of its neighbour
+    /// moves to another established link to the same peer (make before
+    /// break: what is in flight on the drained link is still acknowledged
+    /// there, and what it loses goes out on the new one), and it closes as
+    /// soon as nothing of its own is in flight, or after `max` at the
+    /// latest. With no other link to the peer it keeps carrying until then.
+    pub fn drain_link(&mut self, link: LinkId, max: Duration) -> Result<(), CommandError> {
+        let deadline = self.now + max;
+        let l = self
+            .links
+            .get_mut(&link)
+            .ok_or(CommandError::UnknownLink(link))?;
+        if !l.start_drain(deadline) {
+            return Err(CommandError::LinkClosed(link));
+        }
+        self.neighbours.set_draining(link);
+        self.draining.insert(link);
+        Ok(())
+    }
+
+    /// Asks the driver for a tunnel to `peer` at `locator`
+    /// ([`Output::OpenTunnel`]). Once the driver opened it, it is a link
+    /// like any other, on which `peer` must prove its key. Closing it
+    /// ([`Node::close`], or draining) hands it back to the driver
+    /// ([`Output::CloseTunnel`]).
+    pub fn open_tunnel(
+        &mut self,
+        peer: PublicKey,
+        locator: crate::interface::Locator,
+    ) -> Result<crate::interface::TunnelRequest, CommandError> {
+        self.tunnels
+            .request(&self.config, peer, locator)
+            .ok_or(CommandError::TooManyTunnels(self.config.max_tunnels))
+    }
+
+    /// Counters of the tunnel layer.
+    pub fn tunnel_stats(&self) -> TunnelStats {
+        self.tunnels.stats()
+    }
+
+    /// Whether `link` is a tunnel, and who opened it.
+    pub fn tunnel(&self, link: LinkId) -> Option<crate::tunnels::TunnelDirection> {
+        self.tunnels.direction(link)
+    }
+
+    /// Closes every draining link that no longer carries anything.
+    pub(super) fn close_idle_drained(&mut self, now: Time) {
+        if self.draining.is_empty() {
+            return;
+        }
+        let draining: Vec<LinkId> = self.draining.iter().copied().collect();
+        for link in draining {
+            let carrier = self.neighbours.carried_by(link).is_some();
+            let Some((l, _, mut above)) = self.split(link) else {
+                self.draining.remove(&link);
+                continue;
+            };
+            if !l.is_draining() {
+                // Closed, dead or replaced meanwhile: nothing to drain.
+                self.draining.remove(&link);
+            } else if !carrier && l.is_idle() {
+                l.close(now, &mut above);
+                self.draining.remove(&link);
+                self.mark_dirty(link);
+            }
+        }
+    }
+}
