@@ -8,10 +8,11 @@
 //! neighbour table and the routes, then into the application's events.
 //!
 //! **One event queue, in the order things happened.** The route layer
-//! collects its events in its own outbox while it works; every event this
-//! module queues is preceded by moving that outbox into the node's queue,
-//! so a `RouteClosed` caused by a link failure always comes out before the
-//! link's `LinkClosed` (or `LinkDead`).
+//! collects its events in its own outbox while it works; every event queued
+//! into the node's queue, and every event taken out of it, is preceded by
+//! moving that outbox in (`push_event`, `flush`), so a `RouteClosed` caused
+//! by a link failure always comes out before the link's `LinkClosed` (or
+//! `LinkDead`), and nothing needs moving per frame.
 
 use std::collections::VecDeque;
 
@@ -114,14 +115,12 @@ impl Upper for Above<'_> {
                 *self.unknown_frames += 1
             }
         }
-        flush(self.events, self.routes);
     }
 
     fn on_acked(&mut self, _link: LinkId, token: UpperToken) {
         match token {
             UpperToken::Route(r) => self.routes.on_acked(&r),
         }
-        flush(self.events, self.routes);
     }
 
     fn on_lost(&mut self, link: LinkId, token: UpperToken) {
@@ -133,7 +132,6 @@ impl Upper for Above<'_> {
         match token {
             UpperToken::Route(r) => self.routes.on_lost(peer, r),
         }
-        flush(self.events, self.routes);
     }
 
     fn on_event(&mut self, _now: Time, event: LinkEvent) {

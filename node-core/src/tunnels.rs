@@ -141,11 +141,10 @@ impl Tunnels {
     }
 
     /// Refuses `link` (counted) and hands it back to the driver.
+    /// Never a live tunnel: those close and are handed back by
+    /// `on_link_closed`.
     pub fn refuse(&mut self, link: LinkId) {
         self.stats.refused += 1;
-        if self.links.remove(&link).is_some() {
-            self.stats.accepted -= 1;
-        }
         self.stats.closed += 1;
         self.outbox.push_back(Output::CloseTunnel { link });
     }

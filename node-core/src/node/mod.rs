@@ -74,6 +74,15 @@ pub struct LinkInfo {
     pub stats: LinkStats,
 }
 
+/// A node taken apart for a link to work: see [`Node::parts`].
+struct Parts<'a> {
+    links: &'a mut BTreeMap<LinkId, Link<UpperToken>>,
+    ctx: Ctx<'a>,
+    above: Above<'a>,
+    cursor: &'a mut Option<LinkId>,
+    dirty_links: &'a mut Vec<LinkId>,
+}
+
 /// A mesh node's protocol state machine. See the crate docs for the contract.
 pub struct Node {
     config: Config,
@@ -286,19 +295,7 @@ impl Node {
         self.timers.remove(Owner::Link(link));
         self.draining.remove(&link);
         self.mark_dirty(link);
-        let Node {
-            config,
-            identity,
-            suite,
-            rng,
-            ..
-        } = self;
-        let mut ctx = Ctx {
-            config,
-            identity,
-            suite: *suite,
-            rng,
-        };
+        let Parts { links, mut ctx, .. } = self.parts();
         let l = Link::new(
             link,
             peer_key,
@@ -307,7 +304,7 @@ impl Node {
             now,
             &mut ctx,
         );
-        self.links.insert(link, l);
+        links.insert(link, l);
     }
 
     fn advance(&mut self, now: Time) -> Time {
@@ -315,9 +312,9 @@ impl Node {
         self.now
     }
 
-    /// One link, with what it borrows from the node and the layers above
-    /// it, each a separate borrow.
-    fn split(&mut self, link: LinkId) -> Option<(&mut Link<UpperToken>, Ctx<'_>, Above<'_>)> {
+    /// The links, with what a link borrows from the node and the layers
+    /// above it, each a separate borrow.
+    fn parts(&mut self) -> Parts<'_> {
         let Node {
             config,
             identity,
@@ -330,18 +327,19 @@ impl Node {
             unknown_frames,
             tunnels,
             refuse,
+            cursor,
+            dirty_links,
             ..
         } = self;
-        let l = links.get_mut(&link)?;
-        Some((
-            l,
-            Ctx {
+        Parts {
+            links,
+            ctx: Ctx {
                 config,
                 identity,
                 suite: *suite,
                 rng,
             },
-            Above {
+            above: Above {
                 routes,
                 neighbours,
                 events,
@@ -350,7 +348,17 @@ impl Node {
                 tunnels,
                 refuse,
             },
-        ))
+            cursor,
+            dirty_links,
+        }
+    }
+
+    /// One link, with what it borrows (see [`Node::parts`]).
+    fn split(&mut self, link: LinkId) -> Option<(&mut Link<UpperToken>, Ctx<'_>, Above<'_>)> {
+        let Parts {
+            links, ctx, above, ..
+        } = self.parts();
+        Some((links.get_mut(&link)?, ctx, above))
     }
 
     /// Queues a service message to the peer of `link` on `channel`. It is
@@ -502,37 +510,13 @@ impl Node {
             }
             self.mark_dirty(link);
         }
-        let Node {
-            config,
-            identity,
-            suite,
-            rng,
+        let Parts {
             links,
-            neighbours,
-            routes,
-            events,
-            unknown_frames,
+            mut ctx,
+            mut above,
             cursor,
             dirty_links,
-            tunnels,
-            refuse,
-            ..
-        } = self;
-        let mut ctx = Ctx {
-            config,
-            identity,
-            suite: *suite,
-            rng,
-        };
-        let mut above = Above {
-            routes,
-            neighbours,
-            events,
-            unknown_frames,
-            config,
-            tunnels,
-            refuse,
-        };
+        } = self.parts();
         // Round robin: start after the link that sent last.
         let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
         let mut transmit = None;

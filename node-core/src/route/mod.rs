@@ -436,6 +436,14 @@ impl Routes {
         self.queue_ctrl(peer, crate::wire::RouteFrame::Create(frame));
     }
 
+    /// The routes that use neighbour `peer` on either side.
+    fn routes_through(&self, peer: Address) -> Vec<u64> {
+        self.by_peer
+            .range((peer, 0)..=(peer, u64::MAX))
+            .map(|&(_, h)| h)
+            .collect()
+    }
+
     /// Records that route `h` uses neighbour `peer` on one of its sides.
     fn index_peer(&mut self, h: u64, peer: Address) {
         self.by_peer.insert((peer, h));
@@ -447,12 +455,7 @@ impl Routes {
     pub fn on_neighbour_lost(&mut self, peer: Address) {
         self.neighbours.remove(&peer);
         self.work.remove(&peer);
-        let affected: Vec<u64> = self
-            .by_peer
-            .range((peer, 0)..=(peer, u64::MAX))
-            .map(|&(_, h)| h)
-            .collect();
-        for h in affected {
+        for h in self.routes_through(peer) {
             self.teardown(h, RouteCloseReason::LinkFailed, Some(peer));
         }
     }
@@ -462,12 +465,7 @@ impl Routes {
     /// found the link dead). Every route through it breaks, and the peer is
     /// told, so both ends agree whichever it was.
     pub fn on_neighbour_reset(&mut self, peer: Address) {
-        let affected: Vec<u64> = self
-            .by_peer
-            .range((peer, 0)..=(peer, u64::MAX))
-            .map(|&(_, h)| h)
-            .collect();
-        for h in affected {
+        for h in self.routes_through(peer) {
             self.teardown(h, RouteCloseReason::LinkFailed, None);
         }
     }

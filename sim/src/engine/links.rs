@@ -46,6 +46,21 @@ pub struct Direction {
     pub counters: DirCounters,
 }
 
+impl Direction {
+    /// Puts a datagram on this direction's own channel at `now`.
+    fn send(&mut self, now: Time, len: usize) -> Result<InFlight, DropCause> {
+        let busy = self.channel.stats().busy_ns;
+        let r = self.channel.send(now, len, &mut self.rng);
+        self.counters.busy_ns += self.channel.stats().busy_ns - busy;
+        self.counters.busy_until = self.channel.busy_until();
+        r.map(|at| InFlight {
+            at,
+            generation: self.channel.generation(),
+            token: None,
+        })
+    }
+}
+
 /// A link and its state.
 pub struct LinkState {
     /// What the scenario said.
@@ -228,43 +243,17 @@ impl Links {
                     Some(a) => a.channel.send(now, len, &mut a.rng),
                     None => Ok(now),
                 };
-                left.and_then(|t| {
-                    let busy = d.channel.stats().busy_ns;
-                    let r = d.channel.send(t, len, &mut d.rng);
-                    d.counters.busy_ns += d.channel.stats().busy_ns - busy;
-                    d.counters.busy_until = d.channel.busy_until();
-                    r.map(|at| InFlight {
-                        at,
-                        generation: d.channel.generation(),
-                        token: None,
+                left.and_then(|t| d.send(t, len))
+            }
+            Medium::Wired => d.send(now, len),
+            Medium::SonetSpan { ring, span } => {
+                self.rings[ring].route(span, now).and_then(|extra| {
+                    d.send(now, len).map(|f| InFlight {
+                        at: f.at + extra,
+                        ..f
                     })
                 })
             }
-            Medium::Wired => {
-                let busy = d.channel.stats().busy_ns;
-                let r = d.channel.send(now, len, &mut d.rng);
-                d.counters.busy_ns += d.channel.stats().busy_ns - busy;
-                d.counters.busy_until = d.channel.busy_until();
-                r.map(|at| InFlight {
-                    at,
-                    generation: d.channel.generation(),
-                    token: None,
-                })
-            }
-            Medium::SonetSpan { ring, span } => match self.rings[ring].route(span, now) {
-                Err(cause) => Err(cause),
-                Ok(extra) => {
-                    let busy = d.channel.stats().busy_ns;
-                    let r = d.channel.send(now, len, &mut d.rng);
-                    d.counters.busy_ns += d.channel.stats().busy_ns - busy;
-                    d.counters.busy_until = d.channel.busy_until();
-                    r.map(|at| InFlight {
-                        at: at + extra,
-                        generation: d.channel.generation(),
-                        token: None,
-                    })
-                }
-            },
         };
         if let Err(cause) = result {
             d.counters.drops[cause as usize] += 1;

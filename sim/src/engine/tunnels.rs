@@ -130,13 +130,14 @@ impl<P: Population> World<P> {
     /// end hears `LinkDown` (`by` is done with it already).
     pub(super) fn close_tunnel(&mut self, by: usize, link: LinkId) {
         let index = link.0 as usize;
-        let Some(t) = self
-            .tunnels
-            .iter_mut()
-            .find(|t| t.link == index && t.closed.is_none())
-        else {
+        // Records are in the order tunnels opened, which is link order.
+        let Ok(k) = self.tunnels.binary_search_by_key(&index, |t| t.link) else {
             return;
         };
+        let t = &mut self.tunnels[k];
+        if t.closed.is_some() {
+            return;
+        }
         if t.a != by && t.b != by {
             return;
         }
