@@ -35,7 +35,14 @@ impl<T> Link<T> {
             Ok(Datagram::Resp(resp)) => return self.on_resp(now, &resp, bytes.len(), ctx, up),
             Ok(Datagram::Sealed(packet)) => packet.header(),
         };
-        if self.closed {
+        // Sealed packets on a closed link are unexpected, except those of a
+        // new session the peer handshook after closing it (see
+        // `Link::finish_close`).
+        let reopening = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.session.local_index == header.receiver_index);
+        if self.closed && (self.closed_here || !reopening) {
             self.stats.drops.unexpected += 1;
             return;
         }
@@ -78,6 +85,11 @@ impl<T> Link<T> {
         ctx: &mut Ctx<'_>,
         up: &mut U,
     ) {
+        if self.closed && self.closed_here {
+            // This node closed the link for good: nothing to answer.
+            self.stats.drops.unexpected += 1;
+            return;
+        }
         let offered = PublicKey(init.static_pub);
         if !self.check_peer(now, offered, up) {
             return;

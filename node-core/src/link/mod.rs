@@ -194,6 +194,8 @@ pub(crate) struct Link<T> {
     /// A session was established at least once (tells `Dead` from
     /// `Establishing`).
     ever_established: bool,
+    /// Closed by this node (for good), not by the peer's CLOSE.
+    closed_here: bool,
     /// Draining: close at this time at the latest.
     drain_deadline: Option<Time>,
     /// A poll may have moved a deadline (see `take_timers_moved`).
@@ -238,6 +240,7 @@ impl<T> Link<T> {
             pending: None,
             session: None,
             closed: false,
+            closed_here: false,
             ever_established: false,
             drain_deadline: None,
             timers_moved: false,
@@ -465,6 +468,12 @@ impl<T> Link<T> {
     fn finish_close<U: Upper<Token = T>>(&mut self, now: Time, reason: CloseReason, up: &mut U) {
         self.abandon_in_flight(up);
         self.closed = true;
+        // A link this node closed (or the driver took) is done. One the
+        // peer closed stays open to a new handshake from that peer, while
+        // the driver keeps it: the peer may have restarted its session, or
+        // sent a CLOSE it never meant (an authenticated but buggy peer),
+        // and the link heals as it does after a dead interval.
+        self.closed_here = !matches!(reason, CloseReason::Peer(_));
         self.session = None;
         self.pending = None;
         self.ours = None;
