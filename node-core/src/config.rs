@@ -65,6 +65,8 @@ pub struct Config {
     /// Tunnels this node keeps at most, both ways together (requests still
     /// waiting count): a bound no peer can push past.
     pub max_tunnels: usize,
+    /// How connections replace broken routes.
+    pub reopen: crate::connection::ReopenPolicy,
 }
 
 /// Which tunnels a node accepts from others (`Input::IncomingTunnel`).
@@ -120,6 +122,7 @@ impl Default for Config {
             e2e_mss: 1200,
             incoming_tunnels: IncomingTunnels::Any,
             max_tunnels: 256,
+            reopen: crate::connection::ReopenPolicy::default(),
         }
     }
 }
@@ -199,6 +202,13 @@ impl Config {
         if self.e2e_mss < 64 || self.relay_queue == 0 {
             return Err(ConfigError::Inconsistent(
                 "e2e_mss must be at least 64 and relay_queue positive",
+            ));
+        }
+        if self.reopen.max_attempts > 0
+            && (self.reopen.delay == Duration::ZERO || self.reopen.delay > self.reopen.max_delay)
+        {
+            return Err(ConfigError::Inconsistent(
+                "reopen.delay must be positive and at most reopen.max_delay",
             ));
         }
         if self.max_message_size > u32::MAX as usize {

@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+pub use crate::connection::ConnectionHandle;
 use crate::identity::{Address, PublicKey};
 use crate::time::Time;
 use crate::wire::Class;
@@ -62,8 +63,12 @@ pub enum TunnelFailure {
 pub enum RouteCloseReason {
     /// This end closed it.
     Local,
-    /// The other end, or a hop, tore it down.
+    /// The other end closed it (a hop passed its teardown on).
     Remote,
+    /// A hop on the way tore it down because it broke there: a link to its
+    /// next hop failed, the entry idled out, or a hop saw a violation. A
+    /// connection builds a new route after this; after `Remote` it does not.
+    Broken,
     /// A link it used failed (died, went down, or its peer restarted).
     LinkFailed,
     /// Nothing crossed it for `route_idle_timeout`.
@@ -219,6 +224,29 @@ pub enum Command {
         /// The route.
         route: RouteHandle,
     },
+    /// Open a connection along `path` (as [`Command::OpenRoute`]); it
+    /// replaces its route when it breaks. [`Event::ConnectionOpening`]
+    /// names its handle at once.
+    Connect {
+        /// The hops, ending at the destination.
+        path: Vec<Address>,
+        /// Its service class at every hop.
+        class: Class,
+        /// Stream or datagrams.
+        kind: crate::route::RouteKind,
+    },
+    /// Send a message on a connection's route.
+    ConnectionSend {
+        /// The connection.
+        connection: ConnectionHandle,
+        /// The message.
+        data: Vec<u8>,
+    },
+    /// Close a connection (and its route).
+    CloseConnection {
+        /// The connection.
+        connection: ConnectionHandle,
+    },
 }
 
 /// What the driver must do next; see the crate docs for the loop.
@@ -350,6 +378,54 @@ pub enum Event {
         /// Why.
         reason: RouteCloseReason,
     },
+    /// A connection opened by [`Command::Connect`] got its handle.
+    ConnectionOpening {
+        /// The handle.
+        connection: ConnectionHandle,
+    },
+    /// A route of the connection is built: messages can be sent (after
+    /// the first route, or after a broken one was replaced).
+    ConnectionUp {
+        /// The connection.
+        connection: ConnectionHandle,
+        /// The route under it now.
+        route: RouteHandle,
+    },
+    /// A message arrived on the connection (from its destination).
+    ConnectionMessage {
+        /// The connection.
+        connection: ConnectionHandle,
+        /// The message.
+        data: Vec<u8>,
+    },
+    /// The destination confirmed this many stream bytes of `route`.
+    ConnectionDelivered {
+        /// The connection.
+        connection: ConnectionHandle,
+        /// The route whose stream it is.
+        route: RouteHandle,
+        /// Stream bytes of that route confirmed, cumulative.
+        bytes: u64,
+    },
+    /// The connection's route broke (what it held is lost); a new one is
+    /// built at `retry_at` (the node's [`ReopenPolicy`](crate::ReopenPolicy)).
+    ConnectionBroken {
+        /// The connection.
+        connection: ConnectionHandle,
+        /// The route that broke.
+        route: RouteHandle,
+        /// Why.
+        reason: RouteCloseReason,
+        /// When the next route is built.
+        retry_at: Time,
+    },
+    /// The connection closed; its handle is no longer valid.
+    ConnectionClosed {
+        /// The connection.
+        connection: ConnectionHandle,
+        /// Why.
+        reason: crate::connection::ConnectionCloseReason,
+    },
     /// A tunnel was asked for ([`Command::OpenTunnel`]).
     TunnelRequested {
         /// The request.
@@ -404,6 +480,13 @@ pub enum CommandError {
     /// The route's buffer has no room for the message yet.
     #[error("{0} has no room for the message yet")]
     RouteFull(RouteHandle),
+    /// The connection is not known here (never opened, or closed).
+    #[error("unknown {0}")]
+    UnknownConnection(ConnectionHandle),
+    /// The connection has no route up now (being built, or waiting to
+    /// replace a broken one).
+    #[error("{0} has no route up now")]
+    ConnectionNotReady(ConnectionHandle),
     /// A route path must name at least one hop and not this node.
     #[error("invalid route path: {0}")]
     InvalidPath(&'static str),

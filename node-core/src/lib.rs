@@ -63,6 +63,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod connection;
 pub mod crypto;
 mod dispatch;
 pub mod identity;
@@ -82,6 +83,9 @@ pub mod wire;
 mod tests;
 
 pub use config::{Config, ConfigError, IncomingTunnels};
+pub use connection::{
+    ConnectionCloseReason, ConnectionHandle, ConnectionInfo, ConnectionState, ReopenPolicy,
+};
 pub use crypto::SuiteKind;
 pub use identity::{Address, Identity, PublicKey};
 pub use interface::{

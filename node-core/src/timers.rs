@@ -22,6 +22,8 @@ pub(crate) enum Owner {
     Link(LinkId),
     /// A route entry's timers.
     Route(u64),
+    /// The connections' next new route.
+    Connections,
 }
 
 /// Each owner's earliest deadline, ordered by time.

@@ -147,7 +147,8 @@ pub fn chain(mtu: usize, secs: f64, dir: &Path) -> Result<f64, String> {
         let mut sender = Client::connect(&sock(0)).map_err(|x| e(&x))?;
         sender
             .send(&Request::Send {
-                route,
+                route: Some(route),
+                connection: None,
                 file: None,
                 generate: Some(1 << 50),
                 chunk: None,

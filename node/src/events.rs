@@ -52,6 +52,34 @@ pub enum RouteEvent {
         /// Why, as node-core names it.
         reason: String,
     },
+    /// A connection has a route up (its first, or one that replaced a
+    /// broken one).
+    ConnectionUp {
+        /// Its handle.
+        connection: u64,
+    },
+    /// The destination confirmed this many stream bytes of the
+    /// connection's current route (the latest of a run).
+    ConnectionDelivered {
+        /// Its handle.
+        connection: u64,
+        /// Stream bytes of the route, cumulative.
+        bytes: u64,
+    },
+    /// A connection's route broke; the node builds another.
+    ConnectionBroken {
+        /// Its handle.
+        connection: u64,
+        /// Why, as node-core names it.
+        reason: String,
+    },
+    /// A connection closed.
+    ConnectionClosed {
+        /// Its handle.
+        connection: u64,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The log of one node.
@@ -71,6 +99,7 @@ pub fn reason_name(r: RouteCloseReason) -> String {
     match r {
         RouteCloseReason::Local => "local".into(),
         RouteCloseReason::Remote => "remote".into(),
+        RouteCloseReason::Broken => "broken".into(),
         RouteCloseReason::LinkFailed => "link_failed".into(),
         RouteCloseReason::Idle => "idle".into(),
         RouteCloseReason::SetupFailed(f) => format!("setup_failed: {f:?}"),
@@ -117,6 +146,36 @@ impl EventLog {
             Event::RouteClosed { route, reason } => RouteEvent::Closed {
                 route: route.0,
                 reason: reason_name(*reason),
+            },
+            Event::ConnectionUp { connection, .. } => RouteEvent::ConnectionUp {
+                connection: connection.0,
+            },
+            Event::ConnectionDelivered {
+                connection, bytes, ..
+            } => {
+                if let Some(RouteEvent::ConnectionDelivered {
+                    connection: c,
+                    bytes: b,
+                }) = self.entries.last_mut()
+                    && *c == connection.0
+                {
+                    *b = *bytes;
+                    return;
+                }
+                RouteEvent::ConnectionDelivered {
+                    connection: connection.0,
+                    bytes: *bytes,
+                }
+            }
+            Event::ConnectionBroken {
+                connection, reason, ..
+            } => RouteEvent::ConnectionBroken {
+                connection: connection.0,
+                reason: reason_name(*reason),
+            },
+            Event::ConnectionClosed { connection, reason } => RouteEvent::ConnectionClosed {
+                connection: connection.0,
+                reason: format!("{reason:?}"),
             },
             _ => return,
         };

@@ -53,11 +53,20 @@ enum Command {
         #[command(subcommand)]
         op: RouteOp,
     },
-    /// Stream a file over a route this node opened; returns once the destination confirmed it.
+    /// Connections: routes that the node replaces when they break.
+    Connection {
+        #[command(subcommand)]
+        op: ConnectionOp,
+    },
+    /// Stream a file over a route this node opened (or a connection's
+    /// route); returns once the destination confirmed it.
     Send {
         /// The route handle (from `route open`).
-        #[arg(long)]
-        route: u64,
+        #[arg(long, required_unless_present = "connection")]
+        route: Option<u64>,
+        /// Or a connection handle (from `connection open`): its route now.
+        #[arg(long, conflicts_with = "route")]
+        connection: Option<u64>,
         /// The file to send.
         #[arg(
             long,
@@ -115,6 +124,26 @@ enum RouteOp {
     Close {
         /// The route handle.
         route: u64,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConnectionOp {
+    /// Open a connection along ADDR,ADDR,... (the hops after this node);
+    /// prints its handle once its first route is up.
+    Open {
+        /// Node addresses (32 hex digits each), ending at the destination.
+        #[arg(long, value_delimiter = ',', required = true)]
+        path: Vec<String>,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+    /// Close a connection and its route.
+    Close {
+        /// The connection handle.
+        connection: u64,
         #[command(flatten)]
         at: Endpoint,
     },
@@ -183,6 +212,17 @@ fn main_inner(cli: Cli) -> Result<(), String> {
         } => {
             one(&at, Request::RouteClose { route })?;
         }
+        Command::Connection {
+            op: ConnectionOp::Open { path, at },
+        } => {
+            let v = one(&at, Request::Connect { path })?;
+            println!("{}", v["connection"]);
+        }
+        Command::Connection {
+            op: ConnectionOp::Close { connection, at },
+        } => {
+            one(&at, Request::ConnectionClose { connection })?;
+        }
         Command::Tunnel {
             op:
                 TunnelOp::Open {
@@ -196,6 +236,7 @@ fn main_inner(cli: Cli) -> Result<(), String> {
         }
         Command::Send {
             route,
+            connection,
             file,
             generate,
             chunk,
@@ -206,6 +247,7 @@ fn main_inner(cli: Cli) -> Result<(), String> {
                 &at,
                 Request::Send {
                     route,
+                    connection,
                     file,
                     generate,
                     chunk,
@@ -221,7 +263,7 @@ fn main_inner(cli: Cli) -> Result<(), String> {
                 0.0
             };
             print(
-                &serde_json::json!({ "route": route, "bytes": bytes, "seconds": secs, "Mbps": mbps }),
+                &serde_json::json!({ "route": v["route"], "bytes": bytes, "seconds": secs, "Mbps": mbps }),
             );
         }
         Command::Recv { out, count, at } => {

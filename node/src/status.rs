@@ -85,6 +85,29 @@ pub fn status(d: &Driver) -> Value {
             }))
         })
         .collect();
+    let connections: Vec<Value> = node
+        .connections()
+        .filter_map(|c| {
+            let info = node.connection(c)?;
+            let (state, retry_at_s) = match info.state {
+                node_core::ConnectionState::Opening => ("opening", None),
+                node_core::ConnectionState::Up => ("up", None),
+                node_core::ConnectionState::Waiting { until } => {
+                    ("waiting", Some(until.as_secs_f64()))
+                }
+            };
+            Some(json!({
+                "connection": c.0,
+                "state": state,
+                "route": info.route.map(|r| r.0),
+                "reopens": info.reopens,
+                "failures": info.failures,
+                "retry_at_s": retry_at_s,
+                "last_break": info.last_break.map(crate::events::reason_name),
+                "path": info.path.iter().map(|a| hex::encode(&a.0)).collect::<Vec<_>>(),
+            }))
+        })
+        .collect();
     let ns = node.stats();
     let rs = node.route_stats();
     json!({
@@ -94,6 +117,7 @@ pub fn status(d: &Driver) -> Value {
         "suite": ns.suite.name(),
         "links": links,
         "routes": routes,
+        "connections": connections,
         "stats": {
             "links": link_stats(&ns.links),
             "unknown_link": ns.unknown_link,

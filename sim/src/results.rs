@@ -121,7 +121,7 @@ pub struct FlowSummary {
     pub path: Vec<usize>,
     /// Time from the flow's start to its route being up.
     pub route_setup_ms: Option<f64>,
-    /// Why its route last closed, if it did.
+    /// Why its connection closed for good (or could not open), if it did.
     pub route_closed: Option<String>,
     /// Routes opened again after one broke.
     pub route_reopens: u64,

@@ -100,7 +100,7 @@ pub struct FlowStats {
     pub responses_sent: u64,
     /// Time from the flow's start to its (first) route being up.
     pub route_setup: Option<node_core::Duration>,
-    /// Routes opened again after one broke.
+    /// Routes its connection built again after one broke (tries).
     pub reopens: u64,
     seen: RangeSet,
     highest: Option<u64>,
@@ -137,12 +137,16 @@ pub struct Source {
     pub offered: u64,
     /// Measurements.
     pub stats: FlowStats,
-    /// The route at the source, once opened.
+    /// The node's connection to the destination, once opened.
+    pub connection: Option<node_core::ConnectionHandle>,
+    /// The route under the connection while it is up.
     pub route: Option<node_core::RouteHandle>,
-    /// When the route came up.
+    /// When that route came up.
     pub up_at: Option<Time>,
-    /// Why the route closed, if it did.
+    /// Why the connection closed (or could not open), if it did.
     pub closed: Option<String>,
+    /// A periodic source's next tick is scheduled.
+    pub ticking: bool,
 }
 
 impl Source {
@@ -153,9 +157,11 @@ impl Source {
             next_seq: 0,
             offered: 0,
             stats: FlowStats::default(),
+            connection: None,
             route: None,
             up_at: None,
             closed: None,
+            ticking: false,
         }
     }
 

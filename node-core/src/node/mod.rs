@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use crate::config::{Config, ConfigError};
+use crate::connection::Connections;
 use crate::crypto::CryptoSuite;
 use crate::dispatch::{Above, UpperToken, flush};
 use crate::identity::{Address, Identity, PublicKey};
@@ -23,6 +24,7 @@ use crate::time::{Duration, Time};
 use crate::timers::{Owner, TimerTable};
 use crate::tunnels::Tunnels;
 
+mod connections;
 mod links;
 mod timers;
 use crate::wire::Class;
@@ -44,6 +46,11 @@ pub enum TimeoutReason {
         route: RouteHandle,
         /// Its timer.
         timer: RouteTimer,
+    },
+    /// A connection builds a new route for a broken one.
+    Connection {
+        /// The connection.
+        connection: crate::ConnectionHandle,
     },
 }
 
@@ -94,6 +101,8 @@ pub struct Node {
     /// Links being drained: closed as soon as they are idle.
     draining: BTreeSet<LinkId>,
     routes: Routes,
+    /// Connections: what the application holds above routes.
+    connections: Connections,
     /// The node's one event queue (see `dispatch`).
     events: VecDeque<Event>,
     /// Upper frames of layers this node does not run.
@@ -134,6 +143,7 @@ impl Node {
         Ok(Node {
             suite: config.suite.suite(),
             routes: Routes::new(&config, identity.clone(), route_seed),
+            connections: Connections::default(),
             config,
             identity,
             rng,
@@ -229,6 +239,15 @@ impl Node {
                             self.mark_dirty(id);
                         }
                         Owner::Route(h) => self.routes.fire(now, h),
+                        Owner::Connections => {
+                            flush(&mut self.events, &mut self.routes);
+                            self.connections.fire(
+                                now,
+                                &mut self.routes,
+                                &self.config.reopen,
+                                &mut self.events,
+                            );
+                        }
                     }
                 }
                 flush(&mut self.events, &mut self.routes);
@@ -259,6 +278,16 @@ impl Node {
                         .map(|route| self.events.push_back(Event::RouteOpening { route })),
                     Command::RouteSend { route, data } => self.route_send(route, data),
                     Command::CloseRoute { route } => self.close_route(route),
+                    Command::Connect { path, class, kind } => {
+                        self.connect(path, class, kind).map(|connection| {
+                            self.events
+                                .push_back(Event::ConnectionOpening { connection })
+                        })
+                    }
+                    Command::ConnectionSend { connection, data } => {
+                        self.connection_send(connection, data)
+                    }
+                    Command::CloseConnection { connection } => self.close_connection(connection),
                 };
                 flush(&mut self.events, &mut self.routes);
                 if let Err(e) = result {
@@ -487,8 +516,7 @@ impl Node {
     /// The next output. Call until it returns [`Output::Timeout`].
     pub fn poll_output(&mut self, now: Time) -> Output {
         let now = self.advance(now);
-        flush(&mut self.events, &mut self.routes);
-        if let Some(e) = self.events.pop_front() {
+        if let Some(e) = self.next_event(now) {
             return Output::Event(e);
         }
         if let Some(o) = self.tunnels.pop_output() {
@@ -548,8 +576,7 @@ impl Node {
             *cursor = Some(link);
             return Output::Transmit { link, bytes };
         }
-        flush(&mut self.events, &mut self.routes);
-        if let Some(e) = self.events.pop_front() {
+        if let Some(e) = self.next_event(now) {
             return Output::Event(e);
         }
         self.refresh_timers();
@@ -570,6 +597,9 @@ impl Node {
             Owner::Route(h) => TimeoutReason::Route {
                 route: RouteHandle(h),
                 timer: self.routes.deadline(h)?.1,
+            },
+            Owner::Connections => TimeoutReason::Connection {
+                connection: self.connections.next_due()?,
             },
         })
     }

@@ -17,6 +17,11 @@ impl Node {
     /// Brings the entries of every touched owner up to date.
     pub(super) fn refresh_timers(&mut self) {
         let timers = &mut self.timers;
+        let at = self.connections.deadline();
+        if at != self.connections.table_at {
+            self.connections.table_at = at;
+            timers.set(Owner::Connections, at);
+        }
         self.routes
             .refresh_dirty(|h, at| timers.set(Owner::Route(h), at));
         for id in self.dirty_links.drain(..) {
@@ -44,6 +49,7 @@ impl Node {
         for l in self.links.values() {
             truth = truth.min(l.next_timer(&self.config).0);
         }
+        truth = truth.min(self.connections.deadline());
         for h in self.routes.handles() {
             truth = truth.min(self.routes.deadline(h.0).map_or(Time::NEVER, |(t, _)| t));
         }

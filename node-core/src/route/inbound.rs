@@ -48,7 +48,11 @@ impl Routes {
             RouteFrame::Ack(f) => self.on_ack(now, peer, f),
             RouteFrame::Teardown(f) => {
                 if let Some(&(h, _)) = self.inbound.get(&(peer, f.route)) {
-                    self.teardown(h, RouteCloseReason::Remote, Some(peer));
+                    let reason = match f.reason {
+                        crate::wire::TEARDOWN_CLOSED => RouteCloseReason::Remote,
+                        _ => RouteCloseReason::Broken,
+                    };
+                    self.teardown(h, reason, Some(peer));
                 } else {
                     self.stats.unknown_route += 1;
                 }

@@ -499,7 +499,7 @@ impl Routes {
             if Some(adj.peer) != failed && adj.tx != RouteId([0; 16]) {
                 let frame = crate::wire::RouteTeardownFrame {
                     route: adj.tx,
-                    reason: 0,
+                    reason: teardown_reason(reason, r.role),
                 };
                 self.queue_ctrl(adj.peer, crate::wire::RouteFrame::Teardown(frame));
             }
@@ -517,5 +517,18 @@ impl Routes {
                 reason,
             });
         }
+    }
+}
+
+/// How a teardown names its cause to the rest of the route: closed on
+/// purpose by an end (an end that idles out closes it too), or broken at a
+/// hop (a connection above builds a new route only after this).
+fn teardown_reason(reason: RouteCloseReason, role: Role) -> u8 {
+    match reason {
+        RouteCloseReason::Local | RouteCloseReason::Remote => crate::wire::TEARDOWN_CLOSED,
+        RouteCloseReason::Idle if matches!(role, Role::Origin | Role::Destination) => {
+            crate::wire::TEARDOWN_CLOSED
+        }
+        _ => crate::wire::TEARDOWN_BROKEN,
     }
 }

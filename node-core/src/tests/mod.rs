@@ -1,5 +1,6 @@
 //! Scenario tests of whole nodes over the in-crate harness.
 
+mod connections;
 mod failover;
 mod harness;
 mod lifecycle;

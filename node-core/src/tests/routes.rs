@@ -367,7 +367,7 @@ fn a_failed_link_breaks_the_route() {
     net.run_for(Duration::from_secs(12));
     assert!(route_events(&net, 0).contains(&Event::RouteClosed {
         route: r,
-        reason: RouteCloseReason::Remote
+        reason: RouteCloseReason::Broken
     }));
     assert_eq!(net.nodes[0].routes().count(), 0);
 }

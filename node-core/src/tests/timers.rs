@@ -1,6 +1,6 @@
 //! The node's one timer table against the truth: after any sequence of
 //! inputs, its next deadline is the minimum recomputed from every owner's
-//! state (every link and every route entry).
+//! state (every link, every route entry, the connections' next tries).
 
 use proptest::prelude::*;
 
@@ -15,6 +15,8 @@ enum Op {
     Open { hops: Vec<usize>, kind: bool },
     Send { route: usize, len: usize },
     CloseRoute(usize),
+    Connect { hops: Vec<usize> },
+    CloseConnection(usize),
     Drain { at: usize, second: bool },
     Down { at: usize, second: bool },
     Cut { at: usize, up: bool },
@@ -29,6 +31,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(hops, kind)| Op::Open { hops, kind }),
         3 => (0..4usize, 1..40_000usize).prop_map(|(route, len)| Op::Send { route, len }),
         1 => (0..4usize).prop_map(Op::CloseRoute),
+        1 => prop_oneof![Just(vec![1]), Just(vec![1, 2])].prop_map(|hops| Op::Connect { hops }),
+        1 => (0..3usize).prop_map(Op::CloseConnection),
         1 => (0..2usize, any::<bool>()).prop_map(|(at, second)| Op::Drain { at, second }),
         1 => (0..2usize, any::<bool>()).prop_map(|(at, second)| Op::Down { at, second }),
         1 => (0..2usize, any::<bool>()).prop_map(|(at, up)| Op::Cut { at, up }),
@@ -61,6 +65,7 @@ fn run(ops: Vec<Op>, mode: RouteMode) -> Result<(), TestCaseError> {
         net.connect_another(a, b, second(b), second(a), wire);
     }
     let mut routes = Vec::new();
+    let mut connections = Vec::new();
     check(&mut net)?;
     for op in ops {
         match op {
@@ -86,6 +91,23 @@ fn run(ops: Vec<Op>, mode: RouteMode) -> Result<(), TestCaseError> {
             Op::CloseRoute(route) => {
                 if let Some(&r) = routes.get(route) {
                     net.input(0, Input::Command(Command::CloseRoute { route: r }));
+                }
+            }
+            Op::Connect { hops } => {
+                let path = addresses(&net, &hops);
+                let cmd = Command::Connect {
+                    path: path.clone(),
+                    class: Class::Bulk,
+                    kind: RouteKind::Stream,
+                };
+                net.input(0, Input::Command(cmd));
+                if let Some(c) = net.nodes[0].connections().last() {
+                    connections.push(c);
+                }
+            }
+            Op::CloseConnection(i) => {
+                if let Some(&connection) = connections.get(i) {
+                    net.input(0, Input::Command(Command::CloseConnection { connection }));
                 }
             }
             Op::Drain { at, second: s } => {

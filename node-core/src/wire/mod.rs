@@ -63,7 +63,7 @@ pub use route::{
     FRAME_ROUTE_ACK, FRAME_ROUTE_CREATE, FRAME_ROUTE_CREATED, FRAME_ROUTE_CREDIT, FRAME_ROUTE_CTRL,
     FRAME_ROUTE_DATA, FRAME_ROUTE_DATAGRAM, FRAME_ROUTE_TEARDOWN, RouteAckFrame, RouteCreateFrame,
     RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame, RouteDataFrame, RouteFrame, RouteId,
-    RouteTeardownFrame,
+    RouteTeardownFrame, TEARDOWN_BROKEN, TEARDOWN_CLOSED,
 };
 pub use route_ctrl::{ControlMessage, ExtendFailure, RouteKind};
 pub use upper::{Owner, UpperFrame};

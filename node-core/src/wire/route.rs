@@ -432,9 +432,16 @@ impl RouteCreatedFrame {
 pub struct RouteTeardownFrame {
     /// The route, as named by the receiver of this frame.
     pub route: RouteId,
-    /// Why (defined by the route layer; opaque here).
+    /// Why: [`TEARDOWN_CLOSED`] or [`TEARDOWN_BROKEN`] (another value is
+    /// read as broken).
     pub reason: u8,
 }
+
+/// ROUTE_TEARDOWN reason: an end of the route closed it.
+pub const TEARDOWN_CLOSED: u8 = 0;
+/// ROUTE_TEARDOWN reason: the route broke at a hop (its link failed, it
+/// idled out, or the hop refused what it carried).
+pub const TEARDOWN_BROKEN: u8 = 1;
 
 impl RouteTeardownFrame {
     const BODY: usize = RouteId::LEN + 1;

@@ -20,8 +20,8 @@ use mio::net::UnixListener;
 use mio::{Events, Interest, Poll, Token};
 use node_core::wire::HandshakeInit;
 use node_core::{
-    Address, Class, Event, Identity, Input, LinkId, Locator, Node, Output, PublicKey, RouteHandle,
-    RouteKind, Time, TunnelFailure, TunnelRequest,
+    Address, Class, ConnectionHandle, Event, Identity, Input, LinkId, Locator, Node, Output,
+    PublicKey, RouteHandle, RouteKind, Time, TunnelFailure, TunnelRequest,
 };
 use serde_json::{Value, json};
 
@@ -145,6 +145,8 @@ pub struct Driver {
     pub(crate) sending: BTreeMap<RouteHandle, Sending>,
     pub(crate) incoming: BTreeMap<RouteHandle, Incoming>,
     opening: BTreeMap<RouteHandle, Token>,
+    /// Connections whose client waits for their first route.
+    connecting: BTreeMap<ConnectionHandle, Token>,
     pub(crate) recv_dir: Option<PathBuf>,
     recv_clients: Vec<Token>,
     pub(crate) log: EventLog,
@@ -209,6 +211,7 @@ impl Driver {
             sending: BTreeMap::new(),
             incoming: BTreeMap::new(),
             opening: BTreeMap::new(),
+            connecting: BTreeMap::new(),
             recv_clients: Vec::new(),
             log: EventLog::default(),
             stats: DriverStats::default(),

@@ -62,6 +62,7 @@ impl Driver {
             let _ = self.poll.registry().deregister(&mut c.stream);
             self.recv_clients.retain(|&x| x != t);
             self.opening.retain(|_, x| *x != t);
+            self.connecting.retain(|_, x| *x != t);
             for s in self.sending.values_mut() {
                 if s.client == Some(t) {
                     s.client = None;
@@ -75,17 +76,10 @@ impl Driver {
         match req {
             Request::Status => Some(json!({ "ok": true, "status": self.status() })),
             Request::RouteOpen { path } => {
-                let mut hops = Vec::new();
-                for (i, a) in path.iter().enumerate() {
-                    match crate::hex::decode::<16>(a) {
-                        Some(b) => hops.push(Address(b)),
-                        None => {
-                            return Some(control::error(format!(
-                                "path[{i}]: {a:?} is not an address (32 hex digits)"
-                            )));
-                        }
-                    }
-                }
+                let hops = match parse_path(&path) {
+                    Ok(h) => h,
+                    Err(e) => return Some(e),
+                };
                 match self.node.open_route(hops, Class::Bulk, RouteKind::Stream) {
                     Ok(h) => {
                         info!("{h}: opening along {} hops", path.len());
@@ -95,18 +89,62 @@ impl Driver {
                     Err(e) => Some(control::error(e)),
                 }
             }
+            Request::Connect { path } => {
+                let hops = match parse_path(&path) {
+                    Ok(h) => h,
+                    Err(e) => return Some(e),
+                };
+                match self.node.connect(hops, Class::Bulk, RouteKind::Stream) {
+                    Ok(c) => {
+                        info!("{c}: opening along {} hops", path.len());
+                        self.connecting.insert(c, t);
+                        None
+                    }
+                    Err(e) => Some(control::error(e)),
+                }
+            }
             Request::Send {
                 route,
+                connection,
                 file,
                 generate,
                 chunk,
             } => {
-                let h = RouteHandle(route);
-                if !self.up.contains(&h) || self.node.route(h).is_none_or(|r| r.role != "origin") {
-                    return Some(control::error(format!(
-                        "{h} is not a route this node opened and that is up"
-                    )));
-                }
+                let h = match (route, connection) {
+                    (Some(r), None) => {
+                        let h = RouteHandle(r);
+                        if !self.up.contains(&h)
+                            || self.node.route(h).is_none_or(|r| r.role != "origin")
+                        {
+                            return Some(control::error(format!(
+                                "{h} is not a route this node opened and that is up"
+                            )));
+                        }
+                        h
+                    }
+                    (None, Some(c)) => {
+                        let c = ConnectionHandle(c);
+                        match self.node.connection(c) {
+                            Some(node_core::ConnectionInfo {
+                                state: node_core::ConnectionState::Up,
+                                route: Some(r),
+                                ..
+                            }) => r,
+                            Some(i) => {
+                                return Some(control::error(format!(
+                                    "{c} has no route up now ({:?})",
+                                    i.state
+                                )));
+                            }
+                            None => return Some(control::error(format!("unknown {c}"))),
+                        }
+                    }
+                    _ => {
+                        return Some(control::error(
+                            "send needs exactly one of route and connection",
+                        ));
+                    }
+                };
                 if self.sending.contains_key(&h) {
                     return Some(control::error(format!("{h} is already sending")));
                 }
@@ -152,6 +190,12 @@ impl Driver {
                 Ok(()) => Some(json!({ "ok": true })),
                 Err(e) => Some(control::error(e)),
             },
+            Request::ConnectionClose { connection } => {
+                match self.node.close_connection(ConnectionHandle(connection)) {
+                    Ok(()) => Some(json!({ "ok": true })),
+                    Err(e) => Some(control::error(e)),
+                }
+            }
             Request::TunnelOpen { public_key, addr } => {
                 let key = match crate::hex::decode::<33>(&public_key) {
                     Some(k) => node_core::PublicKey(k),
@@ -175,6 +219,22 @@ impl Driver {
             }
         }
     }
+}
+
+/// Hex addresses of a request's path.
+fn parse_path(path: &[String]) -> Result<Vec<Address>, Value> {
+    let mut hops = Vec::new();
+    for (i, a) in path.iter().enumerate() {
+        match crate::hex::decode::<16>(a) {
+            Some(b) => hops.push(Address(b)),
+            None => {
+                return Err(control::error(format!(
+                    "path[{i}]: {a:?} is not an address (32 hex digits)"
+                )));
+            }
+        }
+    }
+    Ok(hops)
 }
 
 pub(super) fn bind_control(path: &std::path::Path) -> Result<UnixListener, StartError> {

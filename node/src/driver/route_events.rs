@@ -84,23 +84,7 @@ impl Driver {
                 self.incoming.insert(route, Incoming::new(route.0));
             }
             Event::RouteMessage { route, data } => self.on_route_message(route, &data),
-            Event::RouteDelivered { route, bytes } => {
-                let done = self.sending.get_mut(&route).is_some_and(|s| {
-                    s.delivered = bytes;
-                    s.transfer.all_queued() && bytes >= s.transfer.stream_total
-                });
-                if done && let Some(s) = self.sending.remove(&route) {
-                    let secs = s.started.elapsed().as_secs_f64();
-                    info!(
-                        "{route}: transfer of {} bytes confirmed in {secs:.3} s",
-                        s.transfer.sent
-                    );
-                    self.answer(
-                        s.client,
-                        json!({ "ok": true, "route": route.0, "bytes": s.transfer.sent, "seconds": secs }),
-                    );
-                }
-            }
+            Event::RouteDelivered { route, bytes } => self.on_delivered(route, bytes),
             Event::RouteClosed { route, reason } => {
                 let why = reason_name(reason);
                 info!("{route}: closed ({why})");
@@ -111,23 +95,85 @@ impl Driver {
                         control::error(format!("route could not be built ({why})")),
                     );
                 }
-                if let Some(s) = self.sending.remove(&route) {
-                    let msg = format!(
-                        "route closed ({why}) after {} of {} stream bytes were confirmed",
-                        s.delivered, s.transfer.stream_total
-                    );
-                    warn!("{route}: {msg}");
-                    self.answer(s.client, control::error(msg));
-                }
+                self.route_gone(route, &format!("route closed ({why})"));
                 if let Some(mut i) = self.incoming.remove(&route) {
                     i.abandon();
                 }
+            }
+            Event::ConnectionUp { connection, route } => {
+                info!("{connection}: up on {route}");
+                if let Some(t) = self.connecting.remove(&connection) {
+                    self.answer(
+                        Some(t),
+                        json!({ "ok": true, "connection": connection.0, "route": route.0 }),
+                    );
+                }
+            }
+            Event::ConnectionDelivered { route, bytes, .. } => self.on_delivered(route, bytes),
+            Event::ConnectionBroken {
+                connection,
+                route,
+                reason,
+                retry_at,
+            } => {
+                let why = reason_name(reason);
+                let wait = retry_at.saturating_since(self.now()).as_secs_f64();
+                info!("{connection}: {route} broke ({why}); a new route in {wait:.3} s");
+                self.route_gone(route, &format!("{connection}'s route broke ({why})"));
+            }
+            Event::ConnectionClosed { connection, reason } => {
+                info!("{connection}: closed ({reason:?})");
+                if let Some(t) = self.connecting.remove(&connection) {
+                    self.answer(
+                        Some(t),
+                        control::error(format!("connection closed ({reason:?})")),
+                    );
+                }
+            }
+            Event::ConnectionMessage { connection, data } => {
+                debug!(
+                    "{connection}: {} bytes from the destination ignored",
+                    data.len()
+                );
             }
             Event::CommandFailed(e) => warn!("command failed: {e}"),
             Event::TunnelRequested { request } => debug!("{request}: asked for"),
             Event::TunnelFailed { request, reason } => warn!("{request}: failed ({reason:?})"),
             Event::TunnelRefused { link } => info!("{link}: incoming tunnel refused"),
-            Event::RouteOpening { .. } | Event::Message { .. } => {}
+            Event::RouteOpening { .. }
+            | Event::ConnectionOpening { .. }
+            | Event::Message { .. } => {}
+        }
+    }
+
+    /// The destination confirmed `bytes` of `route`'s stream.
+    fn on_delivered(&mut self, route: RouteHandle, bytes: u64) {
+        let done = self.sending.get_mut(&route).is_some_and(|s| {
+            s.delivered = bytes;
+            s.transfer.all_queued() && bytes >= s.transfer.stream_total
+        });
+        if done && let Some(s) = self.sending.remove(&route) {
+            let secs = s.started.elapsed().as_secs_f64();
+            info!(
+                "{route}: transfer of {} bytes confirmed in {secs:.3} s",
+                s.transfer.sent
+            );
+            self.answer(
+                s.client,
+                json!({ "ok": true, "route": route.0, "bytes": s.transfer.sent, "seconds": secs }),
+            );
+        }
+    }
+
+    /// `route` is gone: a transfer on it fails (what it held is lost).
+    fn route_gone(&mut self, route: RouteHandle, why: &str) {
+        if let Some(s) = self.sending.remove(&route) {
+            let msg = format!(
+                "{why} after {} of {} stream bytes were confirmed",
+                s.delivered, s.transfer.stream_total
+            );
+            warn!("{route}: {msg}");
+            self.answer(s.client, control::error(msg));
         }
     }
 

@@ -458,6 +458,24 @@ impl Chain {
             .unwrap()
     }
 
+    /// Opens a connection from node 0 to the last node with the CLI; its
+    /// handle once its first route is up.
+    pub fn open_connection(&self) -> u64 {
+        let path: Vec<&str> = self.keys[1..].iter().map(|k| k.address.as_str()).collect();
+        let out = self.nodes[0].cli(&["connection", "open", "--path", &path.join(",")]);
+        assert!(
+            out.status.success(),
+            "connection open: {}\nlog:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.nodes[0].log_text()
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     pub fn logs(&self) -> String {
         self.nodes
             .iter()

@@ -17,11 +17,12 @@ pub mod protocol;
 pub mod queue;
 pub mod rng;
 mod sample;
+mod sources;
 mod tunnels;
 
 use std::collections::BTreeMap;
 
-use node_core::{Event, Input, LinkId, Output, RouteHandle, Time};
+use node_core::{Input, LinkId, Output, RouteHandle, Time};
 
 use self::fingerprint::{Fingerprint, Step};
 use self::links::InFlight;
@@ -31,12 +32,7 @@ use self::queue::{EventQueue, Origin};
 pub use self::sample::{HopSample, Sample};
 pub use self::tunnels::TunnelRecord;
 use crate::model::{FaultKind, Scenario, TrafficKind};
-use crate::traffic::{Header, MessageKind, Source};
-
-/// How long a source waits before replacing a broken route.
-const REOPEN_DELAY: node_core::Duration = node_core::Duration::from_millis(200);
-/// How many times it tries.
-const MAX_REOPENS: u64 = 20;
+use crate::traffic::Source;
 
 enum Ev {
     Deliver {
@@ -49,9 +45,6 @@ enum Ev {
         node: u32,
     },
     Source {
-        flow: u32,
-    },
-    Reopen {
         flow: u32,
     },
     Fault {
@@ -280,13 +273,6 @@ impl<P: Population> World<P> {
                 self.drive(i);
             }
             Ev::Source { flow } => self.run_source(flow as usize),
-            Ev::Reopen { flow } => {
-                let s = &mut self.sources[flow as usize];
-                s.route = None;
-                s.up_at = None;
-                s.closed = None;
-                self.run_source(flow as usize);
-            }
             Ev::Fault { index, start } => self.apply_fault(index as usize, start),
             Ev::TunnelPlan { index, open } => self.run_tunnel_plan(index as usize, open),
             Ev::Sample => {
@@ -383,187 +369,6 @@ impl<P: Population> World<P> {
             Err(_) => self
                 .fingerprint
                 .record(self.now, i, Step::Drop, bytes.len()),
-        }
-    }
-
-    fn on_event(&mut self, i: usize, e: Event) {
-        match e {
-            Event::RouteUp { route } => {
-                let Some(flow) = self.source_of(i, route) else {
-                    return;
-                };
-                let s = &mut self.sources[flow];
-                s.up_at = Some(self.now);
-                if s.stats.route_setup.is_none() {
-                    s.stats.route_setup =
-                        Some(self.now.saturating_since(Time::ZERO + s.spec.start));
-                }
-                if s.period().is_some() {
-                    // Periodic sources start once their route is up.
-                    self.queue.push(
-                        self.now,
-                        Origin::flow(flow),
-                        Ev::Source { flow: flow as u32 },
-                    );
-                }
-            }
-            Event::RouteClosed { route, reason } => {
-                if let Some(flow) = self.source_of(i, route) {
-                    let s = &mut self.sources[flow];
-                    s.closed = Some(format!("{reason:?}"));
-                    // Like an application would, open a new route after a
-                    // pause (what was in flight on the old one is lost).
-                    if s.stats.reopens < MAX_REOPENS {
-                        s.stats.reopens += 1;
-                        self.queue.push(
-                            self.now + REOPEN_DELAY,
-                            Origin::flow(flow),
-                            Ev::Reopen { flow: flow as u32 },
-                        );
-                    }
-                }
-                self.dest_routes.remove(&(i, route));
-            }
-            Event::RouteMessage { route, data } => self.on_message(i, route, data),
-            _ => {}
-        }
-    }
-
-    fn source_of(&self, node: usize, route: RouteHandle) -> Option<usize> {
-        self.sources
-            .iter()
-            .position(|s| s.spec.from == node && s.route == Some(route))
-    }
-
-    fn on_message(&mut self, i: usize, route: RouteHandle, data: Vec<u8>) {
-        self.fingerprint
-            .record(self.now, i, Step::Message, data.len());
-        let Some(h) = Header::parse(&data) else {
-            return;
-        };
-        let Some(source) = self.sources.get_mut(h.flow as usize) else {
-            return;
-        };
-        match h.kind {
-            MessageKind::Data if source.spec.to == i => {
-                self.dest_routes.entry((i, route)).or_insert(h.flow);
-                source.stats.on_delivery(self.now, &h, data.len());
-            }
-            MessageKind::Response if source.spec.from == i => {
-                source.stats.on_delivery(self.now, &h, data.len())
-            }
-            MessageKind::Request if source.spec.to == i => {
-                let TrafficKind::RequestResponse { response, .. } = source.spec.kind else {
-                    return;
-                };
-                self.dest_routes.entry((i, route)).or_insert(h.flow);
-                let reply = Header {
-                    kind: MessageKind::Response,
-                    ..h
-                }
-                .message(response);
-                if self.nodes[i].node.route_send(route, reply).is_ok() {
-                    self.sources[h.flow as usize].stats.responses_sent += 1;
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Keeps the bulk sources of node `i` queued up; returns whether it
-    /// queued anything (the node must then be polled again).
-    fn top_up_bulk(&mut self, i: usize) -> bool {
-        let mut queued = false;
-        for k in 0..self.bulk_by_node[i].len() {
-            let flow = self.bulk_by_node[i][k];
-            let s = &self.sources[flow as usize];
-            if !s.active(self.now) || !s.ready() || !self.nodes[i].alive {
-                continue;
-            }
-            let route = s.route.expect("ready sources have routes");
-            loop {
-                let s = &mut self.sources[flow as usize];
-                let TrafficKind::Bulk { message, .. } = s.spec.kind else {
-                    break;
-                };
-                if !self.nodes[i]
-                    .node
-                    .route_has_room(route, message.max(crate::traffic::HEADER_LEN))
-                {
-                    break;
-                }
-                let Some(m) = s.next_bulk(self.now, flow) else {
-                    break;
-                };
-                let len = m.len() as u64;
-                match self.nodes[i].node.route_send(route, m) {
-                    Ok(()) => {
-                        let s = &mut self.sources[flow as usize];
-                        s.stats.sent_messages += 1;
-                        s.stats.sent_bytes += len;
-                        queued = true;
-                    }
-                    Err(_) => {
-                        self.sources[flow as usize].stats.rejected += 1;
-                        break;
-                    }
-                }
-            }
-        }
-        queued
-    }
-
-    fn run_source(&mut self, flow: usize) {
-        let s = &self.sources[flow];
-        let from = s.spec.from;
-        if !s.active(self.now) || !self.nodes[from].alive {
-            return;
-        }
-        if s.route.is_none() {
-            // The first event of a source opens its route; sending starts
-            // when it is up.
-            let path: Vec<_> = s.spec.path[1..]
-                .iter()
-                .map(|&n| {
-                    self.population
-                        .address(n)
-                        .expect("node-core nodes have addresses")
-                })
-                .collect();
-            let (class, kind) = (s.spec.class, s.spec.transport);
-            match self.nodes[from].node.open_route(path, class, kind) {
-                Ok(route) => self.sources[flow].route = Some(route),
-                Err(e) => self.sources[flow].closed = Some(e.to_string()),
-            }
-            self.drive(from);
-            return;
-        }
-        if !s.ready() {
-            return;
-        }
-        if matches!(s.spec.kind, TrafficKind::Bulk { .. }) {
-            self.drive(from); // drive tops bulk sources up
-            return;
-        }
-        let period = s.period().expect("periodic source");
-        let route = s.route.expect("ready");
-        let s = &mut self.sources[flow];
-        let Some(m) = s.next_periodic(self.now, flow as u32) else {
-            return;
-        };
-        let len = m.len() as u64;
-        if self.nodes[from].node.route_send(route, m).is_ok() {
-            let s = &mut self.sources[flow];
-            s.stats.sent_messages += 1;
-            s.stats.sent_bytes += len;
-            self.drive(from);
-        } else {
-            self.sources[flow].stats.rejected += 1;
-        }
-        let next = self.now + period;
-        if self.sources[flow].active(next) {
-            self.queue
-                .push(next, Origin::flow(flow), Ev::Source { flow: flow as u32 });
         }
     }
 

@@ -5,8 +5,8 @@
 //! alone.
 
 use node_core::{
-    Address, Class, CommandError, Input, LinkId, Locator, Node, NodeStats, Output, PublicKey,
-    RouteHandle, RouteId, RouteInfo, RouteKind, Time, TunnelRequest,
+    Address, Class, CommandError, ConnectionHandle, Input, LinkId, Locator, Node, NodeStats,
+    Output, PublicKey, RouteHandle, RouteId, RouteInfo, RouteKind, Time, TunnelRequest,
 };
 
 /// A sans-IO node the engine can drive.
@@ -29,18 +29,33 @@ pub trait Protocol {
     fn stats(&self) -> Option<NodeStats> {
         None
     }
-    /// Opens a route along `path` (the hops after this node). Nodes without
-    /// a route layer (benchmark echoes, test probes) refuse.
-    fn open_route(
+    /// Opens a connection along `path` (the hops after this node). Nodes
+    /// without a route layer (benchmark echoes, test probes) refuse.
+    fn connect(
         &mut self,
         path: Vec<Address>,
         class: Class,
         kind: RouteKind,
-    ) -> Result<RouteHandle, CommandError> {
+    ) -> Result<ConnectionHandle, CommandError> {
         let _ = (path, class, kind);
         Err(CommandError::InvalidPath("this node has no route layer"))
     }
-    /// Sends a message on a route.
+    /// Sends a message on a connection's route.
+    fn connection_send(
+        &mut self,
+        connection: ConnectionHandle,
+        data: Vec<u8>,
+    ) -> Result<(), CommandError> {
+        let _ = data;
+        Err(CommandError::UnknownConnection(connection))
+    }
+    /// Whether a message of `len` bytes fits on the connection now.
+    fn connection_has_room(&self, connection: ConnectionHandle, len: usize) -> bool {
+        let _ = (connection, len);
+        false
+    }
+    /// Sends a message on a route (the destination answers on the route a
+    /// request came in on).
     fn route_send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
         let _ = data;
         Err(CommandError::UnknownRoute(route))
@@ -54,11 +69,6 @@ pub trait Protocol {
     ) -> Result<TunnelRequest, CommandError> {
         let _ = (peer, locator);
         Err(CommandError::TooManyTunnels(0))
-    }
-    /// Whether a message of `len` bytes fits on the route now.
-    fn route_has_room(&self, route: RouteHandle, len: usize) -> bool {
-        let _ = (route, len);
-        false
     }
     /// What this node's route entries hold and did, summed.
     fn route_totals(&self) -> RouteTotals {
@@ -122,13 +132,23 @@ impl Protocol for Node {
     fn stats(&self) -> Option<NodeStats> {
         Some(Node::stats(self))
     }
-    fn open_route(
+    fn connect(
         &mut self,
         path: Vec<Address>,
         class: Class,
         kind: RouteKind,
-    ) -> Result<RouteHandle, CommandError> {
-        Node::open_route(self, path, class, kind)
+    ) -> Result<ConnectionHandle, CommandError> {
+        Node::connect(self, path, class, kind)
+    }
+    fn connection_send(
+        &mut self,
+        connection: ConnectionHandle,
+        data: Vec<u8>,
+    ) -> Result<(), CommandError> {
+        Node::connection_send(self, connection, data)
+    }
+    fn connection_has_room(&self, connection: ConnectionHandle, len: usize) -> bool {
+        Node::connection_has_room(self, connection, len)
     }
     fn route_send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
         Node::route_send(self, route, data)
@@ -139,9 +159,6 @@ impl Protocol for Node {
         locator: Locator,
     ) -> Result<TunnelRequest, CommandError> {
         Node::open_tunnel(self, peer, locator)
-    }
-    fn route_has_room(&self, route: RouteHandle, len: usize) -> bool {
-        Node::route_has_room(self, route, len)
     }
     fn route_info(&self, route: RouteHandle) -> Option<RouteInfo> {
         Node::route(self, route)

@@ -1,0 +1,82 @@
+//! The node's connection API (see [`crate::connection`]).
+
+use super::Node;
+use crate::connection::{ConnectionHandle, ConnectionInfo};
+use crate::dispatch::flush;
+use crate::identity::Address;
+use crate::interface::{CommandError, Event};
+use crate::route::RouteKind;
+use crate::time::Time;
+use crate::wire::Class;
+
+impl Node {
+    /// Opens a connection along `path` (the hops after this node, as for
+    /// [`Node::open_route`]). Its first route is built at once; it can carry
+    /// messages after [`Event::ConnectionUp`]. When its route breaks, the
+    /// connection builds a new one under `Config::reopen`
+    /// ([`Event::ConnectionBroken`], then `ConnectionUp` again).
+    pub fn connect(
+        &mut self,
+        path: Vec<Address>,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<ConnectionHandle, CommandError> {
+        self.connections
+            .open(self.now, &mut self.routes, path, class, kind)
+    }
+
+    /// Sends a message on the connection's route (see [`Node::route_send`]).
+    /// Between routes it is refused with
+    /// [`CommandError::ConnectionNotReady`].
+    pub fn connection_send(
+        &mut self,
+        connection: ConnectionHandle,
+        data: Vec<u8>,
+    ) -> Result<(), CommandError> {
+        let route = self.connections.route(connection)?;
+        match self.routes.send(route, data) {
+            // The route closed and its event has not left the node yet.
+            Err(CommandError::UnknownRoute(_) | CommandError::RouteNotReady(_)) => {
+                Err(CommandError::ConnectionNotReady(connection))
+            }
+            r => r,
+        }
+    }
+
+    /// Whether a message of `len` bytes fits on the connection's route now.
+    pub fn connection_has_room(&self, connection: ConnectionHandle, len: usize) -> bool {
+        self.connections
+            .route(connection)
+            .is_ok_and(|r| self.routes.has_room(r, len))
+    }
+
+    /// Closes a connection and its route; [`Event::ConnectionClosed`]
+    /// follows.
+    pub fn close_connection(&mut self, connection: ConnectionHandle) -> Result<(), CommandError> {
+        flush(&mut self.events, &mut self.routes);
+        self.connections
+            .close(connection, &mut self.routes, &mut self.events)
+    }
+
+    /// A connection's state, its route and how often it was replaced.
+    pub fn connection(&self, connection: ConnectionHandle) -> Option<ConnectionInfo> {
+        self.connections.info(connection)
+    }
+
+    /// Every open connection, in handle order.
+    pub fn connections(&self) -> impl Iterator<Item = ConnectionHandle> + '_ {
+        self.connections.handles()
+    }
+
+    /// The next event for the application: the one event queue, with the
+    /// events of connections' routes turned into connection events.
+    pub(super) fn next_event(&mut self, now: Time) -> Option<Event> {
+        loop {
+            flush(&mut self.events, &mut self.routes);
+            let e = self.events.pop_front()?;
+            if let Some(e) = self.connections.translate(now, e, &self.config.reopen) {
+                return Some(e);
+            }
+        }
+    }
+}
