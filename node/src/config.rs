@@ -9,6 +9,9 @@
 //!   "route_buffer": "1MiB",
 //!   "rekey_interval": "1s",
 //!   "dead_interval": "10s",
+//!   "reopen_delay": "200ms",
+//!   "reopen_max_delay": "3s",
+//!   "reopen_max_attempts": 20,
 //!   "mtu": 1200,
 //!   "control": "a.sock",
 //!   "recv_dir": "inbox",
@@ -110,6 +113,9 @@ struct RawConfig {
     route_buffer: Option<SizeValue>,
     rekey_interval: Option<String>,
     dead_interval: Option<String>,
+    reopen_delay: Option<String>,
+    reopen_max_delay: Option<String>,
+    reopen_max_attempts: Option<u32>,
     mtu: Option<usize>,
     control: Option<String>,
     recv_dir: Option<String>,
@@ -269,6 +275,23 @@ impl NodeConfig {
                 core.keepalive_interval = quarter;
             }
         }
+        for (name, value, slot) in [
+            ("reopen_delay", &raw.reopen_delay, &mut core.reopen.delay),
+            (
+                "reopen_max_delay",
+                &raw.reopen_max_delay,
+                &mut core.reopen.max_delay,
+            ),
+        ] {
+            if let Some(t) = value {
+                *slot = parse_duration(t).ok_or_else(|| {
+                    field(name, format!("{t:?} is not a duration like \"200ms\""))
+                })?;
+            }
+        }
+        if let Some(n) = raw.reopen_max_attempts {
+            core.reopen.max_attempts = n;
+        }
         let mtu = raw.mtu.unwrap_or(1200);
         if !(node_core::link::MIN_MTU..=65507).contains(&mtu) {
             return Err(field(
@@ -279,6 +302,9 @@ impl NodeConfig {
         if let Err(e) = core.validate() {
             let name = match &e {
                 node_core::ConfigError::ZeroDuration(n) => n,
+                node_core::ConfigError::Inconsistent(m) if m.starts_with("reopen") => {
+                    "reopen_delay"
+                }
                 _ if raw.route_buffer.is_some() => "route_buffer",
                 _ => "(node settings)",
             };
@@ -348,6 +374,7 @@ mod tests {
             &format!(
                 r#"{{"key_file": "/k", "listen": "[::1]:7001", "route_buffer": "2MiB",
                 "rekey_interval": "500ms", "dead_interval": "3s", "mtu": 1400,
+                "reopen_delay": "50ms", "reopen_max_attempts": 4,
                 "peers": [{{"address": "[::1]:7002", "public_key": "{key}"}}]}}"#
             ),
             Path::new("n.json"),
@@ -356,6 +383,8 @@ mod tests {
         assert_eq!(c.core.route_buffer, 2 << 20);
         assert_eq!(c.core.rekey_interval, Duration::from_millis(500));
         assert_eq!(c.core.dead_interval, Duration::from_secs(3));
+        assert_eq!(c.core.reopen.delay, Duration::from_millis(50));
+        assert_eq!(c.core.reopen.max_attempts, 4);
         assert!(c.core.keepalive_interval < c.core.dead_interval);
         assert_eq!(c.peers.len(), 1);
     }

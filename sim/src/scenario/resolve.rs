@@ -121,8 +121,10 @@ fn protocol(doc: Doc<'_>, p: &ProtocolSpec) -> Result<Config, ScenarioError> {
             super::spec::ModeSpec::EndToEnd => node_core::config::RouteMode::EndToEnd,
         };
     }
-    let durations: [(&mut Duration, Option<Dur>); 11] = [
+    let durations: [(&mut Duration, Option<Dur>); 13] = [
         (&mut c.route_setup_timeout, p.route_setup_timeout),
+        (&mut c.reopen.delay, p.reopen_delay),
+        (&mut c.reopen.max_delay, p.reopen_max_delay),
         (&mut c.rekey_interval, p.rekey_interval),
         (&mut c.key_grace, p.key_grace),
         (&mut c.dead_interval, p.dead_interval),
@@ -165,6 +167,7 @@ fn protocol(doc: Doc<'_>, p: &ProtocolSpec) -> Result<Config, ScenarioError> {
     c.padding = p.padding.unwrap_or(c.padding);
     c.packet_threshold = p.packet_threshold.unwrap_or(c.packet_threshold);
     c.ack_every = p.ack_every.unwrap_or(c.ack_every);
+    c.reopen.max_attempts = p.reopen_max_attempts.unwrap_or(c.reopen.max_attempts);
     c.validate().map_err(|e| {
         let field = match &e {
             ConfigError::Padding(_) => "padding",

@@ -297,6 +297,9 @@ pub struct ProtocolSpec {
     pub mode: Option<ModeSpec>,
     pub route_buffer: Option<Size>,
     pub route_setup_timeout: Option<Dur>,
+    pub reopen_delay: Option<Dur>,
+    pub reopen_max_delay: Option<Dur>,
+    pub reopen_max_attempts: Option<u32>,
     pub relay_queue: Option<Size>,
     pub e2e_mss: Option<Size>,
 }
