@@ -152,6 +152,11 @@ pub enum Input {
         mtu: usize,
         /// Its rate, if the driver knows it.
         rate_bps: Option<u64>,
+        /// The static key the peer's first handshake INIT claims, if the
+        /// driver read it (`wire::HandshakeInit::parse`, no cryptography):
+        /// the policy is then applied before any work is done for the peer,
+        /// and the handshake must prove that key.
+        offered: Option<PublicKey>,
     },
     /// The deadline of the last [`Output::Timeout`] has passed.
     Timeout,

@@ -327,6 +327,13 @@ impl NodeConfig {
         if raw.key_file.is_empty() {
             return Err(field("key_file", "must not be empty".into()));
         }
+        // Who may open a link to this node is node-core's decision: any
+        // key with open peering, else only the configured peers' keys.
+        core.incoming_tunnels = if raw.open_peering {
+            node_core::IncomingTunnels::Any
+        } else {
+            node_core::IncomingTunnels::Keys(peers.iter().map(|p| p.public_key).collect())
+        };
         Ok(NodeConfig {
             key_file: rel(&raw.key_file),
             listen,

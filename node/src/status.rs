@@ -110,6 +110,7 @@ pub fn status(d: &Driver) -> Value {
         .collect();
     let ns = node.stats();
     let rs = node.route_stats();
+    let ts = node.tunnel_stats();
     json!({
         "address": hex::encode(&node.identity().address().0),
         "public_key": hex::encode(&node.identity().public_key().0),
@@ -121,6 +122,14 @@ pub fn status(d: &Driver) -> Value {
         "stats": {
             "links": link_stats(&ns.links),
             "unknown_link": ns.unknown_link,
+            "tunnels": {
+                "requested": ts.requested,
+                "opened": ts.opened,
+                "failed": ts.failed,
+                "accepted": ts.accepted,
+                "refused": ts.refused,
+                "closed": ts.closed,
+            },
             "routes": {
                 "opened": rs.opened,
                 "up": rs.up,

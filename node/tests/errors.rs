@@ -133,6 +133,12 @@ fn garbage_is_counted_bad_requests_answered_and_sigterm_tells_the_peer() {
             && s["stats"]["driver"]["unknown_key_inits"].as_u64().unwrap() == 1
             && s["stats"]["links"]["drops"]["total"].as_u64().unwrap() >= 20
     });
+    // The stranger's INIT was refused by node-core's policy, not the driver.
+    let t = &n0.status()["stats"]["tunnels"];
+    assert_eq!(
+        (t["refused"].as_u64(), t["accepted"].as_u64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(n0.established(), 1, "the real link survived");
     assert_eq!(
         n0.status()["links"].as_array().unwrap().len(),

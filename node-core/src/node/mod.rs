@@ -203,14 +203,15 @@ impl Node {
                 link,
                 mtu,
                 rate_bps,
+                offered,
             } => {
                 if self.links.contains_key(&link) {
                     // The driver reused a live link id: its tunnel replaces
                     // the link (as a LinkUp on it would).
                     self.tunnels.on_link_down(link);
                 }
-                if self.tunnels.incoming(&self.config, link) {
-                    self.link_up(now, link, None, mtu, rate_bps);
+                if self.tunnels.incoming(&self.config, link, offered.as_ref()) {
+                    self.link_up(now, link, offered, mtu, rate_bps);
                 } else {
                     self.events.push_back(Event::TunnelRefused { link });
                 }

@@ -327,6 +327,7 @@ impl Net {
                 link: lb,
                 mtu,
                 rate_bps,
+                offered: None,
             },
         );
     }

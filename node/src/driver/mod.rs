@@ -5,9 +5,10 @@
 //! a control request; gives node-core what happened; then polls node-core
 //! until it returns `Output::Timeout`, sending what it transmits and acting
 //! on its events. Links are peers: a configured peer is brought up at start;
-//! an unknown sender becomes a link only if its first datagram is a
-//! handshake INIT offering a configured key (any key with `open_peering`),
-//! and stays one only if the handshake completes within the dead interval.
+//! an unknown sender whose first datagram is a handshake INIT is offered to
+//! node-core as an incoming tunnel with the key it claims, and node-core
+//! accepts or refuses it (a configured key, any key with `open_peering`);
+//! it stays a link only if the handshake completes within the dead interval.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -233,7 +234,7 @@ impl Driver {
             d.socket.gro_segments()
         );
         for p in d.cfg.peers.clone() {
-            d.add_link(p.address, Some(p.public_key), None);
+            d.add_link(p.address, p.public_key);
         }
         d.drive();
         Ok(d)
@@ -248,16 +249,18 @@ impl Driver {
         Time::from_nanos(self.start.elapsed().as_nanos() as u64)
     }
 
-    fn add_link(
+    /// A new slot for a peer at `addr`; `probation`: an unknown sender,
+    /// dropped if its handshake does not complete within the dead interval.
+    fn add_slot(
         &mut self,
         addr: SocketAddr,
         configured: Option<PublicKey>,
-        offered: Option<PublicKey>,
+        probation: bool,
     ) -> LinkId {
         let link = LinkId(self.next_link);
         self.next_link += 1;
         let addr = canonical(addr);
-        let probation_until = offered.map(|_| Instant::now() + dead_interval(&self.cfg));
+        let probation_until = probation.then(|| Instant::now() + dead_interval(&self.cfg));
         self.links.insert(
             link,
             LinkSlot {
@@ -269,12 +272,18 @@ impl Driver {
             },
         );
         self.by_addr.insert(addr, link);
+        link
+    }
+
+    /// A configured peer: a link node-core is told about at once.
+    fn add_link(&mut self, addr: SocketAddr, key: PublicKey) -> LinkId {
+        let link = self.add_slot(addr, Some(key), false);
         let now = self.now();
         self.node.handle_input(
             now,
             Input::LinkUp {
                 link,
-                peer_key: configured.or(offered),
+                peer_key: Some(key),
                 mtu: self.cfg.mtu,
                 rate_bps: None,
             },
@@ -418,13 +427,6 @@ impl Driver {
             debug!("dropped {} bytes from unknown sender {from}", bytes.len());
             return;
         };
-        let offered = PublicKey(init.static_pub);
-        let configured = self.cfg.peers.iter().any(|p| p.public_key == offered);
-        if !configured && !self.cfg.open_peering {
-            self.stats.unknown_key_inits += 1;
-            debug!("handshake from {from} with a key that is not configured: ignored");
-            return;
-        }
         let probation = self
             .links
             .values()
@@ -435,8 +437,27 @@ impl Driver {
             warn!("too many handshakes in progress: ignoring {from}");
             return;
         }
+        // node-core decides (its `incoming_tunnels` policy: the configured
+        // keys, or any with open peering), on the key the INIT claims and
+        // before any cryptographic work; the handshake must then prove it.
+        let offered = PublicKey(init.static_pub);
+        let link = self.add_slot(from, None, true);
+        self.node.handle_input(
+            now,
+            Input::IncomingTunnel {
+                link,
+                mtu: self.cfg.mtu,
+                rate_bps: None,
+                offered: Some(offered),
+            },
+        );
+        if self.node.link(link).is_none() {
+            // Refused: node-core hands the link back (`CloseTunnel`).
+            self.stats.unknown_key_inits += 1;
+            debug!("handshake from {from} with key {offered}: refused by node-core's policy");
+            return;
+        }
         info!("handshake from new address {from}");
-        let link = self.add_link(from, None, Some(offered));
         self.node.handle_input(now, Input::Datagram { link, bytes });
     }
 

@@ -139,7 +139,8 @@ impl Driver {
             Event::CommandFailed(e) => warn!("command failed: {e}"),
             Event::TunnelRequested { request } => debug!("{request}: asked for"),
             Event::TunnelFailed { request, reason } => warn!("{request}: failed ({reason:?})"),
-            Event::TunnelRefused { link } => info!("{link}: incoming tunnel refused"),
+            // Not above debug: any sender can cause one.
+            Event::TunnelRefused { link } => debug!("{link}: incoming tunnel refused"),
             Event::RouteOpening { .. }
             | Event::ConnectionOpening { .. }
             | Event::Message { .. } => {}

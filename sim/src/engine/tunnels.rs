@@ -121,6 +121,7 @@ impl<P: Population> World<P> {
             link,
             mtu,
             rate_bps: Some(rate_ba),
+            offered: None,
         };
         self.nodes[to].node.handle_input(self.now, incoming);
         self.drive(to);
