@@ -243,6 +243,7 @@ mod tests {
         // A key the first INIT claims is judged before any handshake work.
         assert!(!t.incoming(&config, LinkId(6), Some(&key(2))));
         assert!(t.incoming(&config, LinkId(7), Some(&key(1))));
+        assert!(matches!(t.pop_output(), Some(Output::OpenTunnel { .. })));
         assert_eq!(
             t.pop_output(),
             Some(Output::CloseTunnel { link: LinkId(5) })

@@ -2,7 +2,8 @@
 //! closing them, and what status displays and metrics read.
 
 use super::{
-    Adj, BACKWARD, Building, FORWARD, Role, RouteInfo, RouteKind, Routes, Side, crypto, endpoint,
+    Adj, BACKWARD, Building, FORWARD, Role, RoleKind, RouteInfo, RouteKind, Routes, Side, crypto,
+    endpoint,
 };
 use crate::config::RouteMode;
 use crate::identity::Address;
@@ -27,16 +28,16 @@ impl Routes {
                 "a route cannot pass through its origin",
             ));
         }
-        let h = self.new_route(now, Role::Origin, class, kind);
-        self.stats.opened += 1;
         let first = path[0];
-        self.routes.get_mut(&h).expect("just made").building = Some(Box::new(Building {
+        let role = Role::origin(Building {
             path,
             hops: Vec::new(),
             pending: None,
             deadline: now + self.setup_timeout,
             ctrl_nonce: 0,
-        }));
+        });
+        let h = self.new_route(now, role, class, kind);
+        self.stats.opened += 1;
         // A first hop whose link is still handshaking is waited for until
         // the setup deadline (see `on_neighbour_up`).
         if self.neighbours.contains(&first) {
@@ -55,7 +56,7 @@ impl Routes {
         self.inbound.insert((peer, reply), (h, Side::Down));
         self.index_peer(h, peer);
         let r = self.routes.get_mut(&h).expect("route exists");
-        r.building.as_mut().expect("building").pending = Some(init);
+        r.role.building_mut().expect("building").pending = Some(init);
         // The first hop's ids: it will tell us its `tx` in CREATED.
         r.down = Some(Adj {
             peer,
@@ -79,9 +80,9 @@ impl Routes {
             .routes
             .get_mut(&h)
             .ok_or(CommandError::UnknownRoute(route))?;
-        let d = match r.role {
-            Role::Origin if r.building.is_none() => FORWARD,
-            Role::Destination => BACKWARD,
+        let d = match r.role.kind() {
+            RoleKind::Origin if r.role.building().is_none() => FORWARD,
+            RoleKind::Destination => BACKWARD,
             // Still being built, or this node only relays it.
             _ => return Err(CommandError::RouteNotReady(route)),
         };
@@ -91,7 +92,7 @@ impl Routes {
                 limit: self.max_message,
             });
         }
-        let ep = r.endpoint.as_mut().expect("up routes have endpoints");
+        let ep = r.role.endpoint_mut().expect("up routes have endpoints");
         if mode == RouteMode::EndToEnd && r.kind == RouteKind::Datagram {
             let seq = ep.datagram_seq;
             ep.datagram_seq += 1;
@@ -138,7 +139,7 @@ impl Routes {
     /// Stream bytes a route's sending end holds (not yet passed on).
     pub fn backlog(&self, route: RouteHandle) -> Option<usize> {
         let r = self.routes.get(&route.0)?;
-        let d = if r.role == Role::Destination {
+        let d = if r.role.kind() == RoleKind::Destination {
             BACKWARD
         } else {
             FORWARD
@@ -149,7 +150,7 @@ impl Routes {
     /// Room for one more message of `len` bytes on the route now.
     pub fn has_room(&self, route: RouteHandle, len: usize) -> bool {
         self.routes.get(&route.0).is_some_and(|r| {
-            let d = if r.role == Role::Destination {
+            let d = if r.role.kind() == RoleKind::Destination {
                 BACKWARD
             } else {
                 FORWARD
@@ -171,10 +172,10 @@ impl Routes {
     pub fn info(&self, route: RouteHandle) -> Option<RouteInfo> {
         let r = self.routes.get(&route.0)?;
         Some(RouteInfo {
-            role: match r.role {
-                Role::Origin => "origin",
-                Role::Hop | Role::Relay => "relay",
-                Role::Destination => "destination",
+            role: match r.role.kind() {
+                RoleKind::Origin => "origin",
+                RoleKind::Hop | RoleKind::Relay => "relay",
+                RoleKind::Destination => "destination",
             },
             held: [r.dirs[0].buf.held(), r.dirs[1].buf.held()],
             sent: [r.dirs[0].fwd.stats, r.dirs[1].fwd.stats],
@@ -186,8 +187,8 @@ impl Routes {
             upstream_id: r.up.map(|a| a.rx),
             downstream_id: r.down.map(|a| a.tx),
             reno: r
-                .endpoint
-                .as_ref()
+                .role
+                .endpoint()
                 .and_then(|e| e.reno.as_ref())
                 .map(|s| s.stats()),
         })

@@ -3,7 +3,7 @@
 //! relays, and taken by the source).
 
 use super::inbound::{ACK_BYTES, ACK_DELAY, CREDIT_STEPS};
-use super::{BACKWARD, FORWARD, Role, Routes, Side, crypto};
+use super::{BACKWARD, FORWARD, RoleKind, Routes, Side, crypto};
 use crate::config::RouteMode;
 use crate::identity::Address;
 use crate::interface::{Event, RouteCloseReason, RouteHandle};
@@ -17,7 +17,7 @@ impl Routes {
         let suite = self.suite;
         let threshold = (self.buffer / CREDIT_STEPS).max(1) as u64;
         let r = self.routes.get_mut(&h).expect("route exists");
-        let Some(ep) = r.endpoint.as_mut() else {
+        let Some(ep) = r.role.endpoint_mut() else {
             return;
         };
         let buf = &mut r.dirs[d].buf;
@@ -81,9 +81,9 @@ impl Routes {
         let suite = self.suite;
         let r = self.routes.get_mut(&h).expect("inbound names live routes");
         // Acknowledgements of direction d travel the other way.
-        let (is_end, d) = match (r.role, side) {
-            (Role::Origin, Side::Down) => (true, FORWARD),
-            (Role::Destination, Side::Up) => (true, BACKWARD),
+        let (is_end, d) = match (r.role.kind(), side) {
+            (RoleKind::Origin, Side::Down) => (true, FORWARD),
+            (RoleKind::Destination, Side::Up) => (true, BACKWARD),
             _ => (false, 0),
         };
         if !is_end {
@@ -104,7 +104,7 @@ impl Routes {
             }
             return;
         }
-        let Some(ep) = r.endpoint.as_mut() else {
+        let Some(ep) = r.role.endpoint_mut() else {
             return;
         };
         let Some(value) = open_ack(suite, &ep.ack_rx, f.payload) else {
@@ -136,11 +136,11 @@ impl Routes {
         let Some(r) = self.routes.get_mut(&h) else {
             return;
         };
-        let (d_in, to) = match r.role {
-            Role::Origin => (BACKWARD, r.down),
+        let (d_in, to) = match r.role.kind() {
+            RoleKind::Origin => (BACKWARD, r.down),
             _ => (FORWARD, r.up),
         };
-        let (Some(ep), Some(to)) = (r.endpoint.as_mut(), to) else {
+        let (Some(ep), Some(to)) = (r.role.endpoint_mut(), to) else {
             return;
         };
         let value = if e2e {

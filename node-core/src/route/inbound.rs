@@ -3,7 +3,7 @@
 use super::crypto::{self, Peeled};
 use super::endpoint::{Receiver, Sender};
 use super::reno::RenoSender;
-use super::{Adj, BACKWARD, Endpoint, Extending, FORWARD, Role, Routes, Side};
+use super::{Adj, BACKWARD, Endpoint, Extending, FORWARD, Hop, Role, RoleKind, Routes, Side};
 use crate::config::RouteMode;
 use crate::crypto::kdf;
 use crate::identity::Address;
@@ -78,7 +78,11 @@ impl Routes {
     fn on_create(&mut self, now: Time, peer: Address, f: &RouteCreateFrame) {
         if let Some(&h) = self.created_by.get(&(peer, f.reply_route)) {
             // The same CREATE again (its link ack was lost): the same answer.
-            if let Some(bytes) = self.routes.get(&h).and_then(|r| r.created.clone()) {
+            if let Some(bytes) = self
+                .routes
+                .get(&h)
+                .and_then(|r| r.role.hop().map(|hop| hop.created.clone()))
+            {
                 self.work.entry(peer).or_default().ctrl.push_back(bytes);
             }
             return;
@@ -90,19 +94,7 @@ impl Routes {
             self.stats.violations += 1;
             return;
         };
-        let h = self.new_route(now, Role::Hop, crate::wire::Class::Bulk, RouteKind::Stream);
         let rx = self.fresh_id(peer);
-        self.inbound.insert((peer, rx), (h, Side::Up));
-        self.created_by.insert((peer, f.reply_route), h);
-        self.index_peer(h, peer);
-        let r = self.routes.get_mut(&h).expect("just made");
-        r.created_key = Some((peer, f.reply_route));
-        r.up = Some(Adj {
-            peer,
-            rx,
-            tx: f.reply_route,
-        });
-        r.keys = Some(keys);
         let created = RouteCreatedFrame {
             reply_route: f.reply_route,
             route: rx,
@@ -112,7 +104,23 @@ impl Routes {
         };
         let mut bytes = Vec::with_capacity(RouteCreatedFrame::LEN);
         RouteFrame::Created(created).emit(&mut bytes);
-        r.created = Some(bytes.clone());
+        let role = Role::Hop(Box::new(Hop {
+            keys,
+            extending: None,
+            fwd_nonce_seen: None,
+            created: bytes.clone(),
+            created_key: (peer, f.reply_route),
+        }));
+        let h = self.new_route(now, role, crate::wire::Class::Bulk, RouteKind::Stream);
+        self.inbound.insert((peer, rx), (h, Side::Up));
+        self.created_by.insert((peer, f.reply_route), h);
+        self.index_peer(h, peer);
+        let r = self.routes.get_mut(&h).expect("just made");
+        r.up = Some(Adj {
+            peer,
+            rx,
+            tx: f.reply_route,
+        });
         self.work.entry(peer).or_default().ctrl.push_back(bytes);
         self.grant_initial_credit(h, FORWARD);
     }
@@ -129,8 +137,8 @@ impl Routes {
             auth: f.auth,
         };
         if let Some(b) = r
-            .building
-            .as_mut()
+            .role
+            .building_mut()
             .filter(|b| b.hops.is_empty() && b.pending.is_some())
         {
             // Our first hop: it names its id for our frames.
@@ -148,17 +156,17 @@ impl Routes {
             }
             return;
         }
-        if r.extending
-            .as_ref()
+        if r.role
+            .extending()
             .is_some_and(|x| x.sent == Some((peer, f.reply_route)))
         {
-            r.extending = None;
+            r.role.hop_mut().expect("extending hops are hops").extending = None;
             r.down = Some(Adj {
                 peer,
                 rx: f.reply_route,
                 tx: f.route,
             });
-            r.role = Role::Relay;
+            r.role.become_relay();
             self.by_peer.insert((peer, h));
             let msg = ControlMessage::Extended {
                 eph_pub: f.eph_pub,
@@ -179,7 +187,7 @@ impl Routes {
         let reno = self.reno.clone();
         let max_message = self.max_message;
         let r = self.routes.get_mut(&h).expect("route exists");
-        let b = r.building.as_mut().expect("building");
+        let b = r.role.building_mut().expect("building");
         let down = r.down.expect("first hop exists");
         let nonce = b.ctrl_nonce;
         b.ctrl_nonce += 1;
@@ -192,13 +200,13 @@ impl Routes {
             .encode();
             let payload = crypto::wrap_forward(suite, &b.hops, nonce, &msg);
             let dest = b.hops.last().expect("non-empty path");
-            r.endpoint = Some(Box::new(endpoint(
+            let ep = endpoint(
                 dest.e2e_o2d,
                 dest.e2e_d2o,
                 max_message,
                 (mode == RouteMode::EndToEnd).then(|| RenoSender::new(reno)),
-            )));
-            r.building = None;
+            );
+            r.role.origin_up(ep);
             self.stats.up += 1;
             self.events.push_back(Event::RouteUp {
                 route: RouteHandle(h),
@@ -238,18 +246,18 @@ impl Routes {
         let mut payload = f.payload.to_vec();
         match side {
             Side::Up => {
-                let Some(keys) = r.keys.as_ref() else {
+                let Some(hop) = r.role.hop_mut() else {
                     self.stats.violations += 1;
                     return;
                 };
-                match crypto::peel_forward(suite, keys, f.nonce, &mut payload) {
+                match crypto::peel_forward(suite, &hop.keys, f.nonce, &mut payload) {
                     Peeled::ForMe(msg) => {
                         // The origin numbers its messages upward; a repeat
                         // (a link retransmission) acts once.
-                        if r.fwd_nonce_seen.is_some_and(|seen| f.nonce <= seen) {
+                        if hop.fwd_nonce_seen.is_some_and(|seen| f.nonce <= seen) {
                             return;
                         }
-                        r.fwd_nonce_seen = Some(f.nonce);
+                        hop.fwd_nonce_seen = Some(f.nonce);
                         self.on_hop_control(now, h, &msg)
                     }
                     Peeled::Forward => match r.down {
@@ -267,26 +275,27 @@ impl Routes {
                 }
             }
             Side::Down => {
-                if r.role == Role::Origin {
-                    let hops = match (&r.building, &r.endpoint) {
-                        (Some(b), _) => b.hops.clone(),
-                        _ => {
-                            self.stats.violations += 1;
-                            return;
-                        }
+                if r.role.kind() == RoleKind::Origin {
+                    // Hops speak to the origin only while it builds.
+                    let Some(hops) = r.role.building().map(|b| b.hops.clone()) else {
+                        self.stats.violations += 1;
+                        return;
                     };
                     match crypto::unwrap_backward(suite, &hops, f.nonce, &payload) {
                         Some((index, msg)) => {
                             let r = self.routes.get_mut(&h).expect("route exists");
-                            if !r.back_nonces_seen.insert(f.nonce) {
+                            let Role::Origin(o) = &mut r.role else {
+                                unreachable!("checked above")
+                            };
+                            if !o.back_nonces_seen.insert(f.nonce) {
                                 return; // a repeat: acted on once already
                             }
                             self.on_origin_control(h, index, &msg)
                         }
                         None => self.stats.violations += 1,
                     }
-                } else if let (Some(keys), Some(up)) = (r.keys.as_ref(), r.up) {
-                    crypto::add_backward_layer(suite, keys, f.nonce, &mut payload);
+                } else if let (Some(hop), Some(up)) = (r.role.hop(), r.up) {
+                    crypto::add_backward_layer(suite, &hop.keys, f.nonce, &mut payload);
                     let frame = RouteCtrlFrame {
                         route: up.tx,
                         nonce: f.nonce,
@@ -306,13 +315,16 @@ impl Routes {
                 next,
                 eph_pub,
                 class,
-            }) if r.down.is_none() && r.extending.is_none() => {
+            }) if r.down.is_none() && r.role.extending().is_none() => {
                 r.class = class;
                 // A next hop whose link is still handshaking is waited for,
                 // until the setup deadline.
                 // Half the origin's deadline: a relay gives up first, so the
                 // origin learns why rather than only that time ran out.
-                r.extending = Some(Extending {
+                let Some(hop) = r.role.hop_mut() else {
+                    return; // hops only: the origin never takes forward control
+                };
+                hop.extending = Some(Extending {
                     next,
                     eph_pub,
                     sent: None,
@@ -321,20 +333,15 @@ impl Routes {
                 self.try_extend(h);
             }
             Some(ControlMessage::Begin { class, kind })
-                if r.down.is_none() && r.role == Role::Hop =>
+                if r.down.is_none() && r.role.kind() == RoleKind::Hop =>
             {
-                let keys = r.keys.as_ref().expect("hops have keys");
-                r.role = Role::Destination;
+                let keys = &r.role.hop().expect("hops have keys").keys;
                 r.class = class;
                 r.kind = kind;
                 let reno =
                     (self.mode == RouteMode::EndToEnd).then(|| RenoSender::new(self.reno.clone()));
-                r.endpoint = Some(Box::new(endpoint(
-                    keys.e2e_d2o,
-                    keys.e2e_o2d,
-                    self.max_message,
-                    reno,
-                )));
+                let ep = endpoint(keys.e2e_d2o, keys.e2e_o2d, self.max_message, reno);
+                r.role.become_destination(ep);
                 self.events.push_back(Event::RouteIncoming {
                     route: RouteHandle(h),
                     class,
@@ -349,7 +356,9 @@ impl Routes {
     /// A control message from hop `index`, at the origin.
     fn on_origin_control(&mut self, h: u64, index: usize, msg: &[u8]) {
         let r = self.routes.get_mut(&h).expect("route exists");
-        let Some(b) = r.building.as_mut() else { return };
+        let Some(b) = r.role.building_mut() else {
+            return;
+        };
         match ControlMessage::decode(msg) {
             Some(ControlMessage::Extended {
                 eph_pub,
@@ -393,8 +402,8 @@ impl Routes {
         let suite = self.suite;
         let r = self.routes.get_mut(&h).expect("inbound names live routes");
         let sink = matches!(
-            (r.role, d),
-            (Role::Destination | Role::Hop, FORWARD) | (Role::Origin, BACKWARD)
+            (r.role.kind(), d),
+            (RoleKind::Destination | RoleKind::Hop, FORWARD) | (RoleKind::Origin, BACKWARD)
         );
         if self.mode == RouteMode::EndToEnd && !sink {
             // The baseline relay: best effort through a drop-tail queue.
@@ -410,9 +419,11 @@ impl Routes {
             }
             return;
         }
-        if self.mode == RouteMode::EndToEnd && r.kind == RouteKind::Datagram && r.role != Role::Hop
+        if self.mode == RouteMode::EndToEnd
+            && r.kind == RouteKind::Datagram
+            && r.role.kind() != RoleKind::Hop
         {
-            let Some(ep) = r.endpoint.as_ref() else {
+            let Some(ep) = r.role.endpoint() else {
                 return;
             };
             match crypto::open_datagram(suite, &ep.datagram_peer_key, f.offset, f.data) {
@@ -461,10 +472,10 @@ impl Routes {
         let nonce = self.rng.next_u64();
         let suite = self.suite;
         let Some(r) = self.routes.get(&h) else { return };
-        let (Some(keys), Some(up)) = (r.keys.as_ref(), r.up) else {
+        let (Some(hop), Some(up)) = (r.role.hop(), r.up) else {
             return;
         };
-        let payload = crypto::wrap_backward(suite, keys, nonce, &msg.encode());
+        let payload = crypto::wrap_backward(suite, &hop.keys, nonce, &msg.encode());
         self.queue_ctrl(
             up.peer,
             RouteFrame::Ctrl(RouteCtrlFrame {

@@ -26,6 +26,7 @@ pub mod endpoint;
 mod inbound;
 mod outbound;
 pub mod reno;
+mod role;
 pub mod stream;
 mod timer;
 
@@ -34,14 +35,13 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use self::crypto::{HopInitiation, HopKeys};
-use self::endpoint::{Receiver, Sender};
 pub(crate) use self::outbound::RouteSent;
-use self::reno::{RenoConfig, RenoSender};
+use self::reno::RenoConfig;
+use self::role::{Building, Endpoint, Extending, Hop, Role, RoleKind};
 use self::stream::{CreditAdvert, ForwardStats, Forwarder, StreamBuffer};
 pub use self::timer::RouteTimer;
 use crate::config::{Config, RouteMode};
-use crate::crypto::{CryptoSuite, Key};
+use crate::crypto::CryptoSuite;
 use crate::identity::{Address, Identity};
 use crate::interface::{Event, LinkId, RouteCloseReason, RouteHandle};
 use crate::time::{Duration, Time};
@@ -79,16 +79,6 @@ enum Side {
     Down,
 }
 
-/// What this node is on the route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Origin,
-    /// A hop that has not yet been told whether it relays or ends the route.
-    Hop,
-    Relay,
-    Destination,
-}
-
 /// One direction of data at this node.
 #[derive(Debug)]
 struct Dir {
@@ -97,73 +87,16 @@ struct Dir {
     advert: CreditAdvert,
 }
 
-/// The origin's view of its route under construction.
-struct Building {
-    path: Vec<Address>,
-    /// Keys shared with each hop built so far.
-    hops: Vec<HopKeys>,
-    /// The hop being added.
-    pending: Option<HopInitiation>,
-    deadline: Time,
-    ctrl_nonce: u64,
-}
-
-/// A hop extending the route: waiting for its link to the next hop (still
-/// handshaking), then for the next hop's answer.
-struct Extending {
-    next: Address,
-    eph_pub: [u8; 33],
-    /// Once CREATE went out: the link and the id the answer comes back on.
-    sent: Option<(Address, RouteId)>,
-    deadline: Time,
-}
-
-/// The end-to-end state of an endpoint.
-struct Endpoint {
-    tx: Sender,
-    rx: Receiver,
-    /// Seals acknowledgements we send; opens those we receive.
-    ack_tx: Key,
-    ack_rx: Key,
-    ack_nonce: u64,
-    /// Stream bytes of the incoming direction consumed and acknowledged.
-    consumed: u64,
-    acked: u64,
-    ack_due: Option<Time>,
-    /// Outgoing datagrams (end-to-end mode, datagram kind).
-    datagram_key: Key,
-    datagram_peer_key: Key,
-    datagram_seq: u64,
-    /// End-to-end mode: the source's reliability.
-    reno: Option<RenoSender>,
-    /// Highest delivery the destination confirmed.
-    confirmed: u64,
-}
-
 struct Route {
     class: Class,
     kind: RouteKind,
+    /// Origin, hop, relay or destination, with that role's own state.
     role: Role,
     up: Option<Adj>,
     down: Option<Adj>,
-    /// This hop's keys with the origin (hops only).
-    keys: Option<HopKeys>,
-    building: Option<Box<Building>>,
-    extending: Option<Extending>,
-    endpoint: Option<Box<Endpoint>>,
     dirs: [Dir; 2],
     /// Frames of the end-to-end mode dropped by relay queues (this hop).
     queue_drops: u64,
-    /// Control messages are reliable link frames, so a lost link ack brings
-    /// one twice; they must act once. At a hop: the highest forward nonce
-    /// taken (the origin counts up).
-    fwd_nonce_seen: Option<u64>,
-    /// At the origin: the nonces of backward messages taken (random).
-    back_nonces_seen: BTreeSet<u64>,
-    /// At a hop: the CREATED it answered with, for a repeated CREATE.
-    created: Option<Vec<u8>>,
-    /// At a hop: the CREATE that made it (its key in `created_by`).
-    created_key: Option<(Address, RouteId)>,
     /// The last frame received for it or data sent on it.
     last_activity: Time,
     /// When to check whether it went idle. Activity does not move it (a
@@ -350,16 +283,8 @@ impl Routes {
                 role,
                 up: None,
                 down: None,
-                keys: None,
-                building: None,
-                extending: None,
-                endpoint: None,
                 dirs: [Dir::new(self.buffer), Dir::new(self.buffer)],
                 queue_drops: 0,
-                fwd_nonce_seen: None,
-                back_nonces_seen: BTreeSet::new(),
-                created: None,
-                created_key: None,
                 last_activity: now,
                 idle_check: now + self.idle_timeout,
                 timer_dirty: false,
@@ -391,7 +316,7 @@ impl Routes {
             .routes
             .iter()
             .filter(|(_, r)| {
-                r.down.is_none() && r.building.as_ref().is_some_and(|b| b.path[0] == peer)
+                r.down.is_none() && r.role.building().is_some_and(|b| b.path[0] == peer)
             })
             .map(|(&h, _)| h)
             .collect();
@@ -402,8 +327,8 @@ impl Routes {
             .routes
             .iter()
             .filter(|(_, r)| {
-                r.extending
-                    .as_ref()
+                r.role
+                    .extending()
                     .is_some_and(|x| x.sent.is_none() && x.next == peer)
             })
             .map(|(&h, _)| h)
@@ -416,7 +341,7 @@ impl Routes {
     /// Sends the CREATE of a pending extension if the next hop is a
     /// reachable neighbour.
     fn try_extend(&mut self, h: u64) {
-        let Some(x) = self.routes.get(&h).and_then(|r| r.extending.as_ref()) else {
+        let Some(x) = self.routes.get(&h).and_then(|r| r.role.extending()) else {
             return;
         };
         let peer = x.next;
@@ -426,7 +351,7 @@ impl Routes {
         let eph_pub = x.eph_pub;
         let reply = self.fresh_id(peer);
         self.inbound.insert((peer, reply), (h, Side::Down));
-        if let Some(x) = self.routes.get_mut(&h).and_then(|r| r.extending.as_mut()) {
+        if let Some(x) = self.routes.get_mut(&h).and_then(|r| r.role.extending_mut()) {
             x.sent = Some((peer, reply));
         }
         let frame = crate::wire::RouteCreateFrame {
@@ -489,17 +414,17 @@ impl Routes {
             }
             self.by_peer.remove(&(adj.peer, h));
         }
-        if let Some((peer, rx)) = r.extending.as_ref().and_then(|x| x.sent) {
+        if let Some((peer, rx)) = r.role.extending().and_then(|x| x.sent) {
             self.inbound.remove(&(peer, rx));
         }
-        if let Some(key) = r.created_key {
-            self.created_by.remove(&key);
+        if let Some(hop) = r.role.hop() {
+            self.created_by.remove(&hop.created_key);
         }
         for adj in [r.up, r.down].into_iter().flatten() {
             if Some(adj.peer) != failed && adj.tx != RouteId([0; 16]) {
                 let frame = crate::wire::RouteTeardownFrame {
                     route: adj.tx,
-                    reason: teardown_reason(reason, r.role),
+                    reason: teardown_reason(reason, r.role.is_end()),
                 };
                 self.queue_ctrl(adj.peer, crate::wire::RouteFrame::Teardown(frame));
             }
@@ -511,7 +436,7 @@ impl Routes {
                 }
             }
         }
-        if matches!(r.role, Role::Origin | Role::Destination) {
+        if r.role.is_end() {
             self.events.push_back(Event::RouteClosed {
                 route: RouteHandle(h),
                 reason,
@@ -523,12 +448,10 @@ impl Routes {
 /// How a teardown names its cause to the rest of the route: closed on
 /// purpose by an end (an end that idles out closes it too), or broken at a
 /// hop (a connection above builds a new route only after this).
-fn teardown_reason(reason: RouteCloseReason, role: Role) -> u8 {
+fn teardown_reason(reason: RouteCloseReason, at_an_end: bool) -> u8 {
     match reason {
         RouteCloseReason::Local | RouteCloseReason::Remote => crate::wire::TEARDOWN_CLOSED,
-        RouteCloseReason::Idle if matches!(role, Role::Origin | Role::Destination) => {
-            crate::wire::TEARDOWN_CLOSED
-        }
+        RouteCloseReason::Idle if at_an_end => crate::wire::TEARDOWN_CLOSED,
         _ => crate::wire::TEARDOWN_BROKEN,
     }
 }

@@ -9,7 +9,7 @@
 
 use std::ops::Bound;
 
-use super::{BACKWARD, FORWARD, Role, Routes};
+use super::{BACKWARD, FORWARD, RoleKind, Routes};
 use crate::config::RouteMode;
 use crate::identity::Address;
 use crate::link::Written;
@@ -157,14 +157,14 @@ impl Routes {
             let to = to.expect("checked");
             let dir = &mut r.dirs[d];
             let source = matches!(
-                (r.role, d),
-                (Role::Origin, FORWARD) | (Role::Destination, BACKWARD)
+                (r.role.kind(), d),
+                (RoleKind::Origin, FORWARD) | (RoleKind::Destination, BACKWARD)
             );
             if e2e && source {
                 // The baseline's source: the Reno sender chooses what goes.
                 let reno = r
-                    .endpoint
-                    .as_mut()
+                    .role
+                    .endpoint_mut()
                     .and_then(|e| e.reno.as_mut())
                     .expect("end-to-end sources run Reno");
                 let Some((off, len)) = reno.next_segment(dir.buf.end()) else {

@@ -73,13 +73,13 @@ impl Routes {
                 t = (at, timer);
             }
         };
-        if let Some(b) = &r.building {
+        if let Some(b) = r.role.building() {
             consider(b.deadline, RouteTimer::Setup);
         }
-        if let Some(x) = &r.extending {
+        if let Some(x) = r.role.extending() {
             consider(x.deadline, RouteTimer::Extend);
         }
-        if let Some(e) = &r.endpoint {
+        if let Some(e) = r.role.endpoint() {
             consider(e.ack_due.unwrap_or(Time::NEVER), RouteTimer::EndToEndAck);
             if let Some(reno) = &e.reno {
                 consider(reno.timer(), RouteTimer::Retransmit);
@@ -102,7 +102,7 @@ impl Routes {
             }
             r.idle_check = idle_at;
         }
-        if r.building.as_ref().is_some_and(|b| b.deadline <= now) {
+        if r.role.building().is_some_and(|b| b.deadline <= now) {
             // Still waiting for the first hop's link: there is none.
             let why = if r.down.is_none() {
                 RouteFailure::NoLink(0)
@@ -112,8 +112,9 @@ impl Routes {
             self.fail_setup(h, why);
             return;
         }
-        if r.extending.as_ref().is_some_and(|x| x.deadline <= now) {
-            let x = r.extending.take().expect("checked");
+        if r.role.extending().is_some_and(|x| x.deadline <= now) {
+            let hop = r.role.hop_mut().expect("extending hops are hops");
+            let x = hop.extending.take().expect("checked");
             let why = match x.sent {
                 Some(key) => {
                     self.inbound.remove(&key);
@@ -124,14 +125,14 @@ impl Routes {
             self.reply_to_origin(h, ControlMessage::ExtendFailed(why));
             return;
         }
-        let Some(e) = r.endpoint.as_mut() else {
+        let Some(e) = r.role.endpoint_mut() else {
             return;
         };
         if e.ack_due.is_some_and(|t| t <= now) {
             self.send_e2e_ack(h);
         }
         let r = self.routes.get_mut(&h).expect("still there");
-        let Some(e) = r.endpoint.as_mut() else {
+        let Some(e) = r.role.endpoint_mut() else {
             return;
         };
         if let Some(reno) = e.reno.as_mut()
