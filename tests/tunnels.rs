@@ -92,3 +92,109 @@ fn tunnels_without_an_underlay_are_refused_with_a_located_error() {
     assert!(e.to_string().contains("tunnels[0]"), "{e}");
     assert!(e.to_string().contains("underlay"), "{e}");
 }
+
+fn parse(text: &str) -> sim::model::Scenario {
+    sim::scenario::parse(text, Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Two nodes whose only shared link is a tunnel; `faults` on the path
+/// group "isp" (node 1's provider).
+fn group_scenario(faults: &str) -> String {
+    format!(
+        r#"{{
+        "name": "path-group", "seed": 3, "duration": "6s",
+        "protocol": {{ "suite": "modeled" }},
+        "topology": {{ "generator": "chain", "nodes": 3, "link": {{ "bandwidth": "10Mbps", "latency": "5ms" }} }},
+        "underlay": {{ "path": {{ "latency": "30ms" }}, "groups": [ {{ "name": "isp", "nodes": [2] }} ] }},
+        "tunnels": [ {{ "from": 0, "to": 2, "at": "0s" }} ],
+        "faults": [ {faults} ]
+    }}"#
+    )
+}
+
+#[test]
+fn a_path_group_that_goes_down_takes_its_tunnels_down_and_back() {
+    let r = sim::run::run(
+        parse(&group_scenario(
+            r#"{ "at": "1s", "path_group": "isp", "down_for": "2s" }"#,
+        )),
+        &mut |_| {},
+    )
+    .expect("runs");
+    let tunnel = |from| {
+        r.summary
+            .links
+            .iter()
+            .find(|l| l.medium == "tunnel" && l.from == from)
+            .expect("the tunnel's row")
+    };
+    // Keepalives and handshakes crossed it, and those sent while the
+    // group was down were dropped as such.
+    for from in [0, 2] {
+        let t = tunnel(from);
+        assert!(t.drops.get("down").copied().unwrap_or(0) > 0, "{t:?}");
+        assert!(t.delivered > 0, "{t:?}");
+    }
+    // The link came back (the 10 s dead interval was not reached).
+    let l = r.world.node(0).link(LinkId(2)).expect("the tunnel link");
+    assert!(l.established, "{l:?}");
+}
+
+#[test]
+fn a_path_group_latency_fault_slows_its_tunnels() {
+    let rtt = |faults: &str| {
+        let r = sim::run::run(parse(&group_scenario(faults)), &mut |_| {}).expect("runs");
+        r.world.node(0).link(LinkId(2)).expect("tunnel").srtt
+    };
+    let plain = rtt("");
+    let slow = rtt(r#"{ "at": "1s", "path_group": "isp", "add_latency": "100ms", "for": "4s" }"#);
+    // 2 x 30 ms plain; 2 x 130 ms once the fault holds (smoothed).
+    assert!(plain < node_core::Duration::from_millis(80), "{plain:?}");
+    assert!(slow > node_core::Duration::from_millis(200), "{slow:?}");
+}
+
+#[test]
+fn path_groups_are_checked_and_faults_name_them() {
+    let err = sim::scenario::parse(
+        &group_scenario(r#"{ "at": "1s", "path_group": "isq", "down_for": "1s" }"#),
+        Path::new("."),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("faults[0].path_group"), "{err}");
+    assert!(err.contains("underlay.groups has: isp"), "{err}");
+    let err = sim::scenario::parse(
+        &group_scenario("").replace(r#""nodes": [2]"#, r#""nodes": [7]"#),
+        Path::new("."),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("underlay.groups[0].nodes[0]"), "{err}");
+}
+
+#[test]
+fn underlay_latency_grows_with_the_distance_between_positions() {
+    let sc = parse(
+        r#"{
+        "name": "far", "seed": 4, "duration": "1s",
+        "protocol": { "suite": "modeled" },
+        "topology": { "generator": "geometric", "nodes": 6, "area": [300000, 300000], "radio_range": 1000, "connected": false,
+                      "link": { "bandwidth": "10Mbps", "latency": "1ms" } },
+        "underlay": { "path": { "latency": "2ms" }, "latency_per_km": "5us",
+                      "pairs": [ { "between": [0, 1], "path": { "latency": "9ms" } } ] }
+    }"#,
+    );
+    let u = sc.underlay.as_ref().expect("underlay");
+    let nodes = &sc.network.nodes;
+    let (a, b) = (nodes[2].position.unwrap(), nodes[3].position.unwrap());
+    let km = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt() / 1000.0;
+    let expected = 2e6 + 5e3 * km;
+    let got = u.path(2, 3, nodes).latency.as_nanos() as f64;
+    assert!((got - expected).abs() <= 1.0, "{got} vs {expected}");
+    assert!(km > 1.0, "the nodes are apart: {km} km");
+    // A pair the file lists keeps its own latency.
+    assert_eq!(
+        u.path(1, 0, nodes).latency,
+        node_core::Duration::from_millis(9)
+    );
+}

@@ -237,6 +237,19 @@ pub enum FaultKind {
         /// Groups of node indices; nodes in no group form one more group.
         groups: Vec<Vec<usize>>,
     },
+    /// Every underlay path of group `group` goes down (the tunnels across
+    /// them, open or opened meanwhile), then up again.
+    PathGroupDown {
+        /// Index in `Underlay::groups`.
+        group: usize,
+    },
+    /// Every underlay path of group `group` gets `extra` latency.
+    PathGroupLatency {
+        /// Index in `Underlay::groups`.
+        group: usize,
+        /// Added latency.
+        extra: Duration,
+    },
     /// Both directions of `link` get `extra` latency.
     LatencyChange {
         /// Link index.
@@ -283,20 +296,54 @@ pub struct Underlay {
     /// loss of the path itself).
     pub path: ChannelParams,
     /// Paths that differ, by node pair (a, b) with a < b; both directions.
+    /// Sorted by pair.
     pub pairs: Vec<((usize, usize), ChannelParams)>,
     /// Each node's access link (its uplink, shared by all its tunnels):
     /// bandwidth and queue; `None` for no shared bottleneck.
     pub access: Option<ChannelParams>,
+    /// Latency added per km of straight-line distance between the ends'
+    /// positions (paths not listed in `pairs`, both ends with a position).
+    pub latency_per_km: Option<Duration>,
+    /// Sets of paths that fail or degrade together (one provider, one
+    /// region): a path belongs to every group that holds one of its ends.
+    pub groups: Vec<PathGroup>,
+}
+
+/// A set of underlay paths that fail or degrade together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathGroup {
+    /// Its name, as faults name it.
+    pub name: String,
+    /// Its nodes, sorted: every path with an end among them is in it.
+    pub nodes: Vec<usize>,
 }
 
 impl Underlay {
-    /// The path from `a` to `b`.
-    pub fn path(&self, a: usize, b: usize) -> ChannelParams {
+    /// The path from `a` to `b` (`nodes` give the positions).
+    pub fn path(&self, a: usize, b: usize, nodes: &[NodeSpec]) -> ChannelParams {
         let key = (a.min(b), a.max(b));
-        self.pairs
+        if let Ok(i) = self.pairs.binary_search_by_key(&key, |(k, _)| *k) {
+            return self.pairs[i].1.clone();
+        }
+        let mut p = self.path.clone();
+        let pos = |n: usize| nodes.get(n).and_then(|s| s.position);
+        if let (Some(per_km), Some(pa), Some(pb)) = (self.latency_per_km, pos(a), pos(b)) {
+            let km = ((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2)).sqrt() / 1000.0;
+            let extra = (per_km.as_nanos() as f64 * km).round() as u64;
+            p.latency = p.latency + Duration::from_nanos(extra);
+        }
+        p
+    }
+
+    /// The groups the path between `a` and `b` is in.
+    pub fn groups_of(&self, a: usize, b: usize) -> impl Iterator<Item = usize> + '_ {
+        self.groups
             .iter()
-            .find(|(k, _)| *k == key)
-            .map_or_else(|| self.path.clone(), |(_, p)| p.clone())
+            .enumerate()
+            .filter(move |(_, g)| {
+                g.nodes.binary_search(&a).is_ok() || g.nodes.binary_search(&b).is_ok()
+            })
+            .map(|(i, _)| i)
     }
 }
 

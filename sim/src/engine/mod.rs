@@ -100,6 +100,8 @@ pub struct World<P: Population> {
     /// Tunnel requests of the scenario's `tunnels` entries: (node,
     /// request) -> entry.
     plan_requests: BTreeMap<(usize, node_core::TunnelRequest), usize>,
+    /// Faults in force on each underlay path group.
+    path_groups: Vec<tunnels::PathGroupState>,
 }
 
 impl<P: Population> World<P> {
@@ -143,6 +145,10 @@ impl<P: Population> World<P> {
             dest_routes: BTreeMap::new(),
             tunnels: Vec::new(),
             plan_requests: BTreeMap::new(),
+            path_groups: vec![
+                Default::default();
+                scenario.underlay.as_ref().map_or(0, |u| u.groups.len())
+            ],
             scenario,
         };
         world.links.set_access(
@@ -399,6 +405,10 @@ impl<P: Population> World<P> {
                         self.links.hold_down(l, start, self.now);
                     }
                 }
+            }
+            FaultKind::PathGroupDown { group } => self.path_group_fault(group, start, None),
+            FaultKind::PathGroupLatency { group, extra } => {
+                self.path_group_fault(group, start, Some(extra))
             }
             FaultKind::NodeCrash { node } => {
                 if start && self.nodes[node].alive {

@@ -81,7 +81,8 @@ impl<P: Population> World<P> {
             return;
         }
         let underlay = self.scenario.underlay.as_ref().expect("checked");
-        let (ab, ba) = (underlay.path(i, to), underlay.path(to, i));
+        let nodes = &self.scenario.network.nodes;
+        let (ab, ba) = (underlay.path(i, to, nodes), underlay.path(to, i, nodes));
         // What each end may send at: its path, or its access link if slower.
         let rate = |p: &crate::model::ChannelParams| {
             let access = underlay
@@ -110,6 +111,18 @@ impl<P: Population> World<P> {
             plan,
         });
         self.fingerprint.record(self.now, i, Step::Tunnel, index);
+        // A path that is down or slow now is so for a new tunnel too.
+        let groups: Vec<usize> = underlay.groups_of(i, to).collect();
+        let mut extra = node_core::Duration::ZERO;
+        for g in groups {
+            if self.path_groups[g].down > 0 {
+                self.links.hold_down(index, true, self.now);
+            }
+            extra = extra + self.path_groups[g].extra;
+        }
+        if extra > node_core::Duration::ZERO {
+            self.links.set_extra_latency(index, extra);
+        }
         let opened = Input::TunnelOpened {
             request,
             link,
@@ -172,5 +185,70 @@ impl<P: Population> World<P> {
     /// Every tunnel of the run so far.
     pub fn tunnels(&self) -> &[TunnelRecord] {
         &self.tunnels
+    }
+}
+
+/// A path group's faults now.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct PathGroupState {
+    /// Down faults in force.
+    pub down: u32,
+    /// Latency its latency faults add, summed.
+    pub extra: node_core::Duration,
+}
+
+impl<P: Population> World<P> {
+    /// A path group fault starts (or ends): the open tunnels across the
+    /// group's paths go down or get the latency (later ones at opening).
+    pub(super) fn path_group_fault(
+        &mut self,
+        group: usize,
+        start: bool,
+        extra: Option<node_core::Duration>,
+    ) {
+        let g = &mut self.path_groups[group];
+        let edge = match extra {
+            None => {
+                let before = g.down;
+                g.down = if start {
+                    g.down + 1
+                } else {
+                    g.down.saturating_sub(1)
+                };
+                (before == 0) != (g.down == 0)
+            }
+            Some(d) => {
+                g.extra = if start {
+                    g.extra + d
+                } else {
+                    node_core::Duration::from_nanos(g.extra.as_nanos().saturating_sub(d.as_nanos()))
+                };
+                true
+            }
+        };
+        if !edge {
+            return;
+        }
+        let underlay = self
+            .scenario
+            .underlay
+            .as_ref()
+            .expect("path groups need an underlay");
+        for t in self.tunnels.iter().filter(|t| t.closed.is_none()) {
+            if !underlay.groups_of(t.a, t.b).any(|x| x == group) {
+                continue;
+            }
+            match extra {
+                None => self.links.hold_down(t.link, start, self.now),
+                Some(_) => {
+                    let sum = underlay
+                        .groups_of(t.a, t.b)
+                        .fold(node_core::Duration::ZERO, |s, x| {
+                            s + self.path_groups[x].extra
+                        });
+                    self.links.set_extra_latency(t.link, sum);
+                }
+            }
+        }
     }
 }

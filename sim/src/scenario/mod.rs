@@ -20,6 +20,7 @@ pub mod locate;
 pub mod paths;
 mod resolve;
 pub(crate) mod spec;
+mod underlay;
 
 #[cfg(test)]
 mod tests;

@@ -10,13 +10,10 @@ use serde_json::{Map, Value};
 use super::Doc;
 use super::error::ScenarioError;
 use super::spec::{
-    BulkSpec, CbrSpec, ClassSpec, Dur, FaultSpecRaw, LinkParamsSpec, ProtocolSpec,
-    RequestResponseSpec, ScenarioSpec, Size, SuiteSpec, TRAFFIC_COMMON_KEYS, TrafficCommon,
+    BulkSpec, CbrSpec, ClassSpec, Dur, FaultSpecRaw, ProtocolSpec, RequestResponseSpec,
+    ScenarioSpec, Size, SuiteSpec, TRAFFIC_COMMON_KEYS, TrafficCommon,
 };
-use crate::model::{
-    ChannelParams, FaultKind, FaultSpec, Network, Scenario, TrafficKind, TrafficSpec, TunnelPlan,
-    Underlay,
-};
+use crate::model::{FaultKind, FaultSpec, Network, Scenario, TrafficKind, TrafficSpec, Underlay};
 use crate::topology;
 use crate::units::fmt_duration;
 
@@ -74,17 +71,17 @@ pub(super) fn resolve(
         }
         traffic.push(flow);
     }
-    let faults = spec
-        .faults
-        .iter()
-        .enumerate()
-        .map(|(i, f)| ctx.fault(i, f))
-        .collect::<Result<Vec<_>, _>>()?;
     let underlay = spec
         .underlay
         .as_ref()
         .map(|u| ctx.underlay(u))
         .transpose()?;
+    let faults = spec
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| ctx.fault(i, f, underlay.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
     let tunnels = spec
         .tunnels
         .iter()
@@ -204,15 +201,15 @@ impl LinkIndex {
 }
 
 /// What checking traffic and faults needs.
-struct Ctx<'a> {
-    doc: Doc<'a>,
-    network: &'a Network,
+pub(super) struct Ctx<'a> {
+    pub(super) doc: Doc<'a>,
+    pub(super) network: &'a Network,
     links: &'a LinkIndex,
     duration: Duration,
 }
 
 impl Ctx<'_> {
-    fn node(&self, path: &str, node: usize) -> Result<usize, ScenarioError> {
+    pub(super) fn node(&self, path: &str, node: usize) -> Result<usize, ScenarioError> {
         let n = self.network.nodes.len();
         if node >= n {
             return Err(self.doc.error(
@@ -232,85 +229,8 @@ impl Ctx<'_> {
         })
     }
 
-    fn underlay(&self, u: &super::spec::UnderlaySpec) -> Result<Underlay, ScenarioError> {
-        // An Internet path unless the file says otherwise.
-        let base = LinkParamsSpec::speed(100_000_000, Duration::from_millis(20));
-        let path = LinkParamsSpec::merge(&[&base, &u.path]);
-        let mut pairs: Vec<((usize, usize), ChannelParams)> = Vec::new();
-        for (i, p) in u.pairs.iter().enumerate() {
-            let at = format!("underlay.pairs[{i}].between");
-            let [a, b] = p.between;
-            self.node(&format!("{at}[0]"), a)?;
-            self.node(&format!("{at}[1]"), b)?;
-            if a == b {
-                return Err(self.doc.error(&at, "a pair names two different nodes"));
-            }
-            let key = (a.min(b), a.max(b));
-            if pairs.iter().any(|(k, _)| *k == key) {
-                return Err(self
-                    .doc
-                    .error(&at, format!("the pair {a}, {b} is given twice")));
-            }
-            pairs.push((key, LinkParamsSpec::merge(&[&base, &u.path, &p.path])));
-        }
-        let access = u.access.as_ref().map(|a| {
-            // An access link serializes; its latency is the path's.
-            let mut c = LinkParamsSpec::merge(&[
-                &LinkParamsSpec::speed(path.bandwidth_bps, Duration::ZERO),
-                a,
-            ]);
-            c.latency = Duration::ZERO;
-            c
-        });
-        Ok(Underlay {
-            path,
-            pairs,
-            access,
-        })
-    }
-
-    fn tunnel(
-        &self,
-        i: usize,
-        t: &super::spec::TunnelSpecRaw,
-        have_underlay: bool,
-    ) -> Result<TunnelPlan, ScenarioError> {
-        let path = format!("tunnels[{i}]");
-        if !have_underlay {
-            return Err(self.doc.error(
-                &path,
-                "tunnels cross the underlay: the scenario needs an `underlay` section",
-            ));
-        }
-        let from = self.node(&format!("{path}.from"), t.from)?;
-        let to = self.node(&format!("{path}.to"), t.to)?;
-        if from == to {
-            return Err(self
-                .doc
-                .error(&format!("{path}.to"), "a tunnel joins two different nodes"));
-        }
-        let at = t.at.map_or(Duration::ZERO, |d| d.0);
-        self.within_run(&format!("{path}.at"), at)?;
-        let close_at = t.close_at.map(|d| d.0);
-        if let Some(c) = close_at {
-            if c <= at {
-                return Err(self.doc.error(
-                    &format!("{path}.close_at"),
-                    "a tunnel closes after it opens",
-                ));
-            }
-            self.within_run(&format!("{path}.close_at"), c)?;
-        }
-        Ok(TunnelPlan {
-            from,
-            to,
-            at,
-            close_at,
-        })
-    }
-
     /// A time at which something starts must fall inside the run.
-    fn within_run(&self, path: &str, at: Duration) -> Result<(), ScenarioError> {
+    pub(super) fn within_run(&self, path: &str, at: Duration) -> Result<(), ScenarioError> {
         if at >= self.duration {
             return Err(self.doc.error(
                 path,
@@ -476,26 +396,38 @@ impl Ctx<'_> {
         })
     }
 
-    fn fault(&self, i: usize, f: &FaultSpecRaw) -> Result<FaultSpec, ScenarioError> {
+    fn fault(
+        &self,
+        i: usize,
+        f: &FaultSpecRaw,
+        underlay: Option<&Underlay>,
+    ) -> Result<FaultSpec, ScenarioError> {
         let path = format!("faults[{i}]");
         let p = |field: &str| format!("{path}.{field}");
         let targets = [
             ("link", f.link.is_some()),
             ("node", f.node.is_some()),
             ("partition", f.partition.is_some()),
+            ("path_group", f.path_group.is_some()),
         ];
         let mut given = targets.iter().filter(|(_, is)| *is).map(|(name, _)| *name);
         let (Some(target), None) = (given.next(), given.next()) else {
             let second = targets.iter().filter(|(_, is)| *is).nth(1);
             return Err(self.doc.error(
                 &second.map_or(path.clone(), |(name, _)| p(name)),
-                "a fault names exactly one of `link`, `node` or `partition`",
+                "a fault names exactly one of `link`, `node`, `partition` or `path_group`",
             ));
         };
-        if f.add_latency.is_some() && target != "link" {
+        if f.add_latency.is_some() && target != "link" && target != "path_group" {
+            return Err(self.doc.error(
+                &p("add_latency"),
+                "only a link or a path group can get extra latency",
+            ));
+        }
+        if f.add_latency == Some(Dur(Duration::ZERO)) {
             return Err(self
                 .doc
-                .error(&p("add_latency"), "only a link can get extra latency"));
+                .error(&p("add_latency"), "must be greater than zero"));
         }
         let (kind, duration_key) = match target {
             "node" => {
@@ -503,14 +435,17 @@ impl Ctx<'_> {
                 (FaultKind::NodeCrash { node }, "crash_for")
             }
             "partition" => (self.partition(&p("partition"), f)?, "for"),
+            "path_group" => {
+                let name = f.path_group.as_deref().unwrap_or_default();
+                let group = self.path_group(&p("path_group"), name, underlay)?;
+                match f.add_latency {
+                    Some(Dur(extra)) => (FaultKind::PathGroupLatency { group, extra }, "for"),
+                    None => (FaultKind::PathGroupDown { group }, "down_for"),
+                }
+            }
             _ => {
                 let link = self.link(&p("link"), f.link.unwrap_or_default())?;
                 match f.add_latency {
-                    Some(Dur(extra)) if extra == Duration::ZERO => {
-                        return Err(self
-                            .doc
-                            .error(&p("add_latency"), "must be greater than zero"));
-                    }
                     Some(Dur(extra)) => (FaultKind::LatencyChange { link, extra }, "for"),
                     None => (FaultKind::LinkDown { link }, "down_for"),
                 }

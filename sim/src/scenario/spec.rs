@@ -353,6 +353,19 @@ pub struct UnderlaySpec {
     #[serde(default)]
     pub pairs: Vec<UnderlayPairSpec>,
     pub access: Option<LinkParamsSpec>,
+    /// Latency added per km between the two ends' positions.
+    pub latency_per_km: Option<Dur>,
+    /// Sets of paths that fail or degrade together.
+    #[serde(default)]
+    pub groups: Vec<PathGroupSpec>,
+}
+
+/// A path group: every path with an end among `nodes`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathGroupSpec {
+    pub name: String,
+    pub nodes: Vec<usize>,
 }
 
 /// A pair of nodes whose underlay path differs.
@@ -473,6 +486,7 @@ pub struct FaultSpecRaw {
     pub link: Option<[usize; 2]>,
     pub node: Option<usize>,
     pub partition: Option<Vec<Vec<usize>>>,
+    pub path_group: Option<String>,
     pub add_latency: Option<Dur>,
     pub down_for: Option<Dur>,
     pub crash_for: Option<Dur>,
