@@ -6,6 +6,13 @@
 
 use core::fmt;
 
+use rand_chacha::ChaCha20Rng;
+
+use super::pacer::Pacer;
+use super::{Ctx, Link, LinkEvent, Upper};
+use crate::config::Config;
+use crate::time::{Duration, Time};
+
 /// A timer of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LinkTimer {
@@ -62,4 +69,140 @@ impl fmt::Display for LinkTimer {
             LinkTimer::Drain => "drain",
         })
     }
+}
+
+impl<T> Link<T> {
+    /// Every timer of this link with its deadline (`NEVER` when not armed).
+    pub fn timers(&self, config: &Config) -> [(LinkTimer, Time); 10] {
+        LinkTimer::ALL.map(|timer| (timer, self.deadline(timer, config)))
+    }
+
+    /// The earliest armed timer (the first in [`LinkTimer::ALL`] order on a
+    /// tie), or `NEVER`. Asked after every input, so written out rather than
+    /// built from [`Self::timers`].
+    pub fn next_timer(&self, config: &Config) -> (Time, LinkTimer) {
+        let mut next = (Time::NEVER, LinkTimer::ALL[0]);
+        if self.closed {
+            return next;
+        }
+        for timer in LinkTimer::ALL {
+            let at = self.deadline(timer, config);
+            if at < next.0 {
+                next = (at, timer);
+            }
+        }
+        next
+    }
+
+    /// When `timer` fires (`NEVER` when it is not armed).
+    #[inline]
+    fn deadline(&self, timer: LinkTimer, config: &Config) -> Time {
+        let never = Time::NEVER;
+        if self.closed {
+            return never;
+        }
+        let s = self.session.as_ref();
+        match timer {
+            LinkTimer::HandshakeRetry => self.ours.as_ref().map_or(never, |o| o.next_retry),
+            LinkTimer::HandshakeExpiry => self.pending.as_ref().map_or(never, |p| p.expires),
+            LinkTimer::Ack => s.map_or(never, |s| s.acks.deadline()),
+            LinkTimer::Loss => s
+                .and_then(|s| s.sent.oldest())
+                .map_or(never, |t| t + self.retransmission_timeout(config)),
+            LinkTimer::Keepalive => s.map_or(never, |_| {
+                self.last_eliciting_sent + config.keepalive_interval
+            }),
+            LinkTimer::Dead => s.map_or(never, |_| self.last_recv + config.dead_interval),
+            LinkTimer::Rekey => s.map_or(never, |s| {
+                let twice_rtt = Duration::from_nanos(self.rtt.srtt()).saturating_mul(2);
+                s.keys.next_rotation(config.rekey_interval.max(twice_rtt))
+            }),
+            LinkTimer::KeyDiscard => s.map_or(never, |s| s.keys.next_discard()),
+            LinkTimer::Pacing => self.pacer.as_ref().map_or(never, Pacer::deadline),
+            LinkTimer::Drain => self.drain_deadline.unwrap_or(never),
+        }
+    }
+
+    /// Fires every timer that is due at `now`.
+    pub fn handle_timeout<U: Upper<Token = T>>(
+        &mut self,
+        now: Time,
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) {
+        for (timer, at) in self.timers(ctx.config) {
+            if at <= now {
+                self.fire(timer, now, ctx, up);
+            }
+        }
+    }
+
+    fn fire<U: Upper<Token = T>>(
+        &mut self,
+        timer: LinkTimer,
+        now: Time,
+        ctx: &mut Ctx<'_>,
+        up: &mut U,
+    ) {
+        let config = ctx.config;
+        match timer {
+            LinkTimer::HandshakeRetry => {
+                if let Some(o) = self.ours.as_mut() {
+                    self.handshake_tx.push_back(o.init.bytes.clone());
+                    o.backoff = (o.backoff.saturating_mul(2)).min(config.handshake_max_retry);
+                    o.next_retry = now + jittered(o.backoff, ctx.rng);
+                }
+            }
+            LinkTimer::HandshakeExpiry => self.pending = None,
+            // The ACK goes out with the next datagram; `must_send` is now true.
+            LinkTimer::Ack => {}
+            LinkTimer::Loss => {
+                let rto = self.retransmission_timeout(config);
+                if let Some(s) = self.session.as_mut() {
+                    let lost = s.sent.lost_by_timeout(now - rto);
+                    self.rtt.on_timeout();
+                    self.on_lost(lost, up);
+                }
+            }
+            LinkTimer::Keepalive => {
+                self.ping_pending = true;
+                // Re-armed from now even if the PING waits behind the window.
+                self.last_eliciting_sent = now;
+            }
+            LinkTimer::Dead => {
+                self.abandon_in_flight(up);
+                self.session = None;
+                self.rekey_tx.clear();
+                self.ping_pending = false;
+                // A dead link is not drained: it carries nothing.
+                self.drain_deadline = None;
+                up.on_event(now, LinkEvent::Dead { link: self.id });
+                if self.ours.is_none() {
+                    self.initiate(now, ctx);
+                }
+            }
+            LinkTimer::Rekey => self.rekey_now(ctx),
+            LinkTimer::KeyDiscard => {
+                if let Some(s) = self.session.as_mut() {
+                    s.keys.discard_expired(now);
+                }
+            }
+            LinkTimer::Pacing => {
+                if let Some(p) = self.pacer.as_mut() {
+                    p.on_timeout();
+                }
+            }
+            // Draining took too long: close anyway. What still used the
+            // link was moved where it could be; the rest breaks now.
+            LinkTimer::Drain => self.close(now, up),
+        }
+    }
+}
+
+/// `d` plus a random quarter of it, so that nodes that started together do
+/// not retry together (on a shared medium they would collide every time).
+pub(super) fn jittered(d: Duration, rng: &mut ChaCha20Rng) -> Duration {
+    use rand::RngExt as _;
+    let quarter = d.as_nanos() / 4;
+    d + Duration::from_nanos(rng.random_range(0..=quarter))
 }

@@ -12,13 +12,13 @@ use crate::config::{Config, ConfigError};
 use crate::connection::Connections;
 use crate::crypto::CryptoSuite;
 use crate::dispatch::{Above, UpperToken, flush};
-use crate::identity::{Address, Identity, PublicKey};
+use crate::identity::{Identity, PublicKey};
 use crate::interface::{
     CONTROL_CHANNEL, Command, CommandError, Event, Input, LinkId, Output, RouteHandle,
 };
 use crate::link::{Ctx, Link, LinkState, LinkTimer, MIN_MTU};
 use crate::neighbours::{NeighbourInfo, Neighbours};
-use crate::route::{RouteInfo, RouteKind, RouteStats, RouteTimer, Routes};
+use crate::route::{RouteTimer, Routes};
 use crate::stats::{LinkStats, NodeStats};
 use crate::time::{Duration, Time};
 use crate::timers::{Owner, TimerTable};
@@ -26,6 +26,7 @@ use crate::tunnels::Tunnels;
 
 mod connections;
 mod links;
+mod routes;
 mod timers;
 use crate::wire::Class;
 
@@ -430,60 +431,6 @@ impl Node {
         Ok(())
     }
 
-    /// Opens a route along `path`: the addresses of the hops after this
-    /// node, the first a neighbour, the last the destination. The route is
-    /// usable once [`Event::RouteUp`] arrives.
-    pub fn open_route(
-        &mut self,
-        path: Vec<Address>,
-        class: Class,
-        kind: RouteKind,
-    ) -> Result<RouteHandle, CommandError> {
-        self.routes.open(self.now, path, class, kind)
-    }
-
-    /// Sends a message on a route (at its origin or its destination). It
-    /// arrives exactly once and in order as [`Event::RouteMessage`]; a full
-    /// route buffer refuses it with [`CommandError::RouteFull`]
-    /// (backpressure: try again after [`Event::RouteDelivered`] or later).
-    pub fn route_send(&mut self, route: RouteHandle, data: Vec<u8>) -> Result<(), CommandError> {
-        self.routes.send(route, data)
-    }
-
-    /// Stream bytes the route's sending end still holds (not yet passed on).
-    pub fn route_backlog(&self, route: RouteHandle) -> Option<usize> {
-        self.routes.backlog(route)
-    }
-
-    /// Whether a message of `len` bytes fits in the route's buffer now.
-    pub fn route_has_room(&self, route: RouteHandle, len: usize) -> bool {
-        self.routes.has_room(route, len)
-    }
-
-    /// Closes a route (its hops and the other end are told).
-    pub fn close_route(&mut self, route: RouteHandle) -> Result<(), CommandError> {
-        self.routes.close(route)
-    }
-
-    /// A route's state at this node (any role), for metrics. Its
-    /// `upstream` and `downstream` are the links that carry it now.
-    pub fn route(&self, route: RouteHandle) -> Option<RouteInfo> {
-        let mut info = self.routes.info(route)?;
-        info.upstream = info.upstream_peer.and_then(|p| self.neighbours.carrier(&p));
-        info.downstream = info
-            .downstream_peer
-            .and_then(|p| self.neighbours.carrier(&p));
-        Some(info)
-    }
-
-    /// The route entry whose frames arrive from upstream on `link` with
-    /// route id `id` (the upstream hop's `downstream_id`): how an observer
-    /// of every node follows a route hop by hop. Route ids are per
-    /// neighbour, so any established link to that neighbour finds it.
-    pub fn route_from_upstream(&self, link: LinkId, id: crate::RouteId) -> Option<RouteHandle> {
-        self.routes.by_upstream(self.neighbours.peer_of(link)?, id)
-    }
-
     /// Every neighbour with an established link, with its links and the
     /// one that carries its traffic now.
     pub fn neighbours(&self) -> impl Iterator<Item = NeighbourInfo> + '_ {
@@ -493,16 +440,6 @@ impl Node {
     /// Where `link` is in its life.
     pub fn link_state(&self, link: LinkId) -> Option<LinkState> {
         self.links.get(&link).map(|l| l.state())
-    }
-
-    /// Every route entry this node holds, as origin, relay or destination.
-    pub fn routes(&self) -> impl Iterator<Item = RouteHandle> + '_ {
-        self.routes.handles()
-    }
-
-    /// Counters of the route layer.
-    pub fn route_stats(&self) -> RouteStats {
-        self.routes.stats()
     }
 
     /// Tests: every packet this node seals on `link` is first damaged by
