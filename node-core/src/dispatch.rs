@@ -141,6 +141,7 @@ impl Upper for Above<'_> {
                 peer,
                 replaced,
                 resent_messages,
+                rate_bps,
             } => {
                 let address = Address::of(&peer);
                 // A replaced session: the link was in the table with its old
@@ -162,7 +163,7 @@ impl Upper for Above<'_> {
                     // teardowns as unknown routes).
                     self.routes.on_neighbour_reset(address);
                 }
-                self.neighbours.link_up(link, address);
+                self.neighbours.link_up(link, address, rate_bps);
                 self.routes.on_neighbour_up(address);
                 self.push(Event::LinkEstablished {
                     link,

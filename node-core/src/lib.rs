@@ -93,7 +93,7 @@ pub use interface::{
     RouteCloseReason, RouteFailure, RouteHandle, TunnelFailure, TunnelRequest,
 };
 pub use link::{LinkState, LinkTimer};
-pub use neighbours::NeighbourInfo;
+pub use neighbours::{NeighbourInfo, NeighbourLink};
 pub use node::{LinkInfo, Node, TimeoutReason};
 pub use route::{RouteInfo, RouteKind, RouteTimer};
 pub use stats::{DropStats, LinkStats, NodeStats};

@@ -6,6 +6,14 @@
 //! carries its traffic now (the *carrier*), and changes it when that link
 //! fails or is drained, so the routes through the neighbour move instead of
 //! breaking. Only established links are in the table.
+//!
+//! **Which link carries.** The fastest link that is not draining, by the
+//! rate the driver gave it (an interface or tunnel rate; a link without
+//! one counts as slower than any with one), the oldest among equals. The
+//! choice is made again only when the table changes (a link comes, goes,
+//! or starts draining), never per packet, so traffic does not flap: a
+//! faster link that comes back takes the traffic back; an equal one does
+//! not.
 
 use std::collections::BTreeMap;
 
@@ -17,9 +25,23 @@ use crate::interface::LinkId;
 struct Entry {
     /// Draining links carry only while no other link is up.
     draining: bool,
-    /// Order of establishment: the oldest usable link is preferred (a
-    /// stable choice, so traffic does not flap between equal links).
+    /// Order of establishment: the oldest usable link is preferred among
+    /// equals (a stable choice, so traffic does not flap between them).
     since: u64,
+    /// The link's rate, if the driver gave one.
+    rate_bps: Option<u64>,
+}
+
+impl Entry {
+    /// Preference order: smaller is better.
+    fn rank(&self, id: LinkId) -> (bool, std::cmp::Reverse<Option<u64>>, u64, LinkId) {
+        (
+            self.draining,
+            std::cmp::Reverse(self.rate_bps),
+            self.since,
+            id,
+        )
+    }
 }
 
 #[derive(Debug, Default)]
@@ -29,23 +51,28 @@ struct Neighbour {
 }
 
 impl Neighbour {
-    /// Keeps the carrier while it is usable; otherwise the oldest link that
-    /// is not draining, or (as a last resort: a draining link still works)
-    /// the oldest draining one.
+    /// The best link by [`Entry::rank`]: not draining before draining (a
+    /// draining link still works, so it carries when nothing else is up),
+    /// then the fastest, then the oldest. The carrier changes only for a
+    /// strictly better link.
     fn choose(&mut self) {
-        if let Some(c) = self.carrier
-            && self.links.get(&c).is_some_and(|e| !e.draining)
-        {
-            return;
-        }
-        let best = |draining: bool| {
-            self.links
-                .iter()
-                .filter(|(_, e)| e.draining == draining)
-                .min_by_key(|(id, e)| (e.since, **id))
-                .map(|(id, _)| *id)
+        let best = self
+            .links
+            .iter()
+            .min_by_key(|(id, e)| e.rank(**id))
+            .map(|(id, e)| (*id, *e));
+        let current = self.carrier.and_then(|c| self.links.get(&c));
+        // Equal but for age: the current carrier stays.
+        let keep = match (current, best) {
+            (Some(e), Some((_, b))) => {
+                (e.draining, std::cmp::Reverse(e.rate_bps))
+                    <= (b.draining, std::cmp::Reverse(b.rate_bps))
+            }
+            _ => false,
         };
-        self.carrier = best(false).or_else(|| best(true));
+        if !keep {
+            self.carrier = best.map(|(id, _)| id);
+        }
     }
 }
 
@@ -65,10 +92,27 @@ pub(crate) enum Change {
 pub struct NeighbourInfo {
     /// The neighbour's address.
     pub address: Address,
-    /// Its established links, in id order, with whether each is draining.
-    pub links: Vec<(LinkId, bool)>,
+    /// Its established links, in id order.
+    pub links: Vec<NeighbourLink>,
     /// The link that carries its traffic now.
     pub carrier: Option<LinkId>,
+}
+
+/// One link to a neighbour, with what was measured on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeighbourLink {
+    /// The link.
+    pub link: LinkId,
+    /// Whether it is draining.
+    pub draining: bool,
+    /// Its rate as the driver gave it.
+    pub rate_bps: Option<u64>,
+    /// Its smoothed round-trip time (filled in by the node from the link).
+    pub srtt: crate::time::Duration,
+    /// Packets it declared lost.
+    pub lost: u64,
+    /// Datagrams it sent.
+    pub sent: u64,
 }
 
 /// Every neighbour with at least one established link.
@@ -104,7 +148,7 @@ impl Neighbours {
     /// table (its session was replaced) must be removed with
     /// [`Self::link_gone`] first, so that its old neighbour's change is
     /// seen; here it would be silently moved.
-    pub fn link_up(&mut self, link: LinkId, peer: Address) -> Change {
+    pub fn link_up(&mut self, link: LinkId, peer: Address, rate_bps: Option<u64>) -> Change {
         debug_assert!(!self.by_link.contains_key(&link), "{link} is in the table");
         self.link_gone(link);
         self.by_link.insert(link, peer);
@@ -117,6 +161,7 @@ impl Neighbours {
             Entry {
                 draining: false,
                 since,
+                rate_bps,
             },
         );
         self.rechoose(peer);
@@ -182,7 +227,18 @@ impl Neighbours {
     pub fn iter(&self) -> impl Iterator<Item = NeighbourInfo> + '_ {
         self.peers.iter().map(|(a, n)| NeighbourInfo {
             address: *a,
-            links: n.links.iter().map(|(l, e)| (*l, e.draining)).collect(),
+            links: n
+                .links
+                .iter()
+                .map(|(l, e)| NeighbourLink {
+                    link: *l,
+                    draining: e.draining,
+                    rate_bps: e.rate_bps,
+                    srtt: crate::time::Duration::ZERO,
+                    lost: 0,
+                    sent: 0,
+                })
+                .collect(),
             carrier: n.carrier,
         })
     }
@@ -200,8 +256,8 @@ mod tests {
     fn carrier_moves_when_a_link_goes_and_the_peer_stays() {
         let mut t = Neighbours::default();
         let (a, l1, l2) = (addr(1), LinkId(1), LinkId(2));
-        assert_eq!(t.link_up(l1, a), Change::Reachable(a));
-        assert_eq!(t.link_up(l2, a), Change::None);
+        assert_eq!(t.link_up(l1, a, None), Change::Reachable(a));
+        assert_eq!(t.link_up(l2, a, None), Change::None);
         assert_eq!(t.carrier(&a), Some(l1));
         assert_eq!(t.carried_by(l2), None);
         assert_eq!(t.link_gone(l1), Change::None);
@@ -215,25 +271,49 @@ mod tests {
     fn draining_moves_traffic_only_if_another_link_is_up() {
         let mut t = Neighbours::default();
         let (a, l1, l2) = (addr(1), LinkId(1), LinkId(2));
-        t.link_up(l1, a);
+        t.link_up(l1, a, None);
         t.set_draining(l1);
         // Nothing else: the draining link still carries (it still works).
         assert_eq!(t.carrier(&a), Some(l1));
-        t.link_up(l2, a);
+        t.link_up(l2, a, None);
         assert_eq!(t.carrier(&a), Some(l2));
         t.set_draining(l2);
-        // Both draining: the older one.
-        assert_eq!(t.carrier(&a), Some(l1));
+        // Both draining: the carrier stays (l1 was drained first, so it
+        // goes first; moving there would only move again).
+        assert_eq!(t.carrier(&a), Some(l2));
     }
 
     #[test]
     fn a_link_that_comes_back_with_another_peer_moves() {
         let mut t = Neighbours::default();
         let (a, b, l) = (addr(1), addr(2), LinkId(7));
-        t.link_up(l, a);
+        t.link_up(l, a, None);
         assert_eq!(t.link_gone(l), Change::Unreachable(a));
-        assert_eq!(t.link_up(l, b), Change::Reachable(b));
+        assert_eq!(t.link_up(l, b, None), Change::Reachable(b));
         assert_eq!(t.carrier(&a), None);
         assert_eq!(t.peer_of(l), Some(b));
+    }
+
+    #[test]
+    fn the_fastest_link_carries_and_takes_the_traffic_back() {
+        let mut t = Neighbours::default();
+        let (a, wifi, tunnel, other) = (addr(1), LinkId(1), LinkId(2), LinkId(3));
+        t.link_up(tunnel, a, Some(8_000_000));
+        t.link_up(wifi, a, Some(20_000_000));
+        assert_eq!(t.carrier(&a), Some(wifi));
+        t.link_gone(wifi);
+        assert_eq!(t.carrier(&a), Some(tunnel));
+        // The wifi link comes back: it is faster, so it carries again.
+        t.link_up(wifi, a, Some(20_000_000));
+        assert_eq!(t.carrier(&a), Some(wifi));
+        // An equal link does not take over, nor one of unknown rate.
+        t.link_up(other, a, Some(20_000_000));
+        assert_eq!(t.carrier(&a), Some(wifi));
+        t.link_gone(other);
+        t.link_up(other, a, None);
+        assert_eq!(t.carrier(&a), Some(wifi));
+        // Draining the fast link moves the traffic to the next best.
+        t.set_draining(wifi);
+        assert_eq!(t.carrier(&a), Some(tunnel));
     }
 }

@@ -108,6 +108,22 @@ pub fn status(d: &Driver) -> Value {
             }))
         })
         .collect();
+    let neighbours: Vec<Value> = node
+        .neighbours()
+        .map(|n| {
+            json!({
+                "address": hex::encode(&n.address.0),
+                "carrier": n.carrier.map(|l| l.0),
+                "links": n.links.iter().map(|l| json!({
+                    "link": l.link.0,
+                    "draining": l.draining,
+                    "srtt_ms": l.srtt.as_nanos() as f64 / 1e6,
+                    "lost": l.lost,
+                    "sent": l.sent,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     let ns = node.stats();
     let rs = node.route_stats();
     let ts = node.tunnel_stats();
@@ -117,6 +133,7 @@ pub fn status(d: &Driver) -> Value {
         "listen": d.local.to_string(),
         "suite": ns.suite.name(),
         "links": links,
+        "neighbours": neighbours,
         "routes": routes,
         "connections": connections,
         "stats": {

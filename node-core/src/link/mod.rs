@@ -76,6 +76,8 @@ pub(crate) enum LinkEvent {
         replaced: bool,
         /// Service messages sent again from their start.
         resent_messages: usize,
+        /// The link's rate as the driver gave it, if it did.
+        rate_bps: Option<u64>,
     },
     /// Nothing authenticated arrived for `dead_interval`; the session is
     /// gone (the link keeps trying to handshake).
@@ -520,6 +522,7 @@ impl<T> Link<T> {
                 peer,
                 replaced,
                 resent_messages,
+                rate_bps: self.pacer.as_ref().map(Pacer::rate_bps),
             },
         );
     }

@@ -19,6 +19,11 @@ pub struct Pacer {
 }
 
 impl Pacer {
+    /// The rate it paces to.
+    pub fn rate_bps(&self) -> u64 {
+        self.rate_bps
+    }
+
     /// A pacer for `rate_bps` (> 0).
     pub fn new(rate_bps: u64) -> Self {
         Pacer {

@@ -431,10 +431,20 @@ impl Node {
         Ok(())
     }
 
-    /// Every neighbour with an established link, with its links and the
-    /// one that carries its traffic now.
+    /// Every neighbour with an established link, with its links (and what
+    /// each measured) and the one that carries its traffic now.
     pub fn neighbours(&self) -> impl Iterator<Item = NeighbourInfo> + '_ {
-        self.neighbours.iter()
+        self.neighbours.iter().map(|mut n| {
+            for nl in &mut n.links {
+                if let Some(l) = self.links.get(&nl.link) {
+                    let info = l.info(nl.link);
+                    nl.srtt = info.srtt;
+                    nl.lost = info.stats.packets_lost;
+                    nl.sent = info.stats.datagrams_sent;
+                }
+            }
+            n
+        })
     }
 
     /// Where `link` is in its life.

@@ -161,6 +161,12 @@ fn a_route_moves_to_another_link_of_the_same_neighbour_when_its_link_is_cut() {
     let n = net.nodes[0].neighbours().next().unwrap();
     assert_eq!(n.address, net.identities[1].address());
     assert_eq!(n.carrier, Some(after.0));
+    // What the table shows of the link that carries: its measurements.
+    let carrier = n.links.iter().find(|l| l.link == after.0).unwrap();
+    assert!(
+        carrier.srtt > Duration::ZERO && carrier.sent > 0,
+        "{carrier:?}"
+    );
 }
 
 #[test]
