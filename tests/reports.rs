@@ -148,3 +148,38 @@ fn sweep_reports_are_well_formed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A wifi link and a tunnel join the same two nodes: each is its own line
+/// in the link plots (named by medium and index), and the drops per
+/// interval are each link's own (they were once mixed into one series).
+#[test]
+fn parallel_links_are_separate_lines_in_the_link_plots() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tunnel-failover.json");
+    let mut sc = sim::scenario::load(&path).unwrap();
+    sc.duration = node_core::Duration::from_secs(14);
+    let run = sim::run::run(sc, &mut |_| {}).unwrap();
+    let dir = out_dir("parallel-links");
+    sim::run::write(&run, &dir).unwrap();
+    sim::run::write_report(&dir).unwrap();
+    let html = check_report(&dir);
+    for name in ["0 -&gt; 1 (wired 0)", "0 -&gt; 1 (tunnel 1)"] {
+        assert!(html.contains(name), "no line {name}");
+    }
+    // No interval shows more drops than the run had in all.
+    let data = reports::data::RunData::read(&dir).unwrap();
+    let total: u64 = run
+        .summary
+        .links
+        .iter()
+        .map(|l| l.drops.values().sum::<u64>())
+        .sum();
+    let mut last = std::collections::BTreeMap::new();
+    for p in &data.links {
+        let prev = last
+            .insert((p.link, p.from, p.to), p.drops_total)
+            .unwrap_or(0);
+        assert!(p.drops_total >= prev, "drop counters only grow: {p:?}");
+        assert!(p.drops_total <= total, "{p:?} > {total}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

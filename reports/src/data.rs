@@ -155,6 +155,9 @@ pub struct FlowSample {
 pub struct LinkSample {
     /// End of the interval, seconds.
     pub time_s: f64,
+    /// Link index (two links may join the same pair: a wifi link and a
+    /// tunnel).
+    pub link: usize,
     /// Sender.
     pub from: usize,
     /// Receiver.
@@ -233,6 +236,7 @@ impl RunData {
                 .sum::<Result<u64, String>>()?;
             Ok(LinkSample {
                 time_s: r.f64("time_s")?,
+                link: r.u64("link")? as usize,
                 from: r.u64("from")? as usize,
                 to: r.u64("to")? as usize,
                 utilization: r.f64("interval_utilization")?,

@@ -346,11 +346,31 @@ fn link_plots(page: &mut Page, data: &RunData) -> Result<(), ReportError> {
             .then(a.link.cmp(&b.link))
     });
     let total = by_util.len();
-    let busiest: Vec<(usize, usize)> = by_util
+    // A direction is (link, from, to): a pair may have several links.
+    let busiest: Vec<(usize, usize, usize)> = by_util
         .iter()
         .take(MAX_LINES)
-        .map(|l| (l.from, l.to))
+        .map(|l| (l.link, l.from, l.to))
         .collect();
+    let parallel = |a: usize, b: usize| {
+        s.links
+            .iter()
+            .filter(|l| l.from == a && l.to == b)
+            .nth(1)
+            .is_some()
+    };
+    let label = |link: usize, a: usize, b: usize| {
+        if parallel(a, b) {
+            let medium = s
+                .links
+                .iter()
+                .find(|l| l.link == link)
+                .map_or("", |l| l.medium.as_str());
+            format!("{a} -> {b} ({medium} {link})")
+        } else {
+            format!("{a} -> {b}")
+        }
+    };
     let of = |n: usize| {
         if total > n {
             format!(" (the {n} busiest of {total} link directions)")
@@ -358,19 +378,20 @@ fn link_plots(page: &mut Page, data: &RunData) -> Result<(), ReportError> {
             String::new()
         }
     };
-    let series_of = |dirs: &[(usize, usize)], y: &dyn Fn(usize, usize) -> Vec<(f64, f64)>| {
+    let series_of = |dirs: &[(usize, usize, usize)],
+                     y: &dyn Fn(usize, usize, usize) -> Vec<(f64, f64)>| {
         dirs.iter()
-            .map(|&(a, b)| Series {
-                name: format!("{a} -> {b}"),
-                points: y(a, b),
+            .map(|&(l, a, b)| Series {
+                name: label(l, a, b),
+                points: y(l, a, b),
                 ..Series::default()
             })
             .collect::<Vec<_>>()
     };
-    let util = |a: usize, b: usize| {
+    let util = |l: usize, a: usize, b: usize| {
         data.links
             .iter()
-            .filter(|p| p.from == a && p.to == b)
+            .filter(|p| p.link == l && p.from == a && p.to == b)
             .map(|p| (p.time_s, p.utilization * 100.0))
             .collect()
     };
@@ -395,22 +416,24 @@ fn link_plots(page: &mut Page, data: &RunData) -> Result<(), ReportError> {
             .cmp(&a.total_drops())
             .then(a.link.cmp(&b.link))
     });
-    let lossy: Vec<(usize, usize)> = by_drops
+    let lossy: Vec<(usize, usize, usize)> = by_drops
         .iter()
         .take(MAX_LINES)
-        .map(|l| (l.from, l.to))
+        .map(|l| (l.link, l.from, l.to))
         .collect();
     // Drops per interval from the cumulative counters.
-    let mut last: BTreeMap<(usize, usize), u64> = BTreeMap::new();
-    let mut per_interval: BTreeMap<(usize, usize), Vec<(f64, f64)>> = BTreeMap::new();
+    let mut last: BTreeMap<(usize, usize, usize), u64> = BTreeMap::new();
+    let mut per_interval: BTreeMap<(usize, usize, usize), Vec<(f64, f64)>> = BTreeMap::new();
     for p in &data.links {
-        let prev = last.insert((p.from, p.to), p.drops_total).unwrap_or(0);
+        let key = (p.link, p.from, p.to);
+        let prev = last.insert(key, p.drops_total).unwrap_or(0);
         per_interval
-            .entry((p.from, p.to))
+            .entry(key)
             .or_default()
             .push((p.time_s, p.drops_total.saturating_sub(prev) as f64));
     }
-    let drops = |a: usize, b: usize| per_interval.get(&(a, b)).cloned().unwrap_or_default();
+    let drops =
+        |l: usize, a: usize, b: usize| per_interval.get(&(l, a, b)).cloned().unwrap_or_default();
     let caption = if lossy.is_empty() {
         "No link dropped anything in this run.".to_string()
     } else {

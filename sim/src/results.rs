@@ -619,8 +619,8 @@ pub fn text(summary: &Summary) -> String {
     };
     let _ = writeln!(
         o,
-        "\n{:<10} {:>9} {:>10} {:>8}  drops",
-        "link", "offered", "delivered", "util"
+        "\n{:<10} {:>5} {:<7} {:>9} {:>10} {:>8}  drops",
+        "direction", "link", "medium", "offered", "delivered", "util"
     );
     for l in busiest {
         let drops: Vec<String> = l
@@ -631,8 +631,10 @@ pub fn text(summary: &Summary) -> String {
             .collect();
         let _ = writeln!(
             o,
-            "{:<10} {:>9} {:>10} {:>7.1}%  {}",
+            "{:<10} {:>5} {:<7} {:>9} {:>10} {:>7.1}%  {}",
             format!("{}->{}", l.from, l.to),
+            l.link,
+            l.medium,
             l.offered,
             l.delivered,
             l.utilization * 100.0,
