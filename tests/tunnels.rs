@@ -201,3 +201,29 @@ fn underlay_latency_grows_with_the_distance_between_positions() {
         node_core::Duration::from_millis(9)
     );
 }
+
+#[test]
+fn a_tunnel_opened_during_a_partition_is_cut_until_it_ends() {
+    let sc = parse(
+        r#"{
+        "name": "partitioned-tunnel", "seed": 5, "duration": "8s",
+        "protocol": { "suite": "modeled" },
+        "topology": { "generator": "chain", "nodes": 3, "link": { "bandwidth": "10Mbps", "latency": "5ms" } },
+        "underlay": { "path": { "latency": "30ms" } },
+        "tunnels": [ { "from": 0, "to": 2, "at": "2s" } ],
+        "faults": [ { "at": "1s", "partition": [[0], [1, 2]], "for": "3s" } ]
+    }"#,
+    );
+    let r = sim::run::run(sc, &mut |_| {}).expect("runs");
+    let t = r
+        .summary
+        .links
+        .iter()
+        .find(|l| l.medium == "tunnel" && l.from == 0)
+        .expect("the tunnel's row");
+    // Its handshakes while the partition held were dropped as "down"...
+    assert!(t.drops.get("down").copied().unwrap_or(0) > 0, "{t:?}");
+    // ...and it came up once the partition was over.
+    let l = r.world.node(0).link(LinkId(2)).expect("the tunnel link");
+    assert!(l.established, "{l:?}");
+}

@@ -102,6 +102,16 @@ pub struct World<P: Population> {
     plan_requests: BTreeMap<(usize, node_core::TunnelRequest), usize>,
     /// Faults in force on each underlay path group.
     path_groups: Vec<tunnels::PathGroupState>,
+    /// Partition faults in force (indices in `scenario.faults`).
+    partitions: std::collections::BTreeSet<usize>,
+}
+
+/// The group of node `n` in a partition (nodes in no group form one more).
+fn partition_group(groups: &[Vec<usize>], n: usize) -> usize {
+    groups
+        .iter()
+        .position(|g| g.contains(&n))
+        .unwrap_or(groups.len())
 }
 
 impl<P: Population> World<P> {
@@ -145,6 +155,7 @@ impl<P: Population> World<P> {
             dest_routes: BTreeMap::new(),
             tunnels: Vec::new(),
             plan_requests: BTreeMap::new(),
+            partitions: Default::default(),
             path_groups: vec![
                 Default::default();
                 scenario.underlay.as_ref().map_or(0, |u| u.groups.len())
@@ -393,15 +404,15 @@ impl<P: Population> World<P> {
                 self.links.set_extra_latency(link, extra);
             }
             FaultKind::Partition { groups } => {
-                let group_of = |n: usize| {
-                    groups
-                        .iter()
-                        .position(|g| g.contains(&n))
-                        .unwrap_or(groups.len())
-                };
+                // Tunnels opened while it lasts are cut too (at opening).
+                if start {
+                    self.partitions.insert(index);
+                } else {
+                    self.partitions.remove(&index);
+                }
                 for l in 0..self.links.links.len() {
                     let s = &self.links.links[l].spec;
-                    if group_of(s.a) != group_of(s.b) {
+                    if partition_group(&groups, s.a) != partition_group(&groups, s.b) {
                         self.links.hold_down(l, start, self.now);
                     }
                 }

@@ -123,6 +123,13 @@ impl<P: Population> World<P> {
         if extra > node_core::Duration::ZERO {
             self.links.set_extra_latency(index, extra);
         }
+        for &f in &self.partitions {
+            if let crate::model::FaultKind::Partition { groups } = &self.scenario.faults[f].kind
+                && super::partition_group(groups, i) != super::partition_group(groups, to)
+            {
+                self.links.hold_down(index, true, self.now);
+            }
+        }
         let opened = Input::TunnelOpened {
             request,
             link,
