@@ -222,21 +222,7 @@ fn real() -> Vec<EventLog> {
     let _turn = serial();
     let c = Chain::start(4, 0.0, None, "");
     let conn = c.open_connection();
-    let out = c.nodes[0].cli(&[
-        "send",
-        "--connection",
-        &conn.to_string(),
-        "--generate",
-        &SIZE.to_string(),
-        "--chunk",
-        &MESSAGE.to_string(),
-    ]);
-    assert!(
-        out.status.success(),
-        "send: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        c.logs()
-    );
+    send_on(&c, conn, SIZE);
     // The destination's last message precedes the confirmation A waited for.
     logs_of(&c, 2)
 }

@@ -3,7 +3,7 @@
 //! `max_attempts` tries in a row.
 
 use super::harness::{Net, WireParams};
-use super::routes::{addresses, config};
+use super::routes::{addresses, config, route_messages};
 use crate::config::RouteMode;
 use crate::*;
 
@@ -47,17 +47,6 @@ fn ups(net: &Net) -> usize {
     net.count_events(0, |e| matches!(e, Event::ConnectionUp { .. }))
 }
 
-fn messages_at(net: &Net, at: usize) -> Vec<Vec<u8>> {
-    net.events
-        .iter()
-        .filter(|(_, i, _)| *i == at)
-        .filter_map(|(_, _, e)| match e {
-            Event::RouteMessage { data, .. } => Some(data.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn a_broken_route_is_replaced_after_the_policy_wait() {
     let mut net = chain3(config(RouteMode::StoreAndForward));
@@ -93,7 +82,7 @@ fn a_broken_route_is_replaced_after_the_policy_wait() {
     net.input(0, Input::Timeout);
     net.run_for(Duration::from_millis(300));
     assert_eq!(
-        messages_at(&net, 2),
+        route_messages(&net, 2),
         [b"first".to_vec(), b"second".to_vec()]
     );
     // The application saw its connection, never the routes under it.

@@ -443,29 +443,22 @@ impl Chain {
 
     /// Opens a route from node 0 to the last node with the CLI; its handle.
     pub fn open_route(&self) -> u64 {
-        let path: Vec<&str> = self.keys[1..].iter().map(|k| k.address.as_str()).collect();
-        let out = self.nodes[0].cli(&["route", "open", "--path", &path.join(",")]);
-        assert!(
-            out.status.success(),
-            "route open: {}\nlog:\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            self.nodes[0].log_text()
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
+        self.open("route")
     }
 
     /// Opens a connection from node 0 to the last node with the CLI; its
     /// handle once its first route is up.
     pub fn open_connection(&self) -> u64 {
+        self.open("connection")
+    }
+
+    /// `meshnode <what> open --path ...` at node 0; the handle it prints.
+    fn open(&self, what: &str) -> u64 {
         let path: Vec<&str> = self.keys[1..].iter().map(|k| k.address.as_str()).collect();
-        let out = self.nodes[0].cli(&["connection", "open", "--path", &path.join(",")]);
+        let out = self.nodes[0].cli(&[what, "open", "--path", &path.join(",")]);
         assert!(
             out.status.success(),
-            "connection open: {}\nlog:\n{}",
+            "{what} open: {}\nlog:\n{}",
             String::from_utf8_lossy(&out.stderr),
             self.nodes[0].log_text()
         );
