@@ -111,6 +111,7 @@ fn host(i: usize) -> NodeSpec {
     NodeSpec {
         name: format!("n{i}"),
         position: None,
+        geo: None,
         role: NodeRole::Host,
     }
 }
@@ -134,6 +135,7 @@ fn one_datagram_arrives_after_size_over_rate_plus_delay() {
             }],
             wifi: None,
             sonet_rings: Vec::new(),
+            derived_latency: Vec::new(),
         };
         let mut w = World::new(
             scenario(net, Duration::from_secs(1), vec![]),
@@ -166,6 +168,7 @@ fn a_one_way_link_carries_nothing_backwards() {
         }],
         wifi: None,
         sonet_rings: Vec::new(),
+        derived_latency: Vec::new(),
     };
     // Node 0 is the sender, at the receiving end of the one-way link 1 -> 0.
     let mut w = World::new(
@@ -211,6 +214,7 @@ fn a_cut_sonet_fiber_restores_connectivity_within_50_ms() {
             spans: (0..n).collect(),
             switch_time: Duration::from_millis(30),
         }],
+        derived_latency: Vec::new(),
     };
     let cut_at = Duration::from_millis(500);
     let faults = vec![FaultSpec {

@@ -35,6 +35,9 @@ pub struct Summary {
     pub links: Vec<Link>,
     /// Per node.
     pub nodes: Vec<Node>,
+    /// Links whose latency the importer derived from distance.
+    #[serde(default)]
+    pub derived_latency_links: Vec<usize>,
 }
 
 /// Engine counters.

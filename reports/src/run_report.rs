@@ -65,6 +65,19 @@ pub fn build(data: &RunData) -> Result<Report, ReportError> {
         ],
         &link_rows(s),
     );
+    if !s.derived_latency_links.is_empty() {
+        let list: Vec<String> = s
+            .derived_latency_links
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        page.paragraph(&format!(
+            "Latency derived from the great-circle distance between the ends \
+             (light in fibre, 2/3 c; the file gives none) for {} links: {}.",
+            list.len(),
+            list.join(", ")
+        ));
+    }
     page.heading("Plots");
     plots(&mut page, data)?;
     Ok(page.finish())

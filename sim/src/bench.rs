@@ -84,6 +84,7 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
         .map(|i| NodeSpec {
             name: format!("n{i}"),
             position: None,
+            geo: None,
             role: NodeRole::Host,
         })
         .collect();
@@ -99,6 +100,7 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
             links,
             wifi: None,
             sonet_rings: Vec::new(),
+            derived_latency: Vec::new(),
         },
         traffic: Vec::new(),
         faults: Vec::new(),

@@ -18,6 +18,9 @@ pub struct Network {
     pub wifi: Option<WifiSpec>,
     /// SONET rings with protection switching.
     pub sonet_rings: Vec<SonetRingSpec>,
+    /// Links whose latency the importer derived from the distance between
+    /// their ends (no latency in the file), in link order.
+    pub derived_latency: Vec<usize>,
 }
 
 /// One node.
@@ -27,6 +30,8 @@ pub struct NodeSpec {
     pub name: String,
     /// Position in metres, for geometric (wifi) topologies.
     pub position: Option<[f64; 2]>,
+    /// Latitude and longitude in degrees, for imported maps.
+    pub geo: Option<[f64; 2]>,
     /// Its role in the topology.
     pub role: NodeRole,
 }
@@ -326,9 +331,20 @@ impl Underlay {
             return self.pairs[i].1.clone();
         }
         let mut p = self.path.clone();
-        let pos = |n: usize| nodes.get(n).and_then(|s| s.position);
-        if let (Some(per_km), Some(pa), Some(pb)) = (self.latency_per_km, pos(a), pos(b)) {
-            let km = ((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2)).sqrt() / 1000.0;
+        let node = |n: usize| nodes.get(n);
+        // Great-circle distance between imported places, else straight
+        // line between positions in metres.
+        let km = match (node(a), node(b)) {
+            (Some(x), Some(y)) => match (x.geo, y.geo, x.position, y.position) {
+                (Some(ga), Some(gb), _, _) => Some(crate::topology::gml::great_circle_km(ga, gb)),
+                (_, _, Some(pa), Some(pb)) => {
+                    Some(((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2)).sqrt() / 1000.0)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let (Some(per_km), Some(km)) = (self.latency_per_km, km) {
             let extra = (per_km.as_nanos() as f64 * km).round() as u64;
             p.latency = p.latency + Duration::from_nanos(extra);
         }

@@ -40,6 +40,10 @@ pub struct Summary {
     /// Tunnels opened during the run (absent when there were none).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub tunnels: Vec<TunnelSummary>,
+    /// Links whose latency the importer derived from the great-circle
+    /// distance between their ends (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub derived_latency_links: Vec<usize>,
 }
 
 /// A tunnel opened at run time.
@@ -463,6 +467,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
                 closed_by: t.closed.map(|(_, by)| by),
             })
             .collect(),
+        derived_latency_links: sc.network.derived_latency.clone(),
     }
 }
 

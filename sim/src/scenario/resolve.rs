@@ -186,12 +186,11 @@ struct LinkIndex(BTreeMap<(usize, usize), usize>);
 
 impl LinkIndex {
     fn new(network: &Network) -> Self {
-        let map = network
-            .links
-            .iter()
-            .enumerate()
-            .map(|(i, l)| ((l.a.min(l.b), l.a.max(l.b)), i))
-            .collect();
+        // With parallel links, a pair names the first of them.
+        let mut map = BTreeMap::new();
+        for (i, l) in network.links.iter().enumerate() {
+            map.entry((l.a.min(l.b), l.a.max(l.b))).or_insert(i);
+        }
         LinkIndex(map)
     }
 

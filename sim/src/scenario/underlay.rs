@@ -82,10 +82,16 @@ impl Ctx<'_> {
             });
         }
         let latency_per_km = u.latency_per_km.map(|d| d.0);
-        if latency_per_km.is_some() && self.network.nodes.iter().all(|n| n.position.is_none()) {
+        if latency_per_km.is_some()
+            && self
+                .network
+                .nodes
+                .iter()
+                .all(|n| n.position.is_none() && n.geo.is_none())
+        {
             return Err(self.doc.error(
                 "underlay.latency_per_km",
-                "no node of this topology has a position (a geometric topology has)",
+                "no node of this topology has a position (a geometric topology or an imported map with coordinates has)",
             ));
         }
         Ok(Underlay {

@@ -27,12 +27,14 @@ pub fn hosts(n: usize) -> Network {
             .map(|i| NodeSpec {
                 name: format!("n{i}"),
                 position: None,
+                geo: None,
                 role: NodeRole::Host,
             })
             .collect(),
         links: Vec::new(),
         wifi: None,
         sonet_rings: Vec::new(),
+        derived_latency: Vec::new(),
     }
 }
 
@@ -267,6 +269,7 @@ pub fn sonet_ring(
         net.nodes.push(NodeSpec {
             name: format!("city{i}"),
             position: None,
+            geo: None,
             role: NodeRole::City,
         });
     }
@@ -275,6 +278,7 @@ pub fn sonet_ring(
             net.nodes.push(NodeSpec {
                 name: format!("city{i}-access{j}"),
                 position: None,
+                geo: None,
                 role: NodeRole::Access,
             });
         }

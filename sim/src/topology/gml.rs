@@ -242,6 +242,21 @@ impl Reader<'_> {
         parsed.map(Rate).map_err(|e| self.error(path, item, e))
     }
 
+    /// A number of bits per second (`LinkSpeedRaw 1.0E10`).
+    fn raw_speed(&self, path: &str, item: &Item) -> Result<Rate, ScenarioError> {
+        match &item.value {
+            Value::Num(t) => match t.parse::<f64>() {
+                Ok(v) if (1.0..1e18).contains(&v) => Ok(Rate(v.round() as u64)),
+                _ => Err(self.error(
+                    path,
+                    item,
+                    format!("{t} is not a link speed in bits/s (at least 1): remove the attribute or fix it"),
+                )),
+            },
+            _ => Err(self.error(path, item, "expected a number of bits per second")),
+        }
+    }
+
     fn probability(&self, path: &str, item: &Item) -> Result<Prob, ScenarioError> {
         match &item.value {
             Value::Num(t) => match t.parse::<f64>() {
@@ -276,6 +291,10 @@ impl Reader<'_> {
                 "latency" => params.latency = Some(self.duration(&at, item)?),
                 "jitter" => params.jitter = Some(self.duration(&at, item)?),
                 "bandwidth" => params.bandwidth = Some(self.rate(&at, item)?),
+                // The Topology Zoo's link speed in bits/s ("bandwidth" wins).
+                "LinkSpeedRaw" if params.bandwidth.is_none() => {
+                    params.bandwidth = Some(self.raw_speed(&at, item)?)
+                }
                 "packet_loss" => {
                     let p = self.probability(&at, item)?;
                     let loss = if p.0 == 0.0 {
@@ -302,7 +321,11 @@ impl Reader<'_> {
 
 /// Builds the network described by the GML file `doc`, its links' params
 /// layered over `base`.
-pub(super) fn import(doc: Doc<'_>, base: &LinkParamsSpec) -> Result<Network, ScenarioError> {
+pub(super) fn import(
+    doc: Doc<'_>,
+    base: &LinkParamsSpec,
+    parallel: Parallel,
+) -> Result<Network, ScenarioError> {
     let top = parse(doc)?;
     let reader = Reader { doc };
     let graph = top.iter().find(|i| i.key == "graph");
@@ -316,6 +339,7 @@ pub(super) fn import(doc: Doc<'_>, base: &LinkParamsSpec) -> Result<Network, Sce
     let mut directed = false;
     let mut ids: BTreeMap<i64, usize> = BTreeMap::new();
     let mut names: Vec<Option<String>> = Vec::new();
+    let mut geos: Vec<Option<[f64; 2]>> = Vec::new();
     for item in graph.iter().filter(|i| i.key == "directed") {
         directed = matches!(&item.value, Value::Num(t) if t != "0");
     }
@@ -345,29 +369,68 @@ pub(super) fn import(doc: Doc<'_>, base: &LinkParamsSpec) -> Result<Network, Sce
                 Value::Str(s) | Value::Num(s) => Some(s.clone()),
                 Value::List(_) => None,
             });
-        names.push(label.filter(|l| !l.is_empty()));
+        // The Topology Zoo writes "None" where a node had no name.
+        names.push(label.filter(|l| !l.is_empty() && l != "None"));
+        let coordinate = |key: &str| -> Result<Option<f64>, ScenarioError> {
+            let Some(a) = attrs.iter().find(|a| a.key == key) else {
+                return Ok(None);
+            };
+            let at = format!("{path}.{key}");
+            match &a.value {
+                Value::Num(t) => match t.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Ok(Some(v)),
+                    _ => Err(reader.error(&at, a, format!("`{t}` is not a number of degrees"))),
+                },
+                _ => Err(reader.error(&at, a, "expected a number of degrees")),
+            }
+        };
+        let geo = match (coordinate("Latitude")?, coordinate("Longitude")?) {
+            (Some(lat), Some(lon))
+                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
+            {
+                Some([lat, lon])
+            }
+            (Some(lat), Some(lon)) => {
+                return Err(reader.error(
+                    &path,
+                    item,
+                    format!("latitude {lat} / longitude {lon} is not a place on Earth"),
+                ));
+            }
+            // One coordinate without the other: no position.
+            _ => None,
+        };
+        geos.push(geo);
     }
     if names.is_empty() {
         return Err(doc.error_at("graph", 1, 1, "the graph has no nodes"));
     }
     let mut net = generators::hosts(names.len());
-    let mut first_with: BTreeMap<String, usize> = BTreeMap::new();
-    let node_items = graph.iter().filter(|i| i.key == "node");
-    for (i, (label, item)) in names.into_iter().zip(node_items).enumerate() {
-        if let Some(label) = label {
-            net.nodes[i].name = label;
+    // A label is a name, not a key: a missing one gives `n<i>`, a repeated
+    // one gets ` (2)`, ` (3)`, ... in file order (skipping names taken).
+    let mut taken: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, (label, geo)) in names.into_iter().zip(geos).enumerate() {
+        net.nodes[i].geo = geo;
+        let base_name = label.unwrap_or_else(|| format!("n{i}"));
+        let count = seen.entry(base_name.clone()).or_insert(0);
+        *count += 1;
+        let mut k = *count;
+        let mut name = if k == 1 {
+            base_name.clone()
+        } else {
+            format!("{base_name} ({k})")
+        };
+        while taken.contains(&name) {
+            k += 1;
+            name = format!("{base_name} ({k})");
         }
-        if let Some(j) = first_with.insert(net.nodes[i].name.clone(), i) {
-            let name = &net.nodes[i].name;
-            return Err(reader.error(
-                &format!("graph.node[{i}].label"),
-                item,
-                format!("node {j} is already named \"{name}\""),
-            ));
-        }
+        taken.insert(name.clone());
+        net.nodes[i].name = name;
     }
     // (smaller end, larger end) -> link index.
     let mut pairs: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    let mut merged = 0usize;
     for (k, item) in graph.iter().filter(|i| i.key == "edge").enumerate() {
         let path = format!("graph.edge[{k}]");
         let edge = reader.edge(&path, item, &ids)?;
@@ -375,38 +438,110 @@ pub(super) fn import(doc: Doc<'_>, base: &LinkParamsSpec) -> Result<Network, Sce
         if s == t {
             continue;
         }
-        let params = LinkParamsSpec::merge(&[base, &edge.params]);
+        let mut spec = edge.params.clone();
+        let mut derived = false;
+        if spec.latency.is_none()
+            && let (Some(a), Some(b)) = (net.nodes[s].geo, net.nodes[t].geo)
+        {
+            spec.latency = Some(Dur(fibre_latency(great_circle_km(a, b))));
+            derived = true;
+        }
+        let params = LinkParamsSpec::merge(&[base, &spec]);
         let duplicate = || {
             reader.error(
                 &path,
                 item,
-                format!("a second edge from node {s} to node {t}"),
+                format!(
+                    "a second edge from node {s} to node {t} (set \"parallel\": \"merge\" or \"keep\")"
+                ),
             )
         };
-        match pairs.get(&(s.min(t), s.max(t))) {
-            None => {
-                if net.links.len() == MAX_LINKS {
-                    return Err(reader.error(&path, item, format!("more than {MAX_LINKS} links")));
-                }
-                pairs.insert((s.min(t), s.max(t)), net.links.len());
-                net.links.push(LinkSpec {
-                    a: s,
-                    b: t,
-                    ba: (!directed).then(|| params.clone()),
-                    ab: params,
-                    medium: Medium::Wired,
-                });
-            }
-            Some(&index) => {
+        let existing = pairs.get(&(s.min(t), s.max(t))).copied();
+        let new_link = match existing {
+            None => true,
+            Some(_) if parallel == Parallel::Keep => true,
+            Some(index) => {
                 let link = &mut net.links[index];
-                if !directed || link.a == s || link.ba.is_some() {
+                if directed && link.a != s && link.ba.is_none() {
+                    // The reverse of a one-way edge: the link's other direction.
+                    link.ba = Some(params.clone());
+                } else if parallel == Parallel::Merge {
+                    // One link with the capacity of all: bandwidths add up,
+                    // the lowest latency stands (the rest is the first's).
+                    let dirs: Vec<&mut crate::model::ChannelParams> = if directed {
+                        if link.a == s {
+                            vec![&mut link.ab]
+                        } else {
+                            link.ba.iter_mut().collect()
+                        }
+                    } else {
+                        std::iter::once(&mut link.ab)
+                            .chain(link.ba.iter_mut())
+                            .collect()
+                    };
+                    for d in dirs {
+                        d.bandwidth_bps = d.bandwidth_bps.saturating_add(params.bandwidth_bps);
+                        d.latency = d.latency.min(params.latency);
+                    }
+                    merged += 1;
+                } else {
                     return Err(duplicate());
                 }
-                link.ba = Some(params);
+                false
             }
+        };
+        if new_link {
+            if net.links.len() == MAX_LINKS {
+                return Err(reader.error(&path, item, format!("more than {MAX_LINKS} links")));
+            }
+            pairs.entry((s.min(t), s.max(t))).or_insert(net.links.len());
+            if derived {
+                net.derived_latency.push(net.links.len());
+            }
+            net.links.push(LinkSpec {
+                a: s,
+                b: t,
+                ba: (!directed).then(|| params.clone()),
+                ab: params,
+                medium: Medium::Wired,
+            });
         }
     }
+    let _ = merged;
     Ok(net)
+}
+
+/// What to do with several edges between the same two nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Parallel {
+    /// One link: bandwidths summed, the lowest latency (the default).
+    #[default]
+    Merge,
+    /// One link per edge.
+    Keep,
+    /// An error (a file that should have none).
+    Refuse,
+}
+
+/// The distance between two points of the Earth (latitude, longitude in
+/// degrees), km, on a sphere of radius 6371 km (haversine).
+pub fn great_circle_km(a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (la1, lo1, la2, lo2) = (
+        a[0].to_radians(),
+        a[1].to_radians(),
+        b[0].to_radians(),
+        b[1].to_radians(),
+    );
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().min(1.0).asin()
+}
+
+/// Propagation delay over `km` of fibre: light at 2/3 c, about 5 us/km.
+pub fn fibre_latency(km: f64) -> node_core::Duration {
+    const KM_PER_S: f64 = 299_792.458 * 2.0 / 3.0;
+    node_core::Duration::from_nanos((km / KM_PER_S * 1e9).round() as u64)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! network and no other random stream of the run is disturbed.
 
 pub mod generators;
-mod gml;
+pub(crate) mod gml;
 mod json_import;
 mod overrides;
 
@@ -116,6 +116,9 @@ struct SonetParams {
 struct ImportParams {
     file: String,
     format: Option<ImportFormat>,
+    /// GML: several edges between the same two nodes.
+    #[serde(default)]
+    parallel: gml::Parallel,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -375,7 +378,7 @@ fn import(
         file: Some(&path),
     };
     match format {
-        ImportFormat::Gml => gml::import(file_doc, link),
+        ImportFormat::Gml => gml::import(file_doc, link, p.parallel),
         ImportFormat::Json => json_import::import(file_doc, link),
     }
 }

@@ -113,12 +113,11 @@ pub(super) fn apply(
         }
     }
 
-    let by_ends: BTreeMap<(usize, usize), usize> = net
-        .links
-        .iter()
-        .enumerate()
-        .map(|(i, l)| ((l.a.min(l.b), l.a.max(l.b)), i))
-        .collect();
+    // With parallel links, a pair names the first of them.
+    let mut by_ends: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for (i, l) in net.links.iter().enumerate() {
+        by_ends.entry((l.a.min(l.b), l.a.max(l.b))).or_insert(i);
+    }
     let mut seen_links: BTreeMap<usize, usize> = BTreeMap::new();
     for (i, o) in spec.links.iter().enumerate() {
         let path = format!("{PATH}.links[{i}]");

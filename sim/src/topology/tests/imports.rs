@@ -22,12 +22,21 @@ fn position(text: &str, needle: &str, n: usize) -> (usize, usize) {
 
 /// Imports `content` written to a temporary file named `name`.
 fn import_text(name: &str, content: &str) -> Result<crate::model::Network, ScenarioError> {
+    import_with(name, content, "")
+}
+
+/// Imports `content` as file `name`, with `extra` topology members.
+fn import_with(
+    name: &str,
+    content: &str,
+    extra: &str,
+) -> Result<crate::model::Network, ScenarioError> {
     let dir = std::env::temp_dir().join(format!("meshsim-import-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(name);
     std::fs::write(&file, content).unwrap();
     let topo = format!(
-        r#"{{ "generator": "import", "file": "{}" }}"#,
+        r#"{{ "generator": "import", "file": "{}"{extra} }}"#,
         file.display()
     );
     let result = build(&topo);
@@ -104,18 +113,6 @@ fn gml_errors_name_the_file_line_and_column() {
             "used twice",
         ),
         (
-            "graph [ node [ id 0 ] node [ id 1 ]\n edge [ source 0 target 1 ] edge [ source 1 target 0 ] ]",
-            "graph.edge[1]",
-            ("[ source", 1),
-            "second edge",
-        ),
-        (
-            "graph [ directed 1 node [ id 0 ] node [ id 1 ]\n edge [ source 0 target 1 ] edge [ source 0 target 1 ] ]",
-            "graph.edge[1]",
-            ("[ source", 1),
-            "second edge",
-        ),
-        (
             "graph [ node [ id 0 ] node [ id 1 ]\n edge [ source 0 target 1 latency \"5 parsecs\" ] ]",
             "graph.edge[0].latency",
             ("\"5 p", 0),
@@ -146,10 +143,16 @@ fn gml_errors_name_the_file_line_and_column() {
             "not an integer",
         ),
         (
-            "graph [ node [ id 0 label \"a\" ] node [ id 1 label \"a\" ] ]",
-            "graph.node[1].label",
-            ("[ id 1", 0),
-            "already named",
+            "graph [ node [ id 0 ] node [ id 1 ]\n edge [ source 0 target 1 LinkSpeedRaw 0 ] ]",
+            "graph.edge[0].LinkSpeedRaw",
+            ("0 ] ]", 0),
+            "not a link speed",
+        ),
+        (
+            "graph [ node [ id 0 Latitude 95 Longitude 0 ] ]",
+            "graph.node[0]",
+            ("[ id 0", 0),
+            "not a place on Earth",
         ),
         ("graph [ ]", "graph", ("graph", 0), "no nodes"),
         ("creator \"me\"", "graph", ("creator", 0), "no `graph"),
@@ -260,5 +263,127 @@ fn json_import_errors_point_into_the_imported_file() {
             "{json}: {e}"
         );
         assert!(e.message.contains(needle), "{json}: {e}");
+    }
+}
+
+/// Two nodes joined by two edges (a real map's parallel links).
+const PARALLEL: &str = "graph [ node [ id 0 ] node [ id 1 ]
+  edge [ source 0 target 1 LinkSpeedRaw 1000000000 ]
+  edge [ source 1 target 0 LinkSpeedRaw 2.5E9 latency \"3 ms\" ] ]";
+
+#[test]
+fn parallel_edges_are_merged_by_default_kept_or_refused_on_request() {
+    let net = import_text("par.gml", PARALLEL).unwrap();
+    assert_eq!(net.links.len(), 1);
+    let l = &net.links[0];
+    // Capacities add up; the lower latency stands (3 ms against the
+    // default 1 ms... the first edge has none and no coordinates).
+    assert_eq!(l.ab.bandwidth_bps, 3_500_000_000);
+    assert_eq!(l.ba.as_ref().unwrap().bandwidth_bps, 3_500_000_000);
+    let net = import_with("par.gml", PARALLEL, r#", "parallel": "keep""#).unwrap();
+    assert_eq!(net.links.len(), 2);
+    assert_eq!(
+        (net.links[0].ab.bandwidth_bps, net.links[1].ab.bandwidth_bps),
+        (1_000_000_000, 2_500_000_000)
+    );
+    assert_eq!(net.links[1].ab.latency, Duration::from_millis(3));
+    let e = import_with("par.gml", PARALLEL, r#", "parallel": "refuse""#).unwrap_err();
+    assert!(
+        e.message.contains("a second edge from node 1 to node 0"),
+        "{e}"
+    );
+    assert!(e.message.contains("\"parallel\""), "{e}");
+    assert_eq!(e.path, "graph.edge[1]");
+}
+
+#[test]
+fn labels_are_names_made_unique_and_missing_ones_get_an_index() {
+    let gml = r#"graph [ node [ id 0 label "Paris" ] node [ id 1 label "Paris" ]
+      node [ id 2 label "None" ] node [ id 3 ] node [ id 4 label "Paris (2)" ]
+      node [ id 5 label "Paris" ] ]"#;
+    let net = import_text("labels.gml", gml).unwrap();
+    let names: Vec<&str> = net.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Paris",
+            "Paris (2)",
+            "n2",
+            "n3",
+            "Paris (2) (2)",
+            "Paris (3)"
+        ]
+    );
+}
+
+#[test]
+fn latency_is_derived_from_coordinates_where_an_edge_gives_none() {
+    // New York - Chicago (Abilene's coordinates): about 1,145 km.
+    let gml = "graph [
+      node [ id 0 Latitude 40.71427 Longitude -74.00597 ]
+      node [ id 1 Latitude 41.85003 Longitude -87.65005 ]
+      node [ id 2 ]
+      edge [ source 0 target 1 ]
+      edge [ source 1 target 2 ]
+      edge [ source 0 target 2 latency \"7 ms\" ] ]";
+    let net = import_with("geo.gml", gml, r#", "link": { "latency": "2ms" }"#).unwrap();
+    assert_eq!(net.nodes[0].geo, Some([40.71427, -74.00597]));
+    assert_eq!(net.nodes[2].geo, None);
+    let km = crate::topology::gml::great_circle_km([40.71427, -74.00597], [41.85003, -87.65005]);
+    assert!((1130.0..1160.0).contains(&km), "{km}");
+    let derived = net.links[0].ab.latency.as_nanos() as f64 / 1e6;
+    assert!((5.6..5.9).contains(&derived), "{derived} ms");
+    // No coordinates at one end: the layer below (topology.link); an
+    // edge's own latency always wins.
+    assert_eq!(net.links[1].ab.latency, Duration::from_millis(2));
+    assert_eq!(net.links[2].ab.latency, Duration::from_millis(7));
+    assert_eq!(net.derived_latency, [0]);
+}
+
+/// Every Topology Zoo file shipped under `tests/fixtures/zoo` imports as
+/// published, with unique names, places for the nodes that have
+/// coordinates, and derived latencies only where the file gives none.
+#[test]
+fn every_shipped_topology_zoo_file_imports() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zoo");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "gml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let topo = format!(r#"{{ "generator": "import", "file": "{}" }}"#, f.display());
+        let net = build(&topo).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let edges = text.matches("edge [").count();
+        assert!(
+            !net.nodes.is_empty() && !net.links.is_empty(),
+            "{}",
+            f.display()
+        );
+        assert!(net.links.len() <= edges, "{}", f.display());
+        let names: std::collections::BTreeSet<_> = net.nodes.iter().map(|n| &n.name).collect();
+        assert_eq!(
+            names.len(),
+            net.nodes.len(),
+            "{}: names are unique",
+            f.display()
+        );
+        let placed = net.nodes.iter().filter(|n| n.geo.is_some()).count();
+        assert_eq!(
+            placed,
+            text.matches("Latitude").count().min(net.nodes.len()),
+            "{}",
+            f.display()
+        );
+        for &l in &net.derived_latency {
+            let link = &net.links[l];
+            assert!(net.nodes[link.a].geo.is_some() && net.nodes[link.b].geo.is_some());
+        }
+        // Kept parallel edges give one link per edge (self-loops aside).
+        let kept = build(&topo.replace(" }", r#", "parallel": "keep" }"#)).unwrap();
+        assert!(kept.links.len() >= net.links.len(), "{}", f.display());
     }
 }
