@@ -36,7 +36,7 @@ const MAX_DEPTH: usize = 32;
 
 /// A value of a GML key.
 #[derive(Debug, Clone, PartialEq)]
-enum Value {
+pub(super) enum Value {
     /// A number, as written.
     Num(String),
     /// A string, without its quotes.
@@ -47,11 +47,11 @@ enum Value {
 
 /// One `key value` pair and where its value starts.
 #[derive(Debug, Clone, PartialEq)]
-struct Item {
-    key: String,
-    line: usize,
-    column: usize,
-    value: Value,
+pub(super) struct Item {
+    pub key: String,
+    pub line: usize,
+    pub column: usize,
+    pub value: Value,
 }
 
 struct Parser<'a> {
@@ -326,7 +326,17 @@ pub(super) fn import(
     base: &LinkParamsSpec,
     parallel: Parallel,
 ) -> Result<Network, ScenarioError> {
-    let top = parse(doc)?;
+    build(doc, &parse(doc)?, base, parallel)
+}
+
+/// Builds the network of a parsed graph (from GML, or GraphML turned into
+/// the same items: see `graphml`).
+pub(super) fn build(
+    doc: Doc<'_>,
+    top: &[Item],
+    base: &LinkParamsSpec,
+    parallel: Parallel,
+) -> Result<Network, ScenarioError> {
     let reader = Reader { doc };
     let graph = top.iter().find(|i| i.key == "graph");
     let Some(Item {

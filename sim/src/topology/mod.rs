@@ -10,6 +10,7 @@
 
 pub mod generators;
 pub(crate) mod gml;
+mod graphml;
 mod json_import;
 mod overrides;
 
@@ -125,6 +126,7 @@ struct ImportParams {
 #[serde(rename_all = "snake_case")]
 enum ImportFormat {
     Gml,
+    Graphml,
     Json,
 }
 
@@ -358,11 +360,12 @@ fn import(
         Some(f) => f,
         None => match path.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("gml") => ImportFormat::Gml,
+            Some(e) if e.eq_ignore_ascii_case("graphml") => ImportFormat::Graphml,
             Some(e) if e.eq_ignore_ascii_case("json") => ImportFormat::Json,
             _ => {
                 return Err(doc.error(
                     "topology.file",
-                    "cannot tell the format from the extension: name it .gml or .json, or set \"format\"",
+                    "cannot tell the format from the extension: name it .gml, .graphml or .json, or set \"format\"",
                 ));
             }
         },
@@ -379,6 +382,7 @@ fn import(
     };
     match format {
         ImportFormat::Gml => gml::import(file_doc, link, p.parallel),
+        ImportFormat::Graphml => graphml::import(file_doc, link, p.parallel),
         ImportFormat::Json => json_import::import(file_doc, link),
     }
 }

@@ -387,3 +387,36 @@ fn every_shipped_topology_zoo_file_imports() {
         assert!(kept.links.len() >= net.links.len(), "{}", f.display());
     }
 }
+
+#[test]
+fn graphml_and_gml_of_the_same_zoo_network_import_alike() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zoo");
+    let net = |file: &str| {
+        let topo = format!(
+            r#"{{ "generator": "import", "file": "{}" }}"#,
+            dir.join(file).display()
+        );
+        build(&topo).unwrap_or_else(|e| panic!("{file}: {e}"))
+    };
+    let (gml, graphml) = (net("Abilene.gml"), net("Abilene.graphml"));
+    assert_eq!(graphml.nodes.len(), 11);
+    assert_eq!(graphml.nodes, gml.nodes);
+    assert_eq!(graphml.links, gml.links);
+    assert_eq!(graphml.derived_latency, gml.derived_latency);
+}
+
+#[test]
+fn graphml_errors_are_located() {
+    let bad = r#"<?xml version="1.0"?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+  <graph edgedefault="undirected">
+    <node id="a"/>
+    <edge source="a" target="b"/>
+  </graph>
+</graphml>"#;
+    let e = import_text("bad.graphml", bad).unwrap_err();
+    assert_eq!((e.line, e.column), (5, 5), "{e}");
+    assert!(e.message.contains("no node has id \"b\""), "{e}");
+    let e = import_text("bad.graphml", "<graphml><graph>").unwrap_err();
+    assert!(e.message.contains("not XML"), "{e}");
+}
