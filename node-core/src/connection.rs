@@ -282,30 +282,45 @@ impl Connections {
                 }
                 // A route that was up and broke starts a new count; one
                 // that never came up adds to it.
-                if conn.state != ConnectionState::Up {
-                    conn.failures = conn.failures.saturating_add(1);
-                } else {
-                    conn.failures = 1;
+                if conn.state == ConnectionState::Up {
+                    conn.failures = 0;
                 }
-                if conn.failures > policy.max_attempts {
-                    self.conns.remove(&h);
-                    return Some(Event::ConnectionClosed {
+                match self.try_again(h, now, policy, reason) {
+                    Ok(until) => Event::ConnectionBroken {
                         connection,
-                        reason: ConnectionCloseReason::GaveUp(reason),
-                    });
-                }
-                let until = now + policy.wait(conn.failures);
-                conn.state = ConnectionState::Waiting { until };
-                self.waiting.insert((until, h));
-                Event::ConnectionBroken {
-                    connection,
-                    route,
-                    reason,
-                    retry_at: until,
+                        route,
+                        reason,
+                        retry_at: until,
+                    },
+                    Err(closed) => closed,
                 }
             }
             _ => unreachable!("matched above"),
         })
+    }
+
+    /// One more failed try for connection `h`: it waits for the next (when,
+    /// returned), or it has had `max_attempts` and closes (the event).
+    fn try_again(
+        &mut self,
+        h: u64,
+        now: Time,
+        policy: &ReopenPolicy,
+        reason: RouteCloseReason,
+    ) -> Result<Time, Event> {
+        let conn = self.conns.get_mut(&h).expect("live connection");
+        conn.failures = conn.failures.saturating_add(1);
+        if conn.failures > policy.max_attempts {
+            self.conns.remove(&h);
+            return Err(Event::ConnectionClosed {
+                connection: ConnectionHandle(h),
+                reason: ConnectionCloseReason::GaveUp(reason),
+            });
+        }
+        let until = now + policy.wait(conn.failures);
+        conn.state = ConnectionState::Waiting { until };
+        self.waiting.insert((until, h));
+        Ok(until)
     }
 
     /// The earliest time a connection builds a new route.
@@ -343,18 +358,9 @@ impl Connections {
                 Err(_) => {
                     // Not reachable today (the path was checked when the
                     // connection opened), but a refusal must not spin.
-                    conn.failures = conn.failures.saturating_add(1);
                     let reason = conn.last_break.unwrap_or(RouteCloseReason::Broken);
-                    if conn.failures > policy.max_attempts {
-                        self.conns.remove(&h);
-                        events.push_back(Event::ConnectionClosed {
-                            connection: ConnectionHandle(h),
-                            reason: ConnectionCloseReason::GaveUp(reason),
-                        });
-                    } else {
-                        let until = now + policy.wait(conn.failures);
-                        conn.state = ConnectionState::Waiting { until };
-                        self.waiting.insert((until, h));
+                    if let Err(closed) = self.try_again(h, now, policy, reason) {
+                        events.push_back(closed);
                     }
                 }
             }

@@ -219,15 +219,7 @@ impl Node {
             }
             Input::LinkDown { link } => {
                 self.tunnels.on_link_down(link);
-                if let Some((l, _, mut above)) = self.split(link) {
-                    l.on_down(now, &mut above);
-                }
-                if let Some(l) = self.links.remove(&link) {
-                    self.retired += *l.stats();
-                }
-                self.timers.remove(Owner::Link(link));
-                self.draining.remove(&link);
-                self.mark_dirty(link);
+                self.drop_link(now, link);
             }
             Input::Timeout => {
                 // Only the owners that are due, each once, in table order.
@@ -315,17 +307,9 @@ impl Node {
                 }));
             return;
         }
-        if let Some((old, _, mut above)) = self.split(link) {
-            // The driver reused a live link id: the old session is gone.
-            old.on_down(now, &mut above);
-        }
-        if let Some(old) = self.links.remove(&link) {
-            self.retired += *old.stats();
-        }
-        // The new link's entry starts from nothing.
-        self.timers.remove(Owner::Link(link));
-        self.draining.remove(&link);
-        self.mark_dirty(link);
+        // The driver may reuse a live link id: the old session is gone, and
+        // the new link's timer entry starts from nothing.
+        self.drop_link(now, link);
         let Parts { links, mut ctx, .. } = self.parts();
         let l = Link::new(
             link,
@@ -336,6 +320,26 @@ impl Node {
             &mut ctx,
         );
         links.insert(link, l);
+    }
+
+    /// `link`'s session ends here (the layers above hear of it, as from a
+    /// link that went down), then the node forgets the link.
+    fn drop_link(&mut self, now: Time, link: LinkId) {
+        if let Some((l, _, mut above)) = self.split(link) {
+            l.on_down(now, &mut above);
+        }
+        self.forget_link(link);
+        self.mark_dirty(link);
+    }
+
+    /// Forgets `link`: its counters go to the retired totals, its timer
+    /// entry and drain go.
+    fn forget_link(&mut self, link: LinkId) {
+        if let Some(l) = self.links.remove(&link) {
+            self.retired += *l.stats();
+        }
+        self.timers.remove(Owner::Link(link));
+        self.draining.remove(&link);
     }
 
     fn advance(&mut self, now: Time) -> Time {
@@ -468,13 +472,9 @@ impl Node {
             return Output::Event(e);
         }
         if let Some(o) = self.tunnels.pop_output() {
-            if let Output::CloseTunnel { link } = o
-                && let Some(l) = self.links.remove(&link)
-            {
+            if let Output::CloseTunnel { link } = o {
                 // The driver destroys the tunnel: the node is done with it.
-                self.retired += *l.stats();
-                self.timers.remove(Owner::Link(link));
-                self.draining.remove(&link);
+                self.forget_link(link);
             }
             return o;
         }

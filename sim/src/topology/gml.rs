@@ -440,7 +440,6 @@ pub(super) fn build(
     }
     // (smaller end, larger end) -> link index.
     let mut pairs: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    let mut merged = 0usize;
     for (k, item) in graph.iter().filter(|i| i.key == "edge").enumerate() {
         let path = format!("graph.edge[{k}]");
         let edge = reader.edge(&path, item, &ids)?;
@@ -493,7 +492,6 @@ pub(super) fn build(
                         d.bandwidth_bps = d.bandwidth_bps.saturating_add(params.bandwidth_bps);
                         d.latency = d.latency.min(params.latency);
                     }
-                    merged += 1;
                 } else {
                     return Err(duplicate());
                 }
@@ -517,7 +515,6 @@ pub(super) fn build(
             });
         }
     }
-    let _ = merged;
     Ok(net)
 }
 
