@@ -3,34 +3,11 @@
 //! measured figures are printed (`cargo test -p meshsim-tests --test claims
 //! -- --nocapture`).
 
-use std::path::Path;
+mod common;
 
+use common::{flow, run_with, scenario_text};
 use serde_json::Value;
-use sim::results::{FlowSummary, Summary};
-
-fn scenario_text(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../scenarios")
-            .join(name),
-    )
-    .expect("scenario exists")
-}
-
-/// Runs scenario JSON with some fields replaced (JSON pointer -> value).
-fn run_with(text: &str, edits: &[(&str, Value)]) -> Summary {
-    let mut v: Value = serde_json::from_str(text).expect("valid JSON");
-    for (pointer, value) in edits {
-        *v.pointer_mut(pointer)
-            .unwrap_or_else(|| panic!("no {pointer}")) = value.clone();
-    }
-    let sc = sim::scenario::parse(&v.to_string(), Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
-    sim::run::run(sc, &mut |_| {}).expect("runs").summary
-}
-
-fn flow<'a>(s: &'a Summary, name: &str) -> &'a FlowSummary {
-    s.flows.iter().find(|f| f.name == name).expect("flow")
-}
+use sim::results::Summary;
 
 fn node_routes(s: &Summary, n: usize) -> &sim::results::RouteSummary {
     &s.nodes[n].routes

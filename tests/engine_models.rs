@@ -98,6 +98,7 @@ fn scenario(network: Network, duration: Duration, faults: Vec<FaultSpec>) -> Sce
         seed: 3,
         duration,
         metrics_interval: duration,
+        metrics_warmup: Duration::ZERO,
         protocol: node_core::Config::default(),
         network,
         traffic: Vec::new(),

@@ -83,6 +83,9 @@ pub struct Flow {
     pub delivery_ratio: f64,
     /// Goodput over the flow's active time, bits/s.
     pub goodput_bps: u64,
+    /// When goodput starts counting (the scenario's warmup), if it has one.
+    #[serde(default)]
+    pub goodput_from_s: Option<f64>,
     /// Latency, if anything arrived.
     pub latency_ms: Option<Latency>,
     /// When a bulk transfer completed.

@@ -12,6 +12,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Error bars (x, low, high), drawn when given.
     pub bars: Vec<(f64, f64, f64)>,
+    /// A reference (a published or theoretical figure, not data): drawn
+    /// dashed, without markers.
+    pub reference: bool,
 }
 
 /// A chart: a title, axis labels with units, and lines.
@@ -121,6 +124,14 @@ fn draw(chart: &Chart, out: &mut String) -> Result<(), Box<dyn std::error::Error
     for (i, s) in chart.series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let points: Vec<(f64, f64)> = s.points.iter().copied().filter(finite).collect();
+        if s.reference {
+            c.draw_series(DashedLineSeries::new(points, 8, 6, color.stroke_width(1)))?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(1))
+                });
+            continue;
+        }
         c.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(s.name.as_str())
             .legend(move |(x, y)| {
@@ -174,7 +185,7 @@ where
 }
 
 /// A tick label: few digits, SI suffixes for large numbers.
-fn short(v: f64) -> String {
+pub(crate) fn short(v: f64) -> String {
     let a = v.abs();
     let (scaled, suffix) = if a >= 1e9 {
         (v / 1e9, "G")

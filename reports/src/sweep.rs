@@ -37,6 +37,24 @@ pub struct PlotChoice {
     /// Metrics to plot (default: every flow's goodput, delivery ratio and
     /// p99 latency).
     pub metrics: Vec<String>,
+    /// Plot each line divided by its own mean at this value of the x axis
+    /// (a ratio to a baseline, such as a chain's capacity relative to one
+    /// hop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative_to: Option<Value>,
+    /// Horizontal reference lines (published or theoretical figures).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<Reference>,
+}
+
+/// A horizontal reference line on every plot of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// Its value, in the plotted unit (a ratio with `relative_to`).
+    pub y: f64,
+    /// What it is, with its source.
+    pub label: String,
 }
 
 /// One run of the sweep.

@@ -99,6 +99,9 @@ pub fn build(sweep: &SweepResult) -> Result<Report, ReportError> {
         let (chart, caption) = metric_chart(sweep, m);
         let svg = plot::svg(&chart).map_err(ReportError::Plot)?;
         page.plot(&format!("sweep-{i}"), &caption, svg);
+        if sweep.plot.relative_to.is_some() {
+            page.paragraph(&ranges_sentence(&chart));
+        }
     }
     Ok(page.finish())
 }
@@ -192,7 +195,22 @@ fn metric_chart(sweep: &SweepResult, metric: &str) -> (Chart, String) {
         .filter_map(|p| p.metrics.get(metric))
         .map(|e| e.mean)
         .fold(0.0, f64::max);
-    let (div, y_label) = metric_unit(metric, max);
+    let (div, y_label) = match &sweep.plot.relative_to {
+        Some(base) => {
+            // A ratio: the metric's name without its unit.
+            let name = metric_unit(metric, max).1;
+            let name = name.split(" (").next().unwrap_or(&name).to_string();
+            let at = number(base).map_or_else(|| label(base), plot::short);
+            (
+                1.0,
+                format!(
+                    "{name} relative to {} = {at}",
+                    sweep.plot.x_label.as_deref().unwrap_or("x"),
+                ),
+            )
+        }
+        None => metric_unit(metric, max),
+    };
     let (x_label, categories) = match x {
         Some(i) => {
             let a = &sweep.axes[i];
@@ -258,9 +276,29 @@ fn metric_chart(sweep: &SweepResult, metric: &str) -> (Chart, String) {
             .1
             .push(p);
     }
-    let series = lines
+    let mut without_base = Vec::new();
+    let mut series: Vec<Series> = lines
         .into_values()
-        .map(|(name, pts)| {
+        .filter_map(|(name, pts)| {
+            // Relative to the line's own mean at the base value of x.
+            let div = match (&sweep.plot.relative_to, x) {
+                (Some(base), Some(i)) => {
+                    let mean = pts
+                        .iter()
+                        .find(|p| &p.values[i] == base)
+                        .and_then(|p| p.metrics.get(metric))
+                        .map(|e| e.mean)
+                        .filter(|&m| m != 0.0 && m.is_finite());
+                    match mean {
+                        Some(m) => m,
+                        None => {
+                            without_base.push(name);
+                            return None;
+                        }
+                    }
+                }
+                _ => div,
+            };
             let mut points = Vec::new();
             let mut bars = Vec::new();
             for p in pts {
@@ -274,18 +312,51 @@ fn metric_chart(sweep: &SweepResult, metric: &str) -> (Chart, String) {
                 }
             }
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Series { name, points, bars }
+            Some(Series {
+                name,
+                points,
+                bars,
+                reference: false,
+            })
         })
         .collect();
-    let caption = format!(
-        "{y_label} against {x_label}: mean of {} repeat(s) per point{}.",
+    let xs = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .filter(|x| x.is_finite());
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    if lo <= hi {
+        for r in &sweep.plot.references {
+            series.push(Series {
+                name: r.label.clone(),
+                points: vec![(lo, r.y), (hi, r.y)],
+                bars: Vec::new(),
+                reference: true,
+            });
+        }
+    }
+    let mut caption = format!(
+        "{y_label} against {x_label}: mean of {} repeat(s) per point{}{}.",
         sweep.repeat,
         if sweep.repeat > 1 {
             ", bars: 95% confidence interval"
         } else {
             ""
+        },
+        if sweep.plot.references.is_empty() {
+            ""
+        } else {
+            "; dashed: references"
         }
     );
+    if !without_base.is_empty() {
+        caption.push_str(&format!(
+            " Not plotted, for want of a non-zero value at the base: {}.",
+            without_base.join("; ")
+        ));
+    }
     (
         Chart {
             title: format!("{y_label} vs {x_label}"),
@@ -297,6 +368,43 @@ fn metric_chart(sweep: &SweepResult, metric: &str) -> (Chart, String) {
         },
         caption,
     )
+}
+
+/// For a relative chart: the range of each line (besides the base point,
+/// which is 1 by construction), so the figure can be read without the plot.
+fn ranges_sentence(chart: &Chart) -> String {
+    let mut parts = Vec::new();
+    for s in chart.series.iter().filter(|s| !s.reference) {
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.1.is_finite() && (p.1 - 1.0).abs() > 1e-12)
+            .collect();
+        let min = pts.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
+        let max = pts.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1));
+        if let (Some(min), Some(max)) = (min, max) {
+            parts.push(format!(
+                "{}: {:.3} (at {}) to {:.3} (at {})",
+                s.name,
+                min.1,
+                plot::short(min.0),
+                max.1,
+                plot::short(max.0)
+            ));
+        }
+    }
+    let refs: Vec<String> = chart
+        .series
+        .iter()
+        .filter(|s| s.reference)
+        .filter_map(|s| s.points.first().map(|p| format!("{} = {:.3}", s.name, p.1)))
+        .collect();
+    let mut text = format!("Range of each line, relative: {}.", parts.join("; "));
+    if !refs.is_empty() {
+        text.push_str(&format!(" References: {}.", refs.join("; ")));
+    }
+    text
 }
 
 fn label_of(v: &Value) -> String {

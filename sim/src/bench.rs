@@ -94,6 +94,7 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
         seed: 1,
         duration: simulated,
         metrics_interval: simulated,
+        metrics_warmup: Duration::ZERO,
         protocol: node_core::Config::default(),
         network: Network {
             nodes,

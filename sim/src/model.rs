@@ -142,6 +142,12 @@ pub struct WifiSpec {
     /// Loss of a frame between nodes at `radio_range`; in between, loss
     /// grows with the square of the distance.
     pub loss_at_range: f64,
+    /// Virtual carrier sense (802.11's RTS/CTS exchange, idealized): a frame
+    /// also waits while its receiver hears a sender, and while its sender or
+    /// receiver is within `radio_range` of a node receiving a frame (it
+    /// heard that receiver's CTS). Hidden terminals beyond the radio range
+    /// of a receiver still collide.
+    pub rts_cts: bool,
 }
 
 /// A SONET ring: city nodes in ring order, joined by spans.
@@ -277,6 +283,9 @@ pub struct Scenario {
     pub duration: Duration,
     /// Interval of the time series.
     pub metrics_interval: Duration,
+    /// Deliveries before this time do not count towards goodput: the
+    /// steady state of a flow, without the time its path takes to fill.
+    pub metrics_warmup: Duration,
     /// The node configuration (crypto suite, timers, windows).
     pub protocol: node_core::Config,
     /// The network.

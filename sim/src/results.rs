@@ -115,8 +115,14 @@ pub struct FlowSummary {
     /// Messages delivered after a later one.
     pub out_of_order: u64,
     /// Delivered bits per second over the flow's active time (for a bulk
-    /// transfer: until it completed).
+    /// transfer: until it completed); with a warmup, only deliveries from
+    /// the warmup on, over the active time from then on (0 when the flow
+    /// was done before).
     pub goodput_bps: u64,
+    /// The warmup's end when the scenario sets one: when goodput starts
+    /// counting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goodput_from_s: Option<f64>,
     /// One-way latency (round trip for request/response), if anything arrived.
     pub latency_ms: Option<Latency>,
     /// When a bulk transfer was fully delivered.
@@ -322,9 +328,10 @@ fn flow_summary(s: &Source, end: Time) -> FlowSummary {
         TrafficKind::RequestResponse { .. } => ("request_response", None),
     };
     let stop = spec.stop.map_or(end, |s| (Time::ZERO + s).min(end));
+    let measured_from = start.max(st.measured_from);
     let active = completed
         .unwrap_or(stop)
-        .saturating_since(start)
+        .saturating_since(measured_from)
         .as_secs_f64();
     let mut lat = st.latencies_ns.clone();
     lat.sort_unstable();
@@ -351,10 +358,12 @@ fn flow_summary(s: &Source, end: Time) -> FlowSummary {
         duplicates: st.duplicates,
         out_of_order: st.out_of_order,
         goodput_bps: if active > 0.0 {
-            (st.delivered_bytes as f64 * 8.0 / active) as u64
+            (st.measured_bytes as f64 * 8.0 / active) as u64
         } else {
             0
         },
+        goodput_from_s: (st.measured_from > Time::ZERO)
+            .then(|| round(st.measured_from.as_secs_f64(), 9)),
         latency_ms: (!lat.is_empty()).then(|| Latency {
             p50: ms(percentile(&lat, 0.5)),
             p99: ms(percentile(&lat, 0.99)),

@@ -96,6 +96,10 @@ pub struct FlowStats {
     pub first_delivery: Option<Time>,
     /// Last delivery.
     pub last_delivery: Option<Time>,
+    /// Deliveries from this time on count towards goodput (the warmup).
+    pub measured_from: Time,
+    /// Bytes of the distinct deliveries from `measured_from` on.
+    pub measured_bytes: u64,
     /// Requests answered by the destination (request/response).
     pub responses_sent: u64,
     /// Time from the flow's start to its (first) route being up.
@@ -119,6 +123,9 @@ impl FlowStats {
         self.highest = Some(self.highest.map_or(h.seq, |hi| hi.max(h.seq)));
         self.delivered_messages += 1;
         self.delivered_bytes += len as u64;
+        if now >= self.measured_from {
+            self.measured_bytes += len as u64;
+        }
         self.latencies_ns
             .push(now.saturating_since(h.sent_at).as_nanos());
         self.first_delivery.get_or_insert(now);
@@ -150,13 +157,17 @@ pub struct Source {
 }
 
 impl Source {
-    /// A source that has not started.
-    pub fn new(spec: TrafficSpec) -> Self {
+    /// A source that has not started, whose goodput counts deliveries from
+    /// `warmup` on.
+    pub fn new(spec: TrafficSpec, warmup: node_core::Duration) -> Self {
         Source {
             spec,
             next_seq: 0,
             offered: 0,
-            stats: FlowStats::default(),
+            stats: FlowStats {
+                measured_from: Time::ZERO + warmup,
+                ..FlowStats::default()
+            },
             connection: None,
             route: None,
             up_at: None,

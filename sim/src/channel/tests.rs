@@ -306,6 +306,7 @@ fn wifi_loss_grows_with_distance() {
         interference_range: 200.0,
         loss_near: 0.05,
         loss_at_range: 0.5,
+        rts_cts: false,
     };
     let positions = vec![[0.0, 0.0], [20.0, 0.0], [-80.0, 0.0]];
     let mut m = WifiMedium::new(spec, positions);
@@ -363,6 +364,7 @@ fn chain_goodput(hops: usize, load: f64) -> f64 {
         interference_range: 60.0,
         loss_near: 0.0,
         loss_at_range: 0.0,
+        rts_cts: false,
     };
     let positions = (0..=hops).map(|i| [i as f64 * 50.0, 0.0]).collect();
     let mut m = WifiMedium::new(spec, positions);

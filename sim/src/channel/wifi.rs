@@ -8,6 +8,14 @@
 //!   at send time (rather than contending when the medium frees) is a
 //!   simplification: it serves senders in the order they offered frames, with
 //!   no backoff and no contention losses between senders that hear each other.
+//! - With `rts_cts`, virtual carrier sense as 802.11's RTS/CTS exchange
+//!   gives it, idealized (no RTS/CTS frames on the air, no lost RTS): a
+//!   frame also waits while its receiver hears another sender (no CTS
+//!   would come back), and while its sender or receiver is within radio
+//!   range of a node receiving another frame (they decoded that node's CTS
+//!   and set their NAV). A sender hidden from both ends beyond the radio
+//!   range still collides: on a chain with `interference_range` =
+//!   2 x `radio_range`, the node three hops down (Li et al., MobiCom 2001).
 //! - Each sender has one FIFO drop-tail queue of `queue_bytes` (of the
 //!   parameters of the link the frame is sent on) for frames that cannot
 //!   start at once.
@@ -128,7 +136,7 @@ impl WifiMedium {
         self.senders[from].prune(now);
         let dur = Duration::from_nanos(serialization_ns(len, params.bandwidth_bps));
         let sender = &self.senders[from];
-        let start = self.carrier_sense(from, now.max(sender.busy_until()), dur);
+        let start = self.carrier_sense(from, to, now.max(sender.busy_until()), dur);
         if !sender.admits(now, start, len as u64, params.queue_bytes) {
             return Err(DropCause::Queue);
         }
@@ -226,16 +234,32 @@ impl WifiMedium {
         self.distance(a, b) < self.spec.interference_range
     }
 
+    /// Whether a frame from `from` to `to` must not overlap `f`: its sender
+    /// hears `f`'s sender (physical carrier sense); with RTS/CTS also when
+    /// its receiver hears `f`'s sender (it would not answer the RTS), or
+    /// its sender or receiver is within radio range of `f`'s receiver (they
+    /// decoded its CTS, which set their NAV).
+    fn defers_to(&self, f: &Frame, from: usize, to: usize) -> bool {
+        if self.interfere(f.from, from) {
+            return true;
+        }
+        if !self.spec.rts_cts {
+            return false;
+        }
+        let r = self.spec.radio_range;
+        self.interfere(f.from, to) || self.distance(f.to, from) <= r || self.distance(f.to, to) <= r
+    }
+
     /// The earliest start at or after `earliest` at which a frame of `dur`
-    /// overlaps no frame of a sender that `from` hears. One pass over the
+    /// from `from` to `to` overlaps no frame it defers to. One pass over the
     /// frames in start order suffices: whenever a frame overlaps the
     /// candidate interval the candidate moves to its end, and frames passed
     /// earlier either ended before the old candidate (so before the new one)
     /// or would have stopped the pass.
-    fn carrier_sense(&self, from: usize, earliest: Time, dur: Duration) -> Time {
+    fn carrier_sense(&self, from: usize, to: usize, earliest: Time, dur: Duration) -> Time {
         let mut start = earliest;
         for f in &self.frames {
-            if !self.interfere(f.from, from) {
+            if !self.defers_to(f, from, to) {
                 continue;
             }
             if f.start >= start + dur {
@@ -300,6 +324,7 @@ mod tests {
             interference_range,
             loss_near: 0.0,
             loss_at_range: 0.0,
+            rts_cts: false,
         }
     }
 

@@ -141,7 +141,11 @@ impl<P: Population> World<P> {
         }
         let mut world = World {
             links: Links::new(&scenario.network, scenario.seed),
-            sources: scenario.traffic.iter().cloned().map(Source::new).collect(),
+            sources: scenario
+                .traffic
+                .iter()
+                .map(|t| Source::new(t.clone(), scenario.metrics_warmup))
+                .collect(),
             population,
             now: Time::ZERO,
             queue: EventQueue::default(),

@@ -36,6 +36,13 @@ pub(super) fn resolve(
     if metrics_interval == Duration::ZERO {
         return Err(doc.error("metrics.interval", "must be greater than zero"));
     }
+    let metrics_warmup = spec.metrics.warmup.map_or(Duration::ZERO, |d| d.0);
+    if metrics_warmup >= duration {
+        return Err(doc.error(
+            "metrics.warmup",
+            "must be shorter than the run's duration (nothing would be measured)",
+        ));
+    }
     let protocol = protocol(doc, &spec.protocol)?;
     let network = topology::build(doc, &spec.topology, spec.seed, base_dir)?;
     // The engine's event keys name nodes, flows and faults in 22 bits.
@@ -96,6 +103,7 @@ pub(super) fn resolve(
         seed: spec.seed,
         duration,
         metrics_interval,
+        metrics_warmup,
         protocol,
         network,
         traffic,

@@ -310,6 +310,8 @@ pub struct ProtocolSpec {
 pub struct MetricsSpec {
     /// Interval of the time series (default 100 ms).
     pub interval: Option<Dur>,
+    /// Deliveries before this time do not count towards goodput (default 0).
+    pub warmup: Option<Dur>,
 }
 
 /// The whole file. `topology` and each `traffic` entry stay raw JSON: their

@@ -112,6 +112,8 @@ pub fn execute(
             x: plan.spec.plot.x.clone(),
             x_label: plan.spec.plot.x_label.clone(),
             metrics: plan.spec.plot.metrics.clone(),
+            relative_to: plan.spec.plot.relative_to.clone(),
+            references: plan.spec.plot.references.clone(),
         },
         runs: rows,
         aggregate: Vec::new(),

@@ -49,6 +49,11 @@ pub struct PlotSpec {
     /// p99 latency).
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// Plot each line relative to its value at this value of the x axis.
+    pub relative_to: Option<Value>,
+    /// Horizontal reference lines.
+    #[serde(default)]
+    pub references: Vec<reports::sweep::Reference>,
 }
 
 /// A checked sweep section.
@@ -112,6 +117,30 @@ impl SweepSpec {
                     "`{x}` is not an axis of the sweep (axes: {})",
                     keys.join(", ")
                 ),
+            ));
+        }
+        if let Some(base) = &plot.relative_to {
+            let Some(axis) = plot
+                .x
+                .as_ref()
+                .and_then(|x| axes.iter().find(|a| &a.key == x))
+            else {
+                return Err(doc.error(
+                    "sweep.plot.relative_to",
+                    "needs `x`: the axis whose value it names",
+                ));
+            };
+            if !axis.values.contains(base) {
+                return Err(doc.error(
+                    "sweep.plot.relative_to",
+                    format!("{base} is not a value of the x axis `{}`", axis.key),
+                ));
+            }
+        }
+        if let Some(r) = plot.references.iter().find(|r| !r.y.is_finite()) {
+            return Err(doc.error(
+                "sweep.plot.references",
+                format!("reference \"{}\" needs a finite y", r.label),
             ));
         }
         Ok(SweepSpec { axes, repeat, plot })

@@ -203,6 +203,27 @@ pub fn geometric(
     ))
 }
 
+/// A straight wifi chain: node i at (i·`spacing`, 0), and a wifi link
+/// between every pair at most `radio_range` apart (in full-mesh order), so
+/// with `spacing <= radio_range < 2·spacing` only neighbours are linked.
+/// The fixed geometry of the chain-capacity studies (Li et al., MobiCom
+/// 2001): every node hears the same neighbours whatever the seed.
+pub fn wifi_chain(n: usize, spacing: f64, wifi: &WifiSpec, link: &ChannelParams) -> Network {
+    let mut net = hosts(n);
+    for (i, node) in net.nodes.iter_mut().enumerate() {
+        node.position = Some([i as f64 * spacing, 0.0]);
+    }
+    let pos: Vec<[f64; 2]> = net.nodes.iter().filter_map(|n| n.position).collect();
+    for (a, b) in within_range(&pos, wifi.radio_range) {
+        if net.links.len() == MAX_LINKS {
+            break;
+        }
+        net.links.push(two_way(a, b, link, Medium::Wifi));
+    }
+    net.wifi = Some(wifi.clone());
+    net
+}
+
 /// Every pair (a < b, in lexicographic order) of `pos` at most `range`
 /// apart. Nodes are first sorted into square cells of side `range`, so
 /// only nodes of neighbouring cells are compared: near-linear for sparse

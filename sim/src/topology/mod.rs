@@ -49,8 +49,8 @@ const TOPOLOGY_STREAM: u64 = 0x746f_706f;
 /// Members of `topology` that every generator takes.
 const COMMON_KEYS: &[&str] = &["generator", "link", "overrides"];
 
-const GENERATORS: &str = "chain, ring, grid, star, full_mesh, geometric, erdos_renyi, \
-                          barabasi_albert, sonet_ring, import";
+const GENERATORS: &str = "chain, ring, grid, star, full_mesh, geometric, wifi_chain, \
+                          erdos_renyi, barabasi_albert, sonet_ring, import";
 
 /// A two-way link with the same parameters both ways.
 pub(crate) fn two_way(a: usize, b: usize, link: &ChannelParams, medium: Medium) -> LinkSpec {
@@ -99,7 +99,20 @@ struct GeometricParams {
     interference_range: Option<f64>,
     loss_near: Option<Prob>,
     loss_at_range: Option<Prob>,
+    rts_cts: Option<bool>,
     connected: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WifiChainParams {
+    nodes: usize,
+    spacing: f64,
+    radio_range: f64,
+    interference_range: Option<f64>,
+    loss_near: Option<Prob>,
+    loss_at_range: Option<Prob>,
+    rts_cts: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +231,29 @@ pub(crate) fn build(
             let geo = geometric_params(doc, p)?;
             generators::geometric(&geo, &base, &mut rng).map_err(|e| doc.error("topology", e))?
         }
+        "wifi_chain" => {
+            let p: WifiChainParams = params(doc, &rest, g)?;
+            let n = count(doc, "topology.nodes", p.nodes, 2, MAX_PAIRWISE_NODES)?;
+            let spacing = metres(doc, "topology.spacing", p.spacing)?;
+            let wifi = wifi_spec(
+                doc,
+                p.radio_range,
+                p.interference_range,
+                p.loss_near,
+                p.loss_at_range,
+                p.rts_cts,
+            )?;
+            if spacing > wifi.radio_range {
+                return Err(doc.error(
+                    "topology.spacing",
+                    format!(
+                        "{spacing} m is beyond radio_range ({} m): the chain would not be connected",
+                        wifi.radio_range
+                    ),
+                ));
+            }
+            generators::wifi_chain(n, spacing, &wifi, &base)
+        }
         "sonet_ring" => sonet(doc, params(doc, &rest, g)?, &link)?,
         "import" => import(doc, params(doc, &rest, g)?, &link, base_dir)?,
         other => {
@@ -266,22 +302,27 @@ fn count(
     Ok(n)
 }
 
-fn geometric_params(doc: Doc<'_>, p: GeometricParams) -> Result<Geometric, ScenarioError> {
-    let nodes = count(doc, "topology.nodes", p.nodes, 1, MAX_PAIRWISE_NODES)?;
-    let positive = |path: &str, v: f64| {
-        if v > 0.0 && v.is_finite() {
-            Ok(v)
-        } else {
-            Err(doc.error(path, format!("{v} is not a positive number of metres")))
-        }
-    };
-    let area = [
-        positive("topology.area[0]", p.area[0])?,
-        positive("topology.area[1]", p.area[1])?,
-    ];
-    let radio_range = positive("topology.radio_range", p.radio_range)?;
-    let interference_range = match p.interference_range {
-        Some(r) if positive("topology.interference_range", r)? < radio_range => {
+/// Checks a length in metres: positive and finite.
+fn metres(doc: Doc<'_>, path: &str, v: f64) -> Result<f64, ScenarioError> {
+    if v > 0.0 && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(doc.error(path, format!("{v} is not a positive number of metres")))
+    }
+}
+
+/// The radio medium's parameters, checked, with their defaults.
+fn wifi_spec(
+    doc: Doc<'_>,
+    radio_range: f64,
+    interference_range: Option<f64>,
+    loss_near: Option<Prob>,
+    loss_at_range: Option<Prob>,
+    rts_cts: Option<bool>,
+) -> Result<WifiSpec, ScenarioError> {
+    let radio_range = metres(doc, "topology.radio_range", radio_range)?;
+    let interference_range = match interference_range {
+        Some(r) if metres(doc, "topology.interference_range", r)? < radio_range => {
             return Err(doc.error(
                 "topology.interference_range",
                 "must be at least radio_range (a frame that can be received interferes)",
@@ -290,23 +331,41 @@ fn geometric_params(doc: Doc<'_>, p: GeometricParams) -> Result<Geometric, Scena
         Some(r) => r,
         None => 2.0 * radio_range,
     };
-    let loss_near = p.loss_near.unwrap_or(Prob(0.0)).0;
-    let loss_at_range = p.loss_at_range.unwrap_or(Prob(0.3)).0;
+    let loss_near = loss_near.unwrap_or(Prob(0.0)).0;
+    let loss_at_range = loss_at_range.unwrap_or(Prob(0.3)).0;
     if loss_near > loss_at_range {
         return Err(doc.error(
             "topology.loss_near",
             format!("loss grows with distance: loss_near must not exceed loss_at_range ({loss_at_range})"),
         ));
     }
+    Ok(WifiSpec {
+        radio_range,
+        interference_range,
+        loss_near,
+        loss_at_range,
+        rts_cts: rts_cts.unwrap_or(false),
+    })
+}
+
+fn geometric_params(doc: Doc<'_>, p: GeometricParams) -> Result<Geometric, ScenarioError> {
+    let nodes = count(doc, "topology.nodes", p.nodes, 1, MAX_PAIRWISE_NODES)?;
+    let area = [
+        metres(doc, "topology.area[0]", p.area[0])?,
+        metres(doc, "topology.area[1]", p.area[1])?,
+    ];
+    let wifi = wifi_spec(
+        doc,
+        p.radio_range,
+        p.interference_range,
+        p.loss_near,
+        p.loss_at_range,
+        p.rts_cts,
+    )?;
     Ok(Geometric {
         nodes,
         area,
-        wifi: WifiSpec {
-            radio_range,
-            interference_range,
-            loss_near,
-            loss_at_range,
-        },
+        wifi,
         connected: p.connected.unwrap_or(true),
     })
 }
