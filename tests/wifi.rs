@@ -63,3 +63,61 @@ fn chain_band(interference: f64, ideal: f64) {
         }
     }
 }
+
+/// One point of claim 7's sweep: (goodput b/s, share of frames the air
+/// lost or a radio's queue refused, busiest link direction's utilization).
+fn capacity_point(text: &str, rate_mbps: u64, mode: &str) -> (f64, f64, f64) {
+    let s = run_with(
+        text,
+        &[
+            ("/traffic/0/rate", Value::from(format!("{rate_mbps}Mbps"))),
+            ("/protocol/mode", Value::from(mode)),
+        ],
+    );
+    let offered: u64 = s.links.iter().map(|l| l.offered).sum();
+    let dropped: u64 = s.links.iter().map(|l| l.drops.values().sum::<u64>()).sum();
+    let busiest = s.links.iter().map(|l| l.utilization).fold(0.0, f64::max);
+    let f = flow(&s, "cbr");
+    println!(
+        "claim7 {mode} offered {rate_mbps} Mb/s: goodput {:.3} Mb/s, delivery {:.3}, air drops {:.3}, busiest radio {busiest:.3}",
+        f.goodput_bps as f64 / 1e6,
+        f.delivery_ratio,
+        dropped as f64 / offered as f64
+    );
+    (f.goodput_bps as f64, dropped as f64 / offered as f64, busiest)
+}
+
+/// Claim 7 on the 4-hop chain of `wifi-capacity` (capacity about 4 Mb/s):
+/// - store-and-forward carries the offered load up to the chain's
+///   capacity, and the air's loss rises fast near saturation (an order of
+///   magnitude between a quarter of the capacity and the capacity);
+/// - past saturation it does not collapse (backpressure holds the source),
+///   but it does not stay at full capacity either: collisions between the
+///   hops it keeps busy waste airtime, while end-to-end's congestion
+///   control keeps the air's loss low and its goodput at least as high.
+///   That half of the seed's claim is refuted here, and the test says so.
+#[test]
+fn claim7_utilization_and_goodput_against_offered_load() {
+    let text = scenario_text("wifi-capacity.json");
+    let (sf_low, sf_low_drop, _) = capacity_point(&text, 1, "store-and-forward");
+    let (sf_cap, sf_cap_drop, sf_cap_util) = capacity_point(&text, 4, "store-and-forward");
+    let (sf_over, _, _) = capacity_point(&text, 12, "store-and-forward");
+    let (_, e2e_cap_drop, _) = capacity_point(&text, 4, "end-to-end");
+    let (e2e_over, e2e_over_drop, _) = capacity_point(&text, 12, "end-to-end");
+    assert!(sf_low > 0.97e6, "1 Mb/s is carried: {sf_low}");
+    assert!(sf_cap > 0.95 * 4e6, "store-and-forward reaches the capacity: {sf_cap}");
+    assert!(sf_cap_util > 0.3, "the first radio is busy: {sf_cap_util}");
+    assert!(
+        sf_cap_drop > 10.0 * sf_low_drop && sf_cap_drop > 0.1,
+        "the air's loss rises fast near saturation: {sf_low_drop:.4} -> {sf_cap_drop:.4}"
+    );
+    assert!(sf_over > 0.7 * sf_cap, "no collapse past saturation: {sf_over}");
+    assert!(
+        e2e_cap_drop < 0.05 && e2e_over_drop < 0.05,
+        "end-to-end's congestion control keeps the air's loss low: {e2e_cap_drop:.4}, {e2e_over_drop:.4}"
+    );
+    assert!(
+        sf_over < e2e_over,
+        "the finding (refuting 'full capacity' past saturation): {sf_over} vs {e2e_over}"
+    );
+}

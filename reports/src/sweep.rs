@@ -116,7 +116,8 @@ pub struct SweepResult {
 /// The metrics of one run, by name: per flow `<flow>.goodput_bps`,
 /// `.delivery_ratio`, `.delivered_bytes`, `.latency_p50_ms`,
 /// `.latency_p99_ms`, `.completed_s` (those a flow has), and
-/// `links.max_utilization`, `links.drops`, `nodes.buffer_peak_bytes`,
+/// `links.max_utilization`, `links.drops`, `links.drop_ratio` (drops over
+/// datagrams offered, all link directions, when any were offered), `nodes.buffer_peak_bytes`,
 /// `engine.events`.
 pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();
@@ -149,6 +150,11 @@ pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
             .max()
             .unwrap_or(0) as f64,
     );
+    let offered: u64 = s.links.iter().map(|l| l.offered).sum();
+    if offered > 0 {
+        let dropped: u64 = s.links.iter().map(|l| l.total_drops()).sum();
+        m.insert("links.drop_ratio".into(), dropped as f64 / offered as f64);
+    }
     m.insert("engine.events".into(), s.engine.events as f64);
     m
 }
