@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{flow, run_with, scenario_text};
 use serde_json::Value;
 use sim::results::Summary;

@@ -117,6 +117,12 @@ impl Upper for Above<'_> {
         }
     }
 
+    fn realtime_data(&self, token: &UpperToken) -> bool {
+        match token {
+            UpperToken::Route(r) => self.routes.is_realtime_data(r),
+        }
+    }
+
     fn on_acked(&mut self, _link: LinkId, token: UpperToken) {
         match token {
             UpperToken::Route(r) => self.routes.on_acked(&r),

@@ -86,6 +86,12 @@ pub struct Flow {
     /// When goodput starts counting (the scenario's warmup), if it has one.
     #[serde(default)]
     pub goodput_from_s: Option<f64>,
+    /// The flow's deadline (ms), if it has one.
+    #[serde(default)]
+    pub deadline_ms: Option<f64>,
+    /// The share of messages that arrived within the deadline.
+    #[serde(default)]
+    pub on_time_ratio: Option<f64>,
     /// Latency, if anything arrived.
     pub latency_ms: Option<Latency>,
     /// When a bulk transfer completed.

@@ -220,6 +220,7 @@ mod tests {
                 name: "a & b".into(),
                 points: vec![(1.0, 5.0), (2.0, f64::NAN)],
                 bars: vec![(1.0, 4.0, 6.0)],
+                reference: false,
             }],
             x_categories: Some(vec!["only".into()]),
             markers: true,

@@ -135,6 +135,9 @@ pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
         if let Some(c) = f.completed_s {
             put("completed_s", c);
         }
+        if let Some(r) = f.on_time_ratio {
+            put("on_time_ratio", r);
+        }
     }
     let max_util = s.links.iter().map(|l| l.utilization).fold(0.0, f64::max);
     m.insert("links.max_utilization".into(), max_util);
@@ -153,7 +156,9 @@ pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
     let offered: u64 = s.links.iter().map(|l| l.offered).sum();
     if offered > 0 {
         let dropped: u64 = s.links.iter().map(|l| l.total_drops()).sum();
-        m.insert("links.drop_ratio".into(), dropped as f64 / offered as f64);
+        // Rounded as the summary's ratios are, so it reads back exactly.
+        let ratio = (dropped as f64 / offered as f64 * 1e6).round() / 1e6;
+        m.insert("links.drop_ratio".into(), ratio);
     }
     m.insert("engine.events".into(), s.engine.events as f64);
     m

@@ -184,6 +184,9 @@ pub struct TrafficSpec {
     pub stop: Option<Duration>,
     /// What it sends.
     pub kind: TrafficKind,
+    /// Messages must arrive within this of being offered to count as on
+    /// time (the on-time ratio; ITU-T G.114 gives 150 ms one-way for voice).
+    pub deadline: Option<Duration>,
 }
 
 /// What a traffic source sends.

@@ -123,6 +123,14 @@ pub struct FlowSummary {
     /// counting.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub goodput_from_s: Option<f64>,
+    /// The flow's deadline, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<f64>,
+    /// With a deadline: the share of messages offered (sent or refused by
+    /// the node) that arrived within it, counting late ones as lost; only
+    /// messages offered early enough for their deadline to fall in the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_time_ratio: Option<f64>,
     /// One-way latency (round trip for request/response), if anything arrived.
     pub latency_ms: Option<Latency>,
     /// When a bulk transfer was fully delivered.
@@ -362,6 +370,8 @@ fn flow_summary(s: &Source, end: Time) -> FlowSummary {
         } else {
             0
         },
+        deadline_ms: st.deadline.map(|d| round(d.as_nanos() as f64 / 1e6, 3)),
+        on_time_ratio: st.on_time_ratio(end).map(|r| round(r, 6)),
         goodput_from_s: (st.measured_from > Time::ZERO)
             .then(|| round(st.measured_from.as_secs_f64(), 9)),
         latency_ms: (!lat.is_empty()).then(|| Latency {

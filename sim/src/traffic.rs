@@ -96,6 +96,13 @@ pub struct FlowStats {
     pub first_delivery: Option<Time>,
     /// Last delivery.
     pub last_delivery: Option<Time>,
+    /// When each message was offered (sent or refused), kept only when
+    /// the flow has a deadline (the on-time ratio's denominator).
+    pub offered_at: Vec<Time>,
+    /// When each distinct delivery that met the deadline was sent.
+    pub on_time_sent: Vec<Time>,
+    /// The flow's deadline, if it has one.
+    pub deadline: Option<node_core::Duration>,
     /// Deliveries from this time on count towards goodput (the warmup).
     pub measured_from: Time,
     /// Bytes of the distinct deliveries from `measured_from` on.
@@ -111,6 +118,25 @@ pub struct FlowStats {
 }
 
 impl FlowStats {
+    /// Records that a message was offered to the node (whether it took it
+    /// or not).
+    pub fn on_offer(&mut self, now: Time) {
+        if self.deadline.is_some() {
+            self.offered_at.push(now);
+        }
+    }
+
+    /// The share of messages offered by `end - deadline` (so each had its
+    /// whole deadline inside the run) that arrived within the deadline;
+    /// `None` without a deadline or without such messages.
+    pub fn on_time_ratio(&self, end: Time) -> Option<f64> {
+        let d = self.deadline?;
+        let cutoff = Time::from_nanos(end.as_nanos().checked_sub(d.as_nanos())?);
+        let offered = self.offered_at.iter().filter(|&&t| t <= cutoff).count();
+        let on_time = self.on_time_sent.iter().filter(|&&t| t <= cutoff).count();
+        (offered > 0).then(|| on_time as f64 / offered as f64)
+    }
+
     /// Records a delivered message.
     pub fn on_delivery(&mut self, now: Time, h: &Header, len: usize) {
         if !self.seen.insert_one(h.seq) {
@@ -126,8 +152,11 @@ impl FlowStats {
         if now >= self.measured_from {
             self.measured_bytes += len as u64;
         }
-        self.latencies_ns
-            .push(now.saturating_since(h.sent_at).as_nanos());
+        let latency = now.saturating_since(h.sent_at);
+        if self.deadline.is_some_and(|d| latency <= d) {
+            self.on_time_sent.push(h.sent_at);
+        }
+        self.latencies_ns.push(latency.as_nanos());
         self.first_delivery.get_or_insert(now);
         self.last_delivery = Some(now);
     }
@@ -160,12 +189,14 @@ impl Source {
     /// A source that has not started, whose goodput counts deliveries from
     /// `warmup` on.
     pub fn new(spec: TrafficSpec, warmup: node_core::Duration) -> Self {
+        let deadline = spec.deadline;
         Source {
             spec,
             next_seq: 0,
             offered: 0,
             stats: FlowStats {
                 measured_from: Time::ZERO + warmup,
+                deadline,
                 ..FlowStats::default()
             },
             connection: None,

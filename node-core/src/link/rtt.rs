@@ -119,6 +119,13 @@ impl RttEstimator {
     /// `[min_rto, max_rto]`, then multiplied by `2^backoff` and capped at
     /// `max_rto` again.
     pub fn rto(&self) -> u64 {
+        self.base_rto()
+            .saturating_mul(1u64 << self.backoff.min(MAX_BACKOFF))
+            .min(self.max_rto_ns)
+    }
+
+    /// The retransmission timeout without backoff, in nanoseconds.
+    pub fn base_rto(&self) -> u64 {
         let base = if self.has_sample() {
             self.srtt_ns
                 .saturating_add(GRANULARITY_NS.max(self.rttvar_ns.saturating_mul(4)))
@@ -128,9 +135,7 @@ impl RttEstimator {
         // `max` then `min` instead of `clamp`, which panics on an inverted
         // interval; `new` already guarantees min <= max, this is belt and
         // braces.
-        let base = base.max(self.min_rto_ns).min(self.max_rto_ns);
-        base.saturating_mul(1u64 << self.backoff.min(MAX_BACKOFF))
-            .min(self.max_rto_ns)
+        base.max(self.min_rto_ns).min(self.max_rto_ns)
     }
 
     /// Doubles the RTO after a retransmission timeout fired (up to

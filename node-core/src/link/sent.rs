@@ -4,7 +4,7 @@
 //! to their owners (the send streams, the key ring), which decide whether
 //! they are still worth sending, and ride in whatever packet goes out next.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::time::Time;
 use crate::wire::{AckFrame, Class, RekeyFrame};
@@ -43,6 +43,8 @@ pub struct SentPacket<T> {
     pub size: usize,
     /// The frames that must be retransmitted if it is lost.
     pub frames: Vec<SentFrame<T>>,
+    /// Whether it carries realtime frames (recovered without backoff).
+    pub realtime: bool,
 }
 
 /// What an ACK frame changed.
@@ -59,6 +61,9 @@ pub struct AckOutcome<T> {
 #[derive(Debug)]
 pub struct SentPackets<T> {
     in_flight: BTreeMap<u64, SentPacket<T>>,
+    /// The packet numbers of `in_flight` that carry realtime frames.
+    realtime: BTreeSet<u64>,
+    realtime_bytes: usize,
     largest_acked: Option<u64>,
     bytes_in_flight: usize,
 }
@@ -67,6 +72,8 @@ impl<T> Default for SentPackets<T> {
     fn default() -> Self {
         SentPackets {
             in_flight: BTreeMap::new(),
+            realtime: BTreeSet::new(),
+            realtime_bytes: 0,
             largest_acked: None,
             bytes_in_flight: 0,
         }
@@ -77,6 +84,10 @@ impl<T> SentPackets<T> {
     /// Records a packet that needs acknowledging.
     pub fn on_sent(&mut self, pn: u64, packet: SentPacket<T>) {
         self.bytes_in_flight += packet.size;
+        if packet.realtime {
+            self.realtime.insert(pn);
+            self.realtime_bytes += packet.size;
+        }
         self.in_flight.insert(pn, packet);
     }
 
@@ -98,8 +109,7 @@ impl<T> SentPackets<T> {
                 .map(|(&pn, _)| pn)
                 .collect();
             for pn in pns {
-                if let Some(p) = self.in_flight.remove(&pn) {
-                    self.bytes_in_flight -= p.size;
+                if let Some(p) = self.remove(pn) {
                     if pn == largest && self.largest_acked.is_none_or(|l| pn > l) {
                         out.rtt_sample_from = Some(p.time);
                     }
@@ -125,16 +135,23 @@ impl<T> SentPackets<T> {
         self.take_below(limit)
     }
 
-    /// Packets declared lost because they were sent at least `rto` ago
-    /// (the retransmission timer fired).
-    pub fn lost_by_timeout(&mut self, cutoff: Time) -> Vec<SentPacket<T>> {
+    /// Packets declared lost because they were sent at `cutoff` or before
+    /// (the retransmission timer fired), and the realtime ones sent at
+    /// `realtime_cutoff` or before; in packet number order.
+    pub fn lost_by_timeout(&mut self, cutoff: Time, realtime_cutoff: Time) -> Vec<SentPacket<T>> {
         let pns: Vec<u64> = self
             .in_flight
             .iter()
-            .filter(|(_, p)| p.time <= cutoff)
+            .filter(|(_, p)| p.time <= cutoff || (p.realtime && p.time <= realtime_cutoff))
             .map(|(&pn, _)| pn)
             .collect();
         pns.into_iter().filter_map(|pn| self.remove(pn)).collect()
+    }
+
+    /// Send time of the oldest packet in flight that carries realtime frames.
+    pub fn oldest_realtime(&self) -> Option<Time> {
+        let pn = self.realtime.first()?;
+        self.in_flight.get(pn).map(|p| p.time)
     }
 
     fn take_below(&mut self, limit: u64) -> Vec<SentPacket<T>> {
@@ -145,6 +162,10 @@ impl<T> SentPackets<T> {
     fn remove(&mut self, pn: u64) -> Option<SentPacket<T>> {
         let p = self.in_flight.remove(&pn)?;
         self.bytes_in_flight -= p.size;
+        if p.realtime {
+            self.realtime.remove(&pn);
+            self.realtime_bytes -= p.size;
+        }
         Some(p)
     }
 
@@ -152,6 +173,11 @@ impl<T> SentPackets<T> {
     pub fn oldest(&self) -> Option<Time> {
         // Packet numbers grow with time, so the first entry is the oldest.
         self.in_flight.values().next().map(|p| p.time)
+    }
+
+    /// Bytes of the packets in flight that carry realtime data only.
+    pub fn realtime_bytes(&self) -> usize {
+        self.realtime_bytes
     }
 
     /// Bytes of ack-eliciting packets in flight.
@@ -164,6 +190,8 @@ impl<T> SentPackets<T> {
     /// acknowledged.
     pub fn take_all(&mut self) -> Vec<SentPacket<T>> {
         self.bytes_in_flight = 0;
+        self.realtime.clear();
+        self.realtime_bytes = 0;
         core::mem::take(&mut self.in_flight).into_values().collect()
     }
 }
@@ -177,6 +205,7 @@ mod tests {
             time: Time::from_nanos(t),
             size: 100,
             frames: vec![SentFrame::Ping],
+            realtime: false,
         }
     }
 
@@ -195,7 +224,7 @@ mod tests {
         // 8 is acked: 0, 1, 4 and 5 are 3 or more below it; 6 is not.
         assert_eq!(s.lost_by_threshold(3).len(), 4);
         assert_eq!(s.oldest(), Some(Time::from_nanos(60)));
-        assert_eq!(s.lost_by_timeout(Time::from_nanos(60)).len(), 1);
+        assert_eq!(s.lost_by_timeout(Time::from_nanos(60), Time::ZERO).len(), 1);
         assert_eq!(s.bytes_in_flight(), 100);
         // A repeated ack changes nothing and gives no RTT sample.
         let again = s.on_ack(&AckFrame {
@@ -203,5 +232,33 @@ mod tests {
             ranges: vec![7..=8],
         });
         assert!(again.acked.is_empty() && again.rtt_sample_from.is_none());
+    }
+
+    #[test]
+    fn realtime_packets_have_their_own_cutoff() {
+        let mut s = SentPackets::default();
+        for pn in 0..6 {
+            let mut p = packet(pn * 10);
+            p.realtime = pn % 2 == 1;
+            s.on_sent(pn, p);
+        }
+        assert_eq!(s.oldest_realtime(), Some(Time::from_nanos(10)));
+        // Everything up to 10, and realtime packets up to 40.
+        let lost: Vec<Time> = s
+            .lost_by_timeout(Time::from_nanos(10), Time::from_nanos(40))
+            .iter()
+            .map(|p| p.time)
+            .collect();
+        assert_eq!(lost, [0, 10, 30].map(Time::from_nanos));
+        assert_eq!(s.oldest_realtime(), Some(Time::from_nanos(50)));
+        assert_eq!(s.realtime_bytes(), 100);
+        s.on_ack(&AckFrame {
+            ack_delay_us: 0,
+            ranges: vec![5..=5],
+        });
+        assert_eq!(s.oldest_realtime(), None);
+        assert_eq!(s.realtime_bytes(), 0);
+        assert_eq!(s.take_all().len(), 2);
+        assert_eq!(s.oldest_realtime(), None);
     }
 }

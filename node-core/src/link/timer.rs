@@ -106,9 +106,17 @@ impl<T> Link<T> {
             LinkTimer::HandshakeRetry => self.ours.as_ref().map_or(never, |o| o.next_retry),
             LinkTimer::HandshakeExpiry => self.pending.as_ref().map_or(never, |p| p.expires),
             LinkTimer::Ack => s.map_or(never, |s| s.acks.deadline()),
-            LinkTimer::Loss => s
-                .and_then(|s| s.sent.oldest())
-                .map_or(never, |t| t + self.retransmission_timeout(config)),
+            LinkTimer::Loss => s.map_or(never, |s| {
+                let any = s
+                    .sent
+                    .oldest()
+                    .map_or(never, |t| t + self.retransmission_timeout(config));
+                let realtime = super::realtime_exempt_bytes(s.sent.realtime_bytes())
+                    .then(|| s.sent.oldest_realtime())
+                    .flatten()
+                    .map_or(never, |t| t + self.realtime_timeout(config));
+                any.min(realtime)
+            }),
             LinkTimer::Keepalive => s.map_or(never, |_| {
                 self.last_eliciting_sent + config.keepalive_interval
             }),
@@ -158,9 +166,21 @@ impl<T> Link<T> {
             LinkTimer::Ack => {}
             LinkTimer::Loss => {
                 let rto = self.retransmission_timeout(config);
+                let realtime = self.realtime_timeout(config);
                 if let Some(s) = self.session.as_mut() {
-                    let lost = s.sent.lost_by_timeout(now - rto);
-                    self.rtt.on_timeout();
+                    // Only the backed-off timer backs off further: a
+                    // realtime packet's own timeout never does (see
+                    // `realtime_timeout`).
+                    let backs_off = s.sent.oldest().is_some_and(|t| t + rto <= now);
+                    let realtime_cutoff = if super::realtime_exempt_bytes(s.sent.realtime_bytes()) {
+                        now - realtime
+                    } else {
+                        Time::ZERO
+                    };
+                    let lost = s.sent.lost_by_timeout(now - rto, realtime_cutoff);
+                    if backs_off {
+                        self.rtt.on_timeout();
+                    }
                     self.on_lost(lost, up);
                 }
             }

@@ -105,12 +105,21 @@ impl<T> Link<T> {
         session.seal(ctx.suite, pn, &mut buf);
 
         if !sent.is_empty() {
+            // Only a packet of realtime data alone escapes the backoff (see
+            // `Link::realtime_timeout`): control frames (credits, route
+            // setup) and bulk data that share a packet keep it.
+            let realtime = sent.iter().all(|f| match f {
+                SentFrame::Data { class, .. } => *class == Class::Realtime,
+                SentFrame::Upper(t) => up.realtime_data(t),
+                _ => false,
+            });
             session.sent.on_sent(
                 pn,
                 SentPacket {
                     time: now,
                     size: buf.len(),
                     frames: sent,
+                    realtime,
                 },
             );
             self.last_eliciting_sent = now;

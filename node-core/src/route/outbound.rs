@@ -71,6 +71,17 @@ impl Routes {
             .insert((super::class_rank(class), h, d));
     }
 
+    /// Whether `sent` is data of a realtime route.
+    pub(crate) fn is_realtime_data(&self, sent: &RouteSent) -> bool {
+        match sent {
+            RouteSent::Data { route, .. } => self
+                .routes
+                .get(route)
+                .is_some_and(|r| r.class == Class::Realtime),
+            RouteSent::Credit { .. } | RouteSent::Ctrl(_) => false,
+        }
+    }
+
     /// Whether anything waits for `link`.
     pub fn wants(&self, peer: Address) -> bool {
         self.work.get(&peer).is_some_and(|w| {

@@ -276,3 +276,44 @@ fn runs_are_deterministic() {
     assert_eq!(run(21), run(21));
     assert_ne!(run(21).0, run(22).0);
 }
+
+/// How long after its wire comes back a message sent during a 1.5 s outage
+/// takes to arrive, for a class.
+fn recovery_after_outage(class: Class) -> Duration {
+    let mut net = Net::new(2, modeled(), 15);
+    net.connect(0, 1, WireParams::default());
+    assert!(net.run_until_cond(Duration::from_secs(5), |n| n.established(0, 1)));
+    // Some RTT samples first.
+    for i in 0..20 {
+        net.send(0, 1, 1, class, payload(i, 100));
+        net.run_for(Duration::from_millis(20));
+    }
+    net.run_for(Duration::from_millis(200));
+    net.set_wire_up(0, 1, false);
+    net.send(0, 1, 2, class, b"during the outage".to_vec());
+    net.run_for(Duration::from_millis(1_500));
+    net.set_wire_up(0, 1, true);
+    let t0 = net.now;
+    net.run_for(Duration::from_secs(10));
+    net.events
+        .iter()
+        .find(|(_, i, e)| {
+            *i == 1 && matches!(e, Event::Message { data, .. } if data == b"during the outage")
+        })
+        .map(|(t, _, _)| t.saturating_since(t0))
+        .expect("delivered")
+}
+
+#[test]
+fn realtime_data_is_resent_without_runaway_backoff() {
+    // RTT 10 ms: the plain RTO is the 20 ms floor plus the 10 ms ACK delay.
+    // Bulk backs off (30, 60, 120, 240, 480, 960 ms ...): after 1.5 s of
+    // outage its next try can be most of a second away. Realtime data
+    // waits at most one doubling (60 ms), so it is through within a try
+    // and a trip.
+    let rt = recovery_after_outage(Class::Realtime);
+    let bulk = recovery_after_outage(Class::Bulk);
+    println!("recovery after the outage: realtime {rt}, bulk {bulk}");
+    assert!(rt <= Duration::from_millis(80), "realtime took {rt}");
+    assert!(bulk > Duration::from_millis(150), "bulk took only {bulk}");
+}

@@ -142,6 +142,7 @@ impl<P: Population> World<P> {
                     break;
                 };
                 let len = m.len() as u64;
+                self.sources[flow as usize].stats.on_offer(self.now);
                 match self.nodes[i].node.connection_send(conn, m) {
                     Ok(()) => {
                         let s = &mut self.sources[flow as usize];
@@ -202,6 +203,7 @@ impl<P: Population> World<P> {
             return;
         };
         let len = m.len() as u64;
+        s.stats.on_offer(self.now);
         if self.nodes[from].node.connection_send(conn, m).is_ok() {
             let s = &mut self.sources[flow];
             s.stats.sent_messages += 1;

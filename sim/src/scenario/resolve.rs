@@ -400,6 +400,12 @@ impl Ctx<'_> {
             start,
             stop,
             kind,
+            deadline: match common.deadline {
+                Some(d) if d.0 == Duration::ZERO => {
+                    return Err(self.doc.error(&p("deadline"), "must be greater than zero"));
+                }
+                d => d.map(|d| d.0),
+            },
         })
     }
 

@@ -417,6 +417,9 @@ pub struct TrafficCommon {
     /// `stream` (reliable, the default) or `datagram` (unreliable in the
     /// end-to-end mode).
     pub transport: Option<TransportSpec>,
+    /// A message delivered later than this after it was offered counts as
+    /// lost in the flow's on-time ratio.
+    pub deadline: Option<Dur>,
 }
 
 /// How a flow's route carries it.
@@ -451,6 +454,7 @@ pub const TRAFFIC_COMMON_KEYS: &[&str] = &[
     "channel",
     "path",
     "transport",
+    "deadline",
 ];
 
 /// `"kind": "bulk"`.
