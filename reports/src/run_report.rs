@@ -48,9 +48,27 @@ pub fn build(data: &RunData) -> Result<Report, ReportError> {
             "p99 (ms)",
             "max (ms)",
             "completed (s)",
+            "on time",
         ],
         &flow_rows(s),
     );
+    let deadlines: Vec<String> = s
+        .flows
+        .iter()
+        .filter_map(|f| Some((f, f.deadline_ms?)))
+        .map(|(f, d)| format!("{} {d} ms", f.name))
+        .collect();
+    if !deadlines.is_empty() {
+        page.paragraph(&format!(
+            "On time: the share of messages offered (sent or refused by the node) that arrived within the flow's deadline, late ones counted as lost ({}); only messages offered at least a deadline before the end count.",
+            deadlines.join(", ")
+        ));
+    }
+    if let Some(from) = s.flows.iter().find_map(|f| f.goodput_from_s) {
+        page.paragraph(&format!(
+            "Goodput counts deliveries from {from} s on (the scenario's warmup), over each flow's active time from then on."
+        ));
+    }
     page.heading("Links");
     page.table(
         &[
@@ -149,6 +167,8 @@ fn flow_rows(s: &Summary) -> Vec<Vec<String>> {
                 opt(l.map(|l| l.p99)),
                 opt(l.map(|l| l.max)),
                 opt(f.completed_s),
+                f.on_time_ratio
+                    .map_or_else(|| "-".to_string(), |r| format!("{r:.4}")),
             ]
         })
         .collect()
