@@ -41,7 +41,12 @@ pub struct Config {
     /// (sent but not yet acknowledged up to the oldest unacknowledged byte).
     /// This bounds what the peer must buffer to deliver in order.
     pub link_window: usize,
-    /// The largest service message accepted for sending or receiving.
+    /// The largest service message accepted for sending or receiving, on a
+    /// link or a route (a route's own limit may be lower: what fits its
+    /// buffer, see [`Config::route_max_message`]). What a peer can make a
+    /// node hold grows with it (a message under reassembly per link class),
+    /// so the default is 1 MiB: applications cut larger data into messages,
+    /// as `meshnode` cuts files into 64 KiB pieces.
     pub max_message_size: usize,
     /// Bytes of service messages that may wait on a link for sending.
     pub max_send_backlog: usize,
@@ -112,7 +117,7 @@ impl Default for Config {
             ack_every: 2,
             max_ack_delay: Duration::from_millis(10),
             link_window: 1 << 20,
-            max_message_size: 16 << 20,
+            max_message_size: 1 << 20,
             max_send_backlog: 64 << 20,
             route_mode: RouteMode::StoreAndForward,
             route_buffer: 1 << 20,

@@ -589,6 +589,10 @@ impl<T> Link<T> {
                 .saturating_add(config.max_message_size)
                 .saturating_add(1 << 16)
                 .saturating_mul(2),
+            // Each message in the window costs the sender PENDING_OVERHEAD
+            // of it: the window holds at most window / overhead of them,
+            // plus the one under reassembly, per class; twice that again.
+            max_pending: (config.link_window / recv::PENDING_OVERHEAD + 1).saturating_mul(4),
         }
     }
 

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use super::recv::PENDING_OVERHEAD;
 use super::sent::SentFrame;
 use crate::range_set::RangeSet;
 use crate::wire::{Class, DataFrame, Frame};
@@ -160,6 +161,9 @@ impl SendStreams {
         let start = msg.next_new;
         if start == 0 {
             self.started[c].push_back(id);
+            // Every message costs the peer bookkeeping while it waits, even
+            // an empty one: the window counts it as the receiver does.
+            self.span[c] += PENDING_OVERHEAD;
         }
         msg.next_new += chunk;
         self.span[c] += chunk as usize;
@@ -193,7 +197,7 @@ impl SendStreams {
                 }
                 break;
             }
-            self.span[c] -= (m.len() - m.released) as usize;
+            self.span[c] -= (m.len() - m.released) as usize + PENDING_OVERHEAD;
             self.backlog -= m.data.len();
             self.started[c].pop_front();
             self.messages.remove(&front);

@@ -116,7 +116,13 @@ fn with_thirty_percent_loss_every_message_arrives_once_in_order() {
 
 #[test]
 fn a_large_message_crosses_a_lossy_link_intact() {
-    let mut net = Net::new(2, modeled(), 13);
+    // Three times the link window: the message flows as its prefix is
+    // acknowledged (a limit above the default 1 MiB, set on both ends).
+    let config = Config {
+        max_message_size: 4 << 20,
+        ..modeled()
+    };
+    let mut net = Net::new(2, config, 13);
     net.connect(
         0,
         1,
