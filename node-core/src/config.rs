@@ -56,6 +56,34 @@ pub struct Config {
     /// Store-and-forward buffer of each route direction at each hop (the
     /// credit a hop grants its upstream).
     pub route_buffer: usize,
+    /// Credit a new hop grants its creator until the origin extends the
+    /// route through it or ends it there (then it grows to `route_buffer`,
+    /// as far as the pools below allow). Never more than `route_buffer`.
+    pub route_initial_credit: usize,
+    /// Bytes of credit (buffers a neighbour may fill, and route entries at
+    /// `route::ENTRY_COST` each) that all neighbours together may hold at
+    /// this node.
+    pub route_credit_pool: usize,
+    /// The part of that pool one neighbour may hold: what a hostile
+    /// neighbour can make this node keep for its routes.
+    pub route_credit_per_neighbour: usize,
+    /// Route entries this node keeps for others, at most.
+    pub max_route_entries: usize,
+    /// Route entries one neighbour may create here, at most.
+    pub max_route_entries_per_neighbour: usize,
+    /// CREATEs per second one neighbour may send (each costs key
+    /// agreements); a burst of `route_create_burst` more is allowed.
+    pub route_create_rate: u32,
+    /// See `route_create_rate`.
+    pub route_create_burst: u32,
+    /// Hops a route may have: a hop forwards at most this many control
+    /// messages from the origin (one per extension beyond it, and the
+    /// BEGIN), as Tor bounds RELAY_EARLY cells. A path that loops through
+    /// k nodes carries the origin's bytes at most `max_path_len / k` times
+    /// over one link (a hop refuses to turn straight back, so k >= 3). The
+    /// default, 32, admits the 31-hop benchmark chain; lower it where paths
+    /// are short.
+    pub max_path_len: usize,
     /// A route not built within this time fails.
     pub route_setup_timeout: Duration,
     /// A route entry with no traffic for this long is torn down (at every
@@ -121,6 +149,14 @@ impl Default for Config {
             max_send_backlog: 64 << 20,
             route_mode: RouteMode::StoreAndForward,
             route_buffer: 1 << 20,
+            route_initial_credit: 64 << 10,
+            route_credit_pool: 256 << 20,
+            route_credit_per_neighbour: 8 << 20,
+            max_route_entries: 16384,
+            max_route_entries_per_neighbour: 1024,
+            route_create_rate: 200,
+            route_create_burst: 64,
+            max_path_len: 32,
             route_setup_timeout: Duration::from_secs(5),
             route_idle_timeout: Duration::from_secs(120),
             relay_queue: 64 << 10,
@@ -202,6 +238,21 @@ impl Config {
         if self.route_buffer < 2 * 18 + 4 + 16384 {
             return Err(ConfigError::Inconsistent(
                 "route_buffer must hold at least one whole record (16 KiB + overhead)",
+            ));
+        }
+        let record = crate::route::endpoint::stream_len(0) + crate::route::crypto::MAX_RECORD;
+        if self.route_initial_credit < record {
+            return Err(ConfigError::Inconsistent(
+                "route_initial_credit must hold a whole record (16 KiB + overhead)",
+            ));
+        }
+        if self.route_credit_per_neighbour > self.route_credit_pool
+            || self.max_route_entries_per_neighbour > self.max_route_entries
+            || self.route_create_rate == 0
+            || self.max_path_len == 0
+        {
+            return Err(ConfigError::Inconsistent(
+                "per-neighbour route limits must not exceed the node's, and route_create_rate and max_path_len must be at least 1",
             ));
         }
         if self.e2e_mss < 64 || self.relay_queue == 0 {

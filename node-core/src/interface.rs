@@ -86,6 +86,9 @@ pub enum RouteFailure {
     HopFailed(usize),
     /// It was not built within `route_setup_timeout`.
     Timeout,
+    /// A hop (index in the path) refused to extend it: too long, a loop,
+    /// or the hop's bounds are reached.
+    Refused(usize),
 }
 
 /// The service channel reserved for the node's own control traffic.

@@ -221,6 +221,11 @@ pub struct RouteSummary {
     pub e2e_retransmissions: u64,
     /// End-to-end mode: its sources' retransmission timeouts.
     pub e2e_timeouts: u64,
+    /// Requests refused by the route layer's bounds (entries, credit,
+    /// CREATE rate, path length): none in an honest run within the limits.
+    pub refused: u64,
+    /// Route frames that broke the protocol.
+    pub violations: u64,
 }
 
 fn route_summary(world: &World<Nodes>, i: usize) -> RouteSummary {
@@ -239,6 +244,8 @@ fn route_summary(world: &World<Nodes>, i: usize) -> RouteSummary {
         m.queue_drops = m.queue_drops.max(t.queue_drops);
         m.e2e_retransmissions = m.e2e_retransmissions.max(t.e2e_retransmissions);
         m.e2e_timeouts = m.e2e_timeouts.max(t.e2e_timeouts);
+        m.refused = m.refused.max(t.refused);
+        m.violations = m.violations.max(t.violations);
     }
     RouteSummary {
         entries_peak: peak_entries,
@@ -250,6 +257,8 @@ fn route_summary(world: &World<Nodes>, i: usize) -> RouteSummary {
         relay_queue_drops: m.queue_drops,
         e2e_retransmissions: m.e2e_retransmissions,
         e2e_timeouts: m.e2e_timeouts,
+        refused: m.refused,
+        violations: m.violations,
     }
 }
 

@@ -151,6 +151,7 @@ impl RecvStreams {
     }
 
     /// Messages waiting for reassembly or for an earlier message.
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.pending
     }

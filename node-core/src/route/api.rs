@@ -36,7 +36,8 @@ impl Routes {
             deadline: now + self.setup_timeout,
             ctrl_nonce: 0,
         });
-        let h = self.new_route(now, role, class, kind);
+        // The origin's buffers are its application's choice: not charged.
+        let h = self.new_route(now, role, class, kind, [self.buffer; 2]);
         self.stats.opened += 1;
         // A first hop whose link is still handshaking is waited for until
         // the setup deadline (see `on_neighbour_up`).
@@ -178,6 +179,11 @@ impl Routes {
                 RoleKind::Destination => "destination",
             },
             held: [r.dirs[0].buf.held(), r.dirs[1].buf.held()],
+            reassembly: r.role.endpoint().map_or(0, |e| e.rx.pending_len() as u64),
+            capacity: [
+                r.dirs[0].buf.capacity() as u64,
+                r.dirs[1].buf.capacity() as u64,
+            ],
             sent: [r.dirs[0].fwd.stats, r.dirs[1].fwd.stats],
             queue_drops: r.queue_drops,
             upstream: None,

@@ -15,8 +15,8 @@ impl Routes {
     /// the buffer, and schedules credit and the end-to-end acknowledgement.
     pub(super) fn deliver(&mut self, now: Time, h: u64, d: usize) {
         let suite = self.suite;
-        let threshold = (self.buffer / CREDIT_STEPS).max(1) as u64;
         let r = self.routes.get_mut(&h).expect("route exists");
+        let threshold = (r.dirs[d].buf.capacity() / CREDIT_STEPS).max(1) as u64;
         let Some(ep) = r.role.endpoint_mut() else {
             return;
         };
@@ -31,6 +31,10 @@ impl Routes {
             ) {
                 Ok(used) => {
                     buf.release(start + used as u64);
+                    // A message under reassembly stays on the route's
+                    // credit: what the upstream can make this end hold is
+                    // the buffer, whatever the messages' lengths.
+                    buf.set_reserved(ep.rx.pending_len());
                     ep.consumed = start + used as u64;
                 }
                 Err(_) => {

@@ -33,6 +33,16 @@ pub fn stream_len(len: usize) -> usize {
     plain + plain.div_ceil(MAX_RECORD) * RECORD_OVERHEAD
 }
 
+/// The longest message whose records fit in `stream` bytes of buffer (the
+/// inverse of [`stream_len`], rounded down): what a receiver with a buffer
+/// of that size can take whole.
+pub fn largest_message(stream: usize) -> usize {
+    let records = stream.div_ceil(MAX_RECORD + RECORD_OVERHEAD);
+    stream
+        .saturating_sub(records * RECORD_OVERHEAD)
+        .saturating_sub(4)
+}
+
 impl Sender {
     /// A sender sealing with `key`.
     pub fn new(key: Key) -> Self {
@@ -93,6 +103,16 @@ impl Receiver {
         Ok(used)
     }
 
+    /// Lowers the largest message taken (to what the route's buffer holds).
+    pub fn limit_message(&mut self, max: usize) {
+        self.max_message = self.max_message.min(max);
+    }
+
+    /// Plaintext held for a message not yet complete.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
     fn split_messages(&mut self, out: &mut Vec<Vec<u8>>) -> Result<(), CorruptStream> {
         let mut at = 0;
         while self.pending.len() - at >= 4 {
@@ -109,5 +129,23 @@ impl Receiver {
         }
         self.pending.drain(..at);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn largest_message_fits_its_buffer() {
+        for stream in [40, 16_402, 16_403, 25_000, 100_000, 1 << 20, 3 << 20] {
+            let m = largest_message(stream);
+            assert!(stream_len(m) <= stream, "{stream}: {m}");
+            // Not wasteful: at most a record's overhead short of the best.
+            assert!(
+                stream_len(m + RECORD_OVERHEAD + 1) > stream,
+                "{stream}: {m}"
+            );
+        }
     }
 }

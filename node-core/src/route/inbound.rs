@@ -19,6 +19,10 @@ use crate::wire::{
 /// enough that a buffer of one bandwidth-delay product keeps the link busy.
 pub(super) const CREDIT_STEPS: usize = 16;
 
+/// The least credit a buffer is given: one whole record, so a route can
+/// always make progress.
+pub(super) const RECORD_ROOM: usize = crypto::MAX_RECORD + crypto::RECORD_OVERHEAD;
+
 /// How long a destination may sit on an end-to-end acknowledgement.
 pub(super) const ACK_DELAY: Duration = Duration::from_millis(20);
 /// Acknowledge at once after this many bytes.
@@ -87,11 +91,26 @@ impl Routes {
             }
             return;
         }
+        // The bounds first: a refused CREATE costs no key agreement. The
+        // creator is told at once (a TEARDOWN on the id it gave).
+        if self
+            .guard
+            .admit_entry(now, peer, self.initial_credit)
+            .is_err()
+        {
+            let frame = crate::wire::RouteTeardownFrame {
+                route: f.reply_route,
+                reason: crate::wire::TEARDOWN_BROKEN,
+            };
+            self.queue_ctrl(peer, RouteFrame::Teardown(frame));
+            return;
+        }
         let Ok((answer, keys)) =
             crypto::answer_hop(self.suite, &self.identity, &f.eph_pub, &mut self.rng)
         else {
             // A key that is no point: no answer; the creator times out.
             self.stats.violations += 1;
+            self.guard.refund(peer, self.initial_credit, true);
             return;
         };
         let rx = self.fresh_id(peer);
@@ -111,11 +130,21 @@ impl Routes {
             created: bytes.clone(),
             created_key: (peer, f.reply_route),
         }));
-        let h = self.new_route(now, role, crate::wire::Class::Bulk, RouteKind::Stream);
+        // A small credit until the origin says what this hop is for.
+        let capacity = [self.initial_credit, 0];
+        let h = self.new_route(
+            now,
+            role,
+            crate::wire::Class::Bulk,
+            RouteKind::Stream,
+            capacity,
+        );
         self.inbound.insert((peer, rx), (h, Side::Up));
         self.created_by.insert((peer, f.reply_route), h);
         self.index_peer(h, peer);
         let r = self.routes.get_mut(&h).expect("just made");
+        r.charged[FORWARD] = self.initial_credit;
+        r.entry_charged = true;
         r.up = Some(Adj {
             peer,
             rx,
@@ -168,6 +197,16 @@ impl Routes {
             });
             r.role.become_relay();
             self.by_peer.insert((peer, h));
+            // The backward buffer is filled by the new next hop: its credit
+            // is charged to it, at least one record's worth.
+            let Ok(back) = self.guard.grant(peer, self.buffer, RECORD_ROOM) else {
+                self.teardown(h, RouteCloseReason::Broken, None);
+                return;
+            };
+            let r = self.routes.get_mut(&h).expect("route exists");
+            r.dirs[BACKWARD].buf.grow(back);
+            r.charged[BACKWARD] = back;
+            self.grow_forward(h);
             let msg = ControlMessage::Extended {
                 eph_pub: f.eph_pub,
                 static_pub: f.static_pub,
@@ -175,6 +214,13 @@ impl Routes {
             };
             self.reply_to_origin(h, msg);
             self.grant_initial_credit(h, BACKWARD);
+            return;
+        }
+        if r.down
+            .is_some_and(|d| d.rx == f.reply_route && d.tx == f.route)
+        {
+            // The same CREATED again (a link retransmission whose first
+            // copy was taken): nothing to do.
             return;
         }
         self.stats.violations += 1;
@@ -186,6 +232,7 @@ impl Routes {
         let mode = self.mode;
         let reno = self.reno.clone();
         let max_message = self.max_message;
+        let buffer = self.buffer;
         let r = self.routes.get_mut(&h).expect("route exists");
         let b = r.role.building_mut().expect("building");
         let down = r.down.expect("first hop exists");
@@ -200,12 +247,14 @@ impl Routes {
             .encode();
             let payload = crypto::wrap_forward(suite, &b.hops, nonce, &msg);
             let dest = b.hops.last().expect("non-empty path");
-            let ep = endpoint(
+            let mut ep = endpoint(
                 dest.e2e_o2d,
                 dest.e2e_d2o,
                 max_message,
                 (mode == RouteMode::EndToEnd).then(|| RenoSender::new(reno)),
             );
+            ep.rx
+                .limit_message(super::endpoint::largest_message(buffer));
             r.role.origin_up(ep);
             self.stats.up += 1;
             self.events.push_back(Event::RouteUp {
@@ -260,8 +309,17 @@ impl Routes {
                         hop.fwd_nonce_seen = Some(f.nonce);
                         self.on_hop_control(now, h, &msg)
                     }
+                    Peeled::Forward if r.ctrl_forwarded_nonce.is_some_and(|n| f.nonce <= n) => {}
+                    Peeled::Forward if r.ctrl_forwarded + 1 >= self.max_path_len => {
+                        // More extensions beyond this hop than a path may
+                        // have (Tor's RELAY_EARLY bound): the route is cut.
+                        self.guard.stats.path += 1;
+                        self.teardown(h, RouteCloseReason::Broken, None);
+                    }
                     Peeled::Forward => match r.down {
                         Some(d) => {
+                            r.ctrl_forwarded += 1;
+                            r.ctrl_forwarded_nonce = Some(f.nonce);
                             let frame = RouteCtrlFrame {
                                 route: d.tx,
                                 nonce: f.nonce,
@@ -275,7 +333,10 @@ impl Routes {
                 }
             }
             Side::Down => {
-                if r.role.kind() == RoleKind::Origin {
+                if let Role::Origin(o) = &r.role {
+                    if o.back_nonces_seen.contains(&f.nonce) {
+                        return; // a repeat: acted on once already
+                    }
                     // Hops speak to the origin only while it builds.
                     let Some(hops) = r.role.building().map(|b| b.hops.clone()) else {
                         self.stats.violations += 1;
@@ -316,6 +377,13 @@ impl Routes {
                 eph_pub,
                 class,
             }) if r.down.is_none() && r.role.extending().is_none() => {
+                if r.up.is_some_and(|u| u.peer == next) {
+                    // Straight back where it came from: a loop that only
+                    // multiplies traffic (each pass is another hop).
+                    self.guard.stats.path += 1;
+                    self.reply_to_origin(h, ControlMessage::ExtendFailed(ExtendFailure::Refused));
+                    return;
+                }
                 r.class = class;
                 // A next hop whose link is still handshaking is waited for,
                 // until the setup deadline.
@@ -335,12 +403,31 @@ impl Routes {
             Some(ControlMessage::Begin { class, kind })
                 if r.down.is_none() && r.role.kind() == RoleKind::Hop =>
             {
+                // The destination's incoming buffer must hold the largest
+                // message whole (its reassembly counts in the credit), so
+                // it grows to the full buffer or the route is refused.
+                let Some(up) = r.up else { return };
+                let need = self.buffer.saturating_sub(r.charged[FORWARD]);
+                let Ok(more) = self.guard.grant(up.peer, need, need) else {
+                    self.teardown(h, RouteCloseReason::Broken, None);
+                    return;
+                };
+                let r = self.routes.get_mut(&h).expect("route exists");
+                r.charged[FORWARD] += more;
+                r.dirs[FORWARD].buf.grow(self.buffer);
+                // Its sending side is its application's: not charged.
+                r.dirs[BACKWARD].buf.grow(self.buffer);
                 let keys = &r.role.hop().expect("hops have keys").keys;
                 r.class = class;
                 r.kind = kind;
                 let reno =
                     (self.mode == RouteMode::EndToEnd).then(|| RenoSender::new(self.reno.clone()));
-                let ep = endpoint(keys.e2e_d2o, keys.e2e_o2d, self.max_message, reno);
+                let mut ep = endpoint(keys.e2e_d2o, keys.e2e_o2d, self.max_message, reno);
+                // A message longer than the buffer could never complete
+                // (its reassembly is on the credit): refused when its
+                // length arrives, not waited for.
+                ep.rx
+                    .limit_message(super::endpoint::largest_message(self.buffer));
                 r.role.become_destination(ep);
                 self.events.push_back(Event::RouteIncoming {
                     route: RouteHandle(h),
@@ -387,6 +474,7 @@ impl Routes {
                     ExtendFailure::NoAnswer | ExtendFailure::BadAnswer => {
                         RouteFailure::HopFailed(next)
                     }
+                    ExtendFailure::Refused => RouteFailure::Refused(index),
                 };
                 self.fail_setup(h, failure);
             }
@@ -484,6 +572,25 @@ impl Routes {
                 payload: &payload,
             }),
         );
+    }
+
+    /// A hop the origin extended through grows its forward buffer toward
+    /// `route_buffer`, as far as its upstream's share and the node's pool
+    /// allow (less is counted; the route then runs on a smaller buffer).
+    fn grow_forward(&mut self, h: u64) {
+        let Some(r) = self.routes.get(&h) else { return };
+        let Some(up) = r.up else { return };
+        let want = self.buffer.saturating_sub(r.dirs[FORWARD].buf.capacity());
+        if want == 0 {
+            return;
+        }
+        if let Ok(more) = self.guard.grant(up.peer, want, 0) {
+            let r = self.routes.get_mut(&h).expect("route exists");
+            r.charged[FORWARD] += more;
+            let cap = r.dirs[FORWARD].buf.capacity() + more;
+            r.dirs[FORWARD].buf.grow(cap);
+            self.grant_initial_credit(h, FORWARD);
+        }
     }
 
     /// A new neighbour on side `d`'s upstream gets the first credit.

@@ -23,6 +23,9 @@ mod api;
 pub mod crypto;
 mod delivery;
 pub mod endpoint;
+mod guard;
+#[cfg(test)]
+mod hostile_tests;
 mod inbound;
 mod outbound;
 pub mod reno;
@@ -35,6 +38,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
+pub use self::guard::{ENTRY_COST, RefusalStats};
 pub(crate) use self::outbound::RouteSent;
 use self::reno::RenoConfig;
 use self::role::{Building, Endpoint, Extending, Hop, Role, RoleKind};
@@ -108,6 +112,17 @@ struct Route {
     timer_dirty: bool,
     /// Its deadline as the node's timer table holds it.
     table_at: Time,
+    /// Credit charged to the neighbour that sends into each direction
+    /// (`guard.rs`): upstream for FORWARD, downstream for BACKWARD.
+    charged: [usize; 2],
+    /// The entry itself is charged to its upstream (it came by CREATE).
+    entry_charged: bool,
+    /// Forward control messages this hop passed on (`max_path_len`), and
+    /// the highest nonce among them: the origin numbers them upward, so a
+    /// lower or equal one is a link retransmission's repeat (dropped: the
+    /// first copy went on, and the next link delivers it reliably).
+    ctrl_forwarded: usize,
+    ctrl_forwarded_nonce: Option<u64>,
 }
 
 /// A snapshot of a route at this node, for metrics.
@@ -117,6 +132,11 @@ pub struct RouteInfo {
     pub role: &'static str,
     /// Bytes held per direction (forward, backward).
     pub held: [u64; 2],
+    /// At an end: plaintext of an incoming message under reassembly (on
+    /// the route's credit, so `held` plus this stays within the buffer).
+    pub reassembly: u64,
+    /// Buffer size per direction: what the credit lets a neighbour fill.
+    pub capacity: [u64; 2],
     /// Sending statistics per direction.
     pub sent: [ForwardStats; 2],
     /// End-to-end mode: frames this hop's queues dropped for this route.
@@ -180,6 +200,10 @@ pub struct RouteStats {
     pub violations: u64,
     /// End-to-end mode: frames dropped by this node's relay queues.
     pub queue_drops: u64,
+    /// Requests refused by the bounds a neighbour cannot push past.
+    pub refused: RefusalStats,
+    /// Credit charged to neighbours now (entries included), bytes.
+    pub credit_charged: u64,
 }
 
 /// All routes of a node.
@@ -188,6 +212,9 @@ pub(crate) struct Routes {
     identity: Identity,
     mode: RouteMode,
     buffer: usize,
+    initial_credit: usize,
+    max_path_len: usize,
+    guard: guard::Guard,
     setup_timeout: Duration,
     idle_timeout: Duration,
     relay_queue: usize,
@@ -238,6 +265,9 @@ impl Routes {
             identity,
             mode: config.route_mode,
             buffer: config.route_buffer,
+            initial_credit: config.route_initial_credit.min(config.route_buffer),
+            max_path_len: config.max_path_len,
+            guard: guard::Guard::new(config),
             setup_timeout: config.route_setup_timeout,
             idle_timeout: config.route_idle_timeout,
             relay_queue: config.relay_queue,
@@ -272,7 +302,15 @@ impl Routes {
         }
     }
 
-    fn new_route(&mut self, now: Time, role: Role, class: Class, kind: RouteKind) -> u64 {
+    /// A new entry with buffers of `capacity` bytes per direction.
+    fn new_route(
+        &mut self,
+        now: Time,
+        role: Role,
+        class: Class,
+        kind: RouteKind,
+        capacity: [usize; 2],
+    ) -> u64 {
         let h = self.next_handle;
         self.next_handle += 1;
         self.routes.insert(
@@ -283,12 +321,16 @@ impl Routes {
                 role,
                 up: None,
                 down: None,
-                dirs: [Dir::new(self.buffer), Dir::new(self.buffer)],
+                dirs: [Dir::new(capacity[0]), Dir::new(capacity[1])],
                 queue_drops: 0,
                 last_activity: now,
                 idle_check: now + self.idle_timeout,
                 timer_dirty: false,
                 table_at: Time::NEVER,
+                charged: [0, 0],
+                entry_charged: false,
+                ctrl_forwarded: 0,
+                ctrl_forwarded_nonce: None,
             },
         );
         self.stats.entries += 1;
@@ -303,7 +345,17 @@ impl Routes {
 
     /// Counters.
     pub fn stats(&self) -> RouteStats {
-        self.stats
+        RouteStats {
+            refused: self.guard.stats,
+            credit_charged: self.guard.charged_total() as u64,
+            ..self.stats
+        }
+    }
+
+    /// Credit charged to neighbour `peer` now (its entries included).
+    #[cfg(test)]
+    pub fn credit_charged(&self, peer: Address) -> usize {
+        self.guard.charged(peer)
     }
 
     /// A neighbour became reachable (its first established link): routes
@@ -383,6 +435,7 @@ impl Routes {
         for h in self.routes_through(peer) {
             self.teardown(h, RouteCloseReason::LinkFailed, Some(peer));
         }
+        self.guard.forget(peer);
     }
 
     /// The session with `peer` was replaced on one of its links: what the
@@ -404,6 +457,13 @@ impl Routes {
         };
         self.stats.entries -= 1;
         self.forget_timers(h);
+        if let Some(up) = r.up {
+            self.guard
+                .refund(up.peer, r.charged[FORWARD], r.entry_charged);
+        }
+        if let Some(down) = r.down {
+            self.guard.refund(down.peer, r.charged[BACKWARD], false);
+        }
         for adj in [r.up, r.down].into_iter().flatten() {
             if self
                 .inbound

@@ -241,11 +241,11 @@ impl Routes {
         else {
             return;
         };
-        let threshold = (self.buffer / super::inbound::CREDIT_STEPS).max(1) as u64;
         let Some(r) = self.routes.get_mut(&route) else {
             return;
         };
         let d = &mut r.dirs[dir];
+        let threshold = (d.buf.capacity() / super::inbound::CREDIT_STEPS).max(1) as u64;
         let done = d.fwd.on_acked(offset, len, d.buf.base());
         d.buf.release(done);
         // The hop downstream has it: room here, credit upstream.

@@ -25,6 +25,10 @@ pub struct StreamBuffer {
     /// Offsets received (all >= base).
     have: RangeSet,
     capacity: usize,
+    /// Part of the capacity taken by bytes that left the buffer but are
+    /// still held at this node (a destination's message under reassembly):
+    /// counted in the credit, so reassembly cannot grow past it.
+    reserved: usize,
 }
 
 /// A DATA frame beyond the credit its sender was given.
@@ -40,12 +44,31 @@ impl StreamBuffer {
             start: 0,
             have: RangeSet::new(),
             capacity,
+            reserved: 0,
         }
     }
 
     /// The credit to advertise upstream: offsets below it may be sent.
     pub fn limit(&self) -> u64 {
-        self.base + self.capacity as u64
+        self.base + self.capacity.saturating_sub(self.reserved) as u64
+    }
+
+    /// Bytes this buffer may make the node hold (what its credit exposes).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Grows the buffer to `capacity` bytes. Never shrinks it: credit once
+    /// given cannot be taken back.
+    pub fn grow(&mut self, capacity: usize) {
+        self.capacity = self.capacity.max(capacity);
+    }
+
+    /// Sets the bytes held elsewhere on this buffer's account. The caller
+    /// keeps the limit from falling: `reserved` grows by at most what
+    /// `release` moved `base` by (reassembly keeps less than it consumed).
+    pub fn set_reserved(&mut self, reserved: usize) {
+        self.reserved = reserved;
     }
 
     /// Lowest offset held.

@@ -79,7 +79,7 @@ pub(super) fn open(
         .expect("valid path");
     net.input(from, Input::Timeout);
     assert!(
-        net.run_until_cond(Duration::from_secs(10), |n| n.count_events(
+        net.run_until_cond(Duration::from_secs(20), |n| n.count_events(
             from,
             |e| matches!(e, Event::RouteUp { route } if *route == r)
         ) == 1),
@@ -272,7 +272,14 @@ fn store_and_forward_delivers_everything_over_lossy_hops() {
         loss: 0.3,
         ..WireParams::default()
     };
-    let mut net = chain(4, config(RouteMode::StoreAndForward), lossy, 4);
+    // At 30% loss an idle link's RTO backs off to seconds (its keepalives
+    // are lost too), so a hop may wait that long for a CREATE to cross:
+    // more setup time than the default, as the lossy-chain scenarios give.
+    let config = Config {
+        route_setup_timeout: Duration::from_secs(20),
+        ..config(RouteMode::StoreAndForward)
+    };
+    let mut net = chain(4, config, lossy, 4);
     let r = open(&mut net, 0, &[1, 2, 3], Class::Bulk, RouteKind::Stream);
     let msgs: Vec<_> = (0..200).map(|i| message(i, 2_000)).collect();
     send_all(&mut net, 0, r, &msgs, Duration::from_secs(30));

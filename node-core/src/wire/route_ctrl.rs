@@ -31,6 +31,9 @@ pub enum ExtendFailure {
     NoAnswer,
     /// The next hop's answer did not prove its key.
     BadAnswer,
+    /// The hop refused: the path is longer than it allows, turns straight
+    /// back, or the hop's bounds (entries, credit) are reached.
+    Refused,
 }
 
 /// A control message of a route.
@@ -105,6 +108,7 @@ impl ControlMessage {
                     ExtendFailure::NoLink => 1,
                     ExtendFailure::NoAnswer => 2,
                     ExtendFailure::BadAnswer => 3,
+                    ExtendFailure::Refused => 4,
                 });
             }
         }
@@ -138,6 +142,7 @@ impl ControlMessage {
                 1 => ExtendFailure::NoLink,
                 2 => ExtendFailure::NoAnswer,
                 3 => ExtendFailure::BadAnswer,
+                4 => ExtendFailure::Refused,
                 _ => return None,
             })),
             _ => None,

@@ -108,6 +108,11 @@ pub struct RouteTotals {
     pub e2e_retransmissions: u64,
     /// End-to-end mode: the sources' retransmission timeouts.
     pub e2e_timeouts: u64,
+    /// Requests refused by the bounds a neighbour cannot push past
+    /// (entries, credit, CREATE rate, path length), node lifetime.
+    pub refused: u64,
+    /// Route frames that broke the protocol, node lifetime.
+    pub violations: u64,
 }
 
 impl Protocol for Node {
@@ -167,8 +172,11 @@ impl Protocol for Node {
         Node::route(self, Node::route_from_upstream(self, link, id)?)
     }
     fn route_totals(&self) -> RouteTotals {
+        let stats = self.route_stats();
         let mut t = RouteTotals {
-            queue_drops: self.route_stats().queue_drops,
+            queue_drops: stats.queue_drops,
+            refused: stats.refused.total(),
+            violations: stats.violations,
             ..RouteTotals::default()
         };
         for h in self.routes() {

@@ -146,8 +146,23 @@ fn protocol(doc: Doc<'_>, p: &ProtocolSpec) -> Result<Config, ScenarioError> {
             *field = d;
         }
     }
-    let sizes: [(&str, &mut usize, Option<Size>); 6] = [
+    let sizes: [(&str, &mut usize, Option<Size>); 9] = [
         ("route_buffer", &mut c.route_buffer, p.route_buffer),
+        (
+            "route_initial_credit",
+            &mut c.route_initial_credit,
+            p.route_initial_credit,
+        ),
+        (
+            "route_credit_pool",
+            &mut c.route_credit_pool,
+            p.route_credit_pool,
+        ),
+        (
+            "route_credit_per_neighbour",
+            &mut c.route_credit_per_neighbour,
+            p.route_credit_per_neighbour,
+        ),
         ("relay_queue", &mut c.relay_queue, p.relay_queue),
         ("e2e_mss", &mut c.e2e_mss, p.e2e_mss),
         ("link_window", &mut c.link_window, p.link_window),
@@ -173,6 +188,13 @@ fn protocol(doc: Doc<'_>, p: &ProtocolSpec) -> Result<Config, ScenarioError> {
     c.packet_threshold = p.packet_threshold.unwrap_or(c.packet_threshold);
     c.ack_every = p.ack_every.unwrap_or(c.ack_every);
     c.reopen.max_attempts = p.reopen_max_attempts.unwrap_or(c.reopen.max_attempts);
+    c.max_route_entries = p.max_route_entries.unwrap_or(c.max_route_entries);
+    c.max_route_entries_per_neighbour = p
+        .max_route_entries_per_neighbour
+        .unwrap_or(c.max_route_entries_per_neighbour);
+    c.route_create_rate = p.route_create_rate.unwrap_or(c.route_create_rate);
+    c.route_create_burst = p.route_create_burst.unwrap_or(c.route_create_burst);
+    c.max_path_len = p.max_path_len.unwrap_or(c.max_path_len);
     c.validate().map_err(|e| {
         let field = match &e {
             ConfigError::Padding(_) => "padding",

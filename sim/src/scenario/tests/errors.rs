@@ -387,10 +387,10 @@ fn traffic_rules() {
     expect(
         &edit(
             "\"size\": \"1MB\"",
-            "\"size\": \"1MB\", \"message\": \"2MiB\"",
+            "\"size\": \"1MB\", \"message\": \"1MiB\"",
         ),
         "traffic[0].message",
-        "\"2MiB\"",
+        "\"1MiB\"",
         "does not fit in protocol.route_buffer",
     );
     let named = edit("{ \"from\": 0,", "{ \"name\": \"f\", \"from\": 0,").replacen(
