@@ -76,6 +76,9 @@ fn claim1_end_to_end_attempts_succeed_with_probability_one_minus_p_to_the_n() {
     let text = scenario_text("sf-vs-e2e-chain.json");
     for (hops, loss) in [(8usize, 0.5), (4, 0.3), (2, 0.1)] {
         let mut edits = chain_edits(hops, loss, "end-to-end");
+        // Building a route over 8 hops at 50% loss takes 10-20 s of link
+        // retries: time enough after it for over 10,000 attempts.
+        edits.push(("/duration", Value::from("45s")));
         edits.push((
             "/traffic/0",
             serde_json::json!({ "name": "probe", "from": 0, "to": hops, "kind": "cbr", "rate": "800kbps",

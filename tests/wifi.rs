@@ -64,42 +64,51 @@ fn chain_band(interference: f64, ideal: f64) {
     }
 }
 
-/// One point of claim 7's sweep: (goodput b/s, share of frames the air
-/// lost or a radio's queue refused, busiest link direction's utilization).
+/// One point of claim 7's sweep, the mean of three seeds (one seed's
+/// figure moves by 10% past saturation): (goodput b/s, share of frames the
+/// air lost or a radio's queue refused, busiest link direction's
+/// utilization).
 fn capacity_point(text: &str, rate_mbps: u64, mode: &str) -> (f64, f64, f64) {
-    let s = run_with(
-        text,
-        &[
-            ("/traffic/0/rate", Value::from(format!("{rate_mbps}Mbps"))),
-            ("/protocol/mode", Value::from(mode)),
-        ],
-    );
-    let offered: u64 = s.links.iter().map(|l| l.offered).sum();
-    let dropped: u64 = s.links.iter().map(|l| l.drops.values().sum::<u64>()).sum();
-    let busiest = s.links.iter().map(|l| l.utilization).fold(0.0, f64::max);
-    let f = flow(&s, "cbr");
-    println!(
-        "claim7 {mode} offered {rate_mbps} Mb/s: goodput {:.3} Mb/s, delivery {:.3}, air drops {:.3}, busiest radio {busiest:.3}",
-        f.goodput_bps as f64 / 1e6,
-        f.delivery_ratio,
-        dropped as f64 / offered as f64
-    );
-    (
-        f.goodput_bps as f64,
-        dropped as f64 / offered as f64,
-        busiest,
-    )
+    let seeds = [7u64, 8, 9];
+    let (mut goodput, mut drop, mut busy) = (0.0, 0.0, 0.0);
+    for seed in seeds {
+        let s = run_with(
+            text,
+            &[
+                ("/traffic/0/rate", Value::from(format!("{rate_mbps}Mbps"))),
+                ("/protocol/mode", Value::from(mode)),
+                ("/seed", Value::from(seed)),
+            ],
+        );
+        let offered: u64 = s.links.iter().map(|l| l.offered).sum();
+        let dropped: u64 = s.links.iter().map(|l| l.drops.values().sum::<u64>()).sum();
+        let busiest = s.links.iter().map(|l| l.utilization).fold(0.0, f64::max);
+        let f = flow(&s, "cbr");
+        println!(
+            "claim7 {mode} offered {rate_mbps} Mb/s seed {seed}: goodput {:.3} Mb/s, delivery {:.3}, air drops {:.3}, busiest radio {busiest:.3}",
+            f.goodput_bps as f64 / 1e6,
+            f.delivery_ratio,
+            dropped as f64 / offered as f64
+        );
+        goodput += f.goodput_bps as f64 / seeds.len() as f64;
+        drop += dropped as f64 / offered as f64 / seeds.len() as f64;
+        busy += busiest / seeds.len() as f64;
+    }
+    (goodput, drop, busy)
 }
 
-/// Claim 7 on the 4-hop chain of `wifi-capacity` (capacity about 4 Mb/s):
+/// Claim 7 on the 4-hop chain of `wifi-capacity` (capacity about 4 Mb/s),
+/// means of three seeds:
 /// - store-and-forward carries the offered load up to the chain's
 ///   capacity, and the air's loss rises fast near saturation (an order of
 ///   magnitude between a quarter of the capacity and the capacity);
 /// - past saturation it does not collapse (backpressure holds the source),
 ///   but it does not stay at full capacity either: collisions between the
-///   hops it keeps busy waste airtime, while end-to-end's congestion
-///   control keeps the air's loss low and its goodput at least as high.
-///   That half of the seed's claim is refuted here, and the test says so.
+///   hops it keeps busy waste airtime (a fifth of the frames), while
+///   end-to-end's congestion control keeps the air's loss near 1% and its
+///   goodput about the same. That half of the seed's claim ("full
+///   capacity without triggering TCP's congestion control") is refuted
+///   here: store-and-forward gains nothing over end-to-end past saturation.
 #[test]
 fn claim7_utilization_and_goodput_against_offered_load() {
     let text = scenario_text("wifi-capacity.json");
@@ -127,8 +136,9 @@ fn claim7_utilization_and_goodput_against_offered_load() {
         "end-to-end's congestion control keeps the air's loss low: {e2e_cap_drop:.4}, {e2e_over_drop:.4}"
     );
     assert!(
-        sf_over < e2e_over,
-        "the finding (refuting 'full capacity' past saturation): {sf_over} vs {e2e_over}"
+        sf_over < 0.97 * sf_cap && e2e_over > 0.95 * sf_over,
+        "the finding (refuting 'full capacity' past saturation): store-and-forward {sf_over} \
+         (at capacity {sf_cap}) vs end-to-end {e2e_over}"
     );
 }
 

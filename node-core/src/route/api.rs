@@ -29,12 +29,15 @@ impl Routes {
             ));
         }
         let first = path[0];
+        // A random start (below 2^60: with every hop's step it never
+        // wraps), so that a hop cannot count its position from it.
+        let ctrl_nonce = rand::Rng::next_u64(&mut self.rng) >> 4;
         let role = Role::origin(Building {
             path,
             hops: Vec::new(),
             pending: None,
             deadline: now + self.setup_timeout,
-            ctrl_nonce: 0,
+            ctrl_nonce,
         });
         // The origin's buffers are its application's choice: not charged.
         let h = self.new_route(now, role, class, kind, [self.buffer; 2]);

@@ -93,6 +93,14 @@ pub struct HopKeys {
     pub e2e_o2d: Key,
     /// End-to-end payloads, destination to origin.
     pub e2e_d2o: Key,
+    /// What this hop adds to a forward control nonce it passes on, and to
+    /// a backward one: each hop sees other nonces than its neighbours, so
+    /// colluding hops cannot match a control message by its nonce, and a
+    /// hop cannot read its position from it. Below 2^56, so 32 hops and
+    /// a start below 2^60 never wrap.
+    pub fwd_nonce_step: u64,
+    /// See `fwd_nonce_step`.
+    pub back_nonce_step: u64,
 }
 
 impl core::fmt::Debug for HopKeys {
@@ -169,7 +177,24 @@ fn hop_keys(root: &Key) -> HopKeys {
         back_ctrl: hkdf(root, &[], b"meshsim route back ctrl"),
         e2e_o2d: hkdf(root, &[], b"meshsim route e2e o2d"),
         e2e_d2o: hkdf(root, &[], b"meshsim route e2e d2o"),
+        fwd_nonce_step: nonce_step(&hkdf(root, &[], b"meshsim route fwd nonce")),
+        back_nonce_step: nonce_step(&hkdf(root, &[], b"meshsim route back nonce")),
     }
+}
+
+fn nonce_step(k: &Key) -> u64 {
+    u64::from_be_bytes(k[..8].try_into().expect("8 bytes")) >> 8
+}
+
+/// The nonce a hop puts on a forward control message it passes on.
+pub fn forward_nonce(keys: &HopKeys, received: u64) -> u64 {
+    received.wrapping_add(keys.fwd_nonce_step)
+}
+
+/// The nonce a relay puts on a backward control message it passes on (and
+/// adds its layer with).
+pub fn backward_nonce(keys: &HopKeys, received: u64) -> u64 {
+    received.wrapping_add(keys.back_nonce_step)
 }
 
 /// Starts a key agreement with a new hop (at the origin).
@@ -274,10 +299,17 @@ pub fn wrap_forward(suite: &dyn CryptoSuite, hops: &[HopKeys], nonce: u64, msg: 
     let Some(target) = hops.last() else {
         return Vec::new();
     };
-    let mut c = seal_vec(suite, &target.fwd_ctrl, nonce, &[], msg);
+    // The nonce hop i sees: each hop before it added its step.
+    let mut nonces = Vec::with_capacity(hops.len());
+    let mut n = nonce;
+    for hop in hops {
+        nonces.push(n);
+        n = forward_nonce(hop, n);
+    }
+    let mut c = seal_vec(suite, &target.fwd_ctrl, nonces[hops.len() - 1], &[], msg);
     // The first hop's layer goes on last, so that it comes off first.
-    for hop in hops.iter().rev() {
-        suite.stream_xor(&hop.fwd_layer, nonce, &mut c);
+    for (hop, &n) in hops.iter().zip(&nonces).rev() {
+        suite.stream_xor(&hop.fwd_layer, n, &mut c);
     }
     c
 }
@@ -304,9 +336,17 @@ pub fn wrap_backward(suite: &dyn CryptoSuite, keys: &HopKeys, nonce: u64, msg: &
     c
 }
 
-/// At a relay: adds this hop's layer to a backward control message.
-pub fn add_backward_layer(suite: &dyn CryptoSuite, keys: &HopKeys, nonce: u64, payload: &mut [u8]) {
+/// At a relay: adds this hop's layer to a backward control message that
+/// arrived with `received`; returns the nonce to send it on with.
+pub fn add_backward_layer(
+    suite: &dyn CryptoSuite,
+    keys: &HopKeys,
+    received: u64,
+    payload: &mut [u8],
+) -> u64 {
+    let nonce = backward_nonce(keys, received);
     suite.stream_xor(&keys.back_layer, nonce, payload);
+    nonce
 }
 
 /// At the origin: removes the layers of hops 0, 1, … in turn until one
@@ -319,10 +359,16 @@ pub fn unwrap_backward(
     payload: &[u8],
 ) -> Option<(usize, Vec<u8>)> {
     let mut c = payload.to_vec();
-    hops.iter().enumerate().find_map(|(i, hop)| {
-        suite.stream_xor(&hop.back_layer, nonce, &mut c);
-        open_vec(suite, &hop.back_ctrl, nonce, &[], &c).map(|msg| (i, msg))
-    })
+    let mut n = nonce;
+    for (i, hop) in hops.iter().enumerate() {
+        suite.stream_xor(&hop.back_layer, n, &mut c);
+        if let Some(msg) = open_vec(suite, &hop.back_ctrl, n, &[], &c) {
+            return Some((i, msg));
+        }
+        // What hop i+1 sent it with, before hop i added its step.
+        n = n.wrapping_sub(hop.back_nonce_step);
+    }
+    None
 }
 
 /// The length of the record at the start of a record stream (header and

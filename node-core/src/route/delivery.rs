@@ -10,6 +10,10 @@ use crate::interface::{Event, RouteCloseReason, RouteHandle};
 use crate::time::Time;
 use crate::wire::{RouteAckFrame, RouteFrame};
 
+/// Bytes of an end-to-end acknowledgement's payload: its nonce, and the
+/// sealed 8-byte offset with its tag.
+pub(super) const ACK_PAYLOAD_LEN: usize = 8 + 8 + crate::crypto::TAG_LEN;
+
 impl Routes {
     /// Hands the contiguous bytes of direction `d` to the endpoint, frees
     /// the buffer, and schedules credit and the end-to-end acknowledgement.
@@ -33,8 +37,13 @@ impl Routes {
                     buf.release(start + used as u64);
                     // A message under reassembly stays on the route's
                     // credit: what the upstream can make this end hold is
-                    // the buffer, whatever the messages' lengths.
-                    buf.set_reserved(ep.rx.pending_len());
+                    // the buffer, whatever the messages' lengths. (In the
+                    // end-to-end mode the source's window does not know of
+                    // it: there the end holds at most the buffer plus one
+                    // message, itself at most a buffer.)
+                    if self.mode == RouteMode::StoreAndForward {
+                        buf.set_reserved(ep.rx.pending_len());
+                    }
                     ep.consumed = start + used as u64;
                 }
                 Err(_) => {
@@ -79,6 +88,12 @@ impl Routes {
     }
 
     pub(super) fn on_ack(&mut self, now: Time, peer: Address, f: &RouteAckFrame<'_>) {
+        if f.payload.len() != ACK_PAYLOAD_LEN {
+            // Relays pass acknowledgements on as they are: only ones of the
+            // one size an end sends (see `route::control` for why).
+            self.stats.violations += 1;
+            return;
+        }
         let Some((h, side)) = self.lookup(now, peer, f.route) else {
             return;
         };

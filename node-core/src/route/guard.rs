@@ -59,6 +59,9 @@ pub struct RefusalStats {
     /// Extensions refused: the path is longer than `max_path_len`, or
     /// turns straight back to the hop it came from.
     pub path: u64,
+    /// Control frames dropped: `MAX_CTRL_QUEUE` already waited for the
+    /// neighbour.
+    pub ctrl_queue: u64,
 }
 
 impl RefusalStats {
@@ -80,6 +83,7 @@ impl RefusalStats {
             + self.node_credit
             + self.rate
             + self.path
+            + self.ctrl_queue
     }
 }
 

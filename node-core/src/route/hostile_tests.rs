@@ -378,7 +378,7 @@ fn extensions_beyond_max_path_len_cut_the_route() {
             RouteFrame::Ctrl(RouteCtrlFrame {
                 route: e.route,
                 nonce,
-                payload: &[0x42; 120],
+                payload: &[0x42; super::control::CTRL_PAYLOAD_LEN],
             }),
         );
         let forwarded = std::iter::from_fn(|| {
@@ -397,4 +397,66 @@ fn extensions_beyond_max_path_len_cut_the_route() {
     }
     assert_eq!(r.stats().refused.path, 2);
     assert_eq!(r.stats().entries, 0);
+}
+
+/// Finding 4: relays passed on control frames at the size the sender chose;
+/// one larger than the next link's room stayed at the head of its queue
+/// and stalled every route's control on that link. Control payloads now
+/// have one size (anything else is dropped and counted), and the queue of
+/// control frames per neighbour is bounded.
+#[test]
+fn odd_sized_control_is_dropped_and_the_control_queue_is_bounded() {
+    let config = config();
+    let (mut r, addr) = victim(&config);
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let now = Time::ZERO + Duration::from_secs(1);
+    let e = create(&mut r, now, addr, 1, &mut rng).expect("admitted");
+    for len in [0, 1, super::control::CTRL_PAYLOAD_LEN - 1, 5000] {
+        feed(
+            &mut r,
+            now,
+            RouteFrame::Ctrl(RouteCtrlFrame {
+                route: e.route,
+                nonce: 1,
+                payload: &vec![0x42; len],
+            }),
+        );
+    }
+    assert_eq!(r.stats().violations, 4);
+    assert!(
+        drain(&mut r, now).is_empty(),
+        "nothing answered or passed on"
+    );
+    // Odd-sized end-to-end acknowledgements too.
+    feed(
+        &mut r,
+        now,
+        RouteFrame::Ack(crate::wire::RouteAckFrame {
+            route: e.route,
+            payload: &[0; 4000],
+        }),
+    );
+    assert_eq!(r.stats().violations, 5);
+
+    // A CREATE repeated 20,000 times, never acknowledged: each repeat is
+    // answered (its first answer may have been lost), but no more than
+    // MAX_CTRL_QUEUE answers wait.
+    let init = crypto::initiate_hop(SuiteKind::Modeled.suite(), &mut rng);
+    for _ in 0..20_000 {
+        feed(
+            &mut r,
+            now,
+            RouteFrame::Create(RouteCreateFrame {
+                reply_route: RouteId([0xCC; 16]),
+                eph_pub: init.eph_pub,
+            }),
+        );
+    }
+    let queued = r.work.get(&ATTACKER).map_or(0, |w| w.ctrl.len());
+    assert_eq!(queued, super::outbound::MAX_CTRL_QUEUE);
+    assert_eq!(
+        r.stats().refused.ctrl_queue,
+        20_000 - super::outbound::MAX_CTRL_QUEUE as u64
+    );
+    assert_eq!(r.stats().entries, 2, "one entry for all the repeats");
 }

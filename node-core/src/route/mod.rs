@@ -20,6 +20,7 @@
 //! leaving, per link).
 
 mod api;
+mod control;
 pub mod crypto;
 mod delivery;
 pub mod endpoint;

@@ -41,12 +41,29 @@ pub(crate) enum RouteSent {
     Ctrl(Vec<u8>),
 }
 
+/// Control frames (CREATE, CREATED, CTRL, TEARDOWN, store-and-forward
+/// ACKs, each at most ~200 bytes) that may wait for one neighbour.
+pub(super) const MAX_CTRL_QUEUE: usize = 8192;
+
 impl Routes {
     /// Queues an encoded frame that must arrive.
     pub(super) fn queue_ctrl(&mut self, peer: Address, frame: RouteFrame<'_>) {
         let mut bytes = Vec::with_capacity(frame.encoded_len());
         frame.emit(&mut bytes);
-        self.work.entry(peer).or_default().ctrl.push_back(bytes);
+        self.push_ctrl(peer, bytes);
+    }
+
+    /// Queues an encoded control frame, unless `MAX_CTRL_QUEUE` frames
+    /// already wait for that neighbour (dropped and counted: only a flood,
+    /// or a link that no longer moves, fills it; a route whose frame is
+    /// lost this way times out like one whose neighbour vanished).
+    pub(super) fn push_ctrl(&mut self, peer: Address, bytes: Vec<u8>) {
+        let w = self.work.entry(peer).or_default();
+        if w.ctrl.len() >= MAX_CTRL_QUEUE {
+            self.guard.stats.ctrl_queue += 1;
+            return;
+        }
+        w.ctrl.push_back(bytes);
     }
 
     /// Queues an unreliable frame behind the link's drop-tail queue;
@@ -287,6 +304,8 @@ impl Routes {
                         .insert((route, dir));
                 }
             }
+            // A loss resends what was already queued once: not bounded
+            // again (it was counted in the queue before it went out).
             RouteSent::Ctrl(bytes) => self.work.entry(peer).or_default().ctrl.push_back(bytes),
         }
     }

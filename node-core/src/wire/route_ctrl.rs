@@ -8,9 +8,19 @@
 //! backward (hop -> origin): EXTENDED { eph_pub, static_pub, auth }   the new hop's answer
 //!                           EXTEND_FAILED { reason }
 //! ```
+//!
+//! Every message is padded with zeros to [`CTRL_MSG_LEN`] bytes, so every
+//! control frame of every route has one size: a relay cannot tell an
+//! EXTEND from a BEGIN (its distance to the destination) or an EXTENDED
+//! from an EXTEND_FAILED by length, and no control frame can be too large
+//! for a link to carry.
 
 use super::Class;
 use crate::identity::Address;
+
+/// The length of every encoded control message (the longest, EXTENDED, is
+/// 99 bytes), padding included.
+pub const CTRL_MSG_LEN: usize = 112;
 
 /// How a route carries data end to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +80,9 @@ pub enum ControlMessage {
 }
 
 impl ControlMessage {
-    /// Encodes the message.
+    /// Encodes the message, padded to [`CTRL_MSG_LEN`] bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(100);
+        let mut out = Vec::with_capacity(CTRL_MSG_LEN);
         match self {
             ControlMessage::Extend {
                 next,
@@ -112,20 +122,36 @@ impl ControlMessage {
                 });
             }
         }
+        out.resize(CTRL_MSG_LEN, 0);
         out
     }
 
-    /// Decodes a message; `None` if it is not one (never panics).
+    /// Decodes a message; `None` if it is not one (never panics): the
+    /// length must be [`CTRL_MSG_LEN`] and the padding zeros.
     pub fn decode(b: &[u8]) -> Option<ControlMessage> {
+        if b.len() != CTRL_MSG_LEN {
+            return None;
+        }
         let (&t, rest) = b.split_first()?;
         let arr33 = |s: &[u8]| -> Option<[u8; 33]> { s.try_into().ok() };
-        match (t, rest.len()) {
-            (0x01, 50) => Some(ControlMessage::Extend {
+        let used = match t {
+            0x01 => 50,
+            0x02 => 2,
+            0x81 => 82,
+            0x82 => 1,
+            _ => return None,
+        };
+        let (rest, padding) = rest.split_at(used);
+        if padding.iter().any(|&p| p != 0) {
+            return None;
+        }
+        match t {
+            0x01 => Some(ControlMessage::Extend {
                 next: Address(rest[..16].try_into().ok()?),
                 eph_pub: arr33(&rest[16..49])?,
                 class: Class::from_u8(rest[49])?,
             }),
-            (0x02, 2) => Some(ControlMessage::Begin {
+            0x02 => Some(ControlMessage::Begin {
                 class: Class::from_u8(rest[0])?,
                 kind: match rest[1] {
                     0 => RouteKind::Stream,
@@ -133,19 +159,18 @@ impl ControlMessage {
                     _ => return None,
                 },
             }),
-            (0x81, 82) => Some(ControlMessage::Extended {
+            0x81 => Some(ControlMessage::Extended {
                 eph_pub: arr33(&rest[..33])?,
                 static_pub: arr33(&rest[33..66])?,
                 auth: rest[66..].try_into().ok()?,
             }),
-            (0x82, 1) => Some(ControlMessage::ExtendFailed(match rest[0] {
+            _ => Some(ControlMessage::ExtendFailed(match rest[0] {
                 1 => ExtendFailure::NoLink,
                 2 => ExtendFailure::NoAnswer,
                 3 => ExtendFailure::BadAnswer,
                 4 => ExtendFailure::Refused,
                 _ => return None,
             })),
-            _ => None,
         }
     }
 }
@@ -175,11 +200,17 @@ mod tests {
         ];
         for m in msgs {
             let e = m.encode();
+            assert_eq!(e.len(), CTRL_MSG_LEN, "one size for all: {m:?}");
             assert_eq!(ControlMessage::decode(&e), Some(m));
             for cut in 0..e.len() {
                 assert_eq!(ControlMessage::decode(&e[..cut]), None);
             }
+            let mut dirty = e.clone();
+            dirty[CTRL_MSG_LEN - 1] = 1;
+            assert_eq!(ControlMessage::decode(&dirty), None, "padding is zeros");
         }
-        assert_eq!(ControlMessage::decode(&[0x02, 9, 0]), None);
+        let mut bad = vec![0x02, 9, 0];
+        bad.resize(CTRL_MSG_LEN, 0);
+        assert_eq!(ControlMessage::decode(&bad), None);
     }
 }

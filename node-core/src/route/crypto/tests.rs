@@ -122,6 +122,7 @@ fn answer_matches_the_created_frame() {
 /// Carries a forward message through hops 0.. until one takes it.
 fn carry_forward(kind: SuiteKind, hops: &[HopKeys], nonce: u64, mut c: Vec<u8>) -> Vec<Peeled> {
     let mut seen = Vec::new();
+    let mut nonce = nonce;
     for keys in hops {
         let p = peel_forward(kind.suite(), keys, nonce, &mut c);
         let done = p != Peeled::Forward;
@@ -129,8 +130,34 @@ fn carry_forward(kind: SuiteKind, hops: &[HopKeys], nonce: u64, mut c: Vec<u8>) 
         if done {
             break;
         }
+        // What this hop puts on the frame it passes on.
+        nonce = forward_nonce(keys, nonce);
     }
     seen
+}
+
+#[test]
+fn every_hop_sees_its_own_nonces() {
+    let (origin, hops) = path(SuiteKind::Modeled, 4, 6);
+    let mut n = 1000;
+    let mut seen = vec![n];
+    for keys in &hops {
+        n = forward_nonce(keys, n);
+        seen.push(n);
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 5, "no two hops share a nonce");
+    // The origin computes the same steps from its own copy of the keys.
+    assert_eq!(
+        origin.iter().fold(1000, |n, k| forward_nonce(k, n)),
+        hops.iter().fold(1000, |n, k| forward_nonce(k, n))
+    );
+    // 32 steps from a start below 2^60 stay below 2^62 (never wrap).
+    assert!(
+        hops.iter()
+            .all(|k| k.fwd_nonce_step < 1 << 56 && k.back_nonce_step < 1 << 56)
+    );
 }
 
 #[test]
@@ -206,10 +233,11 @@ fn onion_backward_unwraps_at_the_origin() {
         let msg = b"extended".to_vec();
         let mut c = wrap_backward(suite, &hops[2], 21, &msg);
         assert!(!c.windows(msg.len()).any(|w| w == msg), "{kind}");
-        add_backward_layer(suite, &hops[1], 21, &mut c);
-        add_backward_layer(suite, &hops[0], 21, &mut c);
+        let n1 = add_backward_layer(suite, &hops[1], 21, &mut c);
+        let n0 = add_backward_layer(suite, &hops[0], n1, &mut c);
+        assert!(n1 != 21 && n0 != n1);
         assert_eq!(
-            unwrap_backward(suite, &origin, 21, &c),
+            unwrap_backward(suite, &origin, n0, &c),
             Some((2, msg.clone())),
             "{kind}"
         );
@@ -224,15 +252,16 @@ fn onion_backward_unwraps_at_the_origin() {
         for i in 0..c.len() {
             let mut t = c.clone();
             t[i] ^= 0x10;
-            assert_eq!(unwrap_backward(suite, &origin, 21, &t), None);
+            assert_eq!(unwrap_backward(suite, &origin, n0, &t), None);
         }
         let mut missing = wrap_backward(suite, &hops[2], 23, &msg);
-        add_backward_layer(suite, &hops[0], 23, &mut missing);
-        assert_eq!(unwrap_backward(suite, &origin, 23, &missing), None);
-        assert_eq!(unwrap_backward(suite, &origin, 20, &c), None);
-        assert_eq!(unwrap_backward(suite, &origin[..2], 21, &c), None);
-        assert_eq!(unwrap_backward(suite, &origin, 21, &[1, 2, 3]), None);
-        assert_eq!(unwrap_backward(suite, &[], 21, &c), None);
+        let m0 = add_backward_layer(suite, &hops[0], 23, &mut missing);
+        assert_eq!(unwrap_backward(suite, &origin, m0, &missing), None);
+        assert_eq!(unwrap_backward(suite, &origin, n0 - 1, &c), None);
+        assert_eq!(unwrap_backward(suite, &origin, 21, &c), None, "unstepped");
+        assert_eq!(unwrap_backward(suite, &origin[..2], n0, &c), None);
+        assert_eq!(unwrap_backward(suite, &origin, n0, &[1, 2, 3]), None);
+        assert_eq!(unwrap_backward(suite, &[], n0, &c), None);
     }
 }
 
