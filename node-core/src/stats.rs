@@ -20,6 +20,9 @@ pub struct DropStats {
     /// A well-formed message that does not fit the state (a response to no
     /// request, a datagram on a link never brought up).
     pub unexpected: u64,
+    /// A new handshake INIT over the link's rate limit (each costs key
+    /// agreements).
+    pub rate_limited: u64,
 }
 
 impl DropStats {
@@ -31,6 +34,7 @@ impl DropStats {
             + self.unknown_session
             + self.unauthenticated
             + self.unexpected
+            + self.rate_limited
     }
 }
 
@@ -42,6 +46,7 @@ impl AddAssign for DropStats {
         self.unknown_session += o.unknown_session;
         self.unauthenticated += o.unauthenticated;
         self.unexpected += o.unexpected;
+        self.rate_limited += o.rate_limited;
     }
 }
 

@@ -118,6 +118,14 @@ impl core::str::FromStr for SuiteKind {
 #[error("unknown crypto suite (expected \"real\" or \"modeled\")")]
 pub struct UnknownSuite;
 
+/// Compares two tags in time that does not depend on where they differ
+/// (a tag compared with `!=` tells an attacker, by its timing, how many
+/// leading bytes of a forgery were right).
+pub fn tags_equal(a: &[u8; TAG_LEN], b: &[u8; TAG_LEN]) -> bool {
+    let diff = a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y));
+    core::hint::black_box(diff) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

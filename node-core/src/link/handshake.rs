@@ -14,6 +14,15 @@
 //! end needs to know the other's key beforehand; when the driver configured
 //! one, an offered static key that differs is refused. A replayed INIT costs
 //! the responder one answer but can never complete: the replayer lacks `e_i`.
+//!
+//! **The INIT's MAC.** Static keys are public, so anybody can send an INIT
+//! that names a peer's key. An initiator that knows the responder's key
+//! (the driver configured it) adds a MAC under `KDF(DH(s_i, S_r))`; the
+//! responder checks it before keeping any state. A responder that has a
+//! key configured for the link takes only INITs with a valid MAC, so an
+//! off-path attacker cannot displace its handshake state; one with none
+//! configured (open peering) also takes INITs without a MAC, which never
+//! displace its own INIT or another pending answer (see `input.rs`).
 
 use rand::Rng;
 
@@ -50,20 +59,69 @@ pub struct Established {
     pub peer: PublicKey,
 }
 
-/// Starts a handshake.
+/// The INIT's MAC under the static-static key, over its bytes before it;
+/// `None` if the other static key is not a point.
+fn init_mac(
+    suite: &dyn CryptoSuite,
+    ours: &SecretKey,
+    theirs: &PublicKey,
+    init: &HandshakeInit,
+) -> Option<[u8; 16]> {
+    let ss = suite.dh(ours, theirs)?;
+    let mut bytes = Vec::with_capacity(HandshakeInit::LEN);
+    init.emit(&mut bytes);
+    let key = kdf::subkey(&ss, b"meshsim init mac");
+    Some(suite.seal(&key, 0, &bytes[..HandshakeInit::MAC_OFFSET], &mut []))
+}
+
+/// How an INIT proved its sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitAuth {
+    /// Its MAC verifies: the sender holds the secret of its static key.
+    Proven,
+    /// It has no MAC (all zeros): its sender did not know our key.
+    Unproven,
+}
+
+/// Checks an INIT's MAC against our static key: `Err` if it has one that
+/// does not verify (a forgery, or meant for another key).
+pub fn check_init(
+    suite: &dyn CryptoSuite,
+    identity: &Identity,
+    init: &HandshakeInit,
+) -> Result<InitAuth, HandshakeError> {
+    if init.mac == [0; 16] {
+        return Ok(InitAuth::Unproven);
+    }
+    let expected = init_mac(suite, identity.secret(), &PublicKey(init.static_pub), init)
+        .ok_or(HandshakeError::InvalidKey)?;
+    if crate::crypto::tags_equal(&expected, &init.mac) {
+        Ok(InitAuth::Proven)
+    } else {
+        Err(HandshakeError::BadConfirmation)
+    }
+}
+
+/// Starts a handshake; with the responder's key (`peer`), the INIT carries
+/// a MAC that proves ours.
 pub fn initiate<R: Rng + ?Sized>(
     suite: &dyn CryptoSuite,
     identity: &Identity,
+    peer: Option<&PublicKey>,
     local_index: u32,
     rng: &mut R,
 ) -> Initiation {
     let (secret, eph_pub) = ephemeral_pair(suite, rng);
-    let init = HandshakeInit {
+    let mut init = HandshakeInit {
         version: crate::wire::PROTOCOL_VERSION,
         initiator_index: local_index,
         eph_pub,
         static_pub: identity.public_key().0,
+        mac: [0; 16],
     };
+    if let Some(mac) = peer.and_then(|p| init_mac(suite, identity.secret(), p, &init)) {
+        init.mac = mac;
+    }
     let mut bytes = Vec::with_capacity(HandshakeInit::LEN);
     init.emit(&mut bytes);
     Initiation {
@@ -149,7 +207,7 @@ pub fn complete(
         .ok_or(HandshakeError::InvalidKey)?;
     let h = transcript(&init, resp);
     let root = kdf::handshake_root(&h, &ee, &es, &se);
-    if confirm_tag(suite, &root, &h) != resp.confirm_tag {
+    if !crate::crypto::tags_equal(&confirm_tag(suite, &root, &h), &resp.confirm_tag) {
         return Err(HandshakeError::BadConfirmation);
     }
     Ok(Established {
@@ -174,7 +232,18 @@ mod tests {
             let a = Identity::generate(kind, &mut rng);
             let b = Identity::generate(kind, &mut rng);
             let mallory = Identity::generate(kind, &mut rng);
-            let ours = initiate(suite, &a, 11, &mut rng);
+            let ours = initiate(suite, &a, Some(b.public_key()), 11, &mut rng);
+            let init = HandshakeInit::parse(&ours.bytes).unwrap();
+            assert_eq!(check_init(suite, &b, &init), Ok(InitAuth::Proven));
+            // Meant for another key, or forged: refused.
+            assert!(check_init(suite, &mallory, &init).is_err());
+            let mut forged = init.clone();
+            forged.mac[3] ^= 1;
+            assert!(check_init(suite, &b, &forged).is_err());
+            // Without the responder's key: no MAC, unproven.
+            let open = initiate(suite, &a, None, 12, &mut rng);
+            let open = HandshakeInit::parse(&open.bytes).unwrap();
+            assert_eq!(check_init(suite, &b, &open), Ok(InitAuth::Unproven));
             let init = HandshakeInit::parse(&ours.bytes).unwrap();
             let (resp_bytes, at_b) = respond(suite, &b, &init, 22, &mut rng).unwrap();
             let resp = HandshakeResp::parse(&resp_bytes).unwrap();

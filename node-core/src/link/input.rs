@@ -1,11 +1,12 @@
 //! The receive path of a link: handshake messages and sealed packets.
 
 use super::handshake::{self, HandshakeError};
+use super::handshake_state::{MAX_PENDING_RESPONSES, PendingResponse};
 use super::keys::{RekeyOutcome, Role};
 use super::recv::Violation;
 use super::sent::{SentFrame, SentPacket};
 use super::session::{OpenError, Session};
-use super::{Ctx, Link, LinkEvent, PendingResponse, Upper};
+use super::{Ctx, Link, LinkEvent, Upper};
 use crate::crypto::TAG_LEN;
 use crate::identity::PublicKey;
 use crate::interface::{CONTROL_CHANNEL, CloseReason};
@@ -15,6 +16,11 @@ use crate::wire::{AckFrame, Datagram, Frame, HandshakeInit, HandshakeResp, Seale
 /// Frames of a received packet parsed onto the stack before any spills to
 /// the heap.
 const INLINE_FRAMES: usize = 4;
+
+/// New INITs a link answers per second at most (each costs four key
+/// agreements), after a burst of `INIT_BURST`.
+const INIT_INTERVAL: Duration = Duration::from_millis(50);
+const INIT_BURST: u64 = 8;
 
 impl<T> Link<T> {
     /// Takes any bytes that arrived on this link. Whatever they are, the
@@ -40,8 +46,8 @@ impl<T> Link<T> {
         // `Link::finish_close`).
         let reopening = self
             .pending
-            .as_ref()
-            .is_some_and(|p| p.session.local_index == header.receiver_index);
+            .iter()
+            .any(|p| p.session.local_index == header.receiver_index);
         if self.closed && (self.closed_here || !reopening) {
             self.stats.drops.unexpected += 1;
             return;
@@ -94,29 +100,78 @@ impl<T> Link<T> {
         if !self.check_peer(now, offered, up) {
             return;
         }
-        if let Some(p) = &self.pending
-            && p.init_key == (init.initiator_index, init.eph_pub)
+        if let Some(p) = self
+            .pending
+            .iter()
+            .find(|p| p.init_key == (init.initiator_index, init.eph_pub))
         {
             // Our RESP was lost: answer the repeated INIT with the same RESP.
             self.handshake_tx.push_back(p.resp.clone());
             self.accept_handshake_bytes(len);
             return;
         }
-        if self.ours.is_some() {
-            // Both ends initiated at once: the smaller static key's INIT wins,
-            // so exactly one handshake completes.
-            if ctx.identity.public_key() < &offered {
+        if self.configured_peer.is_some() && init.mac == [0; 16] {
+            // A link with a key configured takes only INITs that prove the
+            // sender (anybody can name a public key); one without a MAC
+            // costs nothing to refuse.
+            self.stats.drops.unauthenticated += 1;
+            return;
+        }
+        // New INITs cost key agreements: at most one per INIT_INTERVAL
+        // (and a burst of INIT_BURST) per link; the rest are dropped and
+        // counted.
+        if self.init_tat > now + INIT_INTERVAL.saturating_mul(INIT_BURST) {
+            self.stats.drops.rate_limited += 1;
+            return;
+        }
+        self.init_tat = self.init_tat.max(now) + INIT_INTERVAL;
+        let proven = match handshake::check_init(ctx.suite, ctx.identity, init) {
+            Ok(handshake::InitAuth::Proven) => true,
+            Ok(handshake::InitAuth::Unproven) if self.configured_peer.is_none() => false,
+            Ok(handshake::InitAuth::Unproven) | Err(_) => {
+                // Refused before any state changed: our own INIT and any
+                // pending answer stay as they were.
+                self.stats.drops.unauthenticated += 1;
+                return;
+            }
+        };
+        if let Some(ours) = self.ours.as_mut() {
+            // Both ends initiated at once: an INIT with a MAC beats one
+            // without (the peer may refuse ours: it cannot tell it from a
+            // forgery), else the smaller static key's INIT wins, so exactly
+            // one handshake completes.
+            let we_win = if ours.proven != proven {
+                ours.proven
+            } else {
+                ctx.identity.public_key() < &offered
+            };
+            if we_win {
                 self.accept_handshake_bytes(len);
                 return;
             }
-            self.ours = None;
+            if proven {
+                self.ours = None;
+            } else {
+                // An exception to "the smaller key's INIT wins": an INIT
+                // without a MAC may be a forgery, so ours is not given up,
+                // only held back for two retry intervals. If the peer is
+                // genuine its first packet establishes the session within
+                // a round trip; if not, ours goes out again.
+                ours.next_retry = ours.next_retry.max(now + ours.backoff.saturating_mul(2));
+            }
         }
         let index = self.fresh_index(ctx.rng);
         match handshake::respond(ctx.suite, ctx.identity, init, index, ctx.rng) {
             Ok((resp, est)) => {
                 self.accept_handshake_bytes(len);
                 self.handshake_tx.push_back(resp.clone());
-                self.pending = Some(PendingResponse {
+                if self.pending.len() >= MAX_PENDING_RESPONSES {
+                    // Room for the new one: the oldest unproven answer goes
+                    // (or, if every answer is proven, the oldest).
+                    let at = self.pending.iter().position(|p| !p.proven).unwrap_or(0);
+                    self.pending.remove(at);
+                }
+                self.pending.push(PendingResponse {
                     session: Session::new(
                         Role::Responder,
                         est.root,
@@ -127,6 +182,7 @@ impl<T> Link<T> {
                     ),
                     resp,
                     init_key: (init.initiator_index, init.eph_pub),
+                    proven,
                     expires: now + ctx.config.handshake_max_retry.saturating_mul(2),
                 });
             }
@@ -187,24 +243,32 @@ impl<T> Link<T> {
         up: &mut U,
     ) {
         let suite = ctx.suite;
-        let pending = match (&mut self.session, &mut self.pending) {
-            (Some(s), _) if s.local_index == header.receiver_index => false,
-            (_, Some(p)) if p.session.local_index == header.receiver_index => true,
-            _ => {
+        let current = self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.local_index == header.receiver_index);
+        let slot = self
+            .pending
+            .iter()
+            .position(|p| p.session.local_index == header.receiver_index);
+        let pending = match (current, slot) {
+            (true, _) => None,
+            (false, Some(i)) => Some(i),
+            (false, None) => {
                 self.stats.drops.unknown_session += 1;
                 return;
             }
         };
-        let session = if pending {
-            &mut self.pending.as_mut().expect("matched above").session
-        } else {
-            self.session.as_mut().expect("matched above")
+        let session = match pending {
+            Some(i) => &mut self.pending[i].session,
+            None => self.session.as_mut().expect("matched above"),
         };
         match session.open(suite, &header, bytes) {
             Ok(()) => {}
             Err(OpenError::Replay) => return self.stats.drops.replay += 1,
             Err(OpenError::UnknownEpoch) => return self.stats.drops.unknown_session += 1,
             Err(OpenError::BadTag) => return self.stats.drops.bad_tag += 1,
+            Err(OpenError::OutOfRange) => return self.stats.drops.malformed += 1,
         }
         let plaintext = &bytes[SealedHeader::LEN..bytes.len() - TAG_LEN];
         // Validate every frame before acting on any, so a packet is taken
@@ -225,10 +289,11 @@ impl<T> Link<T> {
                 Err(_) => return self.stats.drops.malformed += 1,
             }
         }
-        if pending {
+        if let Some(i) = pending {
             // The initiator's first packet proves its static key: the
-            // session is now established.
-            let p = self.pending.take().expect("matched above");
+            // session is now established; the other answers are void.
+            let p = self.pending.swap_remove(i);
+            self.pending.clear();
             self.install(p.session, now, up);
         }
         self.stats.datagrams_received += 1;

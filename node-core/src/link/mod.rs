@@ -14,6 +14,7 @@
 
 mod ack;
 pub mod handshake;
+mod handshake_state;
 mod input;
 pub mod keys;
 mod pacer;
@@ -33,7 +34,7 @@ use rand_chacha::ChaCha20Rng;
 pub use timer::LinkTimer;
 use timer::jittered;
 
-use self::handshake::Initiation;
+use self::handshake_state::{OurInit, PendingResponse};
 use self::keys::Role;
 use self::pacer::Pacer;
 use self::recv::{RecvLimits, RecvStreams};
@@ -184,21 +185,6 @@ pub enum LinkState {
     Closed,
 }
 
-struct OurInit {
-    init: Initiation,
-    next_retry: Time,
-    backoff: Duration,
-}
-
-/// A session the responder created, awaiting the initiator's first packet.
-struct PendingResponse<T> {
-    session: Session<T>,
-    resp: Vec<u8>,
-    /// Identifies the INIT answered, to answer a repeated one identically.
-    init_key: (u32, [u8; 33]),
-    expires: Time,
-}
-
 /// Tests: damages a packet's plaintext before it is sealed.
 #[cfg(test)]
 pub(crate) type Corruptor = Box<dyn FnMut(&mut [u8])>;
@@ -209,7 +195,9 @@ pub(crate) struct Link<T> {
     mtu: usize,
     configured_peer: Option<PublicKey>,
     ours: Option<OurInit>,
-    pending: Option<PendingResponse<T>>,
+    pending: Vec<PendingResponse<T>>,
+    /// The INIT rate limit (a GCRA): when the bucket would be empty.
+    init_tat: Time,
     session: Option<Session<T>>,
     closed: bool,
     /// A session was established at least once (tells `Dead` from
@@ -258,7 +246,8 @@ impl<T> Link<T> {
             mtu,
             configured_peer,
             ours: None,
-            pending: None,
+            pending: Vec::new(),
+            init_tat: Time::ZERO,
             session: None,
             closed: false,
             closed_here: false,
@@ -389,33 +378,6 @@ impl<T> Link<T> {
         }
     }
 
-    fn fresh_index(&self, rng: &mut ChaCha20Rng) -> u32 {
-        use rand::Rng as _;
-        loop {
-            let i = rng.next_u32();
-            let taken = self.session.as_ref().is_some_and(|s| s.local_index == i)
-                || self
-                    .pending
-                    .as_ref()
-                    .is_some_and(|p| p.session.local_index == i);
-            if !taken {
-                return i;
-            }
-        }
-    }
-
-    fn initiate(&mut self, now: Time, ctx: &mut Ctx<'_>) {
-        let index = self.fresh_index(ctx.rng);
-        let init = handshake::initiate(ctx.suite, ctx.identity, index, ctx.rng);
-        self.handshake_tx.push_back(init.bytes.clone());
-        let backoff = ctx.config.handshake_retry;
-        self.ours = Some(OurInit {
-            init,
-            next_retry: now + jittered(backoff, ctx.rng),
-            backoff,
-        });
-    }
-
     /// Queues a service message.
     pub fn send_message(
         &mut self,
@@ -496,7 +458,7 @@ impl<T> Link<T> {
         // and the link heals as it does after a dead interval.
         self.closed_here = !matches!(reason, CloseReason::Peer(_));
         self.session = None;
-        self.pending = None;
+        self.pending.clear();
         self.ours = None;
         self.close_pending = None;
         self.drain_deadline = None;
@@ -523,7 +485,7 @@ impl<T> Link<T> {
             self.ping_pending = true;
         }
         self.session = Some(session);
-        self.pending = None;
+        self.pending.clear();
         self.ours = None;
         self.closed = false;
         self.rekey_tx.clear();

@@ -19,6 +19,9 @@ pub enum OpenError {
     UnknownEpoch,
     /// The tag does not verify.
     BadTag,
+    /// A packet number at or above 2^62: no honest sender reaches it (ACK
+    /// ranges could not name it), so it is refused before anything else.
+    OutOfRange,
 }
 
 /// One session on a link.
@@ -102,6 +105,9 @@ impl<T> Session<T> {
     ) -> Result<(), OpenError> {
         // The window is only checked before decrypting and updated after the
         // tag verified, so forged packets cannot move it.
+        if header.packet_number > crate::wire::VARINT_MAX {
+            return Err(OpenError::OutOfRange);
+        }
         if self.replay.check(header.packet_number) != ReplayCheck::Fresh {
             return Err(OpenError::Replay);
         }
@@ -120,5 +126,41 @@ impl<T> Session<T> {
         self.replay.commit(header.packet_number);
         self.heard_from_peer = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SuiteKind;
+    use crate::wire::VARINT_MAX;
+
+    /// Finding 8: packet numbers at or above 2^62 were accepted (a debug
+    /// panic when the ACK was written, a wrong ACK in release builds).
+    #[test]
+    fn packet_numbers_beyond_the_ack_range_are_refused() {
+        let suite = SuiteKind::Modeled.suite();
+        let peer = crate::identity::PublicKey([2; 33]);
+        let now = Time::ZERO;
+        let mut a: Session<()> = Session::new(Role::Initiator, [7; 32], 1, 2, peer, now);
+        let mut b: Session<()> = Session::new(Role::Responder, [7; 32], 2, 1, peer, now);
+        for (pn, ok) in [
+            (VARINT_MAX, true),
+            (VARINT_MAX + 1, false),
+            (1 << 63, false),
+        ] {
+            a.next_pn = pn;
+            let mut buf = Vec::new();
+            let pn = a.begin_packet(&mut buf);
+            buf.resize(SealedHeader::LEN + 16, 0);
+            a.seal(suite, pn, &mut buf);
+            let header = SealedHeader::parse(&buf).unwrap();
+            let result = b.open(suite, &header, &mut buf);
+            if ok {
+                assert_eq!(result, Ok(()));
+            } else {
+                assert_eq!(result, Err(OpenError::OutOfRange), "{pn}");
+            }
+        }
     }
 }

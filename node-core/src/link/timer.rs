@@ -104,7 +104,12 @@ impl<T> Link<T> {
         let s = self.session.as_ref();
         match timer {
             LinkTimer::HandshakeRetry => self.ours.as_ref().map_or(never, |o| o.next_retry),
-            LinkTimer::HandshakeExpiry => self.pending.as_ref().map_or(never, |p| p.expires),
+            LinkTimer::HandshakeExpiry => self
+                .pending
+                .iter()
+                .map(|p| p.expires)
+                .min()
+                .unwrap_or(never),
             LinkTimer::Ack => s.map_or(never, |s| s.acks.deadline()),
             LinkTimer::Loss => s.map_or(never, |s| {
                 let any = s
@@ -161,7 +166,14 @@ impl<T> Link<T> {
                     o.next_retry = now + jittered(o.backoff, ctx.rng);
                 }
             }
-            LinkTimer::HandshakeExpiry => self.pending = None,
+            LinkTimer::HandshakeExpiry => {
+                self.pending.retain(|p| p.expires > now);
+                if self.pending.is_empty() && self.session.is_none() && self.ours.is_none() {
+                    // We gave up our INIT for an answer that was never
+                    // taken up (a stale or replayed INIT): try ourselves.
+                    self.initiate(now, ctx);
+                }
+            }
             // The ACK goes out with the next datagram; `must_send` is now true.
             LinkTimer::Ack => {}
             LinkTimer::Loss => {

@@ -212,7 +212,13 @@ impl Node {
                     self.tunnels.on_link_down(link);
                 }
                 if self.tunnels.incoming(&self.config, link, offered.as_ref()) {
+                    let unknown = offered.is_none();
                     self.link_up(now, link, offered, mtu, rate_bps);
+                    if unknown && let Some(l) = self.links.get_mut(&link) {
+                        // The opener initiates; our INIT could carry no
+                        // MAC, and an opener that knows our key refuses it.
+                        l.respond_only();
+                    }
                 } else {
                     self.events.push_back(Event::TunnelRefused { link });
                 }

@@ -126,6 +126,13 @@ impl Net {
     }
 
     pub fn connect_asym(&mut self, a: usize, b: usize, ab: WireParams, ba: WireParams) {
+        self.wire(a, b, ab, ba);
+        self.link_up(a, b, Some(*self.identities[b].public_key()));
+        self.link_up(b, a, Some(*self.identities[a].public_key()));
+    }
+
+    /// Lays the wire between `a` and `b`, without bringing the links up.
+    pub fn wire(&mut self, a: usize, b: usize, ab: WireParams, ba: WireParams) {
         for (from, to, p) in [(a, b, ab), (b, a, ba)] {
             self.wires.insert(
                 (from, link_to(to)),
@@ -138,8 +145,6 @@ impl Net {
                 },
             );
         }
-        self.link_up(a, b, Some(*self.identities[b].public_key()));
-        self.link_up(b, a, Some(*self.identities[a].public_key()));
     }
 
     /// A second (third, ...) link between `a` and `b`: `a` knows it as

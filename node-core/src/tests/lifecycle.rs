@@ -70,7 +70,7 @@ fn a_peer_with_another_key_is_rejected() {
 #[test]
 fn open_peering_accepts_any_key() {
     let mut net = Net::new(2, modeled(), 4);
-    net.connect(0, 1, WireParams::default());
+    net.wire(0, 1, WireParams::default(), WireParams::default());
     net.link_up(0, 1, None);
     net.link_up(1, 0, None);
     assert!(net.run_until_cond(Duration::from_secs(2), |n| n.established(0, 1)));

@@ -92,6 +92,7 @@ fn tampered_replayed_forged_and_truncated_datagrams_are_counted() {
             initiator_index: 5,
             eph_pub: mallory.public_key().0,
             static_pub: mallory.public_key().0,
+            mac: [0; 16],
         }
         .emit(&mut init);
         net.inject(0, link_to(1), init);
@@ -219,4 +220,101 @@ proptest! {
         let got = |n: usize| net.messages(n).iter().filter(|m| m.2 == b"healed").count();
         prop_assert_eq!((got(1), got(0)), (2, 1));
     }
+}
+
+/// A forged INIT: anybody can name a peer's public key and spoof its
+/// address (finding 6 of the hardening review).
+fn forged_init(claimed: &PublicKey, n: u8, mac: [u8; 16]) -> Vec<u8> {
+    let eph = Identity::from_secret(SuiteKind::Modeled, [n.max(1); 32]).unwrap();
+    let mut bytes = Vec::new();
+    HandshakeInit {
+        version: 1,
+        initiator_index: u32::from(n),
+        eph_pub: eph.public_key().0,
+        static_pub: claimed.0,
+        mac,
+    }
+    .emit(&mut bytes);
+    bytes
+}
+
+/// With the peer's key configured, INITs that do not prove it (no MAC, or
+/// a wrong one) are refused before any state changes: a flood of them,
+/// sent while the real handshake runs, neither displaces it nor makes the
+/// node give up its own INIT.
+#[test]
+fn forged_inits_cannot_keep_a_configured_link_down() {
+    let mut net = Net::new(
+        2,
+        Config {
+            suite: SuiteKind::Modeled,
+            ..Config::default()
+        },
+        41,
+    );
+    net.capture = true;
+    let k1 = *net.identities[1].public_key();
+    net.wire(0, 1, WireParams::default(), WireParams::default());
+    net.link_up(0, 1, Some(k1));
+    for n in 0..100u8 {
+        let mac = if n % 2 == 0 { [0; 16] } else { [n; 16] };
+        net.inject(0, link_to(1), forged_init(&k1, n, mac));
+    }
+    net.link_up(1, 0, Some(*net.identities[0].public_key()));
+    for n in 100..200u8 {
+        net.inject(0, link_to(1), forged_init(&k1, n, [0; 16]));
+        net.run_for(Duration::from_millis(5));
+    }
+    assert!(net.run_until_cond(Duration::from_secs(2), |n| n.established(0, 1)));
+    // Each forgery was refused: those without a MAC at no cost, those with
+    // a wrong one by the MAC check or the rate limit (which may also have
+    // delayed one of the peer's own INITs: the node's INIT brought the
+    // link up).
+    let d = drops(&net);
+    assert!(d.unauthenticated >= 150, "{d:?}");
+    assert!(
+        (200..=203).contains(&(d.unauthenticated + d.rate_limited)),
+        "{d:?}"
+    );
+    // No forgery was answered (each answer is a 92-byte RESP on the wire).
+    let answered = net
+        .captured
+        .iter()
+        .filter(|(to, _, b)| *to == 1 && b.len() == HandshakeResp::LEN && b[0] == 2)
+        .count();
+    assert!(answered <= 1, "{answered} RESPs sent to the spoofed peer");
+    still_works(&mut net);
+}
+
+/// In open peering (no key configured) an INIT without a MAC cannot be
+/// told from a forgery: each takes one of a few answer slots and never the
+/// node's own INIT, and new INITs are rate-limited per link.
+#[test]
+fn forged_inits_in_open_peering_take_bounded_state() {
+    let mut net = Net::new(
+        2,
+        Config {
+            suite: SuiteKind::Modeled,
+            ..Config::default()
+        },
+        43,
+    );
+    let k1 = *net.identities[1].public_key();
+    net.wire(0, 1, WireParams::default(), WireParams::default());
+    net.link_up(0, 1, None);
+    for n in 0..50u8 {
+        net.inject(0, link_to(1), forged_init(&k1, n, [0; 16]));
+    }
+    let link = net.nodes[0].link(link_to(1)).unwrap();
+    // The burst is answered (8 and the one the bucket refilled), the rest
+    // rate-limited; at most four answers wait.
+    assert_eq!(
+        link.stats.drops.rate_limited,
+        50 - 9,
+        "{:?}",
+        link.stats.drops
+    );
+    net.link_up(1, 0, None);
+    assert!(net.run_until_cond(Duration::from_secs(3), |n| n.established(0, 1)));
+    still_works(&mut net);
 }

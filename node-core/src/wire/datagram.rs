@@ -213,6 +213,7 @@ mod tests {
             initiator_index: 0x0102_0304,
             eph_pub: [0x11; 33],
             static_pub: [0x22; 33],
+            mac: [0x66; 16],
         }
     }
 
@@ -245,7 +246,7 @@ mod tests {
     fn init_round_trip() {
         let mut buf = Vec::new();
         init().emit(&mut buf);
-        assert_eq!(buf.len(), 72);
+        assert_eq!(buf.len(), 88);
         assert_eq!(buf[..6], [TYPE_INIT, 1, 1, 2, 3, 4]);
         assert_eq!(HandshakeInit::parse(&buf), Ok(init()));
         assert_eq!(Datagram::parse(&buf), Ok(Datagram::Init(init())));

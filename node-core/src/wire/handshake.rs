@@ -26,8 +26,10 @@ fn expect_end(r: &Reader<'_>) -> Result<()> {
 
 /// First handshake message, initiator to responder.
 ///
-/// Layout (72 bytes): `type = 0x01 (1) | version (1) | initiator_index (4) |
-/// eph_pub (33) | static_pub (33)`.
+/// Layout (88 bytes): `type = 0x01 (1) | version (1) | initiator_index (4) |
+/// eph_pub (33) | static_pub (33) | mac (16)`. The MAC covers bytes
+/// `[..MAC_OFFSET]` under a key from the static-static DH of both ends
+/// (all zeros when the initiator does not know the responder's key).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HandshakeInit {
     /// Protocol version; only [`PROTOCOL_VERSION`] is accepted by `parse`.
@@ -38,11 +40,16 @@ pub struct HandshakeInit {
     pub eph_pub: [u8; 33],
     /// Initiator's static public key (compressed secp256k1).
     pub static_pub: [u8; 33],
+    /// Proof that the sender holds `static_pub`'s secret, to a responder
+    /// that holds its own: a MAC under `KDF(DH(s_i, S_r))`.
+    pub mac: [u8; 16],
 }
 
 impl HandshakeInit {
     /// Exact encoded length, type byte included.
-    pub const LEN: usize = 1 + 1 + 4 + PUB_LEN + PUB_LEN;
+    pub const LEN: usize = Self::MAC_OFFSET + 16;
+    /// Offset of `mac`: it covers `bytes[..MAC_OFFSET]`.
+    pub const MAC_OFFSET: usize = 1 + 1 + 4 + PUB_LEN + PUB_LEN;
 
     /// Parses a whole datagram (type byte included).
     ///
@@ -59,6 +66,7 @@ impl HandshakeInit {
             initiator_index: r.u32()?,
             eph_pub: r.array()?,
             static_pub: r.array()?,
+            mac: r.array()?,
         };
         expect_end(&r)?;
         Ok(out)
@@ -72,6 +80,7 @@ impl HandshakeInit {
         buf.extend_from_slice(&self.initiator_index.to_be_bytes());
         buf.extend_from_slice(&self.eph_pub);
         buf.extend_from_slice(&self.static_pub);
+        buf.extend_from_slice(&self.mac);
     }
 }
 
@@ -136,5 +145,5 @@ impl HandshakeResp {
     }
 }
 
-const _: () = assert!(HandshakeInit::LEN == 72);
+const _: () = assert!(HandshakeInit::MAC_OFFSET == 72 && HandshakeInit::LEN == 88);
 const _: () = assert!(HandshakeResp::TAG_OFFSET == 76 && HandshakeResp::LEN == 92);

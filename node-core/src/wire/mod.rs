@@ -22,7 +22,7 @@
 //!
 //! | type | datagram          | length            |
 //! |------|-------------------|-------------------|
-//! | 0x01 | [`HandshakeInit`] | exactly 72        |
+//! | 0x01 | [`HandshakeInit`] | exactly 88        |
 //! | 0x02 | [`HandshakeResp`] | exactly 92        |
 //! | 0x03 | sealed            | at least 33 ([`SealedHeader`] + ciphertext + 16-byte tag) |
 //!

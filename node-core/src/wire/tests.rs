@@ -293,17 +293,24 @@ fn any_frame() -> impl Strategy<Value = OwnedFrame> {
 
 /// An encoded valid datagram of any type.
 fn datagram_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let init = (any::<u32>(), any::<[u8; 33]>(), any::<[u8; 33]>()).prop_map(|(i, e, s)| {
-        let mut buf = Vec::new();
-        HandshakeInit {
-            version: PROTOCOL_VERSION,
-            initiator_index: i,
-            eph_pub: e,
-            static_pub: s,
-        }
-        .emit(&mut buf);
-        buf
-    });
+    let init = (
+        any::<u32>(),
+        any::<[u8; 33]>(),
+        any::<[u8; 33]>(),
+        any::<[u8; 16]>(),
+    )
+        .prop_map(|(i, e, s, mac)| {
+            let mut buf = Vec::new();
+            HandshakeInit {
+                version: PROTOCOL_VERSION,
+                initiator_index: i,
+                eph_pub: e,
+                static_pub: s,
+                mac,
+            }
+            .emit(&mut buf);
+            buf
+        });
     let resp = (
         any::<(u32, u32)>(),
         any::<[u8; 33]>(),
