@@ -378,6 +378,21 @@ impl<T> Link<T> {
         }
     }
 
+    /// Fuzzing only: `plaintext` sealed as the next packet of the session.
+    #[cfg(feature = "fuzzing-hooks")]
+    pub fn seal_raw(
+        &mut self,
+        suite: &dyn crate::crypto::CryptoSuite,
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>> {
+        let s = self.session.as_mut()?;
+        let mut buf = Vec::new();
+        let pn = s.begin_packet(&mut buf);
+        buf.extend_from_slice(plaintext);
+        s.seal(suite, pn, &mut buf);
+        Some(buf)
+    }
+
     /// Queues a service message.
     pub fn send_message(
         &mut self,

@@ -75,4 +75,13 @@ impl Node {
             }
         }
     }
+
+    /// Fuzzing only: seals `plaintext` (any bytes, frames or not) as this
+    /// node's next packet on `link`'s live session, as a hostile but
+    /// authenticated peer could. `None` without a session.
+    #[cfg(feature = "fuzzing-hooks")]
+    pub fn fuzz_seal(&mut self, link: LinkId, plaintext: &[u8]) -> Option<Vec<u8>> {
+        let suite = self.config.suite.suite();
+        self.links.get_mut(&link)?.seal_raw(suite, plaintext)
+    }
 }
