@@ -14,6 +14,9 @@
 //! | `shutdown` | | `ok`, then the node shuts down gracefully |
 //!
 //! Every answer has `"ok": true` or `"ok": false` with an `error` message.
+//!
+//! Only the node's own user and root may connect (see [`crate::endpoint`]:
+//! the socket's mode is 0600 and each peer's credentials are checked).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -245,7 +248,14 @@ impl Client {
 
     /// Sends a request and waits for its answer.
     pub fn request(&mut self, req: &Request) -> Result<Value, ClientError> {
-        self.send(req)?;
+        if let Err(e) = self.send(req) {
+            // A node that refuses a connection says why and closes it,
+            // perhaps before the request went out: the reason is the answer.
+            return match self.next_answer() {
+                Err(ClientError::Refused(why)) => Err(ClientError::Refused(why)),
+                _ => Err(e),
+            };
+        }
         self.next_answer()
     }
 }

@@ -6,14 +6,19 @@
 //! gives node-core what happened, and carries out what node-core asks for.
 //! All protocol logic stays in node-core; this crate only does I/O:
 //! sockets, the clock, OS randomness, files, signals and the local control
-//! endpoint ([`control`]) that the CLI subcommands speak to.
+//! endpoint ([`control`]) that the CLI subcommands speak to, which only
+//! the node's own user (and root) may use ([`endpoint`]). A file a client
+//! asks the node to send is opened without following a link or blocking
+//! ([`files`]).
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod config;
 pub mod control;
 pub mod driver;
+pub mod endpoint;
 pub mod events;
+pub mod files;
 pub mod hex;
 pub mod keyfile;
 pub mod log;

@@ -7,6 +7,12 @@
 //! is a raw stream (the benchmark's generated data): counted, not stored.
 //! Routes deliver messages exactly once and in order, so the receiver only
 //! appends.
+//!
+//! The sender opens the file without following a link and without
+//! blocking, and refuses anything but a regular file
+//! ([`crate::files::open_regular`]): a FIFO or a device must not stall the
+//! event loop, and a control client may only send what it could name as a
+//! plain file.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -43,11 +49,6 @@ pub struct Outgoing {
 impl Outgoing {
     /// A transfer of the file at `path`, named by its file name.
     pub fn file(path: &Path, chunk: usize) -> std::io::Result<Outgoing> {
-        let file = File::open(path)?;
-        let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(std::io::Error::other("not a regular file"));
-        }
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -55,6 +56,9 @@ impl Outgoing {
             .ok_or_else(|| {
                 std::io::Error::other("file name is not valid UTF-8 of at most 255 bytes")
             })?;
+        let file = crate::files::open_regular(path)?;
+        // fstat of what was opened.
+        let meta = file.metadata()?;
         let mut header = MAGIC.to_vec();
         header.extend_from_slice(&meta.len().to_be_bytes());
         header.extend_from_slice(&(name.len() as u16).to_be_bytes());
@@ -412,5 +416,30 @@ mod tests {
         }
         assert!(inc.is_raw());
         assert_eq!(inc.bytes, 10);
+    }
+
+    #[test]
+    fn sending_opens_only_regular_files_and_never_blocks() {
+        use crate::files::tests::{mkfifo, temp, within_5s};
+        let dir = temp("outgoing");
+        let f = dir.join("f.bin");
+        std::fs::write(&f, b"hello").unwrap();
+        let mut out = Outgoing::file(&f, 2).unwrap();
+        let header = out.take().unwrap().unwrap();
+        assert!(header.starts_with(MAGIC) && header.ends_with(b"f.bin"));
+        // A FIFO would block a plain open until a writer comes.
+        let fifo = dir.join("fifo");
+        mkfifo(&fifo);
+        let e = within_5s(move || Outgoing::file(&fifo, 2).err().map(|e| e.to_string()));
+        assert!(e.as_deref().is_some_and(|e| e.contains("FIFO")), "{e:?}");
+        let link = dir.join("link.bin");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        let e = Outgoing::file(&link, 2).err().expect("refused").to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        let e = Outgoing::file(Path::new("/dev/zero"), 2)
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

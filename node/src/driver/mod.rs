@@ -9,6 +9,10 @@
 //! node-core as an incoming tunnel with the key it claims, and node-core
 //! accepts or refuses it (a configured key, any key with `open_peering`);
 //! it stays a link only if the handshake completes within the dead interval.
+//!
+//! Control clients are accepted only from the node's own user and root
+//! ([`crate::endpoint`]); each refusal is counted in [`DriverStats`], which
+//! the status reports.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -36,8 +40,6 @@ use crate::{debug, error, info, warn};
 mod peers;
 mod requests;
 mod route_events;
-
-use requests::bind_control;
 
 const UDP: Token = Token(0);
 const LISTENER: Token = Token(1);
@@ -71,6 +73,25 @@ pub enum StartError {
     /// A live node answers on the control socket.
     #[error("control endpoint {0} is in use by a running node")]
     ControlInUse(PathBuf),
+    /// Something that is not a socket is where the control socket goes: it
+    /// is never deleted.
+    #[error(
+        "control endpoint {path} exists and is {kind}, not a socket: refusing to delete it (remove it, or set `control` to another path)"
+    )]
+    ControlNotSocket {
+        /// The path.
+        path: PathBuf,
+        /// What is there.
+        kind: &'static str,
+    },
+    /// The socket made is not what it must be (mode 0600, ours).
+    #[error("control endpoint {path}: {what}")]
+    ControlUnsafe {
+        /// The socket path.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
     /// The control socket cannot be created.
     #[error("control endpoint {path}: {source}")]
     Control {
@@ -127,6 +148,8 @@ pub struct DriverStats {
     pub transfers_failed: u64,
     /// Payload bytes received on routes ending here.
     pub route_bytes_received: u64,
+    /// Control connections refused: the peer is neither the node's user nor root.
+    pub control_refused: u64,
 }
 
 /// A running node.
@@ -189,7 +212,7 @@ impl Driver {
         if let Err(e) = socket.set_buffer_sizes(SOCKET_BUFFER) {
             warn!("udp socket buffers of {SOCKET_BUFFER} bytes: {e}");
         }
-        let mut listener = bind_control(&cfg.control)?;
+        let mut listener = crate::endpoint::bind(&cfg.control)?;
         let poll = Poll::new()?;
         poll.registry()
             .register(socket.source(), UDP, Interest::READABLE)?;
@@ -444,7 +467,7 @@ impl Driver {
         for c in self.conns.values_mut() {
             c.send(&control::error("the node is shutting down"));
         }
-        let _ = std::fs::remove_file(&self.cfg.control);
+        crate::endpoint::remove(&self.cfg.control);
         info!("stopped");
     }
 

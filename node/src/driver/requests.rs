@@ -1,6 +1,10 @@
 //! The control endpoint: clients connect to the Unix socket and send JSON
 //! lines; each request is answered on its connection (some, like `send`,
-//! once the node has done what they ask).
+//! once the node has done what they ask). Only the node's user and root
+//! are accepted ([`crate::endpoint::check_peer`]); a refusal is counted and
+//! logged.
+
+use std::io::Write;
 
 use super::*;
 
@@ -11,10 +15,23 @@ impl Driver {
         }
     }
 
+    /// Refuses an accepted connection: one error line (the socket is new,
+    /// so its buffer takes it), then it is closed.
+    fn refuse(mut stream: mio::net::UnixStream, why: &str) {
+        let line = format!("{}\n", control::error(why));
+        let _ = stream.write(line.as_bytes());
+    }
+
     pub(super) fn accept(&mut self) {
         loop {
             match self.listener.accept() {
                 Ok((mut stream, _)) => {
+                    if let Err(why) = crate::endpoint::check_peer(&stream) {
+                        self.stats.control_refused += 1;
+                        warn!("control connection refused: {why}");
+                        Self::refuse(stream, &why);
+                        continue;
+                    }
                     let t = Token(self.next_token);
                     self.next_token += 1;
                     if self
@@ -235,19 +252,4 @@ fn parse_path(path: &[String]) -> Result<Vec<Address>, Value> {
         }
     }
     Ok(hops)
-}
-
-pub(super) fn bind_control(path: &std::path::Path) -> Result<UnixListener, StartError> {
-    let err = |source| StartError::Control {
-        path: path.to_owned(),
-        source,
-    };
-    if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            return Err(StartError::ControlInUse(path.to_owned()));
-        }
-        // A socket left behind by a node that was killed.
-        std::fs::remove_file(path).map_err(err)?;
-    }
-    UnixListener::bind(path).map_err(err)
 }

@@ -1,0 +1,117 @@
+//! Opening and naming files without following links or replacing
+//! anything: what the node does with paths that a control client or a
+//! remote sender has a say in.
+//!
+//! - [`open_regular`] opens a file to read it with `O_NOFOLLOW` and
+//!   `O_NONBLOCK` (a FIFO or a device must not block the event loop) and
+//!   checks what it opened with `fstat` on the descriptor, never on the
+//!   path: anything but a regular file is refused.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
+/// Opens the regular file at `path` to read it. A symbolic link as the
+/// last component, a FIFO, a device, a socket or a directory is refused
+/// with a message that says which.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(|e| {
+        if e == Errno::LOOP {
+            io::Error::other("is a symbolic link; refusing to follow it")
+        } else {
+            e.into()
+        }
+    })?;
+    // The descriptor, not the path: what was opened is what is checked.
+    let st = rustix::fs::fstat(&fd)?;
+    let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
+    if kind != rustix::fs::FileType::RegularFile {
+        return Err(io::Error::other(format!(
+            "not a regular file ({}); refusing it",
+            kind_name(kind)
+        )));
+    }
+    // O_NONBLOCK means nothing for a regular file: reads stay complete.
+    Ok(File::from(fd))
+}
+
+/// What a file type is called in an error message.
+pub fn kind_name(kind: rustix::fs::FileType) -> &'static str {
+    use rustix::fs::FileType as T;
+    match kind {
+        T::RegularFile => "a regular file",
+        T::Directory => "a directory",
+        T::Symlink => "a symbolic link",
+        T::Fifo => "a FIFO",
+        T::Socket => "a socket",
+        T::CharacterDevice => "a character device",
+        T::BlockDevice => "a block device",
+        T::Unknown => "an unknown kind of file",
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::path::PathBuf;
+
+    pub(crate) fn temp(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("meshnode-files-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Runs `f` on another thread; panics if it takes more than 5 s (a
+    /// blocking open of a FIFO would never return).
+    pub(crate) fn within_5s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("blocked: did not return within 5 s")
+    }
+
+    pub(crate) fn mkfifo(path: &Path) {
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn open_regular_refuses_fifos_links_and_devices_without_blocking() {
+        let dir = temp("open");
+        let f = dir.join("f");
+        std::fs::write(&f, b"abc").unwrap();
+        let mut s = String::new();
+        open_regular(&f).unwrap().read_to_string(&mut s).unwrap();
+        assert_eq!(s, "abc");
+        let fifo = dir.join("fifo");
+        mkfifo(&fifo);
+        let e = within_5s(move || open_regular(&fifo).unwrap_err().to_string());
+        assert!(e.contains("FIFO"), "{e}");
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        let e = open_regular(&link).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        let e = open_regular(Path::new("/dev/null"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("character device"), "{e}");
+        let e = open_regular(&dir).unwrap_err().to_string();
+        assert!(e.contains("directory"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
