@@ -16,7 +16,12 @@
 //! Every answer has `"ok": true` or `"ok": false` with an `error` message.
 //!
 //! Only the node's own user and root may connect (see [`crate::endpoint`]:
-//! the socket's mode is 0600 and each peer's credentials are checked).
+//! the socket's mode is 0600 and each peer's credentials are checked). A
+//! request line is at most [`MAX_LINE`] bytes: a longer one is answered
+//! with an error and the connection is closed. A client that does not read
+//! its answers is disconnected once more than [`MAX_BACKLOG`] bytes of them
+//! wait. Both are counted in the status (`control_line_too_long`,
+//! `control_backlog_exceeded`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -93,8 +98,25 @@ pub fn error(message: impl std::fmt::Display) -> Value {
     serde_json::json!({ "ok": false, "error": message.to_string() })
 }
 
-/// Most bytes of one request line; a longer one is refused.
+/// Most bytes of one request line; a longer one gets an error answer and
+/// the connection is closed.
 pub const MAX_LINE: usize = 64 * 1024;
+/// Most bytes of answers queued for one client; a client that does not
+/// read them is disconnected past this.
+pub const MAX_BACKLOG: usize = 4 << 20;
+/// Bytes read from one client before the other sources get a turn (the
+/// driver comes back to it: see [`Conn::more`]).
+const READ_BUDGET: usize = 4 * MAX_LINE;
+
+/// A bound a control client broke; it is disconnected and the driver
+/// counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breach {
+    /// A request line longer than [`MAX_LINE`].
+    LineTooLong,
+    /// More than [`MAX_BACKLOG`] bytes of answers it did not read.
+    Backlog,
+}
 
 /// The server side of one control connection (non-blocking).
 pub struct Conn {
@@ -104,6 +126,12 @@ pub struct Conn {
     wbuf: Vec<u8>,
     /// The peer hung up or broke the protocol: drop it once flushed.
     pub closing: bool,
+    /// Reading stopped at its budget with more perhaps waiting: readiness
+    /// is edge-triggered, so the driver reads again without an event.
+    pub more: bool,
+    /// A bound it broke: it is dropped at once, answers flushed or not.
+    pub breach: Option<Breach>,
+    read_budget: usize,
 }
 
 impl Conn {
@@ -114,19 +142,32 @@ impl Conn {
             rbuf: Vec::new(),
             wbuf: Vec::new(),
             closing: false,
+            more: false,
+            breach: None,
+            read_budget: READ_BUDGET,
         }
     }
 
-    /// Reads what is available; returns the complete request lines.
+    /// Reads what is available (up to a budget); returns the complete
+    /// request lines.
     pub fn read_lines(&mut self) -> Vec<String> {
         let mut buf = [0u8; 4096];
-        loop {
+        let mut read = 0;
+        self.more = false;
+        while !self.closing {
+            if read >= self.read_budget {
+                self.more = true;
+                break;
+            }
             match self.stream.read(&mut buf) {
                 Ok(0) => {
                     self.closing = true;
                     break;
                 }
-                Ok(n) => self.rbuf.extend_from_slice(&buf[..n]),
+                Ok(n) => {
+                    read += n;
+                    self.rbuf.extend_from_slice(&buf[..n]);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => {
@@ -136,23 +177,48 @@ impl Conn {
             }
         }
         let mut lines = Vec::new();
-        while let Some(i) = self.rbuf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.rbuf.drain(..=i).collect();
-            lines.push(String::from_utf8_lossy(&line[..i]).into_owned());
+        let mut start = 0;
+        let mut too_long = false;
+        while let Some(i) = self.rbuf[start..].iter().position(|&b| b == b'\n') {
+            if i > MAX_LINE {
+                too_long = true;
+                break;
+            }
+            lines.push(String::from_utf8_lossy(&self.rbuf[start..start + i]).into_owned());
+            start += i + 1;
         }
-        if self.rbuf.len() > MAX_LINE {
-            self.rbuf.clear();
-            self.send(&error(format!("request longer than {MAX_LINE} bytes")));
+        self.rbuf.drain(..start);
+        if too_long || self.rbuf.len() > MAX_LINE {
+            self.rbuf = Vec::new();
+            self.send(&error(format!(
+                "request longer than {MAX_LINE} bytes: closing the connection"
+            )));
             self.closing = true;
+            self.more = false;
+            self.breach.get_or_insert(Breach::LineTooLong);
         }
         lines
     }
 
-    /// Queues an answer line and writes what the socket takes.
+    /// Queues an answer line and writes what the socket takes. A client
+    /// whose unread answers pass [`MAX_BACKLOG`] is cut off.
     pub fn send(&mut self, v: &Value) {
+        if self.breach == Some(Breach::Backlog) {
+            return;
+        }
         self.wbuf.extend_from_slice(v.to_string().as_bytes());
         self.wbuf.push(b'\n');
         self.flush();
+        if self.wbuf.len() > MAX_BACKLOG {
+            self.wbuf = Vec::new();
+            self.closing = true;
+            self.breach = Some(Breach::Backlog);
+        }
+    }
+
+    /// Bytes of answers not yet written.
+    pub fn backlog(&self) -> usize {
+        self.wbuf.len()
     }
 
     /// Writes queued answers; returns whether everything went out.
@@ -175,6 +241,11 @@ impl Conn {
             }
         }
         true
+    }
+
+    /// Whether the driver should drop it now.
+    pub fn done(&mut self) -> bool {
+        self.closing && (self.breach.is_some() || self.flush())
     }
 }
 
@@ -268,6 +339,78 @@ pub fn request(path: &Path, req: &Request) -> Result<Value, ClientError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::io::{Read, Write};
+
+    fn pair() -> (Conn, std::os::unix::net::UnixStream) {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        (Conn::new(mio::net::UnixStream::from_std(a)), b)
+    }
+
+    #[test]
+    fn a_request_line_longer_than_the_bound_closes_the_connection() {
+        // Complete lines, the long one whole in the socket before a read.
+        let (mut c, mut peer) = pair();
+        let mut data = b"{\"op\":\"status\"}\n".to_vec();
+        data.extend(std::iter::repeat_n(b' ', MAX_LINE + 10));
+        data.extend_from_slice(b"{\"op\":\"status\"}\n{\"op\":\"status\"}\n");
+        peer.write_all(&data).unwrap();
+        let lines = c.read_lines();
+        assert_eq!(lines, vec![r#"{"op":"status"}"#.to_owned()]);
+        assert_eq!(c.breach, Some(Breach::LineTooLong));
+        assert!(c.closing && c.done());
+        drop(c);
+        let mut answer = String::new();
+        peer.read_to_string(&mut answer).unwrap();
+        assert!(answer.contains("longer than 65536 bytes"), "{answer}");
+        // A line that never ends.
+        let (mut c, mut peer) = pair();
+        peer.write_all(&vec![b'x'; MAX_LINE + 1]).unwrap();
+        assert!(c.read_lines().is_empty());
+        assert_eq!(c.breach, Some(Breach::LineTooLong));
+        // At the bound: accepted.
+        let (mut c, mut peer) = pair();
+        let mut line = vec![b' '; MAX_LINE];
+        line.push(b'\n');
+        peer.write_all(&line).unwrap();
+        assert_eq!(c.read_lines().len(), 1);
+        assert_eq!(c.breach, None);
+    }
+
+    #[test]
+    fn reading_stops_at_a_budget_and_says_more_may_wait() {
+        let (mut c, mut peer) = pair();
+        c.read_budget = 8192;
+        peer.write_all(&b"{\"op\":\"status\"}\n".repeat(4000))
+            .unwrap();
+        let mut n = 0;
+        let mut calls = 0;
+        while n < 4000 {
+            let got = c.read_lines();
+            assert!(got.len() * 16 <= 8192 + 4096, "{}", got.len());
+            assert_eq!(c.more, n + got.len() < 4000, "call {calls}");
+            n += got.len();
+            calls += 1;
+        }
+        assert!(calls >= 8, "{calls}");
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_is_cut_off_past_the_backlog() {
+        let (mut c, _peer) = pair();
+        let big = serde_json::json!({ "ok": true, "pad": "x".repeat(64 * 1024) });
+        let mut sent = 0;
+        while c.breach.is_none() {
+            c.send(&big);
+            sent += 1;
+            assert!(c.backlog() <= MAX_BACKLOG, "backlog {}", c.backlog());
+            assert!(sent < 1000, "never cut off");
+        }
+        assert_eq!(c.breach, Some(Breach::Backlog));
+        assert!(c.done());
+        assert_eq!(c.backlog(), 0, "the backlog is dropped");
+    }
 
     #[test]
     fn requests_have_a_stable_json_form() {

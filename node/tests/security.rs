@@ -1,9 +1,12 @@
 //! The security review's findings (issue #12), end to end: who may use the
-//! control socket, and what the node deletes.
+//! control socket, what the node deletes, and how much a control client
+//! may make it hold.
 
 mod common;
 
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -143,4 +146,50 @@ fn run_never_deletes_what_is_not_a_socket() {
     );
     assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+}
+
+#[test]
+fn control_clients_are_bounded_in_line_length_and_unread_answers() {
+    let _turn = serial();
+    let (_dir, n) = lone_node("control-bounds");
+    // A line past 64 KiB: an error line, then the node hangs up.
+    let mut s = UnixStream::connect(&n.control).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut long = br#"{"op":"status","pad":""#.to_vec();
+    long.extend(std::iter::repeat_n(b'x', 70 * 1024));
+    long.extend_from_slice(b"\"}\n");
+    let _ = s.write_all(&long);
+    let mut answer = String::new();
+    let _ = BufReader::new(&s).read_line(&mut answer);
+    assert!(
+        answer.contains("\"ok\":false") && answer.contains("longer than 65536 bytes"),
+        "{answer}"
+    );
+    assert!(
+        !answer.contains("\"status\""),
+        "the long request was served"
+    );
+    assert_eq!(driver_stat(&n, "control_line_too_long"), 1);
+
+    // A client that asks and never reads: cut off once its answers pile up.
+    let mut s = UnixStream::connect(&n.control).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+    let flood = std::thread::spawn(move || {
+        let req = b"{\"op\":\"status\"}\n".repeat(1000);
+        for _ in 0..100 {
+            if s.write_all(&req).is_err() {
+                return true; // the node hung up
+            }
+        }
+        false
+    });
+    wait_until("the flooder cut off", Duration::from_secs(60), || {
+        driver_stat(&n, "control_backlog_exceeded") == 1
+    });
+    assert!(
+        flood.join().unwrap(),
+        "the node never hung up on the flooder"
+    );
+    // Others are still served.
+    assert!(n.try_status().is_some());
 }

@@ -11,8 +11,9 @@
 //! it stays a link only if the handshake completes within the dead interval.
 //!
 //! Control clients are accepted only from the node's own user and root
-//! ([`crate::endpoint`]); each refusal is counted in [`DriverStats`], which
-//! the status reports.
+//! ([`crate::endpoint`]); one that breaks a bound of [`crate::control`]
+//! (line length, unread answers) is disconnected. Each refusal is counted
+//! in [`DriverStats`], which the status reports.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -150,6 +151,12 @@ pub struct DriverStats {
     pub route_bytes_received: u64,
     /// Control connections refused: the peer is neither the node's user nor root.
     pub control_refused: u64,
+    /// Control connections closed for a request line longer than `control::MAX_LINE`.
+    pub control_line_too_long: u64,
+    /// Control connections closed for more than `control::MAX_BACKLOG` unread bytes.
+    pub control_backlog_exceeded: u64,
+    /// Control connections refused: `MAX_CONTROL_CLIENTS` were open.
+    pub control_too_many: u64,
 }
 
 /// A running node.
@@ -282,7 +289,7 @@ impl Driver {
                 return Ok(());
             }
             let now = self.now();
-            let timeout = if self.udp_pending {
+            let timeout = if self.udp_pending || self.conns.values().any(|c| c.more) {
                 std::time::Duration::ZERO
             } else {
                 std::time::Duration::from_nanos(
@@ -304,6 +311,17 @@ impl Driver {
             }
             if self.udp_pending {
                 self.read_socket();
+            }
+            // Clients whose reads stopped at their budget (edge-triggered:
+            // no new event would come for what already waits).
+            let more: Vec<Token> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.more)
+                .map(|(&t, _)| t)
+                .collect();
+            for t in more {
+                self.on_conn(t);
             }
             if self.now() >= self.deadline {
                 let now = self.now();

@@ -1,17 +1,29 @@
 //! The control endpoint: clients connect to the Unix socket and send JSON
 //! lines; each request is answered on its connection (some, like `send`,
 //! once the node has done what they ask). Only the node's user and root
-//! are accepted ([`crate::endpoint::check_peer`]); a refusal is counted and
-//! logged.
+//! are accepted ([`crate::endpoint::check_peer`]), at most
+//! [`MAX_CONTROL_CLIENTS`] at once; a client that breaks a bound of
+//! [`crate::control::Conn`] is dropped. Each is counted and logged.
 
 use std::io::Write;
 
 use super::*;
+use crate::control::Breach;
+
+/// Control connections open at once, at most (each may hold up to
+/// `control::MAX_BACKLOG` of answers).
+pub const MAX_CONTROL_CLIENTS: usize = 64;
 
 impl Driver {
     pub(super) fn answer(&mut self, client: Option<Token>, v: Value) {
-        if let Some(c) = client.and_then(|t| self.conns.get_mut(&t)) {
+        let Some(t) = client else {
+            return;
+        };
+        if let Some(c) = self.conns.get_mut(&t) {
             c.send(&v);
+            if c.breach.is_some() {
+                self.drop_conn(t);
+            }
         }
     }
 
@@ -30,6 +42,15 @@ impl Driver {
                         self.stats.control_refused += 1;
                         warn!("control connection refused: {why}");
                         Self::refuse(stream, &why);
+                        continue;
+                    }
+                    if self.conns.len() >= MAX_CONTROL_CLIENTS {
+                        self.stats.control_too_many += 1;
+                        warn!("control connection refused: {MAX_CONTROL_CLIENTS} already open");
+                        Self::refuse(
+                            stream,
+                            &format!("{MAX_CONTROL_CLIENTS} control connections already open"),
+                        );
                         continue;
                     }
                     let t = Token(self.next_token);
@@ -60,6 +81,9 @@ impl Driver {
         c.flush();
         let lines = c.read_lines();
         for line in lines {
+            if !self.conns.contains_key(&t) {
+                break; // dropped by an answer past its backlog
+            }
             if line.trim().is_empty() {
                 continue;
             }
@@ -71,19 +95,40 @@ impl Driver {
                 self.answer(Some(t), v);
             }
         }
-        if let Some(c) = self.conns.get_mut(&t)
-            && c.closing
-            && c.flush()
-        {
-            let mut c = self.conns.remove(&t).expect("present");
-            let _ = self.poll.registry().deregister(&mut c.stream);
-            self.recv_clients.retain(|&x| x != t);
-            self.opening.retain(|_, x| *x != t);
-            self.connecting.retain(|_, x| *x != t);
-            for s in self.sending.values_mut() {
-                if s.client == Some(t) {
-                    s.client = None;
-                }
+        if self.conns.get_mut(&t).is_some_and(|c| c.done()) {
+            self.drop_conn(t);
+        }
+    }
+
+    /// Forgets control client `t` (what it waits for carries on without it).
+    fn drop_conn(&mut self, t: Token) {
+        let Some(mut c) = self.conns.remove(&t) else {
+            return;
+        };
+        match c.breach {
+            Some(Breach::LineTooLong) => {
+                self.stats.control_line_too_long += 1;
+                warn!(
+                    "control client dropped: a request line longer than {} bytes",
+                    control::MAX_LINE
+                );
+            }
+            Some(Breach::Backlog) => {
+                self.stats.control_backlog_exceeded += 1;
+                warn!(
+                    "control client dropped: more than {} bytes of answers unread",
+                    control::MAX_BACKLOG
+                );
+            }
+            None => {}
+        }
+        let _ = self.poll.registry().deregister(&mut c.stream);
+        self.recv_clients.retain(|&x| x != t);
+        self.opening.retain(|_, x| *x != t);
+        self.connecting.retain(|_, x| *x != t);
+        for s in self.sending.values_mut() {
+            if s.client == Some(t) {
+                s.client = None;
             }
         }
     }
