@@ -128,6 +128,7 @@ pub fn chain(mtu: usize, secs: f64, dir: &Path) -> Result<f64, String> {
             mtu,
             control: sock(i),
             recv_dir: None,
+            incoming: Default::default(),
             log_level: crate::log::Level::Warn,
             core: node_core::Config::default(),
         };

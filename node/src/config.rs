@@ -15,6 +15,8 @@
 //!   "mtu": 1200,
 //!   "control": "a.sock",
 //!   "recv_dir": "inbox",
+//!   "max_incoming_transfers": 16,
+//!   "max_incoming_bytes": "4GiB",
 //!   "log_level": "info",
 //!   "suite": "real"
 //! }
@@ -30,6 +32,7 @@ use node_core::{Duration, PublicKey, SuiteKind};
 use serde::Deserialize;
 
 use crate::log::Level;
+use crate::transfer::IncomingLimits;
 
 /// A peer the node keeps a link to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +61,9 @@ pub struct NodeConfig {
     pub control: PathBuf,
     /// Where incoming transfers are written, until `meshnode recv` says otherwise.
     pub recv_dir: Option<PathBuf>,
+    /// Caps on incoming files being written at once: how many, and the
+    /// bytes they announce together.
+    pub incoming: IncomingLimits,
     /// Log verbosity.
     pub log_level: Level,
     /// node-core's settings.
@@ -119,6 +125,8 @@ struct RawConfig {
     mtu: Option<usize>,
     control: Option<String>,
     recv_dir: Option<String>,
+    max_incoming_transfers: Option<usize>,
+    max_incoming_bytes: Option<SizeValue>,
     log_level: Option<String>,
     suite: Option<String>,
 }
@@ -310,6 +318,25 @@ impl NodeConfig {
             };
             return Err(field(name, e.to_string()));
         }
+        let mut incoming = IncomingLimits::default();
+        if let Some(n) = raw.max_incoming_transfers {
+            if n == 0 {
+                return Err(field("max_incoming_transfers", "must be at least 1".into()));
+            }
+            incoming.max_files = n;
+        }
+        if let Some(v) = &raw.max_incoming_bytes {
+            incoming.max_bytes = match v {
+                SizeValue::Bytes(b) => Some(*b),
+                SizeValue::Text(t) => parse_size(t),
+            }
+            .ok_or_else(|| {
+                field(
+                    "max_incoming_bytes",
+                    "not a size like \"4GiB\" or 4294967296".into(),
+                )
+            })?;
+        }
         let log_level = match &raw.log_level {
             None => Level::Info,
             Some(l) => Level::parse(l).ok_or_else(|| {
@@ -342,6 +369,7 @@ impl NodeConfig {
             mtu,
             control,
             recv_dir: raw.recv_dir.as_deref().map(rel),
+            incoming,
             log_level,
             core,
         })
@@ -375,6 +403,7 @@ mod tests {
         assert_eq!(c.key_file, Path::new("/tmp/x/a.key"));
         assert_eq!(c.control, Path::new("/tmp/x/node.sock"));
         assert_eq!(c.core.suite, SuiteKind::Real);
+        assert_eq!(c.incoming, IncomingLimits::default());
         let key = node_core::Identity::from_secret(SuiteKind::Real, [7; 32]).unwrap();
         let key = crate::hex::encode(&key.public_key().0);
         let c = NodeConfig::parse(
@@ -382,6 +411,7 @@ mod tests {
                 r#"{{"key_file": "/k", "listen": "[::1]:7001", "route_buffer": "2MiB",
                 "rekey_interval": "500ms", "dead_interval": "3s", "mtu": 1400,
                 "reopen_delay": "50ms", "reopen_max_attempts": 4,
+                "max_incoming_transfers": 3, "max_incoming_bytes": "10MiB",
                 "peers": [{{"address": "[::1]:7002", "public_key": "{key}"}}]}}"#
             ),
             Path::new("n.json"),
@@ -394,6 +424,13 @@ mod tests {
         assert_eq!(c.core.reopen.max_attempts, 4);
         assert!(c.core.keepalive_interval < c.core.dead_interval);
         assert_eq!(c.peers.len(), 1);
+        assert_eq!(
+            c.incoming,
+            IncomingLimits {
+                max_files: 3,
+                max_bytes: 10 << 20
+            }
+        );
     }
 
     #[test]
@@ -418,6 +455,10 @@ mod tests {
         assert!(e.contains("rekey_interval"), "{e}");
         let e = err(r#"{"key_file": "a", "listen": "127.0.0.1:1", "mtu": 10}"#);
         assert!(e.contains("mtu"), "{e}");
+        let e = err(r#"{"key_file": "a", "listen": "127.0.0.1:1", "max_incoming_transfers": 0}"#);
+        assert!(e.contains("max_incoming_transfers"), "{e}");
+        let e = err(r#"{"key_file": "a", "listen": "127.0.0.1:1", "max_incoming_bytes": "lots"}"#);
+        assert!(e.contains("max_incoming_bytes"), "{e}");
         let e = err(r#"{"listen": "127.0.0.1:1"}"#);
         assert!(e.contains("key_file"), "{e}");
         let e = err("{ not json");

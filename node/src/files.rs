@@ -6,12 +6,16 @@
 //!   `O_NONBLOCK` (a FIFO or a device must not block the event loop) and
 //!   checks what it opened with `fstat` on the descriptor, never on the
 //!   path: anything but a regular file is refused.
+//! - [`place_no_replace`] gives a file its final name only if that name is
+//!   free (`renameat2(RENAME_NOREPLACE)`, or `link` then `unlink` where the
+//!   file system does not support the flag); a clash is `AlreadyExists`.
 
 use std::fs::File;
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 /// Opens the regular file at `path` to read it. A symbolic link as the
@@ -54,10 +58,44 @@ pub fn kind_name(kind: rustix::fs::FileType) -> &'static str {
     }
 }
 
+/// Renames `from` (in `dir`) to `to` (in `dir`) unless `to` exists; then
+/// the error is `AlreadyExists` and nothing changed.
+pub fn place_no_replace(dir: BorrowedFd<'_>, from: &str, to: &str) -> io::Result<()> {
+    match rustix::fs::renameat_with(dir, from, dir, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        // A file system (or kernel) without RENAME_NOREPLACE.
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => link_then_unlink(dir, from, to),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `link` never replaces its target; the old name is removed once the new
+/// one exists.
+pub(crate) fn link_then_unlink(dir: BorrowedFd<'_>, from: &str, to: &str) -> io::Result<()> {
+    rustix::fs::linkat(dir, from, dir, to, AtFlags::empty())?;
+    rustix::fs::unlinkat(dir, from, AtFlags::empty())?;
+    Ok(())
+}
+
+/// Opens the directory `dir` (following a link the operator may have made
+/// there) to name files relative to it.
+pub fn open_dir(dir: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    Ok(rustix::fs::open(dir, flags, Mode::empty())?)
+}
+
+/// Creates `name` in `dir` to write it: never an existing file, never
+/// through a link (`O_CREAT | O_EXCL | O_NOFOLLOW`), mode 0600.
+pub fn create_new_in(dir: impl AsFd, name: &str) -> io::Result<File> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?;
+    Ok(File::from(fd))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::io::Read;
+    use std::io::{Read, Write};
     use std::path::PathBuf;
 
     pub(crate) fn temp(name: &str) -> PathBuf {
@@ -112,6 +150,37 @@ pub(crate) mod tests {
         assert!(e.contains("character device"), "{e}");
         let e = open_regular(&dir).unwrap_err().to_string();
         assert!(e.contains("directory"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn placing_never_replaces_and_new_files_are_exclusive() {
+        let dir = temp("place");
+        let d = open_dir(&dir).unwrap();
+        for (i, place) in [place_no_replace, link_then_unlink].into_iter().enumerate() {
+            let (a, b) = (format!("a{i}"), format!("b{i}"));
+            create_new_in(&d, &a).unwrap().write_all(b"new").unwrap();
+            std::fs::write(dir.join(&b), b"old").unwrap();
+            let e = place(d.as_fd(), &a, &b).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+            assert_eq!(std::fs::read(dir.join(&b)).unwrap(), b"old");
+            let c = format!("c{i}");
+            place(d.as_fd(), &a, &c).unwrap();
+            assert_eq!(std::fs::read(dir.join(&c)).unwrap(), b"new");
+            assert!(!dir.join(&a).exists());
+        }
+        // An existing name or a link planted there: refused, the target untouched.
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("planted")).unwrap();
+        assert!(create_new_in(&d, "planted").is_err());
+        assert!(create_new_in(&d, "victim").is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        let mode = std::fs::metadata(dir.join("c0")).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+            0o600
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

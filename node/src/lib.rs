@@ -7,9 +7,9 @@
 //! All protocol logic stays in node-core; this crate only does I/O:
 //! sockets, the clock, OS randomness, files, signals and the local control
 //! endpoint ([`control`]) that the CLI subcommands speak to, which only
-//! the node's own user (and root) may use ([`endpoint`]). A file a client
-//! asks the node to send is opened without following a link or blocking
-//! ([`files`]).
+//! the node's own user (and root) may use ([`endpoint`]). Paths a client or
+//! a remote sender has a say in are opened without following links and
+//! never replace a file ([`files`], [`transfer`]).
 #![forbid(unsafe_code)]
 
 pub mod bench;

@@ -155,6 +155,13 @@ pub fn status(d: &Driver) -> Value {
                 "violations": rs.violations,
             },
             "driver": d.stats,
+            // Files being written now, against their caps.
+            "incoming": {
+                "files": d.quota.files,
+                "bytes": d.quota.bytes,
+                "max_files": d.quota.limits.max_files,
+                "max_bytes": d.quota.limits.max_bytes,
+            },
         },
         "recv_dir": d.recv_dir,
         "events": d.log,

@@ -1,6 +1,7 @@
 //! The security review's findings (issue #12), end to end: who may use the
-//! control socket, what the node deletes, and how much a control client
-//! may make it hold.
+//! control socket, what the node deletes, how much a control client or a
+//! remote sender may make it hold, and received files that never replace
+//! one another.
 
 mod common;
 
@@ -192,4 +193,77 @@ fn control_clients_are_bounded_in_line_length_and_unread_answers() {
     );
     // Others are still served.
     assert!(n.try_status().is_some());
+}
+
+#[test]
+fn received_files_never_replace_one_another_and_caps_refuse_big_ones() {
+    let _turn = serial();
+    let c = Chain::start(2, 0.0, None, r#", "max_incoming_bytes": 1000"#);
+    let inbox = c.dir.path().join("inbox");
+    let last = &c.nodes[1];
+    let mut recv = Command::new(BIN)
+        .args(["recv", "--out"])
+        .arg(&inbox)
+        .args(["--count", "2", "--control"])
+        .arg(&last.control)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("recv registered", Duration::from_secs(30), || {
+        last.status()["recv_dir"].is_string()
+    });
+    let send = |route: u64, file: &Path| {
+        c.nodes[0].cli(&[
+            "send",
+            "--route",
+            &route.to_string(),
+            "--file",
+            file.to_str().unwrap(),
+        ])
+    };
+    let (a, b) = (c.dir.path().join("a"), c.dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(a.join("same.bin"), b"first").unwrap();
+    std::fs::write(b.join("same.bin"), b"second").unwrap();
+    for file in [a.join("same.bin"), b.join("same.bin")] {
+        let route = c.open_route();
+        let out = send(route, &file);
+        assert!(out.status.success(), "{}", c.logs());
+    }
+    let mut lines = BufReader::new(recv.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let second: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert!(recv.wait().unwrap().success());
+    assert_eq!(first["renamed"], false, "{first}");
+    assert_eq!(second["renamed"], true, "{second}");
+    assert_eq!(second["name"], "same.bin");
+    assert!(second["path"].as_str().unwrap().ends_with("same.bin.1"));
+    assert_eq!(std::fs::read(inbox.join("same.bin")).unwrap(), b"first");
+    assert_eq!(std::fs::read(inbox.join("same.bin.1")).unwrap(), b"second");
+    assert!(
+        last.log_text()
+            .contains("same.bin existed: kept, this one renamed")
+    );
+
+    // Past max_incoming_bytes: refused at the header, counted, nothing kept.
+    let big = c.dir.path().join("big.bin");
+    std::fs::write(&big, vec![7u8; 5000]).unwrap();
+    let route = c.open_route();
+    // The sender may or may not hear of it: its bytes can all be
+    // confirmed by the route before the destination closes it.
+    let _ = send(route, &big);
+    wait_until("the refusal counted", Duration::from_secs(20), || {
+        driver_stat(last, "incoming_refused_bytes") == 1
+    });
+    let s = last.status();
+    assert_eq!(s["stats"]["incoming"]["max_bytes"], 1000, "{s}");
+    assert_eq!(s["stats"]["incoming"]["files"], 0, "{s}");
+    let mut names: Vec<String> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["same.bin", "same.bin.1"]);
 }

@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use crate::config::NodeConfig;
 use crate::control::{self, Conn, Request};
 use crate::events::{EventLog, reason_name};
-use crate::transfer::{DEFAULT_CHUNK, Incoming, Outgoing};
+use crate::transfer::{DEFAULT_CHUNK, Incoming, IncomingError, IncomingQuota, Outgoing};
 use crate::udp::{BatchSocket, Sent};
 use crate::{debug, error, info, warn};
 
@@ -149,6 +149,10 @@ pub struct DriverStats {
     pub transfers_failed: u64,
     /// Payload bytes received on routes ending here.
     pub route_bytes_received: u64,
+    /// Incoming files refused: `max_incoming_transfers` were being written.
+    pub incoming_refused_transfers: u64,
+    /// Incoming files refused: their size did not fit in `max_incoming_bytes`.
+    pub incoming_refused_bytes: u64,
     /// Control connections refused: the peer is neither the node's user nor root.
     pub control_refused: u64,
     /// Control connections closed for a request line longer than `control::MAX_LINE`.
@@ -181,6 +185,8 @@ pub struct Driver {
     connecting: BTreeMap<ConnectionHandle, Token>,
     pub(crate) recv_dir: Option<PathBuf>,
     recv_clients: Vec<Token>,
+    /// What the incoming files being written hold of their caps.
+    pub(crate) quota: IncomingQuota,
     pub(crate) log: EventLog,
     pub(crate) stats: DriverStats,
     shutdown: Arc<AtomicBool>,
@@ -205,6 +211,7 @@ impl Driver {
     ) -> Result<Driver, StartError> {
         let seed = crate::keyfile::os_random()?;
         let node = Node::new(cfg.core.clone(), identity, seed)?;
+        let cfg_incoming = cfg.incoming;
         let mut socket = BatchSocket::bind(cfg.listen).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
                 StartError::AddrInUse(cfg.listen)
@@ -245,6 +252,7 @@ impl Driver {
             opening: BTreeMap::new(),
             connecting: BTreeMap::new(),
             recv_clients: Vec::new(),
+            quota: IncomingQuota::new(cfg_incoming),
             log: EventLog::default(),
             stats: DriverStats::default(),
             shutdown,
@@ -484,6 +492,9 @@ impl Driver {
         }
         for c in self.conns.values_mut() {
             c.send(&control::error("the node is shutting down"));
+        }
+        for (_, mut i) in std::mem::take(&mut self.incoming) {
+            i.abandon(&mut self.quota);
         }
         crate::endpoint::remove(&self.cfg.control);
         info!("stopped");

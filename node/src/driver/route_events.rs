@@ -97,7 +97,7 @@ impl Driver {
                 }
                 self.route_gone(route, &format!("route closed ({why})"));
                 if let Some(mut i) = self.incoming.remove(&route) {
-                    i.abandon();
+                    i.abandon(&mut self.quota);
                 }
             }
             Event::ConnectionUp { connection, route } => {
@@ -184,14 +184,21 @@ impl Driver {
             return;
         };
         let before = inc.bytes;
-        let result = inc.on_message(data, self.recv_dir.as_deref());
+        let result = inc.on_message(data, self.recv_dir.as_deref(), &mut self.quota);
         self.stats.route_bytes_received += inc.bytes - before;
         match result {
             Ok(None) => {}
             Ok(Some(done)) => {
                 self.stats.transfers_completed += 1;
+                // The name is a plain one (transfer::valid_name refuses
+                // control and formatting characters).
+                let renamed = if done.renamed {
+                    format!(" ({} existed: kept, this one renamed)", done.name)
+                } else {
+                    String::new()
+                };
                 info!(
-                    "{route}: received {} ({} bytes, sha256 {}) -> {}",
+                    "{route}: received {} ({} bytes, sha256 {}) -> {}{renamed}",
                     done.name,
                     done.bytes,
                     done.sha256,
@@ -210,9 +217,16 @@ impl Driver {
             }
             Err(e) => {
                 self.stats.transfers_failed += 1;
+                match e {
+                    IncomingError::TooManyTransfers(_) => {
+                        self.stats.incoming_refused_transfers += 1;
+                    }
+                    IncomingError::TooManyBytes { .. } => self.stats.incoming_refused_bytes += 1,
+                    _ => {}
+                }
                 warn!("{route}: incoming transfer refused: {e}");
                 if let Some(mut i) = self.incoming.remove(&route) {
-                    i.abandon();
+                    i.abandon(&mut self.quota);
                 }
                 let _ = self.node.close_route(route);
             }
