@@ -115,6 +115,9 @@ fn garbage_is_counted_bad_requests_answered_and_sigterm_tells_the_peer() {
     let mut init = vec![1u8, 1, 0, 0, 0, 7];
     init.extend_from_slice(&mallory.public_key().0);
     init.extend_from_slice(&mallory.public_key().0);
+    // No MAC (the stranger does not know n0's key): all zeros.
+    init.extend_from_slice(&[0; 16]);
+    assert_eq!(init.len(), node_core::wire::HandshakeInit::LEN);
     stranger.send_to(&init, listen).unwrap();
     // Through the peer's own path (from the relay's address for n1, as if
     // n1 sent it): node-core drops and counts it.

@@ -28,6 +28,12 @@ struct OutMessage {
     done: bool,
     /// Bytes of its acknowledged prefix already taken off the window.
     released: u32,
+    /// Off the window for good (it and every message before it in its
+    /// class are acknowledged). It is forgotten only once every earlier
+    /// message of its channel is acknowledged too: until then the receiver
+    /// may hold it undelivered (waiting for an earlier message of another
+    /// class), and a new session must send it again.
+    window_released: bool,
 }
 
 impl OutMessage {
@@ -72,6 +78,8 @@ pub struct SendStreams {
     span: [usize; 2],
     next_id: u64,
     next_seq: BTreeMap<u16, u64>,
+    /// Per channel, the messages not yet forgotten, in order.
+    by_channel: BTreeMap<u16, VecDeque<u64>>,
     backlog: usize,
 }
 
@@ -93,10 +101,12 @@ impl SendStreams {
                 acked: RangeSet::new(),
                 done: false,
                 released: 0,
+                window_released: false,
             },
         );
         *seq += 1;
         self.unsent[class_index(class)].push_back(id);
+        self.by_channel.entry(channel).or_default().push_back(id);
     }
 
     /// Bytes of messages not yet fully acknowledged.
@@ -198,9 +208,33 @@ impl SendStreams {
                 break;
             }
             self.span[c] -= (m.len() - m.released) as usize + PENDING_OVERHEAD;
-            self.backlog -= m.data.len();
+            m.window_released = true;
+            let channel = m.channel;
             self.started[c].pop_front();
-            self.messages.remove(&front);
+            self.forget_delivered(channel);
+        }
+    }
+
+    /// Forgets the messages at the head of `channel` that are off the
+    /// window: the receiver has delivered them (each, and everything before
+    /// it in the channel, arrived whole).
+    fn forget_delivered(&mut self, channel: u16) {
+        let Some(queue) = self.by_channel.get_mut(&channel) else {
+            return;
+        };
+        while let Some(&id) = queue.front() {
+            match self.messages.get(&id) {
+                Some(m) if !m.window_released => break,
+                Some(m) => {
+                    self.backlog -= m.data.len();
+                    self.messages.remove(&id);
+                }
+                None => {}
+            }
+            queue.pop_front();
+        }
+        if queue.is_empty() {
+            self.by_channel.remove(&channel);
         }
     }
 
@@ -236,6 +270,7 @@ impl SendStreams {
             msg.acked = RangeSet::new();
             msg.done = false;
             msg.released = 0;
+            msg.window_released = false;
             self.unsent[class_index(msg.class)].push_back(id);
         }
         resent

@@ -18,6 +18,11 @@ pub struct WireParams {
     pub mtu: usize,
     /// Serialization rate; `None` is infinitely fast.
     pub bits_per_second: Option<u64>,
+    /// Each datagram is delayed by a further uniform share of this
+    /// (datagrams overtake each other).
+    pub jitter: Duration,
+    /// Probability that a datagram arrives twice.
+    pub duplicate: f64,
 }
 
 impl Default for WireParams {
@@ -27,6 +32,8 @@ impl Default for WireParams {
             loss: 0.0,
             mtu: 1400,
             bits_per_second: None,
+            jitter: Duration::ZERO,
+            duplicate: 0.0,
         }
     }
 }
@@ -357,12 +364,23 @@ impl Net {
             Duration::from_nanos(bytes.len() as u64 * 8 * 1_000_000_000 / bps)
         });
         w.busy_until = start + serialize;
-        let arrival = w.busy_until + w.params.latency;
-        let (to, to_link) = (w.to, w.to_link);
+        let mut arrival = w.busy_until + w.params.latency;
+        let (to, to_link, params) = (w.to, w.to_link, w.params);
+        if params.jitter > Duration::ZERO {
+            arrival =
+                arrival + Duration::from_nanos(self.rng.random_range(0..params.jitter.as_nanos()));
+        }
         if let Some(t) = self.tamper.as_mut()
             && let Verdict::Drop = t(from, link, &mut bytes)
         {
             return;
+        }
+        if params.duplicate > 0.0 && self.rng.random::<f64>() < params.duplicate {
+            let later = arrival
+                + Duration::from_nanos(self.rng.random_range(0..=params.latency.as_nanos()));
+            self.seq += 1;
+            self.queue
+                .push(Reverse((later, self.seq, to, to_link, bytes.clone())));
         }
         self.seq += 1;
         self.queue

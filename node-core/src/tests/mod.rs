@@ -4,6 +4,7 @@ mod connections;
 mod failover;
 mod harness;
 mod lifecycle;
+mod properties;
 mod reliability;
 mod robustness;
 mod routes;
