@@ -367,8 +367,7 @@ impl Net {
         let mut arrival = w.busy_until + w.params.latency;
         let (to, to_link, params) = (w.to, w.to_link, w.params);
         if params.jitter > Duration::ZERO {
-            arrival =
-                arrival + Duration::from_nanos(self.rng.random_range(0..params.jitter.as_nanos()));
+            arrival += Duration::from_nanos(self.rng.random_range(0..params.jitter.as_nanos()));
         }
         if let Some(t) = self.tamper.as_mut()
             && let Verdict::Drop = t(from, link, &mut bytes)
