@@ -363,8 +363,9 @@ impl Incoming {
     }
 }
 
-/// The name and size of a header message.
-fn parse_header(data: &[u8]) -> Result<(String, u64), IncomingError> {
+/// The name and size of a header message (the first message of a file
+/// transfer); a name that is not a safe single path component is refused.
+pub fn parse_header(data: &[u8]) -> Result<(String, u64), IncomingError> {
     let size = data
         .get(4..12)
         .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))

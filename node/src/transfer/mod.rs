@@ -30,7 +30,9 @@ use std::path::Path;
 
 mod incoming;
 
-pub use incoming::{Completed, Incoming, IncomingError, IncomingLimits, IncomingQuota};
+pub use incoming::{
+    Completed, Incoming, IncomingError, IncomingLimits, IncomingQuota, parse_header,
+};
 
 /// The first bytes of a transfer header.
 pub const MAGIC: &[u8; 4] = b"MNX1";
