@@ -12,6 +12,11 @@ pub struct Config {
     /// Interval between link key rotations; the effective interval is
     /// `max(rekey_interval, 2 x smoothed RTT)`.
     pub rekey_interval: Duration,
+    /// The oldest a session's keys may get: a session whose keys were not
+    /// rotated for this long (a peer that stopped answering or asking for
+    /// rotations) is replaced by a new handshake. At least four
+    /// `rekey_interval`s.
+    pub max_key_age: Duration,
     /// How long the previous key still opens packets after a switch (packets
     /// already in flight). The effective grace is at least 3 x RTO.
     pub key_grace: Duration,
@@ -132,6 +137,7 @@ impl Default for Config {
         Config {
             suite: SuiteKind::Real,
             rekey_interval: Duration::from_secs(1),
+            max_key_age: Duration::from_secs(120),
             key_grace: Duration::from_secs(1),
             padding: 16,
             dead_interval: Duration::from_secs(10),
@@ -211,6 +217,11 @@ impl Config {
             if d == Duration::ZERO {
                 return Err(ConfigError::ZeroDuration(name));
             }
+        }
+        if self.max_key_age < self.rekey_interval.saturating_mul(4) {
+            return Err(ConfigError::Inconsistent(
+                "max_key_age must be at least four rekey_intervals",
+            ));
         }
         if self.keepalive_interval >= self.dead_interval {
             return Err(ConfigError::Inconsistent(

@@ -140,6 +140,12 @@ impl KeyRing {
         }
     }
 
+    /// When these keys are too old (`max_age` after the last switch),
+    /// whichever end should have rotated them.
+    pub fn expires_at(&self, max_age: crate::time::Duration) -> Time {
+        self.last_switch + max_age
+    }
+
     /// Starts a rotation (initiator only); returns the request to send.
     pub fn start_rotation<R: Rng + ?Sized>(
         &mut self,

@@ -128,7 +128,15 @@ impl<T> Link<T> {
             LinkTimer::Dead => s.map_or(never, |_| self.last_recv + config.dead_interval),
             LinkTimer::Rekey => s.map_or(never, |s| {
                 let twice_rtt = Duration::from_nanos(self.rtt.srtt()).saturating_mul(2);
-                s.keys.next_rotation(config.rekey_interval.max(twice_rtt))
+                let rotation = s.keys.next_rotation(config.rekey_interval.max(twice_rtt));
+                // While a handshake replaces keys that are too old, only
+                // the rotation counts.
+                let expiry = if self.ours.is_some() {
+                    never
+                } else {
+                    s.keys.expires_at(config.max_key_age)
+                };
+                rotation.min(expiry)
             }),
             LinkTimer::KeyDiscard => s.map_or(never, |s| s.keys.next_discard()),
             LinkTimer::Pacing => self.pacer.as_ref().map_or(never, Pacer::deadline),
@@ -213,7 +221,20 @@ impl<T> Link<T> {
                     self.initiate(now, ctx);
                 }
             }
-            LinkTimer::Rekey => self.rekey_now(ctx),
+            LinkTimer::Rekey => {
+                let expired = self
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.keys.expires_at(config.max_key_age) <= now);
+                if expired && self.ours.is_none() {
+                    // No rotation for `max_key_age`: the peer neither asked
+                    // for one nor answered ours. A new handshake replaces
+                    // the session (and with it the keys).
+                    self.initiate(now, ctx);
+                } else {
+                    self.rekey_now(ctx);
+                }
+            }
             LinkTimer::KeyDiscard => {
                 if let Some(s) = self.session.as_mut() {
                     s.keys.discard_expired(now);

@@ -261,3 +261,41 @@ fn keys_rotate_every_second_or_every_two_round_trips_on_long_links() {
         "{long} rekeys in 60 s at 1.5 s RTT"
     );
 }
+
+/// Finding 8: keys had no maximum lifetime. The initiator here (the node
+/// whose INIT wins, the smaller key) never rotates; the responder, after
+/// `max_key_age` without a rotation, replaces the session by a handshake of
+/// its own, and from then on it rotates the keys itself.
+#[test]
+fn keys_too_old_are_replaced_by_a_new_handshake() {
+    let mut net = Net::new(2, modeled(), 21);
+    let (lazy, strict) = if net.identities[0].public_key() < net.identities[1].public_key() {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
+    let slow = Config {
+        rekey_interval: Duration::from_secs(1000),
+        max_key_age: Duration::from_secs(4000),
+        ..modeled()
+    };
+    let fast = Config {
+        max_key_age: Duration::from_secs(5),
+        ..modeled()
+    };
+    for (i, c) in [(lazy, slow), (strict, fast)] {
+        net.nodes[i] = Node::new(c, net.identities[i].clone(), [i as u8 + 3; 32]).unwrap();
+    }
+    net.connect(0, 1, WireParams::default());
+    net.run_for(Duration::from_secs(4));
+    let stats = |net: &Net| net.nodes[strict].link(link_to(lazy)).unwrap().stats;
+    assert_eq!(
+        (stats(&net).handshakes, stats(&net).rekeys),
+        (1, 0),
+        "the lazy end initiated"
+    );
+    net.run_for(Duration::from_secs(10));
+    assert_eq!(stats(&net).handshakes, 2, "replaced after max_key_age");
+    assert!(stats(&net).rekeys >= 5, "then rotated: {:?}", stats(&net));
+    assert!(net.established(0, 1));
+}

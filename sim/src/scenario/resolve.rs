@@ -126,11 +126,12 @@ fn protocol(doc: Doc<'_>, p: &ProtocolSpec) -> Result<Config, ScenarioError> {
             super::spec::ModeSpec::EndToEnd => node_core::config::RouteMode::EndToEnd,
         };
     }
-    let durations: [(&mut Duration, Option<Dur>); 13] = [
+    let durations: [(&mut Duration, Option<Dur>); 14] = [
         (&mut c.route_setup_timeout, p.route_setup_timeout),
         (&mut c.reopen.delay, p.reopen_delay),
         (&mut c.reopen.max_delay, p.reopen_max_delay),
         (&mut c.rekey_interval, p.rekey_interval),
+        (&mut c.max_key_age, p.max_key_age),
         (&mut c.key_grace, p.key_grace),
         (&mut c.dead_interval, p.dead_interval),
         (&mut c.keepalive_interval, p.keepalive_interval),

@@ -279,6 +279,7 @@ pub enum SuiteSpec {
 pub struct ProtocolSpec {
     pub suite: Option<SuiteSpec>,
     pub rekey_interval: Option<Dur>,
+    pub max_key_age: Option<Dur>,
     pub key_grace: Option<Dur>,
     pub padding: Option<usize>,
     pub dead_interval: Option<Dur>,
