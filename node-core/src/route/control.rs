@@ -86,13 +86,6 @@ impl Routes {
     }
 
     pub(super) fn on_ctrl(&mut self, now: Time, peer: Address, f: &RouteCtrlFrame<'_>) {
-        if f.payload.len() != CTRL_PAYLOAD_LEN {
-            // Not a control message of this version: a relay would pass on
-            // a frame of the sender's choosing (it might not fit the next
-            // link, and its size would tell what it is).
-            self.stats.violations += 1;
-            return;
-        }
         let Some((h, side)) = self.lookup(now, peer, f.route) else {
             return;
         };

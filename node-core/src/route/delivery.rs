@@ -88,12 +88,6 @@ impl Routes {
     }
 
     pub(super) fn on_ack(&mut self, now: Time, peer: Address, f: &RouteAckFrame<'_>) {
-        if f.payload.len() != ACK_PAYLOAD_LEN {
-            // Relays pass acknowledgements on as they are: only ones of the
-            // one size an end sends (see `route::control` for why).
-            self.stats.violations += 1;
-            return;
-        }
         let Some((h, side)) = self.lookup(now, peer, f.route) else {
             return;
         };

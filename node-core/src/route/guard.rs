@@ -177,26 +177,22 @@ impl Guard {
     /// them: the bytes granted (charged), or why not even `need` (counted).
     pub fn grant(&mut self, peer: Address, want: usize, need: usize) -> Result<usize, Refusal> {
         let held = self.peers.get(&peer).map_or(0, |p| p.credit);
-        let room = self
-            .pool_per_peer
-            .saturating_sub(held)
-            .min(self.pool.saturating_sub(self.credit));
+        let peer_room = self.pool_per_peer.saturating_sub(held);
+        let node_room = self.pool.saturating_sub(self.credit);
+        // The tighter of the two pools is the one that limits.
+        let (room, limit) = if peer_room <= node_room {
+            (peer_room, Refusal::PeerCredit)
+        } else {
+            (node_room, Refusal::NodeCredit)
+        };
         let bytes = want.min(room);
         if bytes < need {
-            let why = match self.check_credit(peer, need) {
-                Err(why) => why,
-                Ok(()) => Refusal::NodeCredit,
-            };
-            self.stats.count(why);
-            return Err(why);
+            self.stats.count(limit);
+            return Err(limit);
         }
         if bytes < want {
             // Granted less than asked: the route runs on a smaller buffer.
-            self.stats.count(if held + want > self.pool_per_peer {
-                Refusal::PeerCredit
-            } else {
-                Refusal::NodeCredit
-            });
+            self.stats.count(limit);
         }
         self.peers.entry(peer).or_default().credit += bytes;
         self.credit += bytes;

@@ -127,6 +127,22 @@ fn data(r: &mut Routes, now: Time, e: &Entry, offset: u64, bytes: &[u8]) {
     );
 }
 
+/// The origin's control message `msg` for entry `e` (its only hop), with
+/// the control nonce `nonce`.
+fn control(r: &mut Routes, now: Time, e: &Entry, nonce: u64, msg: &ControlMessage) {
+    let suite = SuiteKind::Modeled.suite();
+    let payload = crypto::wrap_forward(suite, std::slice::from_ref(&e.keys), nonce, &msg.encode());
+    feed(
+        r,
+        now,
+        RouteFrame::Ctrl(RouteCtrlFrame {
+            route: e.route,
+            nonce,
+            payload: &payload,
+        }),
+    );
+}
+
 /// Memory the route layer holds for the attacker: buffered bytes and
 /// messages under reassembly, over all entries.
 fn held(r: &Routes) -> u64 {
@@ -203,18 +219,8 @@ fn reassembly_at_the_destination_stays_on_the_credit() {
     let begin = ControlMessage::Begin {
         class: Class::Bulk,
         kind: RouteKind::Stream,
-    }
-    .encode();
-    let payload = crypto::wrap_forward(suite, std::slice::from_ref(&e.keys), 0, &begin);
-    feed(
-        &mut r,
-        now,
-        RouteFrame::Ctrl(RouteCtrlFrame {
-            route: e.route,
-            nonce: 0,
-            payload: &payload,
-        }),
-    );
+    };
+    control(&mut r, now, &e, 0, &begin);
     drain(&mut r, now);
     let h = r.handles().next().expect("the destination entry");
     assert_eq!(r.info(h).unwrap().role, "destination");
@@ -251,16 +257,7 @@ fn reassembly_at_the_destination_stays_on_the_credit() {
     // A second route whose first message is longer than the buffer: refused
     // as soon as its length arrives, not reassembled.
     let e2 = create(&mut r, now, addr, 2, &mut rng).expect("admitted");
-    let payload = crypto::wrap_forward(suite, std::slice::from_ref(&e2.keys), 0, &begin);
-    feed(
-        &mut r,
-        now,
-        RouteFrame::Ctrl(RouteCtrlFrame {
-            route: e2.route,
-            nonce: 0,
-            payload: &payload,
-        }),
-    );
+    control(&mut r, now, &e2, 0, &begin);
     drain(&mut r, now);
     let mut tx = Sender::new(e2.keys.e2e_o2d);
     let huge = tx.seal_message(suite, &vec![2u8; 8 << 20]);
@@ -294,18 +291,8 @@ fn extensions_beyond_max_path_len_cut_the_route() {
         next: ATTACKER,
         eph_pub: crypto::initiate_hop(suite, &mut rng).eph_pub,
         class: Class::Bulk,
-    }
-    .encode();
-    let payload = crypto::wrap_forward(suite, std::slice::from_ref(&e.keys), 0, &back);
-    feed(
-        &mut r,
-        now,
-        RouteFrame::Ctrl(RouteCtrlFrame {
-            route: e.route,
-            nonce: 0,
-            payload: &payload,
-        }),
-    );
+    };
+    control(&mut r, now, &e, 0, &back);
     let answers = drain(&mut r, now);
     assert_eq!(answers.len(), 1, "one control message back, no CREATE");
     assert_eq!(r.stats().refused.path, 1);
@@ -319,18 +306,8 @@ fn extensions_beyond_max_path_len_cut_the_route() {
         next: b.address(),
         eph_pub: init.eph_pub,
         class: Class::Bulk,
-    }
-    .encode();
-    let payload = crypto::wrap_forward(suite, std::slice::from_ref(&e.keys), 1, &extend);
-    feed(
-        &mut r,
-        now,
-        RouteFrame::Ctrl(RouteCtrlFrame {
-            route: e.route,
-            nonce: 1,
-            payload: &payload,
-        }),
-    );
+    };
+    control(&mut r, now, &e, 1, &extend);
     let mut buf = Vec::new();
     let Some(Written::Reliable(token)) =
         r.write_frame(now, b.address(), Class::Realtime, 1400, &mut buf)

@@ -43,6 +43,19 @@ impl Routes {
     }
 
     fn on_frame(&mut self, now: Time, peer: Address, frame: &RouteFrame<'_>) {
+        let sized = match frame {
+            RouteFrame::Ctrl(f) => f.payload.len() == super::control::CTRL_PAYLOAD_LEN,
+            RouteFrame::Ack(f) => f.payload.len() == super::delivery::ACK_PAYLOAD_LEN,
+            _ => true,
+        };
+        if !sized {
+            // Relays pass control messages and acknowledgements on as they
+            // are, so only the one size an honest end sends is taken: any
+            // other is of the sender's choosing (it might not fit the next
+            // link, and its size would tell what it is).
+            self.stats.violations += 1;
+            return;
+        }
         match frame {
             RouteFrame::Create(f) => self.on_create(now, peer, f),
             RouteFrame::Created(f) => self.on_created(now, peer, f),
