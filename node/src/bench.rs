@@ -153,6 +153,7 @@ pub fn chain(mtu: usize, secs: f64, dir: &Path) -> Result<f64, String> {
                 file: None,
                 generate: Some(1 << 50),
                 chunk: None,
+                resume: None,
             })
             .map_err(|x| e(&x))?;
         let received =

@@ -17,6 +17,7 @@
 //!   "recv_dir": "inbox",
 //!   "max_incoming_transfers": 16,
 //!   "max_incoming_bytes": "4GiB",
+//!   "resume_window": "15m",
 //!   "log_level": "info",
 //!   "suite": "real"
 //! }
@@ -62,7 +63,8 @@ pub struct NodeConfig {
     /// Where incoming transfers are written, until `meshnode recv` says otherwise.
     pub recv_dir: Option<PathBuf>,
     /// Caps on incoming files being written at once: how many, and the
-    /// bytes they announce together.
+    /// bytes they announce together; how long one whose route broke is
+    /// held for a new route.
     pub incoming: IncomingLimits,
     /// Log verbosity.
     pub log_level: Level,
@@ -127,6 +129,7 @@ struct RawConfig {
     recv_dir: Option<String>,
     max_incoming_transfers: Option<usize>,
     max_incoming_bytes: Option<SizeValue>,
+    resume_window: Option<String>,
     log_level: Option<String>,
     suite: Option<String>,
 }
@@ -337,6 +340,17 @@ impl NodeConfig {
                 )
             })?;
         }
+        if let Some(t) = &raw.resume_window {
+            let d = parse_duration(t)
+                .filter(|d| d.as_nanos() > 0)
+                .ok_or_else(|| {
+                    field(
+                        "resume_window",
+                        format!("{t:?} is not a duration like \"15m\""),
+                    )
+                })?;
+            incoming.resume_window = std::time::Duration::from_nanos(d.as_nanos());
+        }
         let log_level = match &raw.log_level {
             None => Level::Info,
             Some(l) => Level::parse(l).ok_or_else(|| {
@@ -412,6 +426,7 @@ mod tests {
                 "rekey_interval": "500ms", "dead_interval": "3s", "mtu": 1400,
                 "reopen_delay": "50ms", "reopen_max_attempts": 4,
                 "max_incoming_transfers": 3, "max_incoming_bytes": "10MiB",
+                "resume_window": "2m",
                 "peers": [{{"address": "[::1]:7002", "public_key": "{key}"}}]}}"#
             ),
             Path::new("n.json"),
@@ -428,7 +443,8 @@ mod tests {
             c.incoming,
             IncomingLimits {
                 max_files: 3,
-                max_bytes: 10 << 20
+                max_bytes: 10 << 20,
+                resume_window: std::time::Duration::from_secs(120),
             }
         );
     }

@@ -65,6 +65,10 @@ pub enum Request {
         /// Bytes per message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chunk: Option<usize>,
+        /// Carry on the file transfer of this id (32 hex digits) from what
+        /// the destination holds, instead of starting a new one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     /// Write incoming transfers to `dir` and report each on this connection.
     Recv {
@@ -414,7 +418,10 @@ mod tests {
 
     #[test]
     fn requests_have_a_stable_json_form() {
-        let r: Request = serde_json::from_str(r#"{"op":"send","route":3,"file":"/x"}"#).unwrap();
+        let r: Request = serde_json::from_str(
+            r#"{"op":"send","route":3,"file":"/x","resume":"00112233445566778899aabbccddeeff"}"#,
+        )
+        .unwrap();
         assert_eq!(
             r,
             Request::Send {
@@ -422,7 +429,8 @@ mod tests {
                 connection: None,
                 file: Some("/x".into()),
                 generate: None,
-                chunk: None
+                chunk: None,
+                resume: Some("00112233445566778899aabbccddeeff".into()),
             }
         );
         let r: Request =

@@ -92,6 +92,29 @@ pub fn create_new_in(dir: impl AsFd, name: &str) -> io::Result<File> {
     Ok(File::from(fd))
 }
 
+/// Opens `name` in `dir` to read and append to it, if it is a regular
+/// file of this process's user with no other name (`O_NOFOLLOW`, checked
+/// with `fstat` on the descriptor): a part file the node made, not one
+/// planted for it. Anything else is refused.
+pub fn open_own_in(dir: impl AsFd, name: &str) -> io::Result<File> {
+    let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::empty())?;
+    let st = rustix::fs::fstat(&fd)?;
+    let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
+    if kind != rustix::fs::FileType::RegularFile {
+        return Err(io::Error::other(format!("{name} is {}", kind_name(kind))));
+    }
+    if st.st_uid != rustix::process::geteuid().as_raw() {
+        return Err(io::Error::other(format!("{name} belongs to another user")));
+    }
+    if st.st_nlink != 1 {
+        return Err(io::Error::other(format!(
+            "{name} has other names (hard links)"
+        )));
+    }
+    Ok(File::from(fd))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -80,6 +80,10 @@ enum Command {
         /// Bytes per message.
         #[arg(long)]
         chunk: Option<usize>,
+        /// Carry on an interrupted file transfer (the id its error named)
+        /// from what the destination holds.
+        #[arg(long, conflicts_with = "generate")]
+        resume: Option<String>,
         #[command(flatten)]
         at: Endpoint,
     },
@@ -240,6 +244,7 @@ fn main_inner(cli: Cli) -> Result<(), String> {
             file,
             generate,
             chunk,
+            resume,
             at,
         } => {
             let file = file.as_deref().map(absolute).transpose()?;
@@ -251,6 +256,7 @@ fn main_inner(cli: Cli) -> Result<(), String> {
                     file,
                     generate,
                     chunk,
+                    resume,
                 },
             )?;
             let (bytes, secs) = (
@@ -262,9 +268,16 @@ fn main_inner(cli: Cli) -> Result<(), String> {
             } else {
                 0.0
             };
-            print(
-                &serde_json::json!({ "route": v["route"], "bytes": bytes, "seconds": secs, "Mbps": mbps }),
-            );
+            print(&serde_json::json!({
+                "route": v["route"],
+                "transfer": v["transfer"],
+                "bytes": bytes,
+                "seconds": secs,
+                "Mbps": mbps,
+                "routes": v["routes"],
+                "resumed_from": v["resumed_from"],
+                "resent": v["resent"],
+            }));
         }
         Command::Recv { out, count, at } => {
             let dir = absolute(&out)?;

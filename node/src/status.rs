@@ -32,6 +32,21 @@ fn link_stats(s: &LinkStats) -> Value {
     })
 }
 
+/// An outgoing transfer.
+fn sending(s: &crate::driver::Sending) -> Value {
+    json!({
+        "transfer": s.transfer.id().map(|i| i.to_string()),
+        "size": s.transfer.size(),
+        "sent": s.transfer.sent,
+        "high_water": s.transfer.high_water(),
+        "resent": s.transfer.resent,
+        "awaiting_offset": s.transfer.awaiting_offset(),
+        "stream_total": s.transfer.stream_total,
+        "delivered": s.delivered,
+        "routes": s.routes,
+    })
+}
+
 /// The status document.
 pub fn status(d: &Driver) -> Value {
     let node = &d.node;
@@ -58,13 +73,7 @@ pub fn status(d: &Driver) -> Value {
         .routes()
         .filter_map(|h| {
             let info = node.route(h)?;
-            let sending = d.sending.get(&h).map(|s| {
-                json!({
-                    "sent": s.transfer.sent,
-                    "stream_total": s.transfer.stream_total,
-                    "delivered": s.delivered,
-                })
-            });
+            let sending = d.sending.get(&h).map(sending);
             // The route's neighbours, as the peers' addresses.
             let hop = |link: Option<node_core::LinkId>| {
                 let peer = node.link(link?)?.peer?;
@@ -104,6 +113,8 @@ pub fn status(d: &Driver) -> Value {
                 "failures": info.failures,
                 "retry_at_s": retry_at_s,
                 "last_break": info.last_break.map(crate::events::reason_name),
+                // A transfer waiting for this connection's next route.
+                "paused": d.paused.get(&c).map(sending),
                 "path": info.path.iter().map(|a| hex::encode(&a.0)).collect::<Vec<_>>(),
             }))
         })
@@ -155,12 +166,16 @@ pub fn status(d: &Driver) -> Value {
                 "violations": rs.violations,
             },
             "driver": d.stats,
-            // Files being written now, against their caps.
+            // Files being received (written now or held for a new
+            // route), against their caps.
             "incoming": {
-                "files": d.quota.files,
-                "bytes": d.quota.bytes,
-                "max_files": d.quota.limits.max_files,
-                "max_bytes": d.quota.limits.max_bytes,
+                "files": d.inbox.files,
+                "held": d.inbox.held(),
+                "bytes": d.inbox.bytes,
+                "max_files": d.inbox.limits.max_files,
+                "max_bytes": d.inbox.limits.max_bytes,
+                "resume_window_s": d.inbox.limits.resume_window.as_secs_f64(),
+                "stats": d.inbox.stats,
             },
         },
         "recv_dir": d.recv_dir,

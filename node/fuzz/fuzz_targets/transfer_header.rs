@@ -6,10 +6,14 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok((name, _size)) = node::transfer::parse_header(data) {
+    if let Ok((_id, name, _size)) = node::transfer::parse_header(data) {
         assert!(!name.is_empty() && name.len() <= 255);
         assert!(!name.contains('/') && !name.contains('\0') && name != "..");
         assert!(!name.starts_with('.'));
         assert!(!name.chars().any(char::is_control));
+    }
+    // The destination's answer: parsed or refused, never a panic.
+    if let Some((id, offset)) = node::transfer::parse_resume(data) {
+        assert_eq!(node::transfer::encode_resume(id, offset), data);
     }
 });

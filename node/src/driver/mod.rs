@@ -34,13 +34,16 @@ use serde_json::{Value, json};
 use crate::config::NodeConfig;
 use crate::control::{self, Conn, Request};
 use crate::events::{EventLog, reason_name};
-use crate::transfer::{DEFAULT_CHUNK, Incoming, IncomingError, IncomingQuota, Outgoing};
+use crate::transfer::{DEFAULT_CHUNK, Inbox, Incoming, IncomingError, Outgoing};
 use crate::udp::{BatchSocket, Sent};
 use crate::{debug, error, info, warn};
 
 mod peers;
 mod requests;
 mod route_events;
+mod sending;
+
+pub(crate) use sending::Sending;
 
 const UDP: Token = Token(0);
 const LISTENER: Token = Token(1);
@@ -121,13 +124,6 @@ pub(crate) struct LinkSlot {
     pub established: bool,
 }
 
-pub(crate) struct Sending {
-    pub transfer: Outgoing,
-    pub delivered: u64,
-    pub client: Option<Token>,
-    pub started: Instant,
-}
-
 /// Counters of the driver itself (node-core counts the rest).
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct DriverStats {
@@ -153,6 +149,13 @@ pub struct DriverStats {
     pub incoming_refused_transfers: u64,
     /// Incoming files refused: their size did not fit in `max_incoming_bytes`.
     pub incoming_refused_bytes: u64,
+    /// Outgoing transfers carried on from an offset the destination held.
+    pub transfers_resumed: u64,
+    /// File bytes sent again on resuming (what the destination did not have).
+    pub bytes_resent: u64,
+    /// Part files of transfers that never resumed, deleted when this node
+    /// started receiving.
+    pub stale_parts_removed: u64,
     /// Control connections refused: the peer is neither the node's user nor root.
     pub control_refused: u64,
     /// Control connections closed for a request line longer than `control::MAX_LINE`.
@@ -179,14 +182,16 @@ pub struct Driver {
     next_token: usize,
     pub(crate) up: BTreeSet<RouteHandle>,
     pub(crate) sending: BTreeMap<RouteHandle, Sending>,
+    /// Transfers waiting for their connection's next route.
+    pub(crate) paused: BTreeMap<ConnectionHandle, Sending>,
     pub(crate) incoming: BTreeMap<RouteHandle, Incoming>,
     opening: BTreeMap<RouteHandle, Token>,
     /// Connections whose client waits for their first route.
     connecting: BTreeMap<ConnectionHandle, Token>,
     pub(crate) recv_dir: Option<PathBuf>,
     recv_clients: Vec<Token>,
-    /// What the incoming files being written hold of their caps.
-    pub(crate) quota: IncomingQuota,
+    /// The transfers this node receives, and what they hold of their caps.
+    pub(crate) inbox: Inbox,
     pub(crate) log: EventLog,
     pub(crate) stats: DriverStats,
     shutdown: Arc<AtomicBool>,
@@ -248,11 +253,12 @@ impl Driver {
             next_token: 2,
             up: BTreeSet::new(),
             sending: BTreeMap::new(),
+            paused: BTreeMap::new(),
             incoming: BTreeMap::new(),
             opening: BTreeMap::new(),
             connecting: BTreeMap::new(),
             recv_clients: Vec::new(),
-            quota: IncomingQuota::new(cfg_incoming),
+            inbox: Inbox::new(cfg_incoming),
             log: EventLog::default(),
             stats: DriverStats::default(),
             shutdown,
@@ -272,6 +278,9 @@ impl Driver {
             d.socket.max_segments(),
             d.socket.gro_segments()
         );
+        if let Some(dir) = d.recv_dir.clone() {
+            d.sweep_parts(&dir);
+        }
         for p in d.cfg.peers.clone() {
             d.add_link(p.address, p.public_key);
         }
@@ -336,6 +345,7 @@ impl Driver {
                 self.node.handle_input(now, Input::Timeout);
             }
             self.expire_probation();
+            self.expire_held();
             self.drive();
         }
     }
@@ -425,40 +435,6 @@ impl Driver {
         self.stats.send_errors += sent.failed;
     }
 
-    /// Keeps outgoing transfers topped up to the routes' room; returns
-    /// whether anything was queued.
-    fn top_up(&mut self) -> bool {
-        let mut queued = false;
-        let mut failed = Vec::new();
-        for (&route, s) in self.sending.iter_mut() {
-            while let Some(len) = s.transfer.next_len() {
-                if !self.node.route_has_room(route, len) {
-                    break;
-                }
-                let m = match s.transfer.take() {
-                    Ok(Some(m)) => m,
-                    Ok(None) => break,
-                    Err(e) => {
-                        failed.push((route, format!("reading the file: {e}")));
-                        break;
-                    }
-                };
-                if let Err(e) = self.node.route_send(route, m) {
-                    failed.push((route, e.to_string()));
-                    break;
-                }
-                queued = true;
-            }
-        }
-        for (route, why) in failed {
-            if let Some(s) = self.sending.remove(&route) {
-                warn!("{route}: transfer failed: {why}");
-                self.answer(s.client, control::error(why));
-            }
-        }
-        queued
-    }
-
     /// Routes closed, peers told, control socket removed.
     fn graceful_shutdown(&mut self) {
         info!("shutting down: closing routes and links");
@@ -493,9 +469,8 @@ impl Driver {
         for c in self.conns.values_mut() {
             c.send(&control::error("the node is shutting down"));
         }
-        for (_, mut i) in std::mem::take(&mut self.incoming) {
-            i.abandon(&mut self.quota);
-        }
+        // Part files stay: a transfer carries on from them when this node
+        // runs again (transfer::part).
         crate::endpoint::remove(&self.cfg.control);
         info!("stopped");
     }

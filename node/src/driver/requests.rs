@@ -126,7 +126,7 @@ impl Driver {
         self.recv_clients.retain(|&x| x != t);
         self.opening.retain(|_, x| *x != t);
         self.connecting.retain(|_, x| *x != t);
-        for s in self.sending.values_mut() {
+        for s in self.sending.values_mut().chain(self.paused.values_mut()) {
             if s.client == Some(t) {
                 s.client = None;
             }
@@ -171,7 +171,14 @@ impl Driver {
                 file,
                 generate,
                 chunk,
+                resume,
             } => {
+                if connection.is_some_and(|c| self.paused.contains_key(&ConnectionHandle(c))) {
+                    return Some(control::error(format!(
+                        "{} is already sending (waiting for its next route)",
+                        ConnectionHandle(connection.unwrap_or_default())
+                    )));
+                }
                 let h = match (route, connection) {
                     (Some(r), None) => {
                         let h = RouteHandle(r);
@@ -216,10 +223,21 @@ impl Driver {
                     return Some(control::error(format!("chunk must be 1..={limit} bytes")));
                 }
                 let transfer = match (file, generate) {
-                    (Some(f), None) => match Outgoing::file(&f, chunk) {
-                        Ok(t) => t,
-                        Err(e) => return Some(control::error(format!("{}: {e}", f.display()))),
-                    },
+                    (Some(f), None) => {
+                        let id = match Self::transfer_id(resume.as_deref()) {
+                            Ok(id) => id,
+                            Err(e) => return Some(e),
+                        };
+                        match Outgoing::file(&f, chunk, id) {
+                            Ok(t) => t,
+                            Err(e) => {
+                                return Some(control::error(format!("{}: {e}", f.display())));
+                            }
+                        }
+                    }
+                    (None, Some(_)) if resume.is_some() => {
+                        return Some(control::error("a raw stream (generate) does not resume"));
+                    }
                     (None, Some(n)) => Outgoing::generated(n, chunk),
                     _ => {
                         return Some(control::error(
@@ -227,16 +245,7 @@ impl Driver {
                         ));
                     }
                 };
-                info!("{h}: sending");
-                self.sending.insert(
-                    h,
-                    Sending {
-                        transfer,
-                        delivered: 0,
-                        client: Some(t),
-                        started: Instant::now(),
-                    },
-                );
+                self.start_sending(h, transfer, t, connection.map(ConnectionHandle));
                 None
             }
             Request::Recv { dir } => {
@@ -244,6 +253,7 @@ impl Driver {
                     return Some(control::error(format!("{}: {e}", dir.display())));
                 }
                 info!("incoming transfers go to {}", dir.display());
+                self.sweep_parts(&dir);
                 self.recv_dir = Some(dir.clone());
                 self.recv_clients.push(t);
                 Some(json!({ "ok": true, "dir": dir }))

@@ -95,13 +95,14 @@ impl Driver {
                         control::error(format!("route could not be built ({why})")),
                     );
                 }
-                self.route_gone(route, &format!("route closed ({why})"));
+                self.route_gone(route, None, &format!("route closed ({why})"));
                 if let Some(mut i) = self.incoming.remove(&route) {
-                    i.abandon(&mut self.quota);
+                    i.route_closed(&mut self.inbox, Instant::now());
                 }
             }
             Event::ConnectionUp { connection, route } => {
                 info!("{connection}: up on {route}");
+                self.connection_up(connection, route);
                 if let Some(t) = self.connecting.remove(&connection) {
                     self.answer(
                         Some(t),
@@ -119,10 +120,15 @@ impl Driver {
                 let why = reason_name(reason);
                 let wait = retry_at.saturating_since(self.now()).as_secs_f64();
                 info!("{connection}: {route} broke ({why}); a new route in {wait:.3} s");
-                self.route_gone(route, &format!("{connection}'s route broke ({why})"));
+                self.route_gone(
+                    route,
+                    Some(connection),
+                    &format!("{connection}'s route broke ({why})"),
+                );
             }
             Event::ConnectionClosed { connection, reason } => {
                 info!("{connection}: closed ({reason:?})");
+                self.connection_closed(connection, &format!("{reason:?}"));
                 if let Some(t) = self.connecting.remove(&connection) {
                     self.answer(
                         Some(t),
@@ -131,10 +137,14 @@ impl Driver {
                 }
             }
             Event::ConnectionMessage { connection, data } => {
-                debug!(
-                    "{connection}: {} bytes from the destination ignored",
-                    data.len()
-                );
+                let route = self.node.connection(connection).and_then(|i| i.route);
+                match route {
+                    Some(r) => self.on_origin_message(r, &data),
+                    None => debug!(
+                        "{connection}: {} bytes from the destination ignored",
+                        data.len()
+                    ),
+                }
             }
             Event::CommandFailed(e) => warn!("command failed: {e}"),
             Event::TunnelRequested { request } => debug!("{request}: asked for"),
@@ -147,72 +157,50 @@ impl Driver {
         }
     }
 
-    /// The destination confirmed `bytes` of `route`'s stream.
-    fn on_delivered(&mut self, route: RouteHandle, bytes: u64) {
-        let done = self.sending.get_mut(&route).is_some_and(|s| {
-            s.delivered = bytes;
-            s.transfer.all_queued() && bytes >= s.transfer.stream_total
-        });
-        if done && let Some(s) = self.sending.remove(&route) {
-            let secs = s.started.elapsed().as_secs_f64();
-            info!(
-                "{route}: transfer of {} bytes confirmed in {secs:.3} s",
-                s.transfer.sent
-            );
-            self.answer(
-                s.client,
-                json!({ "ok": true, "route": route.0, "bytes": s.transfer.sent, "seconds": secs }),
-            );
+    /// Deletes what transfers whose routes closed held past
+    /// `resume_window`.
+    pub(super) fn expire_held(&mut self) {
+        let now = Instant::now();
+        if self.inbox.next_expiry().is_some_and(|t| t <= now) {
+            let n = self.inbox.expire(now);
+            info!("{n} incoming transfers not resumed within resume_window: deleted");
         }
     }
 
-    /// `route` is gone: a transfer on it fails (what it held is lost).
-    fn route_gone(&mut self, route: RouteHandle, why: &str) {
-        if let Some(s) = self.sending.remove(&route) {
-            let msg = format!(
-                "{why} after {} of {} stream bytes were confirmed",
-                s.delivered, s.transfer.stream_total
-            );
-            warn!("{route}: {msg}");
-            self.answer(s.client, control::error(msg));
+    /// Deletes the part files in `dir` older than `resume_window` (left by
+    /// transfers that never resumed before this node started).
+    pub(super) fn sweep_parts(&mut self, dir: &std::path::Path) {
+        let n = crate::transfer::sweep_parts(dir, self.inbox.limits.resume_window);
+        if n > 0 {
+            self.stats.stale_parts_removed += n as u64;
+            info!("{}: {n} stale part files removed", dir.display());
         }
     }
 
     pub(super) fn on_route_message(&mut self, route: RouteHandle, data: &[u8]) {
         let Some(inc) = self.incoming.get_mut(&route) else {
-            debug!("{route}: {} bytes from the destination ignored", data.len());
+            self.on_origin_message(route, data);
             return;
         };
         let before = inc.bytes;
-        let result = inc.on_message(data, self.recv_dir.as_deref(), &mut self.quota);
+        let result = inc.on_message(data, self.recv_dir.as_deref(), &mut self.inbox);
         self.stats.route_bytes_received += inc.bytes - before;
         match result {
-            Ok(None) => {}
-            Ok(Some(done)) => {
-                self.stats.transfers_completed += 1;
-                // The name is a plain one (transfer::valid_name refuses
-                // control and formatting characters).
-                let renamed = if done.renamed {
-                    format!(" ({} existed: kept, this one renamed)", done.name)
-                } else {
-                    String::new()
-                };
-                info!(
-                    "{route}: received {} ({} bytes, sha256 {}) -> {}{renamed}",
-                    done.name,
-                    done.bytes,
-                    done.sha256,
-                    done.path.display()
-                );
-                if self.recv_dir.is_none() {
-                    warn!(
-                        "{route}: no receive directory (meshnode recv --out DIR): {} discarded",
-                        done.name
-                    );
+            Ok(outcome) => {
+                if let Some(reply) = outcome.reply
+                    && let Err(e) = self.node.route_send(route, reply)
+                {
+                    // The sender waits for the answer: without it the
+                    // route is of no use, and a new one asks again.
+                    warn!("{route}: answering the transfer header: {e}; closing the route");
+                    if let Some(mut i) = self.incoming.remove(&route) {
+                        i.route_closed(&mut self.inbox, Instant::now());
+                    }
+                    let _ = self.node.close_route(route);
+                    return;
                 }
-                let v = json!({ "ok": true, "completed": done });
-                for t in self.recv_clients.clone() {
-                    self.answer(Some(t), v.clone());
+                if let Some(done) = outcome.completed {
+                    self.on_completed(route, done);
                 }
             }
             Err(e) => {
@@ -226,10 +214,38 @@ impl Driver {
                 }
                 warn!("{route}: incoming transfer refused: {e}");
                 if let Some(mut i) = self.incoming.remove(&route) {
-                    i.abandon(&mut self.quota);
+                    i.abandon(&mut self.inbox);
                 }
                 let _ = self.node.close_route(route);
             }
+        }
+    }
+
+    fn on_completed(&mut self, route: RouteHandle, done: crate::transfer::Completed) {
+        self.stats.transfers_completed += 1;
+        // The name is a plain one (transfer::valid_name refuses
+        // control and formatting characters).
+        let renamed = if done.renamed {
+            format!(" ({} existed: kept, this one renamed)", done.name)
+        } else {
+            String::new()
+        };
+        info!(
+            "{route}: received {} ({} bytes, sha256 {}) -> {}{renamed}",
+            done.name,
+            done.bytes,
+            done.sha256,
+            done.path.display()
+        );
+        if self.recv_dir.is_none() {
+            warn!(
+                "{route}: no receive directory (meshnode recv --out DIR): {} discarded",
+                done.name
+            );
+        }
+        let v = json!({ "ok": true, "completed": done });
+        for t in self.recv_clients.clone() {
+            self.answer(Some(t), v.clone());
         }
     }
 }

@@ -1,17 +1,24 @@
 use super::*;
 use crate::files::tests::temp;
-use crate::transfer::Outgoing;
+use crate::transfer::part::candidate;
+use crate::transfer::{Outgoing, encode_header, parse_resume};
 
-fn header(name: &str, size: u64) -> Vec<u8> {
-    let mut h = MAGIC.to_vec();
-    h.extend_from_slice(&size.to_be_bytes());
-    h.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    h.extend_from_slice(name.as_bytes());
-    h
+fn id(n: u8) -> TransferId {
+    TransferId([n; 16])
 }
 
-fn quota() -> IncomingQuota {
-    IncomingQuota::new(IncomingLimits::default())
+/// A header with an id made from the name's first byte.
+fn header(name: &str, size: u64) -> Vec<u8> {
+    encode_header(id(name.bytes().next().unwrap_or(0)), size, name)
+}
+
+fn quota() -> Inbox {
+    Inbox::new(IncomingLimits::default())
+}
+
+/// Feeds `m`; the completed transfer, if any.
+fn feed(inc: &mut Incoming, m: &[u8], dir: Option<&Path>, q: &mut Inbox) -> Option<Completed> {
+    inc.on_message(m, dir, q).unwrap().completed
 }
 
 #[test]
@@ -20,14 +27,19 @@ fn a_file_round_trips_through_messages() {
     let src = dir.join("data.bin");
     let content: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 256) as u8).collect();
     std::fs::write(&src, &content).unwrap();
-    let mut out = Outgoing::file(&src, 4096).unwrap();
+    let mut out = Outgoing::file(&src, 4096, id(9)).unwrap();
     let inbox = dir.join("inbox");
     let mut q = quota();
     let mut inc = Incoming::new(5);
     let mut done = None;
     while let Some(m) = out.take().unwrap() {
         assert!(done.is_none());
-        done = inc.on_message(&m, Some(&inbox), &mut q).unwrap();
+        let o = inc.on_message(&m, Some(&inbox), &mut q).unwrap();
+        if let Some(r) = o.reply {
+            assert_eq!(parse_resume(&r), Some((id(9), 0)));
+            assert_eq!(out.resume_at(0).unwrap(), 0);
+        }
+        done = o.completed;
     }
     let done = done.expect("complete");
     assert_eq!(done.bytes, 100_000);
@@ -51,18 +63,11 @@ fn two_transfers_of_one_name_both_arrive_and_the_second_says_so() {
     let mut q = quota();
     let (mut a, mut b) = (Incoming::new(1), Incoming::new(2));
     // Both start before either completes.
-    assert!(
-        a.on_message(&header("same.bin", 3), Some(&dir), &mut q)
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        b.on_message(&header("same.bin", 3), Some(&dir), &mut q)
-            .unwrap()
-            .is_none()
-    );
-    let da = a.on_message(b"AAA", Some(&dir), &mut q).unwrap().unwrap();
-    let db = b.on_message(b"BBB", Some(&dir), &mut q).unwrap().unwrap();
+    let two = |n| encode_header(id(n), 3, "same.bin");
+    assert!(feed(&mut a, &two(1), Some(&dir), &mut q).is_none());
+    assert!(feed(&mut b, &two(2), Some(&dir), &mut q).is_none());
+    let da = feed(&mut a, b"AAA", Some(&dir), &mut q).unwrap();
+    let db = feed(&mut b, b"BBB", Some(&dir), &mut q).unwrap();
     assert_eq!((da.path.clone(), da.renamed), (dir.join("same.bin"), false));
     assert_eq!(
         (db.path.clone(), db.renamed),
@@ -73,9 +78,8 @@ fn two_transfers_of_one_name_both_arrive_and_the_second_says_so() {
     // A file the operator had there is never replaced.
     std::fs::write(dir.join("mine.txt"), b"operator's").unwrap();
     let mut c = Incoming::new(3);
-    c.on_message(&header("mine.txt", 1), Some(&dir), &mut q)
-        .unwrap();
-    let dc = c.on_message(b"x", Some(&dir), &mut q).unwrap().unwrap();
+    feed(&mut c, &header("mine.txt", 1), Some(&dir), &mut q);
+    let dc = feed(&mut c, b"x", Some(&dir), &mut q).unwrap();
     assert_eq!(dc.path, dir.join("mine.txt.1"));
     assert_eq!(std::fs::read(dir.join("mine.txt")).unwrap(), b"operator's");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -88,18 +92,30 @@ fn links_planted_at_part_names_are_never_followed() {
     std::fs::create_dir_all(&inbox).unwrap();
     let victim = dir.join("victim");
     std::fs::write(&victim, b"precious").unwrap();
-    // The part names the receiver uses (this version's and the one before).
+    // At the part name of the transfer's id: refused, never followed.
+    let part = format!("{}{}", super::super::part::PREFIX, id(b'x'));
+    std::os::unix::fs::symlink(&victim, inbox.join(&part)).unwrap();
+    let mut q = quota();
+    let e = Incoming::new(7)
+        .on_message(&header("x.bin", 4), Some(&inbox), &mut q)
+        .unwrap_err();
+    assert!(matches!(e, IncomingError::Io { .. }), "{e}");
+    assert_eq!((q.files, q.bytes), (0, 0));
+    // A hard link to another file is refused as well.
+    std::fs::remove_file(inbox.join(&part)).unwrap();
+    std::fs::hard_link(&victim, inbox.join(&part)).unwrap();
+    let e = Incoming::new(7)
+        .on_message(&header("x.bin", 4), Some(&inbox), &mut q)
+        .unwrap_err();
+    assert!(e.to_string().contains("hard links"), "{e}");
+    std::fs::remove_file(inbox.join(&part)).unwrap();
+    // Old-style part names planted: nothing follows them.
     for planted in [".meshnode-part-7-0", ".x.bin.part-7"] {
         std::os::unix::fs::symlink(&victim, inbox.join(planted)).unwrap();
     }
-    let mut q = quota();
     let mut inc = Incoming::new(7);
-    inc.on_message(&header("x.bin", 4), Some(&inbox), &mut q)
-        .unwrap();
-    let done = inc
-        .on_message(b"evil", Some(&inbox), &mut q)
-        .unwrap()
-        .unwrap();
+    feed(&mut inc, &header("x.bin", 4), Some(&inbox), &mut q);
+    let done = feed(&mut inc, b"evil", Some(&inbox), &mut q).unwrap();
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     assert_eq!(std::fs::read(done.path).unwrap(), b"evil");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -108,9 +124,10 @@ fn links_planted_at_part_names_are_never_followed() {
 #[test]
 fn caps_on_transfers_and_bytes_in_progress() {
     let dir = temp("transfer-caps");
-    let mut q = IncomingQuota::new(IncomingLimits {
+    let mut q = Inbox::new(IncomingLimits {
         max_files: 2,
         max_bytes: 100,
+        ..IncomingLimits::default()
     });
     let mut a = Incoming::new(1);
     a.on_message(&header("a", 60), Some(&dir), &mut q).unwrap();
@@ -170,7 +187,8 @@ fn bad_headers_and_raw_streams() {
     let mut g = Outgoing::generated(10, 4);
     let mut inc = Incoming::new(2);
     while let Some(m) = g.take().unwrap() {
-        assert!(inc.on_message(&m, None, &mut q).unwrap().is_none());
+        let o = inc.on_message(&m, None, &mut q).unwrap();
+        assert!(o.reply.is_none() && o.completed.is_none());
     }
     assert!(inc.is_raw());
     assert_eq!(inc.bytes, 10);
@@ -183,4 +201,186 @@ fn other_names_stay_within_255_bytes() {
     let long = "é".repeat(127) + "x"; // 255 bytes
     let c = candidate(&long, 3);
     assert!(c.len() <= 255 && c.ends_with(".3"), "{}", c.len());
+}
+
+/// Sends `out` into `inc` until `limit` payload bytes went or it completes;
+/// answers the header as the driver does.
+fn pump(
+    out: &mut Outgoing,
+    inc: &mut Incoming,
+    dir: &Path,
+    q: &mut Inbox,
+    limit: u64,
+) -> Option<Completed> {
+    let start = out.sent;
+    while out.sent - start < limit {
+        let m = out.take().unwrap()?;
+        let o = inc.on_message(&m, Some(dir), q).unwrap();
+        if let Some(r) = o.reply {
+            let (rid, offset) = parse_resume(&r).unwrap();
+            assert_eq!(Some(rid), out.id());
+            out.resume_at(offset).unwrap();
+        }
+        if o.completed.is_some() {
+            return o.completed;
+        }
+    }
+    None
+}
+
+fn source(dir: &Path, len: usize) -> (std::path::PathBuf, Vec<u8>) {
+    let src = dir.join("big.bin");
+    let content: Vec<u8> = (0..len as u32).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(&src, &content).unwrap();
+    (src, content)
+}
+
+#[test]
+fn a_transfer_resumes_on_a_new_route_from_the_bytes_held() {
+    let dir = temp("transfer-resume");
+    let (src, content) = source(&dir, 50_000);
+    let inbox = dir.join("inbox");
+    let mut q = quota();
+    let mut out = Outgoing::file(&src, 1000, id(3)).unwrap();
+    let mut first = Incoming::new(1);
+    assert!(pump(&mut out, &mut first, &inbox, &mut q, 20_000).is_none());
+    // Messages handed to the first route that never arrived: lost with it.
+    for _ in 0..5 {
+        out.take().unwrap().unwrap();
+    }
+    assert_eq!(out.high_water(), 25_000);
+    first.route_closed(&mut q, Instant::now());
+    assert_eq!((q.files, q.held()), (1, 1), "held for a new route");
+    // The sender's next route: the header again, the rest from 20,000.
+    assert!(out.restart());
+    let mut second = Incoming::new(2);
+    let done = pump(&mut out, &mut second, &inbox, &mut q, u64::MAX).expect("complete");
+    assert_eq!(out.resent, 5_000, "exactly what was in flight");
+    assert_eq!(out.sent, 55_000);
+    assert_eq!(std::fs::read(&done.path).unwrap(), content);
+    assert_eq!(done.sha256, crate::hex::encode(&Sha256::digest(&content)));
+    assert_eq!((done.route, done.transfer.clone()), (2, id(3).to_string()));
+    assert_eq!(q.stats.resumed, 1);
+    assert_eq!((q.files, q.bytes), (0, 0));
+    // Asked again (the sender missed the last confirmation): "all of it",
+    // and no second copy.
+    assert!(out.restart());
+    let mut third = Incoming::new(3);
+    let o = third
+        .on_message(&out.take().unwrap().unwrap(), Some(&inbox), &mut q)
+        .unwrap();
+    assert_eq!(parse_resume(&o.reply.unwrap()), Some((id(3), 50_000)));
+    assert!(o.completed.is_none());
+    assert_eq!(q.stats.already_complete, 1);
+    assert_eq!(std::fs::read_dir(&inbox).unwrap().count(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_new_route_takes_a_transfer_over_from_one_not_yet_known_broken() {
+    let dir = temp("transfer-moved");
+    let (src, content) = source(&dir, 10_000);
+    let inbox = dir.join("inbox");
+    let mut q = quota();
+    let mut out = Outgoing::file(&src, 1000, id(4)).unwrap();
+    let mut old = Incoming::new(1);
+    pump(&mut out, &mut old, &inbox, &mut q, 3_000);
+    out.restart();
+    let mut new = Incoming::new(2);
+    pump(&mut out, &mut new, &inbox, &mut q, 2_000);
+    assert_eq!(q.stats.moved, 1);
+    // Late data on the old route is refused; giving it up leaves the
+    // transfer to the new route.
+    let e = old.on_message(b"late", Some(&inbox), &mut q).unwrap_err();
+    assert!(matches!(e, IncomingError::Moved(_)), "{e}");
+    old.abandon(&mut q);
+    old.route_closed(&mut q, Instant::now());
+    let done = pump(&mut out, &mut new, &inbox, &mut q, u64::MAX).unwrap();
+    assert_eq!(std::fs::read(done.path).unwrap(), content);
+    assert_eq!(out.resent, 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_restarted_destination_carries_on_from_its_part_file() {
+    let dir = temp("transfer-restart");
+    let (src, content) = source(&dir, 30_000);
+    let inbox = dir.join("inbox");
+    let mut out = Outgoing::file(&src, 1000, id(5)).unwrap();
+    {
+        let mut q = quota();
+        let mut inc = Incoming::new(1);
+        pump(&mut out, &mut inc, &inbox, &mut q, 12_000);
+        // The node stops: the part file stays.
+    }
+    let mut q = quota();
+    out.restart();
+    let mut inc = Incoming::new(1);
+    let done = pump(&mut out, &mut inc, &inbox, &mut q, u64::MAX).unwrap();
+    assert_eq!(std::fs::read(&done.path).unwrap(), content);
+    // The digest covers the bytes written before the restart.
+    assert_eq!(done.sha256, crate::hex::encode(&Sha256::digest(&content)));
+    assert_eq!((out.resent, q.stats.resumed), (0, 1));
+    // Another size under the same id is refused, and holds nothing.
+    let part = format!("{}{}", super::super::part::PREFIX, id(6));
+    std::fs::write(inbox.join(&part), [0u8; 100]).unwrap();
+    let e = Incoming::new(2)
+        .on_message(&encode_header(id(6), 50, "x"), Some(&inbox), &mut q)
+        .unwrap_err();
+    assert!(matches!(e, IncomingError::Mismatch(_)), "{e}");
+    assert_eq!((q.files, q.bytes), (0, 0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn held_transfers_expire_and_stale_part_files_are_swept() {
+    let dir = temp("transfer-expire");
+    let mut q = Inbox::new(IncomingLimits {
+        resume_window: std::time::Duration::from_secs(60),
+        ..IncomingLimits::default()
+    });
+    let mut inc = Incoming::new(1);
+    feed(&mut inc, &encode_header(id(7), 10, "e"), Some(&dir), &mut q);
+    feed(&mut inc, b"12345", Some(&dir), &mut q);
+    let t = Instant::now();
+    inc.route_closed(&mut q, t);
+    assert_eq!(
+        q.next_expiry(),
+        Some(t + std::time::Duration::from_secs(60))
+    );
+    assert_eq!(q.expire(t + std::time::Duration::from_secs(59)), 0);
+    assert_eq!(q.expire(t + std::time::Duration::from_secs(60)), 1);
+    assert_eq!((q.files, q.bytes, q.stats.expired), (0, 0, 1));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    // Left by an earlier run: swept once old enough; other files stay.
+    let part = dir.join(format!("{}{}", super::super::part::PREFIX, id(8)));
+    std::fs::write(&part, b"old").unwrap();
+    std::fs::write(dir.join("keep.bin"), b"x").unwrap();
+    assert_eq!(
+        crate::transfer::sweep_parts(&dir, std::time::Duration::from_secs(3600)),
+        0
+    );
+    assert_eq!(
+        crate::transfer::sweep_parts(&dir, std::time::Duration::ZERO),
+        1
+    );
+    assert!(!part.exists() && dir.join("keep.bin").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_sender_refuses_offsets_it_did_not_ask_for_or_past_the_file() {
+    let dir = temp("transfer-offsets");
+    let (src, _) = source(&dir, 100);
+    let mut out = Outgoing::file(&src, 10, id(1)).unwrap();
+    assert!(out.resume_at(0).is_err(), "no header sent yet");
+    out.take().unwrap().unwrap();
+    assert_eq!(out.next_len(), None, "nothing until the answer");
+    assert!(!out.all_queued());
+    assert!(out.resume_at(101).is_err());
+    out.resume_at(100).unwrap();
+    assert!(out.all_queued());
+    assert!(out.resume_at(0).is_err(), "asked once");
+    assert!(!Outgoing::generated(5, 1).restart());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,0 +1,247 @@
+//! Outgoing transfers: topped up to their route's room, confirmed by the
+//! destination, and carried on over a new route when theirs breaks.
+//!
+//! A file transfer sends its header and waits for the destination's answer
+//! (the bytes it holds, [`crate::transfer::parse_resume`]) before its data.
+//! When a connection's route breaks, the transfer waits for the
+//! connection's next route (`paused`) and asks again there; when a plain
+//! route breaks, the transfer fails with its id, and `send --resume ID`
+//! on a new route carries it on. A raw stream has no id: it fails with its
+//! route.
+
+use super::*;
+use crate::transfer::{TransferId, parse_resume};
+
+/// A transfer being sent.
+pub(crate) struct Sending {
+    pub transfer: Outgoing,
+    /// Stream bytes of the current route the destination confirmed.
+    pub delivered: u64,
+    pub client: Option<Token>,
+    pub started: Instant,
+    /// The connection whose routes carry it, if any.
+    pub connection: Option<ConnectionHandle>,
+    /// Routes it was carried on (1 for a transfer that never resumed).
+    pub routes: u32,
+}
+
+impl Sending {
+    fn id_text(&self) -> String {
+        self.transfer
+            .id()
+            .map_or_else(|| "(raw stream)".into(), |i| i.to_string())
+    }
+}
+
+impl Driver {
+    /// Starts sending `transfer` on `route`.
+    pub(super) fn start_sending(
+        &mut self,
+        route: RouteHandle,
+        transfer: Outgoing,
+        client: Token,
+        connection: Option<ConnectionHandle>,
+    ) {
+        info!(
+            "{route}: sending{}",
+            transfer
+                .id()
+                .map(|i| format!(" transfer {i}"))
+                .unwrap_or_default()
+        );
+        self.sending.insert(
+            route,
+            Sending {
+                transfer,
+                delivered: 0,
+                client: Some(client),
+                started: Instant::now(),
+                connection,
+                routes: 1,
+            },
+        );
+    }
+
+    /// The destination confirmed `bytes` of `route`'s stream.
+    pub(super) fn on_delivered(&mut self, route: RouteHandle, bytes: u64) {
+        let done = self.sending.get_mut(&route).is_some_and(|s| {
+            s.delivered = bytes;
+            s.transfer.all_queued() && bytes >= s.transfer.stream_total
+        });
+        if done {
+            self.transfer_done(route);
+        }
+    }
+
+    fn transfer_done(&mut self, route: RouteHandle) {
+        let Some(s) = self.sending.remove(&route) else {
+            return;
+        };
+        let secs = s.started.elapsed().as_secs_f64();
+        info!(
+            "{route}: transfer {} of {} bytes confirmed in {secs:.3} s ({} routes, {} bytes sent again)",
+            s.id_text(),
+            s.transfer.size(),
+            s.routes,
+            s.transfer.resent
+        );
+        self.answer(
+            s.client,
+            json!({
+                "ok": true,
+                "route": route.0,
+                "transfer": s.transfer.id().map(|i| i.to_string()),
+                "bytes": s.transfer.size(),
+                "seconds": secs,
+                "routes": s.routes,
+                "resumed_from": s.transfer.resumed_from,
+                "resent": s.transfer.resent,
+            }),
+        );
+    }
+
+    /// A message from the destination on `route`, which this node opened:
+    /// the answer to a transfer's header.
+    pub(super) fn on_origin_message(&mut self, route: RouteHandle, data: &[u8]) {
+        let Some(s) = self.sending.get_mut(&route) else {
+            debug!("{route}: {} bytes from the destination ignored", data.len());
+            return;
+        };
+        let answer = parse_resume(data).filter(|&(id, _)| Some(id) == s.transfer.id());
+        let Some((id, offset)) = answer else {
+            debug!("{route}: {} bytes from the destination ignored", data.len());
+            return;
+        };
+        match s.transfer.resume_at(offset) {
+            Ok(again) => {
+                if offset > 0 {
+                    self.stats.transfers_resumed += 1;
+                    self.stats.bytes_resent += again;
+                    info!(
+                        "{route}: transfer {id}: the destination holds {offset} bytes; \
+                         sending from there ({again} bytes again)"
+                    );
+                }
+                if s.transfer.all_queued() && s.delivered >= s.transfer.stream_total {
+                    self.transfer_done(route);
+                }
+            }
+            Err(e) => self.fail_sending(route, format!("transfer {id}: {e}")),
+        }
+    }
+
+    /// Keeps outgoing transfers topped up to the routes' room; returns
+    /// whether anything was queued.
+    pub(super) fn top_up(&mut self) -> bool {
+        let mut queued = false;
+        let mut failed = Vec::new();
+        for (&route, s) in self.sending.iter_mut() {
+            while let Some(len) = s.transfer.next_len() {
+                if !self.node.route_has_room(route, len) {
+                    break;
+                }
+                let m = match s.transfer.take() {
+                    Ok(Some(m)) => m,
+                    Ok(None) => break,
+                    Err(e) => {
+                        failed.push((route, format!("reading the file: {e}")));
+                        break;
+                    }
+                };
+                if let Err(e) = self.node.route_send(route, m) {
+                    failed.push((route, e.to_string()));
+                    break;
+                }
+                queued = true;
+            }
+        }
+        for (route, why) in failed {
+            self.fail_sending(route, why);
+        }
+        queued
+    }
+
+    fn fail_sending(&mut self, route: RouteHandle, why: String) {
+        if let Some(s) = self.sending.remove(&route) {
+            warn!("{route}: transfer failed: {why}");
+            self.answer(s.client, control::error(why));
+        }
+    }
+
+    /// `route` is gone. A file transfer of a connection waits for the
+    /// connection's next route; any other transfer fails, saying how to
+    /// resume it.
+    pub(super) fn route_gone(
+        &mut self,
+        route: RouteHandle,
+        connection: Option<ConnectionHandle>,
+        why: &str,
+    ) {
+        let Some(mut s) = self.sending.remove(&route) else {
+            return;
+        };
+        if connection.is_some_and(|c| s.connection == Some(c)) && s.transfer.restart() {
+            let c = s.connection.expect("checked above");
+            info!(
+                "{route}: {why}; transfer {} waits for {c}'s next route ({} of {} bytes sent)",
+                s.id_text(),
+                s.transfer.high_water(),
+                s.transfer.size()
+            );
+            self.paused.insert(c, s);
+            return;
+        }
+        let mut msg = format!(
+            "{why} after {} of {} stream bytes were confirmed ({} of {} file bytes sent)",
+            s.delivered,
+            s.transfer.stream_total,
+            s.transfer.high_water(),
+            s.transfer.size()
+        );
+        if let Some(id) = s.transfer.id() {
+            msg.push_str(&format!(
+                "; transfer {id} can resume on a new route (send --resume {id})"
+            ));
+        }
+        warn!("{route}: {msg}");
+        self.answer(s.client, control::error(msg));
+    }
+
+    /// Connection `c` has a new route: a transfer that waited for it goes on.
+    pub(super) fn connection_up(&mut self, c: ConnectionHandle, route: RouteHandle) {
+        if let Some(mut s) = self.paused.remove(&c) {
+            s.delivered = 0;
+            s.routes += 1;
+            info!(
+                "{route}: transfer {} carries on over {c}'s new route",
+                s.id_text()
+            );
+            self.sending.insert(route, s);
+        }
+    }
+
+    /// Connection `c` gave up: a transfer that waited for it fails.
+    pub(super) fn connection_closed(&mut self, c: ConnectionHandle, why: &str) {
+        if let Some(s) = self.paused.remove(&c) {
+            let id = s.id_text();
+            let msg = format!(
+                "{c} closed ({why}); transfer {id} can resume on a new route (send --resume {id})"
+            );
+            warn!("{msg}");
+            self.answer(s.client, control::error(msg));
+        }
+    }
+
+    /// A new transfer id: random, or the one to resume.
+    pub(super) fn transfer_id(resume: Option<&str>) -> Result<TransferId, Value> {
+        match resume {
+            Some(t) => TransferId::parse(t)
+                .ok_or_else(|| control::error("resume: a transfer id (32 hex digits) expected")),
+            None => {
+                let r = crate::keyfile::os_random()
+                    .map_err(|e| control::error(format!("random transfer id: {e}")))?;
+                Ok(TransferId(r[..16].try_into().expect("16 bytes")))
+            }
+        }
+    }
+}
