@@ -107,7 +107,10 @@ impl Driver {
             debug!("{route}: {} bytes from the destination ignored", data.len());
             return;
         };
-        let answer = parse_resume(data).filter(|&(id, _)| Some(id) == s.transfer.id());
+        // Only the awaited answer counts: another (a second one, another
+        // transfer's) is ignored, so it cannot move a transfer under way.
+        let answer = parse_resume(data)
+            .filter(|&(id, _)| Some(id) == s.transfer.id() && s.transfer.awaiting_offset());
         let Some((id, offset)) = answer else {
             debug!("{route}: {} bytes from the destination ignored", data.len());
             return;

@@ -384,3 +384,50 @@ fn the_sender_refuses_offsets_it_did_not_ask_for_or_past_the_file() {
     assert!(!Outgoing::generated(5, 1).restart());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_flood_of_transfers_left_broken_holds_the_caps_only_until_they_expire() {
+    let window = std::time::Duration::from_secs(60);
+    let mut q = Inbox::new(IncomingLimits {
+        max_files: 4,
+        max_bytes: 1 << 20,
+        resume_window: window,
+    });
+    let t = Instant::now();
+    // Four routes start transfers and break at once.
+    for n in 0..4u8 {
+        let mut inc = Incoming::new(u64::from(n));
+        feed(&mut inc, &encode_header(id(n), 1000, "f"), None, &mut q);
+        inc.route_closed(&mut q, t);
+    }
+    assert_eq!((q.files, q.held()), (4, 4));
+    // A fifth is refused (and counted by the driver) while they are held.
+    let e = Incoming::new(9)
+        .on_message(&encode_header(id(9), 1, "g"), None, &mut q)
+        .unwrap_err();
+    assert!(matches!(e, IncomingError::TooManyTransfers(4)), "{e}");
+    // An oversized or truncated header is refused before anything is held.
+    let long = encode_header(id(10), 1, &"n".repeat(256));
+    assert!(matches!(
+        Incoming::new(10).on_message(&long, None, &mut q),
+        Err(IncomingError::BadHeader(_))
+    ));
+    let cut = &encode_header(id(11), 1, "x")[..25];
+    assert!(matches!(
+        Incoming::new(11).on_message(cut, None, &mut q),
+        Err(IncomingError::BadHeader(_))
+    ));
+    // A replayed header of a held transfer with another size: refused, and
+    // the held transfer is untouched.
+    let e = Incoming::new(12)
+        .on_message(&encode_header(id(0), 999, "f"), None, &mut q)
+        .unwrap_err();
+    assert!(matches!(e, IncomingError::Mismatch(_)), "{e}");
+    assert_eq!(q.expire(t + window), 4);
+    assert_eq!((q.files, q.bytes), (0, 0));
+    assert!(
+        Incoming::new(9)
+            .on_message(&encode_header(id(9), 1, "g"), None, &mut q)
+            .is_ok()
+    );
+}
