@@ -267,3 +267,111 @@ fn received_files_never_replace_one_another_and_caps_refuse_big_ones() {
     names.sort();
     assert_eq!(names, ["same.bin", "same.bin.1"]);
 }
+
+/// The INIT a node-core node with `secret` sends first on a link to
+/// `peer` (with a MAC when it knows the peer's key).
+fn init_from(secret: u8, peer: Option<node_core::PublicKey>) -> Vec<u8> {
+    use node_core::*;
+    let id = Identity::from_secret(SuiteKind::Real, [secret; 32]).unwrap();
+    let mut n = Node::new(Config::default(), id, [secret; 32]).unwrap();
+    n.handle_input(
+        Time::ZERO,
+        Input::LinkUp {
+            link: LinkId(1),
+            peer_key: peer,
+            mtu: 1200,
+            rate_bps: None,
+        },
+    );
+    loop {
+        match n.poll_output(Time::ZERO) {
+            Output::Transmit { bytes, .. } => return bytes,
+            Output::Timeout(_) => panic!("no INIT"),
+            _ => {}
+        }
+    }
+}
+
+/// Spoofed handshakes (finding 8): an INIT that claims a configured key
+/// without its owner's MAC is refused at once and holds no probation slot
+/// (so a flood from many addresses cannot crowd out real newcomers), and
+/// what a node sends back to an INIT's source address is one answer about
+/// its size: no amplification for a spoofed source.
+#[test]
+fn spoofed_inits_hold_no_slot_and_are_answered_without_amplification() {
+    let _turn = serial();
+    let dir = TempDir::new("spoofed-inits");
+    let k = keygen(&dir.path().join("n.key"));
+    let claimed = node_core::Identity::from_secret(node_core::SuiteKind::Real, [42; 32]).unwrap();
+    let claimed_key = node::hex::encode(&claimed.public_key().0);
+    let cfg = dir.path().join("n.json");
+    // The configured peer (key 42) lives at a port nobody answers on.
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"{{"key_file": "{}", "listen": "127.0.0.1:0", "control": "n.sock",
+                "peers": [{{"address": "127.0.0.1:9", "public_key": "{claimed_key}"}}]}}"#,
+            k.file.display()
+        ),
+    )
+    .unwrap();
+    let n = NodeProc::start("n", &cfg, &dir.path().join("n.sock"), dir.path());
+    let port = n.status()["listen"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse::<u16>()
+        .unwrap();
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    // An INIT claiming key 42 without the MAC (its sender lacks the
+    // target's key, as a forger lacks key 42's secret), from 200 addresses.
+    let forged = init_from(42, None);
+    let sockets: Vec<std::net::UdpSocket> = (0..200)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    for s in &sockets {
+        s.send_to(&forged, target).unwrap();
+    }
+    wait_until("the forged INITs counted", Duration::from_secs(10), || {
+        driver_stat(&n, "unproven_inits") == 200
+    });
+    let s = n.status();
+    assert_eq!(s["links"].as_array().unwrap().len(), 1, "{s}");
+    // None of them got an answer.
+    for s in &sockets {
+        s.set_nonblocking(true).unwrap();
+        assert!(
+            s.recv(&mut [0u8; 2048]).is_err(),
+            "a forged INIT was answered"
+        );
+    }
+    // A real INIT of key 42 (with the MAC) gets one answer, about its size,
+    // however long the sender stays silent.
+    let target_key = node_core::PublicKey(node::hex::decode::<33>(&k.public_key).unwrap());
+    let real = init_from(42, Some(target_key));
+    let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    probe
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    probe.send_to(&real, target).unwrap();
+    let (mut datagrams, mut bytes) = (0, 0);
+    let until = std::time::Instant::now() + Duration::from_secs(3);
+    while std::time::Instant::now() < until {
+        if let Ok(len) = probe.recv(&mut [0u8; 2048]) {
+            datagrams += 1;
+            bytes += len;
+        }
+    }
+    eprintln!(
+        "INIT {} bytes; answered with {datagrams} datagrams, {bytes} bytes in 3 s",
+        real.len()
+    );
+    assert_eq!(datagrams, 1);
+    assert!(
+        bytes <= real.len() * 11 / 10,
+        "{bytes} bytes for {}",
+        real.len()
+    );
+}

@@ -46,6 +46,9 @@ impl<T> Link<T> {
     }
 
     pub(super) fn initiate(&mut self, now: Time, ctx: &mut Ctx<'_>) {
+        if self.await_opener {
+            return;
+        }
         let index = self.fresh_index(ctx.rng);
         let peer = self.configured_peer;
         let init = handshake::initiate(ctx.suite, ctx.identity, peer.as_ref(), index, ctx.rng);
@@ -59,10 +62,15 @@ impl<T> Link<T> {
         });
     }
 
-    /// Waits for the peer's INIT instead of sending one (the far end of a
-    /// tunnel whose opener is not known yet).
+    /// Waits for the peer's INIT instead of sending one, until a session
+    /// is established: the far end of a tunnel, which its opener
+    /// initiates. The INIT that made the tunnel may come from a spoofed
+    /// address, so nothing but an answer to it (about its size) ever goes
+    /// there: no INIT of ours, no retries, no new INIT when the answer
+    /// expires untaken (which would reflect and amplify a spoofed flood).
     pub fn respond_only(&mut self) {
         self.ours = None;
+        self.await_opener = true;
         self.handshake_tx.clear();
     }
 }

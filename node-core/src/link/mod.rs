@@ -195,6 +195,9 @@ pub(crate) struct Link<T> {
     mtu: usize,
     configured_peer: Option<PublicKey>,
     ours: Option<OurInit>,
+    /// Answers INITs, never sends one, until a session is established: the
+    /// far end of a tunnel its opener initiates ([`Link::respond_only`]).
+    await_opener: bool,
     pending: Vec<PendingResponse<T>>,
     /// The INIT rate limit (a GCRA): when the bucket would be empty.
     init_tat: Time,
@@ -246,6 +249,7 @@ impl<T> Link<T> {
             mtu,
             configured_peer,
             ours: None,
+            await_opener: false,
             pending: Vec::new(),
             init_tat: Time::ZERO,
             session: None,
@@ -502,6 +506,7 @@ impl<T> Link<T> {
         self.session = Some(session);
         self.pending.clear();
         self.ours = None;
+        self.await_opener = false;
         self.closed = false;
         self.rekey_tx.clear();
         self.recv = RecvStreams::default();

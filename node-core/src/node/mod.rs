@@ -212,11 +212,11 @@ impl Node {
                     self.tunnels.on_link_down(link);
                 }
                 if self.tunnels.incoming(&self.config, link, offered.as_ref()) {
-                    let unknown = offered.is_none();
                     self.link_up(now, link, offered, mtu, rate_bps);
-                    if unknown && let Some(l) = self.links.get_mut(&link) {
-                        // The opener initiates; our INIT could carry no
-                        // MAC, and an opener that knows our key refuses it.
+                    if let Some(l) = self.links.get_mut(&link) {
+                        // The opener initiates. Ours would be redundant,
+                        // could carry no MAC when the key is not known, and
+                        // would go to an address nobody has proven yet.
                         l.respond_only();
                     }
                 } else {

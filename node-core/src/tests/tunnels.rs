@@ -129,3 +129,64 @@ fn incoming_tunnels_follow_the_policy_and_the_limit() {
     net.run_for(Duration::from_millis(100));
     assert_eq!(net.nodes[2].tunnel_stats().refused, 2);
 }
+
+/// The far end of a tunnel answers the INIT that made it and sends
+/// nothing else to that address until a session is up: no INIT of its
+/// own, no retries, no new INIT when its answer expires untaken. The
+/// address may be spoofed; more would reflect and amplify a flood.
+#[test]
+fn an_incoming_tunnel_answers_its_init_once_and_never_initiates() {
+    let suite = SuiteKind::Real;
+    let (ia, ib) = (
+        Identity::from_secret(suite, [5; 32]).unwrap(),
+        Identity::from_secret(suite, [6; 32]).unwrap(),
+    );
+    let (ka, kb) = (*ia.public_key(), *ib.public_key());
+    let config = Config {
+        incoming_tunnels: IncomingTunnels::Any,
+        ..Config::default()
+    };
+    let mut a = Node::new(config.clone(), ia, [7; 32]).unwrap();
+    let mut b = Node::new(config, ib, [8; 32]).unwrap();
+    let link = LinkId(1);
+    a.handle_input(
+        Time::ZERO,
+        Input::LinkUp {
+            link,
+            peer_key: Some(kb),
+            mtu: 1200,
+            rate_bps: None,
+        },
+    );
+    let init = loop {
+        match a.poll_output(Time::ZERO) {
+            Output::Transmit { bytes, .. } => break bytes,
+            Output::Timeout(_) => panic!("no INIT"),
+            _ => {}
+        }
+    };
+    b.handle_input(
+        Time::ZERO,
+        Input::IncomingTunnel {
+            link,
+            mtu: 1200,
+            rate_bps: None,
+            offered: Some(ka),
+        },
+    );
+    b.handle_input(Time::ZERO, Input::Datagram { link, bytes: init });
+    // A minute with nothing more from the (spoofed) sender.
+    let mut sent = Vec::new();
+    let mut now = Time::ZERO;
+    while now < Time::ZERO + Duration::from_secs(60) {
+        match b.poll_output(now) {
+            Output::Transmit { bytes, .. } => sent.push(bytes.len()),
+            Output::Timeout(at) => {
+                now = at.min(Time::ZERO + Duration::from_secs(60));
+                b.handle_input(now, Input::Timeout);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(sent, [wire::HandshakeResp::LEN], "one answer only");
+}

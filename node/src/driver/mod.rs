@@ -133,6 +133,9 @@ pub struct DriverStats {
     pub unknown_key_inits: u64,
     /// Links from unknown senders that never completed their handshake.
     pub probation_expired: u64,
+    /// INITs from unknown senders that node-core refused (no valid MAC for
+    /// the configured key they claim): dropped at once, holding no slot.
+    pub unproven_inits: u64,
     /// Datagrams the socket refused to send.
     pub send_errors: u64,
     /// Datagrams received.

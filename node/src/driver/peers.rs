@@ -150,8 +150,22 @@ impl Driver {
             debug!("handshake from {from} with key {offered}: refused by node-core's policy");
             return;
         }
-        info!("handshake from new address {from}");
         self.node.handle_input(now, Input::Datagram { link, bytes });
+        if self
+            .node
+            .link(link)
+            .is_none_or(|l| l.stats.drops.total() > 0)
+        {
+            // node-core refused the INIT (a configured key claimed without
+            // the MAC only its owner can make, or one that does not
+            // verify): no handshake will follow, so it holds no probation
+            // slot. Spoofed INITs thus never crowd out real newcomers.
+            self.stats.unproven_inits += 1;
+            debug!("handshake from {from}: INIT refused by node-core");
+            self.remove_link(link);
+            return;
+        }
+        info!("handshake from new address {from}");
     }
 
     pub(super) fn expire_probation(&mut self) {
