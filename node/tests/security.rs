@@ -347,6 +347,29 @@ fn spoofed_inits_hold_no_slot_and_are_answered_without_amplification() {
             "a forged INIT was answered"
         );
     }
+    // A flood past the node's INIT budget (1,000 a second, a burst of
+    // 256): the rest is dropped before any cryptography, and counted.
+    let t = std::time::Instant::now();
+    for _ in 0..300 {
+        for s in &sockets[..10] {
+            s.send_to(&forged, target).unwrap();
+        }
+    }
+    wait_until("the flood counted", Duration::from_secs(10), || {
+        driver_stat(&n, "unproven_inits") + driver_stat(&n, "inits_over_budget") == 3200
+    });
+    let (taken, over) = (
+        driver_stat(&n, "unproven_inits") - 200,
+        driver_stat(&n, "inits_over_budget"),
+    );
+    let budget = 256 + (t.elapsed().as_secs_f64() * 1000.0) as u64;
+    eprintln!("flood of 3000 INITs: {taken} handed to node-core, {over} over budget");
+    assert!(
+        over > 0 && taken <= budget,
+        "{taken} taken, {over} over, budget {budget}"
+    );
+    // The budget refills: a real INIT a moment later is answered.
+    std::thread::sleep(Duration::from_millis(300));
     // A real INIT of key 42 (with the MAC) gets one answer, about its size,
     // however long the sender stays silent.
     let target_key = node_core::PublicKey(node::hex::decode::<33>(&k.public_key).unwrap());

@@ -59,19 +59,50 @@ pub struct Established {
     pub peer: PublicKey,
 }
 
-/// The INIT's MAC under the static-static key, over its bytes before it;
-/// `None` if the other static key is not a point.
-fn init_mac(
-    suite: &dyn CryptoSuite,
-    ours: &SecretKey,
-    theirs: &PublicKey,
-    init: &HandshakeInit,
-) -> Option<[u8; 16]> {
+/// The key of INIT MACs between two static keys; `None` if the other
+/// static key is not a point.
+fn mac_key(suite: &dyn CryptoSuite, ours: &SecretKey, theirs: &PublicKey) -> Option<Key> {
     let ss = suite.dh(ours, theirs)?;
+    Some(kdf::subkey(&ss, b"meshsim init mac"))
+}
+
+/// The INIT's MAC under `key`, over its bytes before it.
+fn mac_under(suite: &dyn CryptoSuite, key: &Key, init: &HandshakeInit) -> [u8; 16] {
     let mut bytes = Vec::with_capacity(HandshakeInit::LEN);
     init.emit(&mut bytes);
-    let key = kdf::subkey(&ss, b"meshsim init mac");
-    Some(suite.seal(&key, 0, &bytes[..HandshakeInit::MAC_OFFSET], &mut []))
+    suite.seal(key, 0, &bytes[..HandshakeInit::MAC_OFFSET], &mut [])
+}
+
+/// The INIT MAC keys of static keys the node takes by configuration, each
+/// computed once (a key agreement each): an INIT that names such a key
+/// with a forged MAC then costs a MAC to refuse, not a key agreement. Keys
+/// anybody may offer (open peering) are not kept, so a peer cannot grow
+/// this; it holds at most [`MacKeys::MAX`].
+#[derive(Default)]
+pub(crate) struct MacKeys {
+    keys: std::collections::BTreeMap<PublicKey, Key>,
+}
+
+impl MacKeys {
+    /// Keys kept, at most.
+    pub const MAX: usize = 4096;
+
+    fn get(
+        &mut self,
+        suite: &dyn CryptoSuite,
+        identity: &Identity,
+        theirs: &PublicKey,
+        keep: bool,
+    ) -> Option<Key> {
+        if let Some(k) = self.keys.get(theirs) {
+            return Some(*k);
+        }
+        let k = mac_key(suite, identity.secret(), theirs)?;
+        if keep && self.keys.len() < Self::MAX {
+            self.keys.insert(*theirs, k);
+        }
+        Some(k)
+    }
 }
 
 /// How an INIT proved its sender.
@@ -84,17 +115,22 @@ pub enum InitAuth {
 }
 
 /// Checks an INIT's MAC against our static key: `Err` if it has one that
-/// does not verify (a forgery, or meant for another key).
-pub fn check_init(
+/// does not verify (a forgery, or meant for another key). `keep`: the key
+/// it names is one the node takes by configuration (see [`MacKeys`]).
+pub(crate) fn check_init(
     suite: &dyn CryptoSuite,
     identity: &Identity,
     init: &HandshakeInit,
+    keys: &mut MacKeys,
+    keep: bool,
 ) -> Result<InitAuth, HandshakeError> {
     if init.mac == [0; 16] {
         return Ok(InitAuth::Unproven);
     }
-    let expected = init_mac(suite, identity.secret(), &PublicKey(init.static_pub), init)
+    let key = keys
+        .get(suite, identity, &PublicKey(init.static_pub), keep)
         .ok_or(HandshakeError::InvalidKey)?;
+    let expected = mac_under(suite, &key, init);
     if crate::crypto::tags_equal(&expected, &init.mac) {
         Ok(InitAuth::Proven)
     } else {
@@ -119,8 +155,8 @@ pub fn initiate<R: Rng + ?Sized>(
         static_pub: identity.public_key().0,
         mac: [0; 16],
     };
-    if let Some(mac) = peer.and_then(|p| init_mac(suite, identity.secret(), p, &init)) {
-        init.mac = mac;
+    if let Some(key) = peer.and_then(|p| mac_key(suite, identity.secret(), p)) {
+        init.mac = mac_under(suite, &key, &init);
     }
     let mut bytes = Vec::with_capacity(HandshakeInit::LEN);
     init.emit(&mut bytes);
@@ -234,16 +270,38 @@ mod tests {
             let mallory = Identity::generate(kind, &mut rng);
             let ours = initiate(suite, &a, Some(b.public_key()), 11, &mut rng);
             let init = HandshakeInit::parse(&ours.bytes).unwrap();
-            assert_eq!(check_init(suite, &b, &init), Ok(InitAuth::Proven));
+            assert_eq!(
+                check_init(suite, &b, &init, &mut MacKeys::default(), false),
+                Ok(InitAuth::Proven)
+            );
             // Meant for another key, or forged: refused.
-            assert!(check_init(suite, &mallory, &init).is_err());
+            assert!(check_init(suite, &mallory, &init, &mut MacKeys::default(), false).is_err());
             let mut forged = init.clone();
             forged.mac[3] ^= 1;
-            assert!(check_init(suite, &b, &forged).is_err());
+            assert!(check_init(suite, &b, &forged, &mut MacKeys::default(), false).is_err());
+            // A configured key's MAC key is kept: a flood of forgeries
+            // naming it costs one key agreement; one anybody may offer is
+            // not kept.
+            let mut keys = MacKeys::default();
+            for n in 0..100u8 {
+                forged.mac[0] = n;
+                assert!(check_init(suite, &b, &forged, &mut keys, true).is_err());
+            }
+            assert_eq!(keys.keys.len(), 1);
+            assert_eq!(
+                check_init(suite, &b, &init, &mut keys, true),
+                Ok(InitAuth::Proven)
+            );
+            let mut unkept = MacKeys::default();
+            assert!(check_init(suite, &b, &forged, &mut unkept, false).is_err());
+            assert!(unkept.keys.is_empty());
             // Without the responder's key: no MAC, unproven.
             let open = initiate(suite, &a, None, 12, &mut rng);
             let open = HandshakeInit::parse(&open.bytes).unwrap();
-            assert_eq!(check_init(suite, &b, &open), Ok(InitAuth::Unproven));
+            assert_eq!(
+                check_init(suite, &b, &open, &mut MacKeys::default(), false),
+                Ok(InitAuth::Unproven)
+            );
             let init = HandshakeInit::parse(&ours.bytes).unwrap();
             let (resp_bytes, at_b) = respond(suite, &b, &init, 22, &mut rng).unwrap();
             let resp = HandshakeResp::parse(&resp_bytes).unwrap();

@@ -61,16 +61,4 @@ impl<T> Link<T> {
             backoff,
         });
     }
-
-    /// Waits for the peer's INIT instead of sending one, until a session
-    /// is established: the far end of a tunnel, which its opener
-    /// initiates. The INIT that made the tunnel may come from a spoofed
-    /// address, so nothing but an answer to it (about its size) ever goes
-    /// there: no INIT of ours, no retries, no new INIT when the answer
-    /// expires untaken (which would reflect and amplify a spoofed flood).
-    pub fn respond_only(&mut self) {
-        self.ours = None;
-        self.await_opener = true;
-        self.handshake_tx.clear();
-    }
 }

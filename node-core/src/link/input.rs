@@ -125,16 +125,23 @@ impl<T> Link<T> {
             return;
         }
         self.init_tat = self.init_tat.max(now) + INIT_INTERVAL;
-        let proven = match handshake::check_init(ctx.suite, ctx.identity, init) {
-            Ok(handshake::InitAuth::Proven) => true,
-            Ok(handshake::InitAuth::Unproven) if self.configured_peer.is_none() => false,
-            Ok(handshake::InitAuth::Unproven) | Err(_) => {
-                // Refused before any state changed: our own INIT and any
-                // pending answer stay as they were.
-                self.stats.drops.unauthenticated += 1;
-                return;
-            }
-        };
+        // A key the node takes by configuration: its MAC key is kept. A
+        // key anybody may offer (the far end of a tunnel under open
+        // peering) is not.
+        let configured = (!self.await_opener && self.configured_peer == Some(offered))
+            || matches!(&ctx.config.incoming_tunnels,
+                crate::IncomingTunnels::Keys(keys) if keys.contains(&offered));
+        let proven =
+            match handshake::check_init(ctx.suite, ctx.identity, init, ctx.mac_keys, configured) {
+                Ok(handshake::InitAuth::Proven) => true,
+                Ok(handshake::InitAuth::Unproven) if self.configured_peer.is_none() => false,
+                Ok(handshake::InitAuth::Unproven) | Err(_) => {
+                    // Refused before any state changed: our own INIT and any
+                    // pending answer stay as they were.
+                    self.stats.drops.unauthenticated += 1;
+                    return;
+                }
+            };
         if let Some(ours) = self.ours.as_mut() {
             // Both ends initiated at once: an INIT with a MAC beats one
             // without (the peer may refuse ours: it cannot tell it from a

@@ -60,6 +60,8 @@ pub(crate) struct Ctx<'a> {
     pub identity: &'a Identity,
     pub suite: &'static dyn CryptoSuite,
     pub rng: &'a mut ChaCha20Rng,
+    /// The node's INIT MAC keys of configured peers.
+    pub mac_keys: &'a mut handshake::MacKeys,
 }
 
 /// What a link tells the layers above it, as values (the node decides
@@ -196,7 +198,11 @@ pub(crate) struct Link<T> {
     configured_peer: Option<PublicKey>,
     ours: Option<OurInit>,
     /// Answers INITs, never sends one, until a session is established: the
-    /// far end of a tunnel its opener initiates ([`Link::respond_only`]).
+    /// far end of a tunnel, which its opener initiates. The INIT that made
+    /// the tunnel may come from a spoofed address, so nothing but an
+    /// answer to it (about its size) ever goes there: no INIT of ours, no
+    /// retries, no new INIT when the answer expires untaken (which would
+    /// reflect and amplify a spoofed flood).
     await_opener: bool,
     pending: Vec<PendingResponse<T>>,
     /// The INIT rate limit (a GCRA): when the bucket would be empty.
@@ -234,12 +240,13 @@ pub(crate) struct Link<T> {
 }
 
 impl<T> Link<T> {
-    /// A link the driver just brought up; the handshake starts at once.
+    /// A link the driver just brought up; the handshake starts at once,
+    /// or, with `await_opener`, when the peer's INIT comes.
     pub fn new(
         id: LinkId,
         configured_peer: Option<PublicKey>,
-        mtu: usize,
-        rate_bps: Option<u64>,
+        (mtu, rate_bps): (usize, Option<u64>),
+        await_opener: bool,
         now: Time,
         ctx: &mut Ctx<'_>,
     ) -> Self {
@@ -249,7 +256,7 @@ impl<T> Link<T> {
             mtu,
             configured_peer,
             ours: None,
-            await_opener: false,
+            await_opener,
             pending: Vec::new(),
             init_tat: Time::ZERO,
             session: None,
@@ -278,6 +285,8 @@ impl<T> Link<T> {
             close_pending: None,
             rekey_tx: VecDeque::new(),
         };
+        // Nothing to compute for a link that waits: an INIT flood from
+        // spoofed addresses costs no key generation here.
         link.initiate(now, ctx);
         link
     }

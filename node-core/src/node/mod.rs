@@ -97,6 +97,8 @@ pub struct Node {
     identity: Identity,
     suite: &'static dyn CryptoSuite,
     rng: ChaCha20Rng,
+    /// INIT MAC keys of configured peers (see `link::handshake::MacKeys`).
+    mac_keys: crate::link::handshake::MacKeys,
     links: BTreeMap<LinkId, Link<UpperToken>>,
     neighbours: Neighbours,
     /// Links being drained: closed as soon as they are idle.
@@ -148,6 +150,7 @@ impl Node {
             config,
             identity,
             rng,
+            mac_keys: Default::default(),
             links: BTreeMap::new(),
             neighbours: Neighbours::default(),
             draining: BTreeSet::new(),
@@ -183,14 +186,14 @@ impl Node {
                 peer_key,
                 mtu,
                 rate_bps,
-            } => self.link_up(now, link, peer_key, mtu, rate_bps),
+            } => self.link_up(now, link, peer_key, (mtu, rate_bps), false),
             Input::TunnelOpened {
                 request,
                 link,
                 mtu,
                 rate_bps,
             } => match self.tunnels.opened(request, link) {
-                Some(peer) => self.link_up(now, link, Some(peer), mtu, rate_bps),
+                Some(peer) => self.link_up(now, link, Some(peer), (mtu, rate_bps), false),
                 // An answer to nothing we asked: hand the link back.
                 None => self.tunnels.refuse(link),
             },
@@ -212,13 +215,10 @@ impl Node {
                     self.tunnels.on_link_down(link);
                 }
                 if self.tunnels.incoming(&self.config, link, offered.as_ref()) {
-                    self.link_up(now, link, offered, mtu, rate_bps);
-                    if let Some(l) = self.links.get_mut(&link) {
-                        // The opener initiates. Ours would be redundant,
-                        // could carry no MAC when the key is not known, and
-                        // would go to an address nobody has proven yet.
-                        l.respond_only();
-                    }
+                    // The opener initiates. Ours would be redundant, could
+                    // carry no MAC when the key is not known, and would go
+                    // to an address nobody has proven yet.
+                    self.link_up(now, link, offered, (mtu, rate_bps), true);
                 } else {
                     self.events.push_back(Event::TunnelRefused { link });
                 }
@@ -302,8 +302,8 @@ impl Node {
         now: Time,
         link: LinkId,
         peer_key: Option<PublicKey>,
-        mtu: usize,
-        rate_bps: Option<u64>,
+        (mtu, rate_bps): (usize, Option<u64>),
+        await_opener: bool,
     ) {
         if mtu < MIN_MTU {
             self.events
@@ -320,8 +320,8 @@ impl Node {
         let l = Link::new(
             link,
             peer_key,
-            mtu,
-            rate_bps.filter(|&r| r > 0),
+            (mtu, rate_bps.filter(|&r| r > 0)),
+            await_opener,
             now,
             &mut ctx,
         );
@@ -361,6 +361,7 @@ impl Node {
             identity,
             suite,
             rng,
+            mac_keys,
             links,
             neighbours,
             routes,
@@ -379,6 +380,7 @@ impl Node {
                 identity,
                 suite: *suite,
                 rng,
+                mac_keys,
             },
             above: Above {
                 routes,

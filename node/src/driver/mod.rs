@@ -49,6 +49,10 @@ const UDP: Token = Token(0);
 const LISTENER: Token = Token(1);
 /// Links from unknown senders still handshaking, at most.
 const MAX_PROBATION: usize = 64;
+/// INITs from unknown senders handed to node-core per second, at most
+/// (see `peers.rs`), and the burst beyond that rate.
+const INIT_RATE: u32 = 1000;
+const INIT_BURST: u32 = 256;
 /// Datagrams read in one go (at least) before node-core's output is drained.
 const READ_BATCH: usize = 64;
 /// Send and receive buffer of the UDP socket, asked for (the kernel caps it
@@ -136,6 +140,9 @@ pub struct DriverStats {
     /// INITs from unknown senders that node-core refused (no valid MAC for
     /// the configured key they claim): dropped at once, holding no slot.
     pub unproven_inits: u64,
+    /// INITs from unknown senders dropped over the node's INIT budget
+    /// (`INIT_RATE` a second).
+    pub inits_over_budget: u64,
     /// Datagrams the socket refused to send.
     pub send_errors: u64,
     /// Datagrams received.
@@ -201,6 +208,8 @@ pub struct Driver {
     shutting_down: bool,
     deadline: Time,
     udp_pending: bool,
+    /// The INIT budget (a GCRA): when it would be empty.
+    init_tat: Instant,
     /// Datagrams received and not yet given to node-core (kept for its allocation).
     received: Vec<(SocketAddr, Vec<u8>)>,
 }
@@ -268,6 +277,7 @@ impl Driver {
             shutting_down: false,
             deadline: Time::ZERO,
             udp_pending: false,
+            init_tat: Instant::now(),
             received: Vec::new(),
         };
         info!(

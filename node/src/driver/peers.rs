@@ -125,6 +125,22 @@ impl Driver {
             .values()
             .filter(|s| s.probation_until.is_some())
             .count();
+        // The INITs of unknown senders cost a key agreement each (open
+        // peering: their keys are anybody's), from addresses nobody has
+        // proven: at most INIT_RATE a second (a burst of INIT_BURST) are
+        // handed to node-core, whatever the senders' addresses; the rest
+        // are dropped and counted. A flood then costs the node a bounded
+        // share of a core, though newcomers compete with it for the budget
+        // (WireGuard's cookie reply, which would let them through, is not
+        // built).
+        let now_i = Instant::now();
+        let interval = std::time::Duration::from_secs(1) / INIT_RATE;
+        if self.init_tat > now_i + interval * INIT_BURST {
+            self.stats.inits_over_budget += 1;
+            debug!("handshake from {from}: over the INIT budget, dropped");
+            return;
+        }
+        self.init_tat = self.init_tat.max(now_i) + interval;
         if probation >= MAX_PROBATION {
             self.stats.unknown_sender_datagrams += 1;
             warn!("too many handshakes in progress: ignoring {from}");
