@@ -67,6 +67,9 @@ pub struct LinkStats {
     pub frames_retransmitted: u64,
     /// Completed key rotations.
     pub rekeys: u64,
+    /// Rotation requests answered later: they came sooner than half the
+    /// rekey interval after the last rotation (`link::keys`).
+    pub rekeys_deferred: u64,
     /// Completed handshakes.
     pub handshakes: u64,
     /// Service messages sent (accepted for sending).
@@ -90,6 +93,7 @@ impl AddAssign for LinkStats {
         self.packets_lost += o.packets_lost;
         self.frames_retransmitted += o.frames_retransmitted;
         self.rekeys += o.rekeys;
+        self.rekeys_deferred += o.rekeys_deferred;
         self.handshakes += o.handshakes;
         self.messages_sent += o.messages_sent;
         self.messages_delivered += o.messages_delivered;

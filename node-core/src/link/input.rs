@@ -335,11 +335,13 @@ impl<T> Link<T> {
                     let Some(s) = self.session.as_mut() else {
                         continue;
                     };
-                    match s.keys.on_frame(&r, ctx.suite, ctx.rng, now, grace) {
+                    let gap = super::rekey_gap(ctx.config);
+                    match s.keys.on_frame(&r, ctx.suite, ctx.rng, now, grace, gap) {
                         RekeyOutcome::Reply(reply) => self.rekey_tx.push_back(reply),
                         RekeyOutcome::Switched => self.stats.rekeys += 1,
                         RekeyOutcome::Ignored => {}
                         RekeyOutcome::Invalid => self.stats.protocol_violations += 1,
+                        RekeyOutcome::Deferred => self.stats.rekeys_deferred += 1,
                     }
                 }
                 Frame::Close(c) => {

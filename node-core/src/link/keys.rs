@@ -55,6 +55,11 @@ pub struct KeyRing {
     request: Option<Request>,
     response: Option<RekeyFrame>,
     last_switch: Time,
+    /// When the responder last answered a new request (or the session began).
+    last_answer: Time,
+    /// A request that came too soon after the last answer, answered
+    /// when [`Self::deferred_until`] comes.
+    deferred: Option<RekeyFrame>,
 }
 
 /// What a REKEY frame asks of the link.
@@ -68,6 +73,9 @@ pub enum RekeyOutcome {
     Ignored,
     /// The frame carried a public key that is not a valid point.
     Invalid,
+    /// A request sooner than `min_gap` after the last answer: answered
+    /// then (see [`KeyRing::on_frame`]).
+    Deferred,
 }
 
 impl KeyRing {
@@ -80,6 +88,8 @@ impl KeyRing {
             request: None,
             response: None,
             last_switch: now,
+            last_answer: now,
+            deferred: None,
         };
         ring.install(0, root);
         ring
@@ -179,7 +189,26 @@ impl KeyRing {
         }
     }
 
-    /// Handles a REKEY frame from the peer.
+    /// When a deferred request is answered (`NEVER` without one).
+    pub fn deferred_until(&self, min_gap: crate::time::Duration) -> Time {
+        self.deferred
+            .map_or(Time::NEVER, |_| self.last_answer + min_gap)
+    }
+
+    /// The deferred request, to answer now.
+    pub fn take_deferred(&mut self) -> Option<RekeyFrame> {
+        self.deferred.take()
+    }
+
+    /// Handles a REKEY frame from the peer. A responder answers a new
+    /// request at most once per `min_gap` (counted from its last answer,
+    /// not from its switch, which on an idle link happens only when the
+    /// next request comes): each
+    /// answer costs a key pair and a key agreement, and the epoch rule
+    /// alone would let an authenticated peer ask once per round trip. A
+    /// request that comes sooner is not refused (its packet is acked, so
+    /// the initiator would wait for an answer that never comes) but kept
+    /// and answered when the gap is over.
     pub fn on_frame<R: Rng + ?Sized>(
         &mut self,
         frame: &RekeyFrame,
@@ -187,6 +216,7 @@ impl KeyRing {
         rng: &mut R,
         now: Time,
         grace: crate::time::Duration,
+        min_gap: crate::time::Duration,
     ) -> RekeyOutcome {
         let peer_pub = PublicKey(frame.eph_pub);
         match (self.role, frame.kind) {
@@ -203,6 +233,12 @@ impl KeyRing {
                 if frame.epoch != self.send_epoch.wrapping_add(1) {
                     return RekeyOutcome::Ignored;
                 }
+                if now < self.last_answer + min_gap {
+                    self.deferred = Some(*frame);
+                    return RekeyOutcome::Deferred;
+                }
+                self.deferred = None;
+                self.last_answer = now;
                 let (secret, public) = ephemeral(suite, rng);
                 let Some(dh) = suite.dh(&secret, &peer_pub) else {
                     return RekeyOutcome::Invalid;
@@ -324,17 +360,19 @@ mod tests {
         for n in 1..=5u32 {
             let req = i.start_rotation(suite, &mut rng).unwrap();
             assert!(i.start_rotation(suite, &mut rng).is_none(), "one at a time");
-            let RekeyOutcome::Reply(resp) = r.on_frame(&req, suite, &mut rng, t, grace) else {
+            let RekeyOutcome::Reply(resp) =
+                r.on_frame(&req, suite, &mut rng, t, grace, Duration::ZERO)
+            else {
                 panic!("responder must answer")
             };
             // A repeated request gets the same answer.
             assert_eq!(
-                r.on_frame(&req, suite, &mut rng, t, grace),
+                r.on_frame(&req, suite, &mut rng, t, grace, Duration::ZERO),
                 RekeyOutcome::Reply(resp)
             );
             assert_eq!(r.send_epoch(), n - 1, "responder waits for confirmation");
             assert_eq!(
-                i.on_frame(&resp, suite, &mut rng, t, grace),
+                i.on_frame(&resp, suite, &mut rng, t, grace, Duration::ZERO),
                 RekeyOutcome::Switched
             );
             let (epoch, key) = i.seal_key();
@@ -350,5 +388,46 @@ mod tests {
             r.discard_expired(t + grace);
             assert_eq!((i.installed(), r.installed()), (1, 1));
         }
+    }
+
+    #[test]
+    fn a_responder_answers_requests_at_most_once_per_gap_and_defers_the_rest() {
+        let suite = SuiteKind::Modeled.suite();
+        let mut rng = ChaCha20Rng::from_seed([4; 32]);
+        let (grace, gap) = (Duration::from_millis(100), Duration::from_millis(500));
+        let mut i = KeyRing::new(Role::Initiator, [7; 32], Time::ZERO);
+        let mut r = KeyRing::new(Role::Responder, [7; 32], Time::ZERO);
+        let early = Time::ZERO + Duration::from_millis(10);
+        let req = i.start_rotation(suite, &mut rng).unwrap();
+        // Too soon after the session began: kept, not answered.
+        assert_eq!(
+            r.on_frame(&req, suite, &mut rng, early, grace, gap),
+            RekeyOutcome::Deferred
+        );
+        assert_eq!(r.deferred_until(gap), Time::ZERO + gap);
+        // Repeats while deferred stay deferred.
+        assert_eq!(
+            r.on_frame(&req, suite, &mut rng, early, grace, gap),
+            RekeyOutcome::Deferred
+        );
+        // When the gap is over the kept request is answered, and the
+        // rotation completes as usual.
+        let kept = r.take_deferred().unwrap();
+        let at = Time::ZERO + gap;
+        let RekeyOutcome::Reply(resp) = r.on_frame(&kept, suite, &mut rng, at, grace, gap) else {
+            panic!("answered once the gap is over")
+        };
+        assert_eq!(r.deferred_until(gap), Time::NEVER);
+        assert_eq!(
+            i.on_frame(&resp, suite, &mut rng, at, grace, gap),
+            RekeyOutcome::Switched
+        );
+        assert!(r.on_packet_opened(1, at, grace));
+        // The next request at once is deferred again: one answer per gap.
+        let req = i.start_rotation(suite, &mut rng).unwrap();
+        assert_eq!(
+            r.on_frame(&req, suite, &mut rng, at, grace, gap),
+            RekeyOutcome::Deferred
+        );
     }
 }

@@ -191,6 +191,18 @@ pub enum LinkState {
 #[cfg(test)]
 pub(crate) type Corruptor = Box<dyn FnMut(&mut [u8])>;
 
+/// The least time between two rotations a responder answers: 100 ms, or
+/// half its own rekey interval if that is shorter. An honest initiator
+/// (one rotation per interval, its own or a longer one) is then not held
+/// back, and a peer that asks nonstop costs at most ten key agreements a
+/// second. Not the responder's whole interval: a responder configured to
+/// rotate slowly would hold a faster initiator back until its keys grew
+/// too old, and a new handshake costs more than the rotations it saved.
+fn rekey_gap(config: &Config) -> Duration {
+    const MAX_GAP: Duration = Duration::from_millis(100);
+    Duration::from_nanos(config.rekey_interval.as_nanos() / 2).min(MAX_GAP)
+}
+
 /// One link to one peer; `T` is the upper layers' frame token.
 pub(crate) struct Link<T> {
     id: LinkId,
@@ -432,6 +444,24 @@ impl<T> Link<T> {
     }
 
     /// Starts a key rotation now (only the handshake initiator rotates).
+    /// Answers a rotation request kept for later, if its time came.
+    fn answer_deferred_rekey(&mut self, now: Time, ctx: &mut Ctx<'_>) {
+        let (grace, gap) = (self.key_grace(ctx.config), rekey_gap(ctx.config));
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.keys.deferred_until(gap) > now {
+            return;
+        }
+        if let Some(f) = s.keys.take_deferred() {
+            match s.keys.on_frame(&f, ctx.suite, ctx.rng, now, grace, gap) {
+                keys::RekeyOutcome::Reply(reply) => self.rekey_tx.push_back(reply),
+                keys::RekeyOutcome::Invalid => self.stats.protocol_violations += 1,
+                _ => {}
+            }
+        }
+    }
+
     pub fn rekey_now(&mut self, ctx: &mut Ctx<'_>) {
         if let Some(s) = self.session.as_mut()
             && let Some(f) = s.keys.start_rotation(ctx.suite, ctx.rng)

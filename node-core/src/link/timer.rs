@@ -136,7 +136,9 @@ impl<T> Link<T> {
                 } else {
                     s.keys.expires_at(config.max_key_age)
                 };
-                rotation.min(expiry)
+                rotation
+                    .min(expiry)
+                    .min(s.keys.deferred_until(super::rekey_gap(config)))
             }),
             LinkTimer::KeyDiscard => s.map_or(never, |s| s.keys.next_discard()),
             LinkTimer::Pacing => self.pacer.as_ref().map_or(never, Pacer::deadline),
@@ -222,6 +224,7 @@ impl<T> Link<T> {
                 }
             }
             LinkTimer::Rekey => {
+                self.answer_deferred_rekey(now, ctx);
                 let expired = self
                     .session
                     .as_ref()

@@ -299,3 +299,37 @@ fn keys_too_old_are_replaced_by_a_new_handshake() {
     assert!(stats(&net).rekeys >= 5, "then rotated: {:?}", stats(&net));
     assert!(net.established(0, 1));
 }
+
+/// Finding 8: the responder did not rate-limit rotations. An initiator
+/// that asks for one every millisecond (its own `rekey_interval`) gets at
+/// most one answer per 100 ms: the requests that come sooner wait, none is
+/// refused, and the link keeps working.
+#[test]
+fn a_peer_asking_for_rotations_nonstop_gets_one_per_100_ms() {
+    let mut net = Net::new(2, modeled(), 22);
+    let (initiator, responder) = if net.identities[0].public_key() < net.identities[1].public_key()
+    {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
+    let storm = Config {
+        rekey_interval: Duration::from_millis(1),
+        ..modeled()
+    };
+    net.nodes[initiator] = Node::new(storm, net.identities[initiator].clone(), [9; 32]).unwrap();
+    net.connect(0, 1, WireParams::default());
+    net.run_for(Duration::from_secs(10));
+    let at = |i: usize, j: usize| net.nodes[i].link(link_to(j)).unwrap().stats;
+    let (rotations, deferred) = (
+        at(initiator, responder).rekeys,
+        at(responder, initiator).rekeys_deferred,
+    );
+    // 10 s / 100 ms, and the first one may come at once.
+    assert!(
+        (80..=101).contains(&rotations),
+        "{rotations} rotations in 10 s ({deferred} requests deferred)"
+    );
+    assert!(deferred >= rotations - 1, "{deferred} deferred");
+    assert!(net.established(0, 1));
+}
