@@ -65,6 +65,7 @@
 pub mod config;
 pub mod connection;
 pub mod crypto;
+pub mod discovery;
 mod dispatch;
 pub mod identity;
 pub mod interface;

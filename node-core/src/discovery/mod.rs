@@ -1,0 +1,10 @@
+//! Discovery: nodes find their own paths (issue 13).
+//!
+//! - [`paths`]: path finding on a node's own view of the network: shortest
+//!   paths by a metric, k link-disjoint or node-disjoint paths, the nearest
+//!   gateways by hops.
+//!
+//! The link-state adverts, the topology database and the route sets come
+//! next, on top of these.
+
+pub mod paths;
