@@ -24,6 +24,8 @@ use crate::identity::{PublicKey, SecretKey};
 
 /// Length of an AEAD tag.
 pub const TAG_LEN: usize = 16;
+/// Bytes of a signature (both suites).
+pub const SIG_LEN: usize = 64;
 
 /// A 32-byte symmetric key.
 pub type Key = [u8; 32];
@@ -52,6 +54,15 @@ pub trait CryptoSuite: fmt::Debug + Send + Sync {
     /// encryption without a tag, for onion-layered route control messages.
     /// Applying it twice restores the input.
     fn stream_xor(&self, key: &Key, nonce: u64, buf: &mut [u8]);
+
+    /// Signs a 32-byte digest with a static secret (deterministically:
+    /// the same inputs give the same signature). `None` if the secret is
+    /// not a valid scalar.
+    fn sign(&self, secret: &SecretKey, digest: &[u8; 32]) -> Option<[u8; SIG_LEN]>;
+
+    /// Whether `sig` is the signature of `digest` by the holder of
+    /// `public`'s secret. Only the one canonical encoding verifies.
+    fn verify(&self, public: &PublicKey, digest: &[u8; 32], sig: &[u8; SIG_LEN]) -> bool;
 
     /// Verifies `tag` and decrypts `buf` in place. On failure `buf` holds
     /// unspecified bytes and must be discarded.
@@ -177,6 +188,38 @@ mod tests {
             assert_ne!(buf, other);
             s.stream_xor(&[1; 32], 9, &mut buf);
             assert_eq!(&buf, b"onion layer test payload");
+        }
+    }
+
+    #[test]
+    fn signatures_verify_with_the_public_key_only_and_refuse_any_change() {
+        for kind in [SuiteKind::Real, SuiteKind::Modeled] {
+            let suite = kind.suite();
+            let (a, b) = (pair(kind, 1), pair(kind, 2));
+            let digest = [0x5a; 32];
+            let sig = suite.sign(a.secret(), &digest).unwrap();
+            assert_eq!(suite.sign(a.secret(), &digest), Some(sig), "deterministic");
+            assert!(suite.verify(a.public_key(), &digest, &sig), "{kind}");
+            assert!(!suite.verify(b.public_key(), &digest, &sig), "another key");
+            let mut other = digest;
+            other[31] ^= 1;
+            assert!(
+                !suite.verify(a.public_key(), &other, &sig),
+                "another digest"
+            );
+            for i in [0, 8, 17, 40, 63] {
+                let mut bad = sig;
+                bad[i] ^= 0x10;
+                assert!(
+                    !suite.verify(a.public_key(), &digest, &bad),
+                    "{kind}: byte {i}"
+                );
+            }
+            assert!(!suite.verify(&PublicKey([0xAB; 33]), &digest, &sig));
+            assert!(!suite.verify(a.public_key(), &digest, &[0; SIG_LEN]));
+            // B cannot sign for A: its signature does not verify as A's.
+            let forged = suite.sign(b.secret(), &digest).unwrap();
+            assert!(!suite.verify(a.public_key(), &digest, &forged));
         }
     }
 

@@ -6,8 +6,12 @@
 //! trivially breakable. The "cipher" leaves the plaintext as it is and the
 //! "tag" is a keyed 128-bit checksum: it catches corruption, a wrong key and
 //! replays under the same state machine as the Real suite, not an attacker.
+//! Signatures are Schnorr signatures in the same group: they verify with
+//! the public key alone, so the simulator's nodes refuse forged and
+//! altered adverts as real ones do, but anybody could compute the
+//! secrets.
 
-use super::{BadTag, CryptoSuite, Key, SuiteKind, TAG_LEN};
+use super::{BadTag, CryptoSuite, Key, SIG_LEN, SuiteKind, TAG_LEN};
 use crate::identity::{PUBLIC_KEY_LEN, PublicKey, SecretKey};
 
 /// Cheap deterministic stand-ins for ECDH and the AEAD. Protects nothing.
@@ -71,6 +75,18 @@ fn splitmix(state: &mut u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The Schnorr challenge of (a group element, a public element, a
+/// digest), reduced below the group order.
+fn challenge(a: u64, y: u64, digest: &[u8; 32]) -> u64 {
+    let mut s = a ^ y.rotate_left(17);
+    let mut h = splitmix(&mut s);
+    for w in digest.chunks_exact(8) {
+        s ^= u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ h;
+        h = splitmix(&mut s);
+    }
+    h % (P - 1)
 }
 
 /// A keyed 128-bit checksum over (nonce, aad, data). The words go through
@@ -151,6 +167,34 @@ impl CryptoSuite for Modeled {
                 *b ^= k;
             }
         }
+    }
+
+    fn sign(&self, secret: &SecretKey, digest: &[u8; 32]) -> Option<[u8; SIG_LEN]> {
+        let x = exponent(secret)?;
+        let y = pow_mod(G, x);
+        // A deterministic nonce from the secret and the digest.
+        let k = challenge(x, y, digest).max(1);
+        let r = pow_mod(G, k);
+        let e = challenge(r, y, digest);
+        let s = ((k as u128 + e as u128 * x as u128) % (P as u128 - 1)) as u64;
+        let mut sig = [0u8; SIG_LEN];
+        sig[..8].copy_from_slice(&r.to_be_bytes());
+        sig[8..16].copy_from_slice(&s.to_be_bytes());
+        Some(sig)
+    }
+
+    fn verify(&self, public: &PublicKey, digest: &[u8; 32], sig: &[u8; SIG_LEN]) -> bool {
+        let Some(y) = decode(public) else {
+            return false;
+        };
+        let r = u64::from_be_bytes(sig[..8].try_into().expect("8 bytes"));
+        let s = u64::from_be_bytes(sig[8..16].try_into().expect("8 bytes"));
+        if !(1..P).contains(&r) || s >= P - 1 || sig[16..].iter().any(|&b| b != 0) {
+            return false;
+        }
+        // g^s = r * y^e
+        let e = challenge(r, y, digest);
+        pow_mod(G, s) == mul_mod(r, pow_mod(y, e))
     }
 
     fn open(

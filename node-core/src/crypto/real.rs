@@ -3,7 +3,7 @@
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
 
-use super::{BadTag, CryptoSuite, Key, SuiteKind, TAG_LEN};
+use super::{BadTag, CryptoSuite, Key, SIG_LEN, SuiteKind, TAG_LEN};
 use crate::identity::{PUBLIC_KEY_LEN, PublicKey, SecretKey};
 
 /// secp256k1 ECDH + ChaCha20-Poly1305 (RFC 8439).
@@ -42,6 +42,25 @@ impl CryptoSuite for Real {
             .encrypt_inout_detached(&nonce(n), aad, buf.into())
             .expect("ChaCha20-Poly1305 message length limit");
         tag.into()
+    }
+
+    fn sign(&self, secret: &SecretKey, digest: &[u8; 32]) -> Option<[u8; SIG_LEN]> {
+        let sk = secp256k1::SecretKey::from_secret_bytes(secret.0).ok()?;
+        // RFC 6979 nonces: deterministic, and the S value is the low one.
+        let sig = secp256k1::ecdsa::sign(secp256k1::Message::from_digest(*digest), &sk);
+        Some(sig.serialize_compact())
+    }
+
+    fn verify(&self, public: &PublicKey, digest: &[u8; 32], sig: &[u8; SIG_LEN]) -> bool {
+        let Ok(pk) = secp256k1::PublicKey::from_byte_array_compressed(public.0) else {
+            return false;
+        };
+        let Ok(sig) = secp256k1::ecdsa::Signature::from_compact(sig) else {
+            return false;
+        };
+        // libsecp256k1 verifies only low-S signatures: a malleated copy of
+        // a valid one (the high S) is refused.
+        secp256k1::ecdsa::verify(&sig, secp256k1::Message::from_digest(*digest), &pk).is_ok()
     }
 
     fn stream_xor(&self, key: &Key, n: u64, buf: &mut [u8]) {
