@@ -36,6 +36,7 @@
 //! [`RouteDataFrame`] and its siblings.
 
 mod ack;
+mod advert;
 mod data;
 mod datagram;
 mod frame;
@@ -49,6 +50,7 @@ mod varint;
 mod tests;
 
 pub use ack::AckFrame;
+pub use advert::{ADVERT_VERSION, Advert, AdvertLink, AdvertLocator};
 pub use data::DataFrame;
 pub use datagram::{
     AEAD_TAG_LEN, Datagram, PROTOCOL_VERSION, SealedHeader, SealedPacket, TYPE_INIT, TYPE_RESP,

@@ -1,0 +1,307 @@
+//! A node's topology database: the latest verified advert of every origin
+//! it heard of, aged out when their lifetimes end.
+//!
+//! An origin's advert replaces the one held if its sequence number is
+//! higher; the parts of one sequence number fill in one by one (each is
+//! verified on its own). A link is in the graph only when both of its ends
+//! advertise it (the two-way check), so one node cannot invent links to
+//! others. Bounds a peer cannot push past, each refusal counted: at most
+//! [`DbLimits::max_origins`] origins (a new one past that is refused, not
+//! swapped in: a flood of fresh keys cannot evict the origins already
+//! known), at most one new sequence number per origin per
+//! [`DbLimits::min_update_interval`] (a node that re-signs nonstop floods
+//! nobody), and at most [`Advert::MAX_PARTS`] parts of bounded size each.
+//!
+//! **After a restart** an origin's counter starts again, and its new
+//! adverts are older than the ones the network holds, so they are refused
+//! as stale until those expire (their lifetime). The driver can avoid that
+//! by giving the node a sequence base that grows across restarts (a wall
+//! clock's seconds); the database only compares numbers.
+
+use std::collections::BTreeMap;
+
+use crate::identity::Address;
+use crate::time::{Duration, Time};
+use crate::wire::{Advert, AdvertLink, AdvertLocator};
+
+/// The database's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbLimits {
+    /// Origins held, at most.
+    pub max_origins: usize,
+    /// The least time between two sequence numbers of one origin.
+    pub min_update_interval: Duration,
+}
+
+impl Default for DbLimits {
+    fn default() -> Self {
+        DbLimits {
+            max_origins: 16_384,
+            min_update_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What the database did with adverts, by outcome.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DbStats {
+    /// Taken: new origins, new sequence numbers, new parts.
+    pub accepted: u64,
+    /// Already held (a flooded copy that came another way).
+    pub duplicate: u64,
+    /// Older than the one held, or already expired on arrival.
+    pub stale: u64,
+    /// A new sequence number sooner than `min_update_interval`.
+    pub too_frequent: u64,
+    /// A new origin while `max_origins` were held.
+    pub full: u64,
+    /// A part that contradicts the parts held (another part count).
+    pub inconsistent: u64,
+    /// Origins dropped when their adverts' lifetimes ended.
+    pub expired: u64,
+}
+
+/// What [`TopologyDb::insert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insert {
+    /// New to this node: flood it on.
+    New,
+    /// Held already, or refused (see [`DbStats`]): not flooded.
+    Dropped,
+}
+
+struct Origin {
+    seq: u64,
+    /// One slot per part of `seq`.
+    parts: Vec<Option<Advert>>,
+    /// When each held part expires.
+    expires: Vec<Time>,
+    /// When `seq` was first heard.
+    since: Time,
+}
+
+impl Origin {
+    fn expiry(&self) -> Time {
+        self.parts
+            .iter()
+            .zip(&self.expires)
+            .filter(|(p, _)| p.is_some())
+            .map(|(_, &t)| t)
+            .min()
+            .unwrap_or(Time::NEVER)
+    }
+}
+
+/// A node's topology database (see the module docs).
+pub struct TopologyDb {
+    limits: DbLimits,
+    origins: BTreeMap<Address, Origin>,
+    /// Counters.
+    pub stats: DbStats,
+}
+
+impl TopologyDb {
+    /// An empty database.
+    pub fn new(limits: DbLimits) -> TopologyDb {
+        TopologyDb {
+            limits,
+            origins: BTreeMap::new(),
+            stats: DbStats::default(),
+        }
+    }
+
+    /// Origins held.
+    pub fn len(&self) -> usize {
+        self.origins.len()
+    }
+
+    /// Whether no origin is held.
+    pub fn is_empty(&self) -> bool {
+        self.origins.is_empty()
+    }
+
+    /// Takes a verified advert (see [`super::adverts::verify`]) heard at `now`.
+    pub fn insert(&mut self, now: Time, advert: Advert) -> Insert {
+        let Some(left) = advert
+            .lifetime_s
+            .checked_sub(advert.age_s)
+            .filter(|&l| l > 0)
+        else {
+            self.stats.stale += 1;
+            return Insert::Dropped;
+        };
+        let expires = now + Duration::from_secs(u64::from(left));
+        let addr = crate::identity::Address::of(&advert.origin);
+        let part = usize::from(advert.part);
+        let parts = usize::from(advert.parts);
+        match self.origins.get_mut(&addr) {
+            Some(o) if advert.seq < o.seq => {
+                self.stats.stale += 1;
+                Insert::Dropped
+            }
+            Some(o) if advert.seq == o.seq => {
+                if o.parts.len() != parts {
+                    self.stats.inconsistent += 1;
+                    return Insert::Dropped;
+                }
+                if o.parts[part].is_some() {
+                    self.stats.duplicate += 1;
+                    return Insert::Dropped;
+                }
+                o.parts[part] = Some(advert);
+                o.expires[part] = expires;
+                self.stats.accepted += 1;
+                Insert::New
+            }
+            Some(o) => {
+                if now < o.since + self.limits.min_update_interval {
+                    self.stats.too_frequent += 1;
+                    return Insert::Dropped;
+                }
+                *o = Self::origin(now, advert, expires);
+                self.stats.accepted += 1;
+                Insert::New
+            }
+            None => {
+                if self.origins.len() >= self.limits.max_origins {
+                    self.stats.full += 1;
+                    return Insert::Dropped;
+                }
+                self.origins
+                    .insert(addr, Self::origin(now, advert, expires));
+                self.stats.accepted += 1;
+                Insert::New
+            }
+        }
+    }
+
+    fn origin(now: Time, advert: Advert, expires: Time) -> Origin {
+        let parts = usize::from(advert.parts);
+        let part = usize::from(advert.part);
+        let mut o = Origin {
+            seq: advert.seq,
+            parts: vec![None; parts],
+            expires: vec![Time::NEVER; parts],
+            since: now,
+        };
+        o.expires[part] = expires;
+        o.parts[part] = Some(advert);
+        o
+    }
+
+    /// Drops the parts whose lifetimes ended, and the origins left with
+    /// none; returns how many origins went.
+    pub fn expire(&mut self, now: Time) -> usize {
+        let before = self.origins.len();
+        for o in self.origins.values_mut() {
+            for (p, &t) in o.parts.iter_mut().zip(&o.expires) {
+                if t <= now {
+                    *p = None;
+                }
+            }
+        }
+        self.origins
+            .retain(|_, o| o.parts.iter().any(Option::is_some));
+        let gone = before - self.origins.len();
+        self.stats.expired += gone as u64;
+        gone
+    }
+
+    /// The next time a part expires.
+    pub fn next_expiry(&self) -> Time {
+        self.origins
+            .values()
+            .map(Origin::expiry)
+            .min()
+            .unwrap_or(Time::NEVER)
+    }
+
+    /// The sequence number held for `origin`.
+    pub fn seq(&self, origin: &Address) -> Option<u64> {
+        self.origins.get(origin).map(|o| o.seq)
+    }
+
+    /// The held parts of `origin`'s advert.
+    pub fn parts(&self, origin: &Address) -> impl Iterator<Item = &Advert> + '_ {
+        self.origins
+            .get(origin)
+            .into_iter()
+            .flat_map(|o| o.parts.iter().flatten())
+    }
+
+    /// The links `origin` advertises (all held parts).
+    fn advertised(&self, origin: &Address) -> impl Iterator<Item = &AdvertLink> + '_ {
+        self.parts(origin).flat_map(|p| p.neighbours.iter())
+    }
+
+    /// Whether `b` is among the neighbours `a` advertises.
+    fn lists(&self, a: &Address, b: &Address) -> bool {
+        self.parts(a).any(|p| {
+            p.neighbours
+                .binary_search_by(|n| n.neighbour.cmp(b))
+                .is_ok()
+        })
+    }
+
+    /// Every link both of whose ends advertise it, once per direction, as
+    /// (from, to, what `from` measured), in address order.
+    pub fn links(&self) -> Vec<(Address, Address, AdvertLink)> {
+        let mut out = Vec::new();
+        for a in self.origins.keys() {
+            for l in self.advertised(a) {
+                if self.lists(&l.neighbour, a) {
+                    out.push((*a, l.neighbour, *l));
+                }
+            }
+        }
+        out.sort_by_key(|x| (x.0, x.1));
+        out.dedup_by(|x, y| (x.0, x.1) == (y.0, y.1));
+        out
+    }
+
+    /// The graph of the two-way links, for path finding: node `i` is
+    /// `nodes[i]` (the origins held and the ends of their links, in address
+    /// order), each direction's cost is `metric` of what its start
+    /// measured.
+    pub fn graph(
+        &self,
+        metric: impl Fn(&AdvertLink) -> u64,
+    ) -> (super::paths::Graph, Vec<Address>) {
+        let links = self.links();
+        let mut nodes: Vec<Address> = self.origins.keys().copied().collect();
+        nodes.extend(links.iter().map(|l| l.1));
+        nodes.sort();
+        nodes.dedup();
+        let index = |a: &Address| nodes.binary_search(a).expect("listed above") as u32;
+        let mut g = super::paths::Graph::new(nodes.len());
+        for (a, b, l) in &links {
+            g.add_edge(index(a), index(b), metric(l));
+        }
+        (g, nodes)
+    }
+
+    /// The gateways known, with their advertised capacities.
+    pub fn gateways(&self) -> Vec<(Address, u64)> {
+        self.origins
+            .keys()
+            .filter_map(|a| {
+                let bps = self.parts(a).map(|p| p.gateway_bps).max()?;
+                (bps > 0).then_some((*a, bps))
+            })
+            .collect()
+    }
+
+    /// Where `origin` says it can be reached.
+    pub fn locators(&self, origin: &Address) -> Vec<AdvertLocator> {
+        let mut l: Vec<AdvertLocator> = self
+            .parts(origin)
+            .flat_map(|p| p.locators.iter().copied())
+            .collect();
+        l.sort();
+        l.dedup();
+        l
+    }
+}
+
+#[cfg(test)]
+mod tests;
