@@ -9,25 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// `meshnode recv` at the last node, in the background; its output.
-fn start_recv(c: &Chain, count: u64) -> (std::process::Child, std::path::PathBuf) {
-    let out = c.dir.path().join("inbox");
-    let last = c.nodes.last().unwrap();
-    let child = Command::new(BIN)
-        .args(["recv", "--out"])
-        .arg(&out)
-        .args(["--count", &count.to_string(), "--control"])
-        .arg(&last.control)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("recv registered", Duration::from_secs(30), || {
-        last.status()["recv_dir"].is_string()
-    });
-    (child, out)
-}
-
 /// A's `send` of `file` on `route`, which must succeed (the nodes' logs
 /// are shown if it does not).
 fn send_ok(c: &Chain, route: u64, file: &std::path::Path) {

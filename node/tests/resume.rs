@@ -4,31 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-
-/// `meshnode recv` at the last node, in the background; its directory.
-fn start_recv(c: &Chain) -> (Child, PathBuf) {
-    let out = c.dir.path().join("inbox");
-    let last = c.nodes.last().unwrap();
-    let child = Command::new(BIN)
-        .args(["recv", "--out"])
-        .arg(&out)
-        .args(["--count", "1", "--control"])
-        .arg(&last.control)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("recv registered", Duration::from_secs(30), || {
-        last.status()["recv_dir"].is_string()
-    });
-    (child, out)
-}
 
 /// `meshnode send ARGS` at A, in the background.
 fn send(c: &Chain, args: &[&str]) -> Child {
@@ -107,7 +88,7 @@ fn a_connections_transfer_carries_on_across_a_relay_restart() {
     let mut c = Chain::start(4, 0.0, None, r#", "dead_interval": "3s""#);
     let file = c.dir.path().join("big.bin");
     std::fs::write(&file, &data).unwrap();
-    let (recv, inbox) = start_recv(&c);
+    let (recv, inbox) = start_recv(&c, 1);
     let conn = c.open_connection();
     let sender = send(
         &c,
@@ -158,7 +139,7 @@ fn a_routes_transfer_resumes_on_a_new_route_with_its_id() {
     let mut c = Chain::start(4, 0.0, None, r#", "dead_interval": "3s""#);
     let file = c.dir.path().join("resumed.bin");
     std::fs::write(&file, &data).unwrap();
-    let (recv, inbox) = start_recv(&c);
+    let (recv, inbox) = start_recv(&c, 1);
     let route = c.open_route();
     let sender = send(
         &c,

@@ -120,11 +120,6 @@ impl Driver {
             debug!("dropped {} bytes from unknown sender {from}", bytes.len());
             return;
         };
-        let probation = self
-            .links
-            .values()
-            .filter(|s| s.probation_until.is_some())
-            .count();
         // The INITs of unknown senders cost a key agreement each (open
         // peering: their keys are anybody's), from addresses nobody has
         // proven: at most INIT_RATE a second (a burst of INIT_BURST) are
@@ -141,6 +136,13 @@ impl Driver {
             return;
         }
         self.init_tat = self.init_tat.max(now_i) + interval;
+        // Counted only for INITs within the budget: a flood over it costs
+        // no walk over the links.
+        let probation = self
+            .links
+            .values()
+            .filter(|s| s.probation_until.is_some())
+            .count();
         if probation >= MAX_PROBATION {
             self.stats.unknown_sender_datagrams += 1;
             warn!("too many handshakes in progress: ignoring {from}");

@@ -484,3 +484,23 @@ pub fn tail(s: &str, n: usize) -> &str {
     }
     &s[i..]
 }
+
+/// `meshnode recv` at the chain's last node, in the background, exiting
+/// after `count` transfers; its output directory.
+pub fn start_recv(c: &Chain, count: u64) -> (Child, PathBuf) {
+    let out = c.dir.path().join("inbox");
+    let last = c.nodes.last().unwrap();
+    let child = Command::new(BIN)
+        .args(["recv", "--out"])
+        .arg(&out)
+        .args(["--count", &count.to_string(), "--control"])
+        .arg(&last.control)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("recv registered", Duration::from_secs(30), || {
+        last.status()["recv_dir"].is_string()
+    });
+    (child, out)
+}
