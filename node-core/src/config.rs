@@ -105,6 +105,9 @@ pub struct Config {
     pub max_tunnels: usize,
     /// How connections replace broken routes.
     pub reopen: crate::connection::ReopenPolicy,
+    /// Link-state adverts and the topology database (`None`: the node runs
+    /// no discovery; paths come from the application).
+    pub discovery: Option<crate::discovery::flood::DiscoveryConfig>,
 }
 
 /// Which tunnels a node accepts from others (`Input::IncomingTunnel`).
@@ -170,6 +173,7 @@ impl Default for Config {
             incoming_tunnels: IncomingTunnels::Any,
             max_tunnels: 256,
             reopen: crate::connection::ReopenPolicy::default(),
+            discovery: None,
         }
     }
 }
@@ -277,6 +281,9 @@ impl Config {
             return Err(ConfigError::Inconsistent(
                 "reopen.delay must be positive and at most reopen.max_delay",
             ));
+        }
+        if let Some(d) = &self.discovery {
+            d.check().map_err(ConfigError::Inconsistent)?;
         }
         if self.max_message_size > u32::MAX as usize {
             return Err(ConfigError::Inconsistent(

@@ -17,8 +17,10 @@
 use std::collections::VecDeque;
 
 use crate::config::Config;
+use crate::crypto::CryptoSuite;
+use crate::discovery::flood::Discovery;
 use crate::identity::Address;
-use crate::interface::{Event, LinkId};
+use crate::interface::{CONTROL_CHANNEL, Event, LinkId};
 use crate::link::{LinkEvent, Upper, Written};
 use crate::neighbours::{Change, Neighbours};
 use crate::route::{RouteSent, Routes};
@@ -44,6 +46,8 @@ pub(crate) struct Above<'a> {
     pub tunnels: &'a mut Tunnels,
     /// Links to close at the next poll (refused by the tunnel policy).
     pub refuse: &'a mut Vec<LinkId>,
+    pub discovery: &'a mut Discovery,
+    pub suite: &'static dyn CryptoSuite,
 }
 
 /// Moves the route layer's events into the node's queue, then queues `ev`.
@@ -66,9 +70,10 @@ impl Above<'_> {
 
     /// `link` lost its session: the neighbour keeps its other links, or is
     /// gone (and its routes break).
-    fn link_gone(&mut self, link: LinkId) {
+    fn link_gone(&mut self, now: Time, link: LinkId) {
         if let Change::Unreachable(peer) = self.neighbours.link_gone(link) {
             self.routes.on_neighbour_lost(peer);
+            self.discovery.on_neighbour_gone(now, peer);
         }
     }
 }
@@ -140,7 +145,7 @@ impl Upper for Above<'_> {
         }
     }
 
-    fn on_event(&mut self, _now: Time, event: LinkEvent) {
+    fn on_event(&mut self, now: Time, event: LinkEvent) {
         match event {
             LinkEvent::Established {
                 link,
@@ -152,7 +157,7 @@ impl Upper for Above<'_> {
                 let address = Address::of(&peer);
                 // A replaced session: the link was in the table with its old
                 // session.
-                self.link_gone(link);
+                self.link_gone(now, link);
                 if !self.tunnels.accepts(self.config, link, &peer) {
                     // An incoming tunnel from a key the policy refuses: it
                     // never becomes a neighbour's link, and closes.
@@ -169,7 +174,9 @@ impl Upper for Above<'_> {
                     // teardowns as unknown routes).
                     self.routes.on_neighbour_reset(address);
                 }
-                self.neighbours.link_up(link, address, rate_bps);
+                if let Change::Reachable(_) = self.neighbours.link_up(link, address, rate_bps) {
+                    self.discovery.on_neighbour_up(now, address);
+                }
                 self.routes.on_neighbour_up(address);
                 self.push(Event::LinkEstablished {
                     link,
@@ -179,7 +186,7 @@ impl Upper for Above<'_> {
                 });
             }
             LinkEvent::Dead { link } => {
-                self.link_gone(link);
+                self.link_gone(now, link);
                 self.push(Event::LinkDead { link });
             }
             LinkEvent::Closed {
@@ -187,7 +194,7 @@ impl Upper for Above<'_> {
                 reason,
                 unsent_messages,
             } => {
-                self.link_gone(link);
+                self.link_gone(now, link);
                 self.tunnels.on_link_closed(link);
                 self.push(Event::LinkClosed {
                     link,
@@ -197,6 +204,20 @@ impl Upper for Above<'_> {
             }
             LinkEvent::PeerRejected { link, offered } => {
                 self.push(Event::PeerRejected { link, offered })
+            }
+            LinkEvent::Message {
+                link,
+                channel: CONTROL_CHANNEL,
+                data,
+            } => {
+                // The node's own control traffic: to the layer that owns
+                // the type byte (the owner ranges of `wire::upper`).
+                let Some(peer) = self.neighbours.peer_of(link) else {
+                    return;
+                };
+                if !self.discovery.on_message(now, peer, &data, self.suite) {
+                    *self.unknown_frames += 1;
+                }
             }
             LinkEvent::Message {
                 link,

@@ -24,6 +24,8 @@ pub(crate) enum Owner {
     Route(u64),
     /// The connections' next new route.
     Connections,
+    /// The discovery layer: its next advert, the database's next expiry.
+    Discovery,
 }
 
 /// Each owner's earliest deadline, ordered by time.

@@ -49,11 +49,18 @@ pub fn sign(suite: &dyn CryptoSuite, identity: &Identity, advert: &mut Advert) -
 /// Decodes and checks a received advert (see the module docs).
 pub fn verify(suite: &dyn CryptoSuite, bytes: &[u8]) -> Result<Advert, AdvertError> {
     let advert = wire::Advert::decode(bytes).map_err(|_| AdvertError::Malformed)?;
-    check_contents(&advert)?;
-    if !suite.verify(&advert.origin, &digest(&advert), &advert.signature) {
+    check(suite, &advert)?;
+    Ok(advert)
+}
+
+/// Checks a decoded advert: its contents, then its signature (the costly
+/// part, so a receiver can first ask whether the advert is news).
+pub fn check(suite: &dyn CryptoSuite, advert: &Advert) -> Result<(), AdvertError> {
+    check_contents(advert)?;
+    if !suite.verify(&advert.origin, &digest(advert), &advert.signature) {
         return Err(AdvertError::BadSignature);
     }
-    Ok(advert)
+    Ok(())
 }
 
 /// The checks that need no key: cheap, so they come first.

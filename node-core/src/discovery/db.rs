@@ -8,15 +8,21 @@
 //! others. Bounds a peer cannot push past, each refusal counted: at most
 //! [`DbLimits::max_origins`] origins (a new one past that is refused, not
 //! swapped in: a flood of fresh keys cannot evict the origins already
-//! known), at most one new sequence number per origin per
-//! [`DbLimits::min_update_interval`] (a node that re-signs nonstop floods
-//! nobody), and at most [`Advert::MAX_PARTS`] parts of bounded size each.
+//! known), one new sequence number per origin per
+//! [`DbLimits::min_update_interval`] on average, with a burst of
+//! [`UPDATE_BURST`] (a node that re-signs nonstop floods nobody; the burst
+//! is there because adverts an origin signed a second apart can arrive
+//! closer together, by paths of unequal delay, or all at once when a new
+//! neighbour hands over its database), and at most [`Advert::MAX_PARTS`]
+//! parts of bounded size each. An advert refused as too frequent is
+//! superseded by its origin's next one (its refresh at the latest).
 //!
 //! **After a restart** an origin's counter starts again, and its new
-//! adverts are older than the ones the network holds, so they are refused
-//! as stale until those expire (their lifetime). The driver can avoid that
-//! by giving the node a sequence base that grows across restarts (a wall
-//! clock's seconds); the database only compares numbers.
+//! adverts are older than the ones the network holds. The flood layer
+//! handles it (a node that hears an advert of its own past its counter
+//! moves the counter on, as OSPF does); a driver can also give the node a
+//! sequence base that grows across restarts. The database only compares
+//! numbers.
 
 use std::collections::BTreeMap;
 
@@ -76,9 +82,15 @@ struct Origin {
     parts: Vec<Option<Advert>>,
     /// When each held part expires.
     expires: Vec<Time>,
-    /// When `seq` was first heard.
-    since: Time,
+    /// New sequence numbers this origin may still bring at once, as of
+    /// `tokens_at`.
+    tokens: u32,
+    tokens_at: Time,
 }
+
+/// New sequence numbers of one origin the database takes at once (see the
+/// module docs).
+pub const UPDATE_BURST: u32 = 4;
 
 impl Origin {
     fn expiry(&self) -> Time {
@@ -154,11 +166,24 @@ impl TopologyDb {
                 Insert::New
             }
             Some(o) => {
-                if now < o.since + self.limits.min_update_interval {
+                let interval = self.limits.min_update_interval.as_nanos().max(1);
+                let earned = (now.as_nanos().saturating_sub(o.tokens_at.as_nanos()) / interval)
+                    .min(u64::from(UPDATE_BURST)) as u32;
+                let tokens = (o.tokens + earned).min(UPDATE_BURST);
+                if tokens == 0 {
                     self.stats.too_frequent += 1;
                     return Insert::Dropped;
                 }
+                // The remainder of an interval is kept, unless the bucket
+                // was full.
+                let tokens_at = if tokens == UPDATE_BURST {
+                    now
+                } else {
+                    o.tokens_at + Duration::from_nanos(u64::from(earned) * interval)
+                };
                 *o = Self::origin(now, advert, expires);
+                o.tokens = tokens - 1;
+                o.tokens_at = tokens_at;
                 self.stats.accepted += 1;
                 Insert::New
             }
@@ -182,7 +207,8 @@ impl TopologyDb {
             seq: advert.seq,
             parts: vec![None; parts],
             expires: vec![Time::NEVER; parts],
-            since: now,
+            tokens: UPDATE_BURST - 1,
+            tokens_at: now,
         };
         o.expires[part] = expires;
         o.parts[part] = Some(advert);
@@ -205,6 +231,51 @@ impl TopologyDb {
         let gone = before - self.origins.len();
         self.stats.expired += gone as u64;
         gone
+    }
+
+    /// Whether `advert` would be taken (before its signature is checked:
+    /// a copy already held, or an older one, is refused without the cost
+    /// of a verification). Counts nothing.
+    pub fn is_news(&self, advert: &Advert) -> bool {
+        let addr = Address::of(&advert.origin);
+        match self.origins.get(&addr) {
+            None => true,
+            Some(o) if advert.seq > o.seq => true,
+            Some(o) if advert.seq == o.seq => o
+                .parts
+                .get(usize::from(advert.part))
+                .is_some_and(|p| p.is_none() && o.parts.len() == usize::from(advert.parts)),
+            Some(_) => false,
+        }
+    }
+
+    /// Every held part, as (origin, part), in order.
+    pub fn held(&self) -> impl Iterator<Item = (Address, u8)> + '_ {
+        self.origins.iter().flat_map(|(a, o)| {
+            o.parts
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.is_some())
+                .map(move |(i, _)| (*a, i as u8))
+        })
+    }
+
+    /// A held part as it is passed on at `now`: its age counts the time it
+    /// was held here, rounded up, plus one second for the hop. `None` if it
+    /// is not held, or would arrive expired.
+    pub fn to_flood(&self, origin: &Address, part: u8, now: Time) -> Option<Advert> {
+        let o = self.origins.get(origin)?;
+        let i = usize::from(part);
+        let p = o.parts.get(i)?.as_ref()?;
+        let left_ns = o.expires[i].as_nanos().checked_sub(now.as_nanos())?;
+        let left_s = (left_ns / 1_000_000_000) as u32;
+        let age = p.lifetime_s.saturating_sub(left_s).saturating_add(1);
+        if age >= p.lifetime_s {
+            return None;
+        }
+        let mut a = p.clone();
+        a.age_s = age;
+        Some(a)
     }
 
     /// The next time a part expires.

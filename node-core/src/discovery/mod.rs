@@ -8,9 +8,10 @@
 //!   paths by a metric, k link-disjoint or node-disjoint paths, the nearest
 //!   gateways by hops.
 //!
-//! The link-state adverts, the topology database and the route sets come
-//! next, on top of these.
+//! - [`flood`]: the layer in a node: originating adverts, flooding them
+//!   over the control channel, checking what arrives.
 
 pub mod adverts;
 pub mod db;
+pub mod flood;
 pub mod paths;

@@ -3,13 +3,12 @@
 use super::handshake::{self, HandshakeError};
 use super::handshake_state::{MAX_PENDING_RESPONSES, PendingResponse};
 use super::keys::{RekeyOutcome, Role};
-use super::recv::Violation;
 use super::sent::{SentFrame, SentPacket};
 use super::session::{OpenError, Session};
 use super::{Ctx, Link, LinkEvent, Upper};
 use crate::crypto::TAG_LEN;
 use crate::identity::PublicKey;
-use crate::interface::{CONTROL_CHANNEL, CloseReason};
+use crate::interface::CloseReason;
 use crate::time::{Duration, Time};
 use crate::wire::{AckFrame, Datagram, Frame, HandshakeInit, HandshakeResp, SealedHeader, frames};
 
@@ -321,12 +320,12 @@ impl<T> Link<T> {
                 Frame::Padding(_) | Frame::Ping => {}
                 Frame::Ack(ack) => self.on_ack(now, &ack, ctx, up),
                 Frame::Data(d) => {
-                    let result = if d.channel == CONTROL_CHANNEL {
-                        Err(Violation("data on the reserved control channel"))
-                    } else {
+                    // Channel 0 carries the node's own control messages
+                    // (adverts): delivered like any other, and handed to
+                    // the layers above, which own their contents.
+                    let result =
                         self.recv
-                            .on_data(&d, Self::recv_limits(ctx.config), &mut delivered)
-                    };
+                            .on_data(&d, Self::recv_limits(ctx.config), &mut delivered);
                     if result.is_err() {
                         self.stats.protocol_violations += 1;
                     }

@@ -383,6 +383,11 @@ impl<T> Link<T> {
         self.send.backlog()
     }
 
+    /// Whether the round-trip time was measured yet (not the initial guess).
+    pub fn rtt_sampled(&self) -> bool {
+        self.rtt.has_sample()
+    }
+
     /// A snapshot for status displays.
     pub fn info(&self, id: LinkId) -> crate::node::LinkInfo {
         crate::node::LinkInfo {

@@ -25,6 +25,7 @@ use crate::timers::{Owner, TimerTable};
 use crate::tunnels::Tunnels;
 
 mod connections;
+mod discovery;
 mod links;
 mod routes;
 mod timers;
@@ -53,6 +54,9 @@ pub enum TimeoutReason {
         /// The connection.
         connection: crate::ConnectionHandle,
     },
+    /// The discovery layer: the node's next advert, or the topology
+    /// database's next expiry.
+    Discovery,
 }
 
 /// A snapshot of one link, for status displays.
@@ -106,6 +110,8 @@ pub struct Node {
     routes: Routes,
     /// Connections: what the application holds above routes.
     connections: Connections,
+    /// Link-state adverts and the topology database.
+    discovery: crate::discovery::flood::Discovery,
     /// The node's one event queue (see `dispatch`).
     events: VecDeque<Event>,
     /// Upper frames of layers this node does not run.
@@ -147,6 +153,10 @@ impl Node {
             suite: config.suite.suite(),
             routes: Routes::new(&config, identity.clone(), route_seed),
             connections: Connections::default(),
+            discovery: crate::discovery::flood::Discovery::new(
+                config.discovery.clone(),
+                identity.address(),
+            ),
             config,
             identity,
             rng,
@@ -248,6 +258,7 @@ impl Node {
                                 &mut self.events,
                             );
                         }
+                        Owner::Discovery => self.fire_discovery(now),
                     }
                 }
                 flush(&mut self.events, &mut self.routes);
@@ -371,6 +382,7 @@ impl Node {
             refuse,
             cursor,
             dirty_links,
+            discovery,
             ..
         } = self;
         Parts {
@@ -390,6 +402,8 @@ impl Node {
                 config,
                 tunnels,
                 refuse,
+                discovery,
+                suite: *suite,
             },
             cursor,
             dirty_links,
@@ -487,6 +501,7 @@ impl Node {
             return o;
         }
         self.close_idle_drained(now);
+        self.pump_discovery(now);
         while let Some(link) = self.refuse.pop() {
             // The peer proved a key the incoming policy does not accept.
             if let Some((l, _, mut above)) = self.split(link) {
@@ -557,6 +572,7 @@ impl Node {
             Owner::Connections => TimeoutReason::Connection {
                 connection: self.connections.next_due()?,
             },
+            Owner::Discovery => TimeoutReason::Discovery,
         })
     }
 

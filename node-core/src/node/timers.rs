@@ -22,6 +22,11 @@ impl Node {
             self.connections.table_at = at;
             timers.set(Owner::Connections, at);
         }
+        let at = self.discovery.deadline();
+        if at != self.discovery.table_at {
+            self.discovery.table_at = at;
+            timers.set(Owner::Discovery, at);
+        }
         self.routes
             .refresh_dirty(|h, at| timers.set(Owner::Route(h), at));
         for id in self.dirty_links.drain(..) {
@@ -50,6 +55,7 @@ impl Node {
             truth = truth.min(l.next_timer(&self.config).0);
         }
         truth = truth.min(self.connections.deadline());
+        truth = truth.min(self.discovery.deadline());
         for h in self.routes.handles() {
             truth = truth.min(self.routes.deadline(h.0).map_or(Time::NEVER, |(t, _)| t));
         }

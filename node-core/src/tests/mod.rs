@@ -1,6 +1,7 @@
 //! Scenario tests of whole nodes over the in-crate harness.
 
 mod connections;
+mod discovery;
 mod failover;
 mod harness;
 mod lifecycle;

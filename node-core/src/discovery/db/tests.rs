@@ -25,10 +25,26 @@ fn newer_sequence_numbers_replace_older_ones_and_copies_are_not_flooded_again() 
     assert_eq!(db.stats.stale, 1);
     assert_eq!(db.insert(t(2), advert_of(&id[0], 6, &[])), Insert::New);
     assert_eq!(db.seq(&id[0].address()), Some(6));
-    // Re-signing nonstop: one new sequence number per second at most.
-    assert_eq!(db.insert(t(2), advert_of(&id[0], 7, &[])), Insert::Dropped);
+    // Re-signing nonstop: a burst, then one new sequence number per second.
+    // (6 came after a quiet 2 s: the burst was full.)
+    for seq in 7..10 {
+        assert_eq!(db.insert(t(2), advert_of(&id[0], seq, &[])), Insert::New);
+    }
+    assert_eq!(db.insert(t(2), advert_of(&id[0], 10, &[])), Insert::Dropped);
     assert_eq!(db.stats.too_frequent, 1);
-    assert_eq!(db.insert(t(3), advert_of(&id[0], 7, &[])), Insert::New);
+    let half = t(2) + Duration::from_millis(500);
+    assert_eq!(db.insert(half, advert_of(&id[0], 10, &[])), Insert::Dropped);
+    assert_eq!(db.insert(t(3), advert_of(&id[0], 10, &[])), Insert::New);
+    assert_eq!(db.insert(t(3), advert_of(&id[0], 11, &[])), Insert::Dropped);
+    // 100 s of nonstop re-signing, ten per second: about 100 taken.
+    let mut taken = 0;
+    for i in 0..1000u64 {
+        let at = t(4) + Duration::from_millis(100 * i);
+        if db.insert(at, advert_of(&id[0], 12 + i, &[])) == Insert::New {
+            taken += 1;
+        }
+    }
+    assert!((100..=104).contains(&taken), "{taken}");
 }
 
 #[test]

@@ -1,0 +1,110 @@
+//! The node's side of discovery (see [`crate::discovery::flood`]): what
+//! the layer needs from the links and the neighbour table.
+
+use super::Node;
+use crate::discovery::db::TopologyDb;
+use crate::discovery::flood::{DiscoveryStats, FLOOD_BACKLOG};
+use crate::interface::CONTROL_CHANNEL;
+use crate::time::Time;
+use crate::wire::{Advert, AdvertLink, Class};
+
+impl Node {
+    /// The discovery layer's timer: the database ages out; our advert is
+    /// signed if it is due.
+    pub(super) fn fire_discovery(&mut self, now: Time) {
+        if self.discovery.fire(now) {
+            let links = self.advert_links();
+            // A link without an RTT sample advertises the initial guess:
+            // its measured RTT follows in the next advert.
+            let guessed = links
+                .iter()
+                .filter_map(|l| self.neighbours.carrier(&l.neighbour))
+                .any(|c| self.links.get(&c).is_some_and(|l| !l.rtt_sampled()));
+            self.discovery
+                .originate(now, &self.identity, self.suite, links, guessed);
+        }
+    }
+
+    /// What we advertise of each neighbour: what its carrier link measured.
+    fn advert_links(&self) -> Vec<AdvertLink> {
+        self.neighbours()
+            .filter_map(|n| {
+                let carrier = n.carrier?;
+                let l = n.links.iter().find(|l| l.link == carrier)?;
+                let rtt_us = (l.srtt.as_nanos() / 1000).min(u64::from(Advert::MAX_RTT_US)) as u32;
+                let loss = (l.lost.min(l.sent) * u64::from(u16::MAX))
+                    .checked_div(l.sent)
+                    .unwrap_or(0) as u16;
+                let rate_kbps = l
+                    .rate_bps
+                    .map_or(0, |r| (r / 1000).min(u64::from(u32::MAX)) as u32);
+                Some(AdvertLink {
+                    neighbour: n.address,
+                    rtt_us,
+                    loss,
+                    rate_kbps,
+                })
+            })
+            .collect()
+    }
+
+    /// Moves waiting adverts into the links of their neighbours, while
+    /// each link's backlog is under [`FLOOD_BACKLOG`].
+    pub(super) fn pump_discovery(&mut self, now: Time) {
+        if !self.discovery.has_waiting() {
+            return;
+        }
+        for peer in self.discovery.waiting() {
+            let Some(link) = self.neighbours.carrier(&peer) else {
+                self.discovery.drop_waiting(peer);
+                continue;
+            };
+            let Some(l) = self.links.get_mut(&link) else {
+                continue;
+            };
+            let mut moved = false;
+            while l.send_backlog() < FLOOD_BACKLOG {
+                let Some(msg) = self.discovery.next_message(now, peer) else {
+                    break;
+                };
+                // Cannot fail: the link is established (it carries a
+                // neighbour), an advert is far below the message limit,
+                // and the backlog was checked.
+                let _ = l.send_message(CONTROL_CHANNEL, Class::Realtime, msg, &self.config);
+                moved = true;
+            }
+            if moved {
+                self.mark_dirty(link);
+            }
+        }
+    }
+
+    /// This node's topology database: every origin's latest advert.
+    pub fn topology(&self) -> &TopologyDb {
+        &self.discovery.db
+    }
+
+    /// The discovery layer's counters (the database's are in
+    /// [`Node::topology`]).
+    pub fn discovery_stats(&self) -> DiscoveryStats {
+        self.discovery.stats
+    }
+}
+
+#[cfg(test)]
+impl Node {
+    /// Tests: queues a control message on `link` as the node would (a
+    /// neighbour that sends what it likes on the control channel).
+    pub(crate) fn send_control(
+        &mut self,
+        link: crate::LinkId,
+        data: Vec<u8>,
+    ) -> Result<(), crate::CommandError> {
+        self.mark_dirty(link);
+        let config = &self.config;
+        self.links
+            .get_mut(&link)
+            .ok_or(crate::CommandError::UnknownLink(link))?
+            .send_message(CONTROL_CHANNEL, Class::Realtime, data, config)
+    }
+}
