@@ -28,6 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::discovery::find::{Destination, NoPath};
 use crate::identity::Address;
 use crate::interface::{Event, RouteCloseReason, RouteHandle};
 use crate::route::{RouteKind, Routes};
@@ -109,8 +110,11 @@ pub enum ConnectionCloseReason {
 /// A snapshot of a connection, for status displays and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionInfo {
-    /// The hops after this node, ending at the destination.
+    /// The hops after this node, ending at the destination (of its latest
+    /// route).
     pub path: Vec<Address>,
+    /// The destination, when the path came from the topology database.
+    pub destination: Option<Destination>,
     /// Its class.
     pub class: Class,
     /// Stream or datagrams.
@@ -129,6 +133,9 @@ pub struct ConnectionInfo {
 
 struct Connection {
     path: Vec<Address>,
+    /// Set when the path came from the topology database: each new route
+    /// asks it again.
+    destination: Option<Destination>,
     class: Class,
     kind: RouteKind,
     state: ConnectionState,
@@ -171,6 +178,7 @@ impl Connections {
             h,
             Connection {
                 path,
+                destination: None,
                 class,
                 kind,
                 state: ConnectionState::Opening,
@@ -182,6 +190,13 @@ impl Connections {
             },
         );
         Ok(ConnectionHandle(h))
+    }
+
+    /// Notes that `c`'s paths come from the topology database.
+    pub fn set_destination(&mut self, c: ConnectionHandle, d: Destination) {
+        if let Some(conn) = self.conns.get_mut(&c.0) {
+            conn.destination = Some(d);
+        }
     }
 
     /// The route that carries the connection's messages now, if it is up.
@@ -333,14 +348,17 @@ impl Connections {
         self.waiting.first().map(|&(_, h)| ConnectionHandle(h))
     }
 
-    /// Builds a new route for every connection whose wait is over. A route
-    /// that cannot even be opened counts as a failed try.
+    /// Builds a new route for every connection whose wait is over (along
+    /// the path `find` gives for a connection to a destination). A route
+    /// that cannot even be opened, or a destination with no path now,
+    /// counts as a failed try.
     pub fn fire(
         &mut self,
         now: Time,
         routes: &mut Routes,
         policy: &ReopenPolicy,
         events: &mut std::collections::VecDeque<Event>,
+        find: &mut dyn FnMut(Destination) -> Result<Vec<Address>, NoPath>,
     ) {
         while let Some(&(t, h)) = self.waiting.first() {
             if t > now {
@@ -349,6 +367,20 @@ impl Connections {
             self.waiting.remove(&(t, h));
             let conn = self.conns.get_mut(&h).expect("waiting connections exist");
             conn.reopens += 1;
+            if let Some(d) = conn.destination {
+                match find(d) {
+                    Ok(p) => conn.path = p,
+                    Err(_) => {
+                        // Nothing known leads there now: a failed try; the
+                        // database may know more at the next.
+                        let reason = conn.last_break.unwrap_or(RouteCloseReason::Broken);
+                        if let Err(closed) = self.try_again(h, now, policy, reason) {
+                            events.push_back(closed);
+                        }
+                        continue;
+                    }
+                }
+            }
             match routes.open(now, conn.path.clone(), conn.class, conn.kind) {
                 Ok(route) => {
                     conn.state = ConnectionState::Opening;
@@ -372,6 +404,7 @@ impl Connections {
         let conn = self.conns.get(&c.0).filter(|c| !c.closing)?;
         Some(ConnectionInfo {
             path: conn.path.clone(),
+            destination: conn.destination,
             class: conn.class,
             kind: conn.kind,
             state: conn.state,

@@ -243,6 +243,18 @@ pub enum Command {
         /// Stream or datagrams.
         kind: crate::route::RouteKind,
     },
+    /// Open a connection to a destination (a node, or the nearest
+    /// gateway) along a path this node finds in its own topology database
+    /// (it runs discovery); each new route asks the database again.
+    /// Without a path: [`CommandError::NoPath`].
+    ConnectTo {
+        /// Where to.
+        destination: crate::discovery::find::Destination,
+        /// Its service class at every hop.
+        class: Class,
+        /// Stream or datagrams.
+        kind: crate::route::RouteKind,
+    },
     /// Send a message on a connection's route.
     ConnectionSend {
         /// The connection.
@@ -498,6 +510,14 @@ pub enum CommandError {
     /// A route path must name at least one hop and not this node.
     #[error("invalid route path: {0}")]
     InvalidPath(&'static str),
+    /// No path to the destination in this node's topology database.
+    #[error("no path to {destination:?}: {reason}")]
+    NoPath {
+        /// The destination asked for.
+        destination: crate::discovery::find::Destination,
+        /// Why.
+        reason: crate::discovery::find::NoPath,
+    },
     /// The node keeps `max_tunnels` tunnels already.
     #[error("the tunnel limit of {0} is reached")]
     TooManyTunnels(usize),

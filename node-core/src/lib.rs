@@ -88,6 +88,9 @@ pub use connection::{
     ConnectionCloseReason, ConnectionHandle, ConnectionInfo, ConnectionState, ReopenPolicy,
 };
 pub use crypto::SuiteKind;
+pub use discovery::find::{Destination, Metric, NoPath};
+pub use discovery::flood::{DiscoveryConfig, DiscoveryStats};
+pub use discovery::paths::Disjoint;
 pub use identity::{Address, Identity, PublicKey};
 pub use interface::{
     CONTROL_CHANNEL, CloseReason, Command, CommandError, Event, Input, LinkId, Locator, Output,

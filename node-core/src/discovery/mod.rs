@@ -8,10 +8,13 @@
 //!   paths by a metric, k link-disjoint or node-disjoint paths, the nearest
 //!   gateways by hops.
 //!
+//! - [`find`]: path requests on the node's own database (a destination,
+//!   or the nearest gateway), with clear errors when it cannot answer.
 //! - [`flood`]: the layer in a node: originating adverts, flooding them
 //!   over the control channel, checking what arrives.
 
 pub mod adverts;
 pub mod db;
+pub mod find;
 pub mod flood;
 pub mod paths;

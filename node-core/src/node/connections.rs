@@ -1,7 +1,9 @@
 //! The node's connection API (see [`crate::connection`]).
 
 use super::Node;
+use super::discovery::find_path;
 use crate::connection::{ConnectionHandle, ConnectionInfo};
+use crate::discovery::find::Destination;
 use crate::dispatch::flush;
 use crate::identity::Address;
 use crate::interface::{CommandError, Event};
@@ -23,6 +25,33 @@ impl Node {
     ) -> Result<ConnectionHandle, CommandError> {
         self.connections
             .open(self.now, &mut self.routes, path, class, kind)
+    }
+
+    /// Opens a connection to `destination` along the best path in this
+    /// node's topology database (see [`Command::ConnectTo`]); each route
+    /// that replaces a broken one asks the database again.
+    ///
+    /// [`Command::ConnectTo`]: crate::Command::ConnectTo
+    pub fn connect_to(
+        &mut self,
+        destination: Destination,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<ConnectionHandle, CommandError> {
+        let enabled = self.config.discovery.is_some();
+        let path = find_path(
+            enabled,
+            &self.discovery.db,
+            self.identity.address(),
+            destination,
+        )
+        .map_err(|reason| CommandError::NoPath {
+            destination,
+            reason,
+        })?;
+        self.connections
+            .open(self.now, &mut self.routes, path, class, kind)
+            .inspect(|&h| self.connections.set_destination(h, destination))
     }
 
     /// Sends a message on the connection's route (see [`Node::route_send`]).

@@ -3,12 +3,51 @@
 
 use super::Node;
 use crate::discovery::db::TopologyDb;
+use crate::discovery::find::{self, Destination, Metric, NoPath};
 use crate::discovery::flood::{DiscoveryStats, FLOOD_BACKLOG};
+use crate::discovery::paths::Disjoint;
+use crate::identity::Address;
 use crate::interface::CONTROL_CHANNEL;
 use crate::time::Time;
 use crate::wire::{Advert, AdvertLink, Class};
 
+/// The best path to `to` in `db`, as a connection asks for it.
+pub(super) fn find_path(
+    enabled: bool,
+    db: &TopologyDb,
+    me: Address,
+    to: Destination,
+) -> Result<Vec<Address>, NoPath> {
+    if !enabled {
+        return Err(NoPath::NoDiscovery);
+    }
+    let mut p = find::paths(db, me, to, 1, Disjoint::Links, Metric::Latency)?;
+    Ok(p.swap_remove(0))
+}
+
 impl Node {
+    /// Up to `k` link- or node-disjoint paths to `to` in this node's
+    /// database, cheapest first (each the hops after this node).
+    pub fn find_paths(
+        &self,
+        to: Destination,
+        k: usize,
+        kind: Disjoint,
+        metric: Metric,
+    ) -> Result<Vec<Vec<Address>>, NoPath> {
+        if self.config.discovery.is_none() {
+            return Err(NoPath::NoDiscovery);
+        }
+        find::paths(
+            &self.discovery.db,
+            self.identity.address(),
+            to,
+            k,
+            kind,
+            metric,
+        )
+    }
+
     /// The discovery layer's timer: the database ages out; our advert is
     /// signed if it is due.
     pub(super) fn fire_discovery(&mut self, now: Time) {

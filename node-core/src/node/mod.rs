@@ -26,6 +26,7 @@ use crate::tunnels::Tunnels;
 
 mod connections;
 mod discovery;
+use discovery::find_path;
 mod links;
 mod routes;
 mod timers;
@@ -251,11 +252,14 @@ impl Node {
                         Owner::Route(h) => self.routes.fire(now, h),
                         Owner::Connections => {
                             flush(&mut self.events, &mut self.routes);
+                            let (db, me) = (&self.discovery.db, self.identity.address());
+                            let enabled = self.config.discovery.is_some();
                             self.connections.fire(
                                 now,
                                 &mut self.routes,
                                 &self.config.reopen,
                                 &mut self.events,
+                                &mut |d| find_path(enabled, db, me, d),
                             );
                         }
                         Owner::Discovery => self.fire_discovery(now),
@@ -295,6 +299,14 @@ impl Node {
                                 .push_back(Event::ConnectionOpening { connection })
                         })
                     }
+                    Command::ConnectTo {
+                        destination,
+                        class,
+                        kind,
+                    } => self.connect_to(destination, class, kind).map(|connection| {
+                        self.events
+                            .push_back(Event::ConnectionOpening { connection })
+                    }),
                     Command::ConnectionSend { connection, data } => {
                         self.connection_send(connection, data)
                     }

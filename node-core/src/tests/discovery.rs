@@ -293,3 +293,52 @@ fn a_flood_of_fresh_origins_is_bounded_by_budget_and_database() {
 }
 
 use rand::SeedableRng;
+
+#[test]
+fn a_connection_to_a_destination_finds_its_path_and_a_new_one_when_it_breaks() {
+    let mut net = ring(9, 4);
+    assert!(net.run_until_cond(Duration::from_secs(3), converged));
+    net.run_for(Duration::from_secs(2));
+    let dest = net.identities[4].address();
+    let stranger = Address([7; 16]);
+    // Unknown: a clear error, at once.
+    assert_eq!(
+        net.nodes[1].connect_to(Destination::Node(stranger), Class::Bulk, RouteKind::Stream),
+        Err(CommandError::NoPath {
+            destination: Destination::Node(stranger),
+            reason: NoPath::Unknown
+        })
+    );
+    let c = net.nodes[1]
+        .connect_to(Destination::Node(dest), Class::Bulk, RouteKind::Stream)
+        .unwrap();
+    net.input(1, Input::Timeout);
+    assert!(net.run_until_cond(Duration::from_secs(1), |n| {
+        n.nodes[1].connection(c).unwrap().state == ConnectionState::Up
+    }));
+    let first = net.nodes[1].connection(c).unwrap().path;
+    assert_eq!(first.last(), Some(&dest));
+    // The shortest path by latency: every wire is 5 ms, so the fewest hops.
+    let hops = net.nodes[1]
+        .find_paths(Destination::Node(dest), 1, Disjoint::Links, Metric::Hops)
+        .unwrap()[0]
+        .len();
+    assert_eq!(first.len(), hops);
+    // Cut the first hop: the link dies, the route breaks, the neighbours'
+    // adverts drop the link, and the new route goes around.
+    let idx = |a: &Address| {
+        net.identities
+            .iter()
+            .position(|i| i.address() == *a)
+            .unwrap()
+    };
+    let (a, b) = (1, idx(&first[0]));
+    net.set_wire_up(a, b, false);
+    assert!(net.run_until_cond(Duration::from_secs(15), |n| {
+        let i = n.nodes[1].connection(c).unwrap();
+        i.state == ConnectionState::Up && i.reopens > 0
+    }));
+    let second = net.nodes[1].connection(c).unwrap().path;
+    assert_ne!(second[0], first[0]);
+    assert_eq!(second.last(), Some(&dest));
+}
