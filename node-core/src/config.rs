@@ -108,6 +108,8 @@ pub struct Config {
     /// Link-state adverts and the topology database (`None`: the node runs
     /// no discovery; paths come from the application).
     pub discovery: Option<crate::discovery::flood::DiscoveryConfig>,
+    /// Route sets (connections over several routes).
+    pub sets: crate::sets::SetConfig,
 }
 
 /// Which tunnels a node accepts from others (`Input::IncomingTunnel`).
@@ -174,6 +176,7 @@ impl Default for Config {
             max_tunnels: 256,
             reopen: crate::connection::ReopenPolicy::default(),
             discovery: None,
+            sets: crate::sets::SetConfig::default(),
         }
     }
 }
@@ -284,6 +287,18 @@ impl Config {
         }
         if let Some(d) = &self.discovery {
             d.check().map_err(ConfigError::Inconsistent)?;
+        }
+        let sets = &self.sets;
+        if sets.window == 0
+            || sets.window > sets.reorder_limit
+            || sets.detect_rtts == 0
+            || sets.min_detect > sets.max_detect
+            || sets.probe_interval == Duration::ZERO
+            || sets.max_members == 0
+        {
+            return Err(ConfigError::Inconsistent(
+                "sets: window positive and at most reorder_limit, detect_rtts and probe_interval positive, min_detect at most max_detect, max_members at least 1",
+            ));
         }
         if self.max_message_size > u32::MAX as usize {
             return Err(ConfigError::Inconsistent(

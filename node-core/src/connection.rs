@@ -161,6 +161,12 @@ pub(crate) struct Connections {
 }
 
 impl Connections {
+    /// A fresh handle (route sets draw theirs from the same counter).
+    pub fn alloc(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
     /// A new connection along `path`; its first route is opened at once.
     pub fn open(
         &mut self,

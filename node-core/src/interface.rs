@@ -255,6 +255,19 @@ pub enum Command {
         /// Stream or datagrams.
         kind: crate::route::RouteKind,
     },
+    /// Open a route set: a connection over `spec.count` routes at once,
+    /// to `destination` along disjoint paths this node finds itself, or
+    /// along `paths` when no destination is given (see `crate::sets`).
+    ConnectSet {
+        /// Where to (paths from the topology database).
+        destination: Option<crate::discovery::find::Destination>,
+        /// The paths, when no destination is given.
+        paths: Vec<Vec<Address>>,
+        /// How many routes, and how they are used.
+        spec: crate::sets::SetSpec,
+        /// Its service class at every hop.
+        class: Class,
+    },
     /// Send a message on a connection's route.
     ConnectionSend {
         /// The connection.
@@ -398,6 +411,24 @@ pub enum Event {
         /// Why.
         reason: RouteCloseReason,
     },
+    /// A route set from elsewhere reached this node (its first route):
+    /// its messages come as [`Event::ConnectionMessage`] of `connection`,
+    /// which can answer on it.
+    ConnectionIncoming {
+        /// The handle here.
+        connection: ConnectionHandle,
+        /// Its class.
+        class: Class,
+    },
+    /// A route set's active route was lost: its traffic moved to `to`.
+    ConnectionSwitched {
+        /// The connection.
+        connection: ConnectionHandle,
+        /// The route lost.
+        from: RouteHandle,
+        /// The route that carries the traffic now.
+        to: RouteHandle,
+    },
     /// A connection opened by [`Command::Connect`] got its handle.
     ConnectionOpening {
         /// The handle.
@@ -503,6 +534,9 @@ pub enum CommandError {
     /// The connection is not known here (never opened, or closed).
     #[error("unknown {0}")]
     UnknownConnection(ConnectionHandle),
+    /// The route set's window is full: try again after some is confirmed.
+    #[error("{0} has no room for the message yet")]
+    ConnectionFull(ConnectionHandle),
     /// The connection has no route up now (being built, or waiting to
     /// replace a broken one).
     #[error("{0} has no route up now")]

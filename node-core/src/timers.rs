@@ -26,6 +26,8 @@ pub(crate) enum Owner {
     Connections,
     /// The discovery layer: its next advert, the database's next expiry.
     Discovery,
+    /// Route sets: failure detection, probes, rebuilding.
+    Sets,
 }
 
 /// Each owner's earliest deadline, ordered by time.

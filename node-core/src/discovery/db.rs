@@ -338,6 +338,15 @@ impl TopologyDb {
         &self,
         metric: impl Fn(&AdvertLink) -> u64,
     ) -> (super::paths::Graph, Vec<Address>) {
+        self.graph_where(|_, l| Some(metric(l)))
+    }
+
+    /// [`Self::graph`] with a cost per direction `(from, what from
+    /// measured)`; `None` leaves the direction out.
+    pub fn graph_where(
+        &self,
+        metric: impl Fn(&Address, &AdvertLink) -> Option<u64>,
+    ) -> (super::paths::Graph, Vec<Address>) {
         let links = self.links();
         let mut nodes: Vec<Address> = self.origins.keys().copied().collect();
         nodes.extend(links.iter().map(|l| l.1));
@@ -346,7 +355,9 @@ impl TopologyDb {
         let index = |a: &Address| nodes.binary_search(a).expect("listed above") as u32;
         let mut g = super::paths::Graph::new(nodes.len());
         for (a, b, l) in &links {
-            g.add_edge(index(a), index(b), metric(l));
+            if let Some(c) = metric(a, l) {
+                g.add_edge(index(a), index(b), c);
+            }
         }
         (g, nodes)
     }

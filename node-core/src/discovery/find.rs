@@ -10,6 +10,8 @@
 //! database gives the best path it knows; the route built on it then
 //! fails at the hop that is gone, and the connection asks again.
 
+use std::collections::BTreeSet;
+
 use super::db::TopologyDb;
 use super::paths::{self, Disjoint, Graph};
 use crate::identity::Address;
@@ -86,6 +88,14 @@ impl View {
         View { graph, nodes }
     }
 
+    fn avoiding(db: &TopologyDb, metric: Metric, avoid: &BTreeSet<(Address, Address)>) -> View {
+        let (graph, nodes) = db.graph_where(|a, l| {
+            let out = avoid.contains(&(*a, l.neighbour)) || avoid.contains(&(l.neighbour, *a));
+            (!out).then(|| metric.cost(l))
+        });
+        View { graph, nodes }
+    }
+
     fn index(&self, a: &Address) -> Option<u32> {
         self.nodes.binary_search(a).ok().map(|i| i as u32)
     }
@@ -132,10 +142,29 @@ pub fn paths(
     kind: Disjoint,
     metric: Metric,
 ) -> Result<Vec<Vec<Address>>, NoPath> {
+    paths_avoiding(db, me, to, k, kind, metric, &BTreeSet::new())
+}
+
+/// [`paths`] on the database without the links in `avoid` (either
+/// direction): a route set builds around the links of a route that just
+/// failed, which the database may still hold until their ends notice.
+pub fn paths_avoiding(
+    db: &TopologyDb,
+    me: Address,
+    to: Destination,
+    k: usize,
+    kind: Disjoint,
+    metric: Metric,
+    avoid: &BTreeSet<(Address, Address)>,
+) -> Result<Vec<Vec<Address>>, NoPath> {
     if to == Destination::Node(me) {
         return Err(NoPath::Itself);
     }
-    let v = View::of(db, metric);
+    let v = if avoid.is_empty() {
+        View::of(db, metric)
+    } else {
+        View::avoiding(db, metric, avoid)
+    };
     let from = v.index(&me).ok_or(NoPath::Unreachable)?;
     let dest = resolve(db, &v, from, to)?;
     let mut found = paths::disjoint(&v.graph, from, dest, k.max(1), kind);

@@ -62,6 +62,13 @@ impl Node {
         connection: ConnectionHandle,
         data: Vec<u8>,
     ) -> Result<(), CommandError> {
+        if self.sets.owns(connection) {
+            flush(&mut self.events, &mut self.routes);
+            let now = self.now;
+            return self
+                .sets
+                .send(now, connection, data, &mut self.routes, &self.config.sets);
+        }
         let route = self.connections.route(connection)?;
         match self.routes.send(route, data) {
             // The route closed and its event has not left the node yet.
@@ -74,6 +81,9 @@ impl Node {
 
     /// Whether a message of `len` bytes fits on the connection's route now.
     pub fn connection_has_room(&self, connection: ConnectionHandle, len: usize) -> bool {
+        if self.sets.owns(connection) {
+            return self.sets.has_room(connection, len, &self.config.sets);
+        }
         self.connections
             .route(connection)
             .is_ok_and(|r| self.routes.has_room(r, len))
@@ -83,6 +93,9 @@ impl Node {
     /// follows.
     pub fn close_connection(&mut self, connection: ConnectionHandle) -> Result<(), CommandError> {
         flush(&mut self.events, &mut self.routes);
+        if self.sets.owns(connection) {
+            return self.sets.close(connection, &mut self.routes);
+        }
         self.connections
             .close(connection, &mut self.routes, &mut self.events)
     }
@@ -101,9 +114,21 @@ impl Node {
     /// events of connections' routes turned into connection events.
     pub(super) fn next_event(&mut self, now: Time) -> Option<Event> {
         loop {
+            if let Some(e) = self.sets.out.pop_front() {
+                return Some(e);
+            }
             flush(&mut self.events, &mut self.routes);
             let e = self.events.pop_front()?;
-            if let Some(e) = self.connections.translate(now, e, &self.config.reopen) {
+            let Some(e) = self.connections.translate(now, e, &self.config.reopen) else {
+                continue;
+            };
+            let connections = &mut self.connections;
+            if let Some(e) =
+                self.sets
+                    .translate(now, e, &mut self.routes, &self.config.sets, &mut || {
+                        connections.alloc()
+                    })
+            {
                 return Some(e);
             }
         }

@@ -29,6 +29,7 @@ mod discovery;
 use discovery::find_path;
 mod links;
 mod routes;
+mod sets;
 mod timers;
 use crate::wire::Class;
 
@@ -58,6 +59,8 @@ pub enum TimeoutReason {
     /// The discovery layer: the node's next advert, or the topology
     /// database's next expiry.
     Discovery,
+    /// A route set: failure detection, a probe, or rebuilding a route.
+    Sets,
 }
 
 /// A snapshot of one link, for status displays.
@@ -113,6 +116,8 @@ pub struct Node {
     connections: Connections,
     /// Link-state adverts and the topology database.
     discovery: crate::discovery::flood::Discovery,
+    /// Route sets: connections over several routes.
+    sets: crate::sets::Sets,
     /// The node's one event queue (see `dispatch`).
     events: VecDeque<Event>,
     /// Upper frames of layers this node does not run.
@@ -158,6 +163,7 @@ impl Node {
                 config.discovery.clone(),
                 identity.address(),
             ),
+            sets: Default::default(),
             config,
             identity,
             rng,
@@ -263,6 +269,7 @@ impl Node {
                             );
                         }
                         Owner::Discovery => self.fire_discovery(now),
+                        Owner::Sets => self.fire_sets(now),
                     }
                 }
                 flush(&mut self.events, &mut self.routes);
@@ -307,6 +314,17 @@ impl Node {
                         self.events
                             .push_back(Event::ConnectionOpening { connection })
                     }),
+                    Command::ConnectSet {
+                        destination,
+                        paths,
+                        spec,
+                        class,
+                    } => self
+                        .connect_set(destination, paths, spec, class)
+                        .map(|connection| {
+                            self.events
+                                .push_back(Event::ConnectionOpening { connection })
+                        }),
                     Command::ConnectionSend { connection, data } => {
                         self.connection_send(connection, data)
                     }
@@ -585,6 +603,7 @@ impl Node {
                 connection: self.connections.next_due()?,
             },
             Owner::Discovery => TimeoutReason::Discovery,
+            Owner::Sets => TimeoutReason::Sets,
         })
     }
 

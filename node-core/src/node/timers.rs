@@ -22,6 +22,11 @@ impl Node {
             self.connections.table_at = at;
             timers.set(Owner::Connections, at);
         }
+        let at = self.sets.deadline(&self.config.sets);
+        if at != self.sets.table_at {
+            self.sets.table_at = at;
+            timers.set(Owner::Sets, at);
+        }
         let at = self.discovery.deadline();
         if at != self.discovery.table_at {
             self.discovery.table_at = at;
@@ -56,6 +61,7 @@ impl Node {
         }
         truth = truth.min(self.connections.deadline());
         truth = truth.min(self.discovery.deadline());
+        truth = truth.min(self.sets.deadline(&self.config.sets));
         for h in self.routes.handles() {
             truth = truth.min(self.routes.deadline(h.0).map_or(Time::NEVER, |(t, _)| t));
         }

@@ -20,6 +20,19 @@ impl Routes {
         class: Class,
         kind: RouteKind,
     ) -> Result<RouteHandle, CommandError> {
+        self.open_in_set(now, path, class, kind, None)
+    }
+
+    /// Opens a route of the route set `set` (its destination is told in
+    /// BEGIN).
+    pub fn open_in_set(
+        &mut self,
+        now: Time,
+        path: Vec<Address>,
+        class: Class,
+        kind: RouteKind,
+        set: Option<[u8; 16]>,
+    ) -> Result<RouteHandle, CommandError> {
         if path.is_empty() {
             return Err(CommandError::InvalidPath("a route needs at least one hop"));
         }
@@ -41,6 +54,7 @@ impl Routes {
         });
         // The origin's buffers are its application's choice: not charged.
         let h = self.new_route(now, role, class, kind, [self.buffer; 2]);
+        self.routes.get_mut(&h).expect("just made").set = set;
         self.stats.opened += 1;
         // A first hop whose link is still handshaking is waited for until
         // the setup deadline (see `on_neighbour_up`).
@@ -149,6 +163,16 @@ impl Routes {
             FORWARD
         };
         Some(r.dirs[d].buf.held() as usize)
+    }
+
+    /// The buffer of a route's end, per direction (`Config::route_buffer`).
+    pub fn buffer_size(&self) -> usize {
+        self.buffer
+    }
+
+    /// The route set a route at this end belongs to.
+    pub fn set_of(&self, route: RouteHandle) -> Option<[u8; 16]> {
+        self.routes.get(&route.0)?.set
     }
 
     /// Room for one more message of `len` bytes on the route now.

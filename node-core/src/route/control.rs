@@ -42,6 +42,7 @@ impl Routes {
             let msg = ControlMessage::Begin {
                 class: r.class,
                 kind: r.kind,
+                set: r.set,
             }
             .encode();
             let payload = crypto::wrap_forward(suite, &b.hops, nonce, &msg);
@@ -199,7 +200,7 @@ impl Routes {
                 });
                 self.try_extend(h);
             }
-            Some(ControlMessage::Begin { class, kind })
+            Some(ControlMessage::Begin { class, kind, set })
                 if r.down.is_none() && r.role.kind() == RoleKind::Hop =>
             {
                 // The destination's incoming buffer must hold the largest
@@ -219,6 +220,7 @@ impl Routes {
                 let keys = &r.role.hop().expect("hops have keys").keys;
                 r.class = class;
                 r.kind = kind;
+                r.set = set;
                 let reno =
                     (self.mode == RouteMode::EndToEnd).then(|| RenoSender::new(self.reno.clone()));
                 let mut ep = endpoint(keys.e2e_d2o, keys.e2e_o2d, self.max_message, reno);

@@ -219,6 +219,7 @@ fn reassembly_at_the_destination_stays_on_the_credit() {
     let begin = ControlMessage::Begin {
         class: Class::Bulk,
         kind: RouteKind::Stream,
+        set: None,
     };
     control(&mut r, now, &e, 0, &begin);
     drain(&mut r, now);

@@ -124,6 +124,8 @@ struct Route {
     /// first copy went on, and the next link delivers it reliably).
     ctrl_forwarded: usize,
     ctrl_forwarded_nonce: Option<u64>,
+    /// At an end: the route set it belongs to (`crate::sets`).
+    set: Option<[u8; 16]>,
 }
 
 /// A snapshot of a route at this node, for metrics.
@@ -332,6 +334,7 @@ impl Routes {
                 entry_charged: false,
                 ctrl_forwarded: 0,
                 ctrl_forwarded_nonce: None,
+                set: None,
             },
         );
         self.stats.entries += 1;

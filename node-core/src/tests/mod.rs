@@ -9,5 +9,6 @@ mod properties;
 mod reliability;
 mod robustness;
 mod routes;
+mod sets;
 mod timers;
 mod tunnels;

@@ -43,6 +43,7 @@ mod frame;
 mod handshake;
 mod route;
 mod route_ctrl;
+mod set;
 pub mod upper;
 mod varint;
 
@@ -68,6 +69,7 @@ pub use route::{
     RouteTeardownFrame, TEARDOWN_BROKEN, TEARDOWN_CLOSED,
 };
 pub use route_ctrl::{CTRL_MSG_LEN, ControlMessage, ExtendFailure, RouteKind};
+pub use set::{SET_DATA, SET_DATA_OVERHEAD, SET_PROBE, SetMessage};
 pub use upper::{Owner, UpperFrame};
 pub use varint::{VARINT_MAX, get_varint, put_varint, varint_len};
 

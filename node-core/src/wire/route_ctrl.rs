@@ -4,7 +4,9 @@
 //!
 //! ```text
 //! forward (origin -> hop):  EXTEND { next: Address, eph_pub }   grow the route by one hop
-//!                           BEGIN { class, kind }               you are the destination
+//!                           BEGIN { class, kind, set? }         you are the destination
+//!                                                               (set: the route belongs to the
+//!                                                               route set of that 16-byte token)
 //! backward (hop -> origin): EXTENDED { eph_pub, static_pub, auth }   the new hop's answer
 //!                           EXTEND_FAILED { reason }
 //! ```
@@ -65,6 +67,9 @@ pub enum ControlMessage {
         class: Class,
         /// The route's kind.
         kind: RouteKind,
+        /// The route set the route belongs to (`crate::sets`): only the
+        /// destination reads it, under the onion.
+        set: Option<[u8; 16]>,
     },
     /// The new hop's answer to an EXTEND, for the origin to verify.
     Extended {
@@ -94,13 +99,22 @@ impl ControlMessage {
                 out.extend_from_slice(eph_pub);
                 out.push(class.to_u8());
             }
-            ControlMessage::Begin { class, kind } => {
+            ControlMessage::Begin { class, kind, set } => {
                 out.push(0x02);
                 out.push(class.to_u8());
                 out.push(match kind {
                     RouteKind::Stream => 0,
                     RouteKind::Datagram => 1,
                 });
+                // Absent, the flag is the padding's zero: a BEGIN of a
+                // version without sets reads as "no set".
+                match set {
+                    Some(t) => {
+                        out.push(1);
+                        out.extend_from_slice(t);
+                    }
+                    None => out.push(0),
+                }
             }
             ControlMessage::Extended {
                 eph_pub,
@@ -136,7 +150,7 @@ impl ControlMessage {
         let arr33 = |s: &[u8]| -> Option<[u8; 33]> { s.try_into().ok() };
         let used = match t {
             0x01 => 50,
-            0x02 => 2,
+            0x02 => 19,
             0x81 => 82,
             0x82 => 1,
             _ => return None,
@@ -156,6 +170,11 @@ impl ControlMessage {
                 kind: match rest[1] {
                     0 => RouteKind::Stream,
                     1 => RouteKind::Datagram,
+                    _ => return None,
+                },
+                set: match rest[2] {
+                    0 if rest[3..19].iter().all(|&b| b == 0) => None,
+                    1 => Some(rest[3..19].try_into().ok()?),
                     _ => return None,
                 },
             }),
@@ -190,6 +209,12 @@ mod tests {
             ControlMessage::Begin {
                 class: Class::Realtime,
                 kind: RouteKind::Datagram,
+                set: None,
+            },
+            ControlMessage::Begin {
+                class: Class::Bulk,
+                kind: RouteKind::Stream,
+                set: Some([7; 16]),
             },
             ControlMessage::Extended {
                 eph_pub: [1; 33],

@@ -1,0 +1,579 @@
+//! Route sets: a connection carried by several routes at once (issue 13).
+//!
+//! A plain connection (`crate::connection`) has one route and builds a new
+//! one when it breaks: what the broken route held is lost with it. A
+//! *route set* keeps `count` routes to its destination, along disjoint
+//! paths where the topology database has them, and numbers its messages
+//! across them:
+//!
+//! - **Failover**: one route (the *active* one) carries the traffic; the
+//!   others stand by, built, probed ([`SetConfig::probe_interval`]: a
+//!   probe keeps a standby past the route idle timeout and shows whether
+//!   it still works) and ready. A route-level failure detector runs at the
+//!   scale of the route's own RTT: a route that carries something and
+//!   confirms nothing end to end for [`SetConfig::detect_rtts`] smoothed
+//!   RTTs (within `min_detect ..= max_detect`) is suspected, long before
+//!   the links' dead interval. A suspected route is closed, its traffic
+//!   moves to the best standby at once
+//!   ([`Event::ConnectionSwitched`]), and a replacement is built in the
+//!   background, around the failed route's links.
+//! - **Aggregate**: every route carries traffic; each message goes on the
+//!   route that would confirm it soonest (its measured delivery rate and
+//!   least RTT, with what it already carries), and no route carries more
+//!   unconfirmed than twice what it delivers in its least RTT, so routes
+//!   of unequal rates share in proportion and a slow one does not hold
+//!   the rest back.
+//!
+//! **Exactly once, in order.** The sender keeps every message in its store
+//! until one of the routes confirms it end to end (the route's own
+//! confirmation of its stream: `RouteDelivered`); a route that fails
+//! gives back what it carried unconfirmed, which goes again on the
+//! routes left. The receiver puts messages back in order by number and
+//! drops copies. So nothing held in the relay buffers of a broken route
+//! is lost: it is sent again from the origin's store.
+//!
+//! **The receiving end.** The route's BEGIN (under the onion: only the
+//! destination reads it) names the set by a random 16-byte token; the
+//! destination files the route under it. Its routes' messages come out as
+//! one connection ([`Event::ConnectionIncoming`], then
+//! `ConnectionMessage`), and replies go back on the route the origin's
+//! traffic came by last. A set left with no route waits
+//! [`SetConfig::linger`] for the origin to build one, then closes.
+//! Bounds a sender cannot push past, each refusal counted: at most
+//! [`SetConfig::max_inbound`] sets, [`SetConfig::max_members`] routes per
+//! set, [`SetConfig::reorder_limit`] bytes held out of order.
+//!
+//! Both ends' sets are in the node's one timer table (one entry, the
+//! earliest deadline of all sets) and their events in its one queue.
+
+mod member;
+mod reorder;
+mod set;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::connection::ConnectionHandle;
+use crate::discovery::find::{Destination, NoPath};
+use crate::identity::Address;
+use crate::interface::{CommandError, Event, RouteCloseReason, RouteHandle};
+use crate::route::Routes;
+use crate::time::{Duration, Time};
+use crate::wire::{Class, SET_DATA_OVERHEAD};
+
+use set::{RouteSet, Target};
+
+/// How a route set uses its routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SetMode {
+    /// One route carries traffic, the others stand by.
+    Failover,
+    /// Traffic is striped over every route.
+    Aggregate,
+}
+
+/// What the application asks of a route set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetSpec {
+    /// Routes to keep (1 ..= [`SetConfig::max_members`]).
+    pub count: usize,
+    /// How they are used.
+    pub mode: SetMode,
+}
+
+/// Settings of route sets (`Config::sets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetConfig {
+    /// Bytes of messages a set's sender keeps until they are confirmed:
+    /// what the application can queue, and at most what a receiver holds
+    /// out of order. Not above the receivers' `reorder_limit`.
+    pub window: usize,
+    /// Bytes a receiving set holds out of order, at most.
+    pub reorder_limit: usize,
+    /// Smoothed RTTs without end-to-end progress before a route is
+    /// suspected.
+    pub detect_rtts: u32,
+    /// The least time without progress before a route is suspected.
+    pub min_detect: Duration,
+    /// The most (a route with a huge RTT is still suspected within this).
+    pub max_detect: Duration,
+    /// RTT assumed before a route measured one.
+    pub initial_rtt: Duration,
+    /// An idle route is probed this often.
+    pub probe_interval: Duration,
+    /// The links of a failed route are avoided this long when building
+    /// its replacement.
+    pub avoid_for: Duration,
+    /// A receiving set with no route closes after this long.
+    pub linger: Duration,
+    /// Receiving sets held, at most.
+    pub max_inbound: usize,
+    /// Routes per set, at most (either end).
+    pub max_members: usize,
+    /// How an origin rebuilds after failed builds (the first replacement
+    /// of a route that worked is built at once): waits, and the builds in
+    /// a row with no route left before the set closes.
+    pub rebuild: crate::connection::ReopenPolicy,
+}
+
+impl Default for SetConfig {
+    fn default() -> Self {
+        SetConfig {
+            window: 4 << 20,
+            reorder_limit: 4 << 20,
+            detect_rtts: 4,
+            min_detect: Duration::from_millis(20),
+            max_detect: Duration::from_secs(3),
+            initial_rtt: Duration::from_millis(200),
+            probe_interval: Duration::from_millis(250),
+            avoid_for: Duration::from_secs(15),
+            linger: Duration::from_secs(30),
+            max_inbound: 1024,
+            max_members: 8,
+            rebuild: crate::connection::ReopenPolicy::default(),
+        }
+    }
+}
+
+/// What a route set did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SetStats {
+    /// Routes opened (the first ones and replacements).
+    pub routes_built: u64,
+    /// Routes that came up.
+    pub routes_up: u64,
+    /// Routes suspected by the failure detector (and closed).
+    pub suspected: u64,
+    /// Times traffic moved from a lost active route to a standby.
+    pub switches: u64,
+    /// Messages sent again after the route that carried them was lost,
+    /// and their bytes.
+    pub resent_messages: u64,
+    /// Bytes of those.
+    pub resent_bytes: u64,
+    /// Probes sent.
+    pub probes: u64,
+    /// Payload bytes the other end confirmed.
+    pub confirmed_bytes: u64,
+    /// Messages delivered to the application, and their bytes.
+    pub delivered_messages: u64,
+    /// Bytes of those.
+    pub delivered_bytes: u64,
+    /// Messages on the set's routes that were not set messages.
+    pub malformed: u64,
+}
+
+/// One route of a set, for status displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetRouteInfo {
+    /// The route.
+    pub route: RouteHandle,
+    /// Its hops (empty at the receiving end).
+    pub path: Vec<Address>,
+    /// Built end to end.
+    pub up: bool,
+    /// Whether it carries the traffic (failover).
+    pub active: bool,
+    /// Smoothed time from sending to end-to-end confirmation.
+    pub srtt: Option<Duration>,
+    /// Delivery rate measured, bits/s.
+    pub rate_bps: u64,
+    /// Bytes on it not yet confirmed.
+    pub unconfirmed: usize,
+}
+
+/// A route set, for status displays and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetInfo {
+    /// How it uses its routes.
+    pub mode: SetMode,
+    /// Routes it keeps (the origin's count; the receiving end: what came).
+    pub count: usize,
+    /// Its routes.
+    pub routes: Vec<SetRouteInfo>,
+    /// Bytes in the sender's store (not yet confirmed).
+    pub stored: usize,
+    /// Bytes the receiver holds out of order now, and at most so far.
+    pub reorder_held: usize,
+    /// The most held so far.
+    pub reorder_max: usize,
+    /// Copies the receiver dropped.
+    pub duplicates: u64,
+    /// Counters.
+    pub stats: SetStats,
+}
+
+/// Path finding for a set's routes: `(destination, k, links to avoid)`.
+pub(crate) type Find<'a> = &'a mut dyn FnMut(
+    Destination,
+    usize,
+    &BTreeSet<(Address, Address)>,
+) -> Result<Vec<Vec<Address>>, NoPath>;
+
+/// Every route set of a node, both ends.
+#[derive(Default)]
+pub(crate) struct Sets {
+    sets: BTreeMap<u64, RouteSet>,
+    by_route: BTreeMap<RouteHandle, u64>,
+    /// Receiving sets by token.
+    by_token: BTreeMap<[u8; 16], u64>,
+    /// Routes a set closed itself: their `RouteClosed` is nobody's event.
+    swallow: BTreeSet<RouteHandle>,
+    /// Events for the application, in order.
+    pub out: VecDeque<Event>,
+    /// Timer entry last given to the node's table.
+    pub table_at: Time,
+    /// Routes refused: a new receiving set past `max_inbound`, or a route
+    /// past `max_members`.
+    pub refused: u64,
+}
+
+impl Sets {
+    /// Whether `c` is a route set.
+    pub fn owns(&self, c: ConnectionHandle) -> bool {
+        self.sets.contains_key(&c.0)
+    }
+
+    /// A new origin set `h` to `target`; its first routes are opened now.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
+        &mut self,
+        now: Time,
+        h: u64,
+        token: [u8; 16],
+        target: Result<Destination, Vec<Vec<Address>>>,
+        spec: SetSpec,
+        class: Class,
+        routes: &mut Routes,
+        cfg: &SetConfig,
+        find: Find<'_>,
+    ) -> Result<ConnectionHandle, CommandError> {
+        if spec.count == 0 || spec.count > cfg.max_members {
+            return Err(CommandError::InvalidPath(
+                "a route set keeps 1 ..= max_members routes",
+            ));
+        }
+        let target = match target {
+            Ok(d) => {
+                // Said now, not after a silent wait.
+                find(d, 1, &BTreeSet::new()).map_err(|reason| CommandError::NoPath {
+                    destination: d,
+                    reason,
+                })?;
+                Target::Discover(d)
+            }
+            Err(paths) => {
+                if paths.is_empty() || paths.iter().any(|p| p.is_empty()) {
+                    return Err(CommandError::InvalidPath("a route needs at least one hop"));
+                }
+                Target::Paths(paths)
+            }
+        };
+        let c = ConnectionHandle(h);
+        let mut s = RouteSet::new(c, token, class, (spec.mode, spec.count), Some(target));
+        s.rebuild(now, routes, find);
+        if s.members.is_empty() {
+            return Err(CommandError::InvalidPath(
+                "no route of the set could be opened",
+            ));
+        }
+        for m in &s.members {
+            self.by_route.insert(m.route, h);
+        }
+        self.sets.insert(h, s);
+        Ok(c)
+    }
+
+    fn largest(routes: &Routes) -> usize {
+        routes
+            .buffer_size()
+            .saturating_sub(crate::route::endpoint::stream_len(0))
+    }
+
+    /// Queues a message on set `c`.
+    pub fn send(
+        &mut self,
+        now: Time,
+        c: ConnectionHandle,
+        data: Vec<u8>,
+        routes: &mut Routes,
+        cfg: &SetConfig,
+    ) -> Result<(), CommandError> {
+        let s = self
+            .sets
+            .get_mut(&c.0)
+            .ok_or(CommandError::UnknownConnection(c))?;
+        let most = Self::largest(routes).saturating_sub(SET_DATA_OVERHEAD + 64);
+        if data.len() > most {
+            return Err(CommandError::MessageTooLarge {
+                size: data.len(),
+                limit: most,
+            });
+        }
+        if !s.send(data, cfg) {
+            return Err(CommandError::ConnectionFull(c));
+        }
+        s.pump(now, routes, Self::largest(routes));
+        Ok(())
+    }
+
+    /// Whether set `c` takes a message of `len` bytes now.
+    pub fn has_room(&self, c: ConnectionHandle, len: usize, cfg: &SetConfig) -> bool {
+        self.sets.get(&c.0).is_some_and(|s| s.has_room(len, cfg))
+    }
+
+    /// Closes set `c` and its routes.
+    pub fn close(&mut self, c: ConnectionHandle, routes: &mut Routes) -> Result<(), CommandError> {
+        let s = self
+            .sets
+            .remove(&c.0)
+            .ok_or(CommandError::UnknownConnection(c))?;
+        self.by_token.remove(&s.token);
+        for m in &s.members {
+            self.by_route.remove(&m.route);
+            if routes.close(m.route).is_ok() {
+                self.swallow.insert(m.route);
+            }
+        }
+        self.out.push_back(Event::ConnectionClosed {
+            connection: c,
+            reason: crate::connection::ConnectionCloseReason::Local,
+        });
+        Ok(())
+    }
+
+    /// Takes an event leaving the node: one of a set's routes is the set's
+    /// business (`None`: what it means is in `out`); any other is handed
+    /// back.
+    pub fn translate(
+        &mut self,
+        now: Time,
+        e: Event,
+        routes: &mut Routes,
+        cfg: &SetConfig,
+        alloc: &mut dyn FnMut() -> u64,
+    ) -> Option<Event> {
+        let route = match &e {
+            Event::RouteUp { route }
+            | Event::RouteMessage { route, .. }
+            | Event::RouteDelivered { route, .. }
+            | Event::RouteClosed { route, .. }
+            | Event::RouteIncoming { route, .. } => *route,
+            _ => return Some(e),
+        };
+        if let Event::RouteClosed { .. } = e
+            && self.swallow.remove(&route)
+        {
+            return None;
+        }
+        if let Event::RouteIncoming { class, .. } = e {
+            let Some(token) = routes.set_of(route) else {
+                return Some(e);
+            };
+            return self.incoming(now, route, token, class, routes, cfg, alloc);
+        }
+        let Some(&h) = self.by_route.get(&route) else {
+            return Some(e);
+        };
+        let max_cap = Self::largest(routes);
+        let s = self.sets.get_mut(&h).expect("indexed sets exist");
+        match e {
+            Event::RouteUp { route } => s.on_up(now, route, cfg, &mut self.out),
+            Event::RouteDelivered { route, bytes } => {
+                s.on_delivered(now, route, bytes, cfg, &mut self.out)
+            }
+            Event::RouteMessage { route, data } => s.on_message(route, &data, cfg, &mut self.out),
+            Event::RouteClosed { route, reason } => {
+                self.by_route.remove(&route);
+                s.on_lost(now, route, reason, cfg, &mut self.out);
+                self.after_loss(now, h, cfg);
+            }
+            _ => unreachable!("matched above"),
+        }
+        if let Some(s) = self.sets.get_mut(&h) {
+            s.pump(now, routes, max_cap);
+        }
+        None
+    }
+
+    /// A route ends here and names set `token`.
+    #[allow(clippy::too_many_arguments)]
+    fn incoming(
+        &mut self,
+        now: Time,
+        route: RouteHandle,
+        token: [u8; 16],
+        class: Class,
+        routes: &mut Routes,
+        cfg: &SetConfig,
+        alloc: &mut dyn FnMut() -> u64,
+    ) -> Option<Event> {
+        let h = match self.by_token.get(&token) {
+            Some(&h) => h,
+            None if self.by_token.len() >= cfg.max_inbound => {
+                self.refuse(route, routes);
+                return None;
+            }
+            None => {
+                let h = alloc();
+                let s = RouteSet::new(
+                    ConnectionHandle(h),
+                    token,
+                    class,
+                    (SetMode::Failover, 0),
+                    None,
+                );
+                self.sets.insert(h, s);
+                self.by_token.insert(token, h);
+                self.out.push_back(Event::ConnectionIncoming {
+                    connection: ConnectionHandle(h),
+                    class,
+                });
+                h
+            }
+        };
+        let s = self.sets.get_mut(&h).expect("filed above");
+        if s.members.len() >= cfg.max_members {
+            self.refuse(route, routes);
+            return None;
+        }
+        let mut m = member::Member::new(route, Vec::new(), now);
+        m.on_up(now, cfg);
+        s.members.push(m);
+        s.count = s.members.len();
+        s.empty_since = None;
+        if s.active.is_none() {
+            s.active = Some(route);
+        }
+        self.by_route.insert(route, h);
+        let max_cap = Self::largest(routes);
+        s.pump(now, routes, max_cap);
+        None
+    }
+
+    fn refuse(&mut self, route: RouteHandle, routes: &mut Routes) {
+        self.refused += 1;
+        if routes.close(route).is_ok() {
+            self.swallow.insert(route);
+        }
+    }
+
+    /// After a route of set `h` was lost: an origin left with no route
+    /// says so.
+    fn after_loss(&mut self, now: Time, h: u64, cfg: &SetConfig) {
+        let _ = (now, cfg);
+        let s = self.sets.get_mut(&h).expect("live set");
+        if s.is_origin()
+            && s.members.iter().all(|m| !m.up)
+            && let Some((route, reason)) = s.last_break
+        {
+            self.out.push_back(Event::ConnectionBroken {
+                connection: s.handle,
+                route,
+                reason,
+                retry_at: s.rebuild_at,
+            });
+        }
+    }
+
+    /// The earliest deadline of every set.
+    pub fn deadline(&self, cfg: &SetConfig) -> Time {
+        self.sets
+            .values()
+            .map(|s| s.deadline(cfg))
+            .min()
+            .unwrap_or(Time::NEVER)
+    }
+
+    /// Runs every set's due work: failure detection, probes, rebuilding,
+    /// and closing receiving sets that lingered with no route.
+    pub fn fire(&mut self, now: Time, routes: &mut Routes, cfg: &SetConfig, find: Find<'_>) {
+        let policy = &cfg.rebuild;
+        let max_cap = Self::largest(routes);
+        let due: Vec<u64> = self
+            .sets
+            .iter()
+            .filter(|(_, s)| s.deadline(cfg) <= now)
+            .map(|(&h, _)| h)
+            .collect();
+        for h in due {
+            let s = self.sets.get_mut(&h).expect("listed above");
+            if !s.is_origin() {
+                if s.empty_since.is_some_and(|t| t + cfg.linger <= now) {
+                    let reason = s.last_break.map_or(RouteCloseReason::Idle, |b| b.1);
+                    let s = self.sets.remove(&h).expect("listed");
+                    self.by_token.remove(&s.token);
+                    self.out.push_back(Event::ConnectionClosed {
+                        connection: s.handle,
+                        reason: crate::connection::ConnectionCloseReason::Route(reason),
+                    });
+                }
+                continue;
+            }
+            for r in s.suspects(now, cfg) {
+                s.stats.suspected += 1;
+                if routes.close(r).is_ok() {
+                    self.swallow.insert(r);
+                }
+                self.by_route.remove(&r);
+                s.on_lost(now, r, RouteCloseReason::Broken, cfg, &mut self.out);
+            }
+            s.probe(now, routes, cfg);
+            if s.rebuild_at <= now && s.missing() > 0 {
+                if s.failures > policy.max_attempts && s.members.is_empty() {
+                    let reason = s.last_break.map_or(RouteCloseReason::Broken, |b| b.1);
+                    let s = self.sets.remove(&h).expect("listed");
+                    self.out.push_back(Event::ConnectionClosed {
+                        connection: s.handle,
+                        reason: crate::connection::ConnectionCloseReason::GaveUp(reason),
+                    });
+                    continue;
+                }
+                s.rebuild(now, routes, find);
+                for m in &s.members {
+                    self.by_route.insert(m.route, h);
+                }
+                if s.missing() > 0 {
+                    // Not enough paths now: try again later, backing off
+                    // as a plain connection does.
+                    s.rebuild_at = now + policy.wait(s.failures.max(1));
+                }
+            } else if s.missing() == 0 {
+                s.rebuild_at = Time::NEVER;
+            }
+            s.pump(now, routes, max_cap);
+        }
+    }
+
+    /// A set's snapshot.
+    pub fn info(&self, c: ConnectionHandle, cfg: &SetConfig) -> Option<SetInfo> {
+        let _ = cfg;
+        let s = self.sets.get(&c.0)?;
+        Some(SetInfo {
+            mode: s.mode,
+            count: s.count,
+            routes: s
+                .members
+                .iter()
+                .map(|m| SetRouteInfo {
+                    route: m.route,
+                    path: m.path.clone(),
+                    up: m.up,
+                    active: s.active == Some(m.route),
+                    srtt: m.srtt.map(Duration::from_nanos),
+                    rate_bps: m.rate.saturating_mul(8),
+                    unconfirmed: m.inflight_bytes,
+                })
+                .collect(),
+            stored: s.store_bytes,
+            reorder_held: s.reorder.held_bytes(),
+            reorder_max: s.reorder.max_held,
+            duplicates: s.reorder.duplicates,
+            stats: s.stats,
+        })
+    }
+
+    /// Every set, in handle order.
+    pub fn handles(&self) -> impl Iterator<Item = ConnectionHandle> + '_ {
+        self.sets.keys().map(|&h| ConnectionHandle(h))
+    }
+}
