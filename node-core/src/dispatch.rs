@@ -84,7 +84,7 @@ impl Upper for Above<'_> {
     fn wants(&self, link: LinkId) -> bool {
         self.neighbours
             .carried_by(link)
-            .is_some_and(|peer| self.routes.wants(peer))
+            .is_some_and(|peer| self.routes.wants(peer) || self.discovery.pulses.wants(&peer))
     }
 
     fn write_frame(
@@ -98,6 +98,17 @@ impl Upper for Above<'_> {
         // Only the link that carries a neighbour's traffic sends it: the
         // others (draining, or standing by) take no new work.
         let peer = self.neighbours.carried_by(link)?;
+        // A pulse goes first, in the next packet: its stamp is its send
+        // time, so it must not wait behind bulk data.
+        if class == Class::Realtime
+            && space
+                >= crate::wire::upper::overhead(crate::wire::PULSE_LEN) + crate::wire::PULSE_LEN
+            && let Some(p) = self.discovery.pulses.take_pulse(now, &peer)
+        {
+            crate::wire::upper::begin(buf, crate::wire::FRAME_PULSE, crate::wire::PULSE_LEN);
+            buf.extend_from_slice(&p.encode());
+            return Some(Written::Unreliable);
+        }
         Some(
             match self.routes.write_frame(now, peer, class, space, buf)? {
                 Written::Reliable(t) => Written::Reliable(UpperToken::Route(t)),
@@ -114,6 +125,14 @@ impl Upper for Above<'_> {
         };
         match frame.owner() {
             Owner::Route => self.routes.on_upper_frame(now, peer, frame),
+            Owner::Discovery
+                if frame.ty == crate::wire::FRAME_PULSE && self.discovery.pulses_on() =>
+            {
+                match crate::wire::Pulse::decode(frame.body) {
+                    Ok(p) => self.discovery.pulses.on_pulse(now, peer, p),
+                    Err(_) => self.discovery.pulses.stats.refused += 1,
+                }
+            }
             // Not run by this version: skipped and counted (the version
             // rule of `wire::upper`).
             Owner::Discovery | Owner::Churn | Owner::Pay | Owner::Reserved(_) => {

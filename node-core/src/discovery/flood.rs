@@ -73,6 +73,8 @@ pub struct DiscoveryConfig {
     /// Verifications a neighbour may use at once (a new neighbour's whole
     /// database must fit).
     pub verify_burst: u32,
+    /// One-way latency pulses in a group (NOIA), if any.
+    pub pulse: Option<super::pulse::PulseConfig>,
 }
 
 impl Default for DiscoveryConfig {
@@ -87,6 +89,7 @@ impl Default for DiscoveryConfig {
             limits: DbLimits::default(),
             verify_rate: 1000,
             verify_burst: 20_000,
+            pulse: None,
         }
     }
 }
@@ -169,13 +172,17 @@ pub(crate) struct Discovery {
     pub stats: DiscoveryStats,
     /// Timer entry last given to the node's table.
     pub table_at: Time,
+    /// One-way latency pulses.
+    pub pulses: super::pulse::Pulses,
 }
 
 impl Discovery {
     /// The layer of node `me`; runs nothing unless `config` is given.
     pub fn new(config: Option<DiscoveryConfig>, me: Address) -> Discovery {
         let limits = config.as_ref().map(|c| c.limits).unwrap_or_default();
+        let pulse = config.as_ref().and_then(|c| c.pulse.clone());
         Discovery {
+            pulses: super::pulse::Pulses::new(pulse, me),
             seq: config.as_ref().map_or(0, |c| c.seq_base),
             // The first advert goes out once the first neighbours are up.
             originate_at: Time::NEVER,
@@ -192,12 +199,19 @@ impl Discovery {
         }
     }
 
+    /// Whether this node runs pulses.
+    pub fn pulses_on(&self) -> bool {
+        self.config.as_ref().is_some_and(|c| c.pulse.is_some())
+    }
+
     /// The earliest of the layer's deadlines.
     pub fn deadline(&self) -> Time {
         if self.config.is_none() {
             return Time::NEVER;
         }
-        self.originate_at.min(self.db.next_expiry())
+        self.originate_at
+            .min(self.db.next_expiry())
+            .min(self.pulses.deadline())
     }
 
     /// An advert of ours is due no sooner than `wait` from `now`, and no
@@ -214,6 +228,7 @@ impl Discovery {
     /// Ages the database out; whether an advert of ours is due.
     pub fn fire(&mut self, now: Time) -> bool {
         self.db.expire(now);
+        self.pulses.fire(now);
         self.config.is_some() && self.originate_at <= now
     }
 
@@ -224,6 +239,7 @@ impl Discovery {
         let burst = u64::from(c.verify_burst);
         let hold = c.hold_down;
         self.peers.insert(peer);
+        self.pulses.on_neighbour(peer, true);
         self.buckets.insert(
             peer,
             Bucket {
@@ -244,6 +260,7 @@ impl Discovery {
         let Some(c) = &self.config else { return };
         let hold = c.hold_down;
         self.peers.remove(&peer);
+        self.pulses.on_neighbour(peer, false);
         self.pending.remove(&peer);
         self.buckets.remove(&peer);
         self.schedule(now, hold);
@@ -330,7 +347,17 @@ impl Discovery {
         data: &[u8],
         suite: &dyn CryptoSuite,
     ) -> bool {
-        if self.config.is_none() || data.first() != Some(&MSG_ADVERT) {
+        if self.config.is_none() {
+            return false;
+        }
+        if data.first() == Some(&crate::wire::MSG_ROW) {
+            match crate::wire::decode_row(&data[1..]) {
+                Ok(row) => self.pulses.on_row(from, &row),
+                Err(_) => self.pulses.stats.refused += 1,
+            }
+            return true;
+        }
+        if data.first() != Some(&MSG_ADVERT) {
             return false;
         }
         self.stats.adverts_received += 1;

@@ -10,6 +10,8 @@
 //!
 //! - [`find`]: path requests on the node's own database (a destination,
 //!   or the nearest gateway), with clear errors when it cannot answer.
+//! - [`pulse`]: one-way latency pulses in a group, anomalies against each
+//!   pair's baseline, and which relay a source's traffic should take.
 //! - [`flood`]: the layer in a node: originating adverts, flooding them
 //!   over the control channel, checking what arrives.
 
@@ -18,3 +20,4 @@ pub mod db;
 pub mod find;
 pub mod flood;
 pub mod paths;
+pub mod pulse;

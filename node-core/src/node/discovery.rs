@@ -90,6 +90,16 @@ impl Node {
     /// Moves waiting adverts into the links of their neighbours, while
     /// each link's backlog is under [`FLOOD_BACKLOG`].
     pub(super) fn pump_discovery(&mut self, now: Time) {
+        for (peer, row) in self.discovery.pulses.take_rows() {
+            if let Some(link) = self.neighbours.carrier(&peer)
+                && let Some(l) = self.links.get_mut(&link)
+            {
+                let msg = crate::wire::encode_row(&row);
+                // A row lost to a full backlog is replaced by the next.
+                let _ = l.send_message(CONTROL_CHANNEL, Class::Realtime, msg, &self.config);
+                self.mark_dirty(link);
+            }
+        }
         if !self.discovery.has_waiting() {
             return;
         }

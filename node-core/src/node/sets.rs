@@ -75,11 +75,13 @@ impl Node {
         flush(&mut self.events, &mut self.routes);
         let enabled = self.config.discovery.is_some();
         let (db, me) = (&self.discovery.db, self.identity.address());
+        let pulses = &mut self.discovery.pulses;
         self.sets.fire(
             now,
             &mut self.routes,
             &self.config.sets,
             &mut |d, k, avoid| set_paths(enabled, db, me, d, k, avoid),
+            &mut |d| pulses.advice(now, d),
         );
     }
 

@@ -69,6 +69,11 @@ pub enum SetMode {
     Failover,
     /// Traffic is striped over every route.
     Aggregate,
+    /// Failover whose active route follows the one-way latency pulses
+    /// (`discovery::pulse`): the direct path to the destination, or the
+    /// relay the pulses advise while the direct one is anomalous. The
+    /// destination must be in the pulse group.
+    Steered,
 }
 
 /// What the application asks of a route set.
@@ -202,6 +207,12 @@ pub struct SetInfo {
     pub stats: SetStats,
 }
 
+/// The pulse layer's advice: the path traffic to a destination should take.
+pub(crate) type Advise<'a> = &'a mut dyn FnMut(Address) -> Option<Vec<Address>>;
+
+/// How often a steered set asks the pulse layer.
+pub const STEER_CHECK: Duration = Duration::from_millis(100);
+
 /// Path finding for a set's routes: `(destination, k, links to avoid)`.
 pub(crate) type Find<'a> = &'a mut dyn FnMut(
     Destination,
@@ -250,6 +261,11 @@ impl Sets {
         if spec.count == 0 || spec.count > cfg.max_members {
             return Err(CommandError::InvalidPath(
                 "a route set keeps 1 ..= max_members routes",
+            ));
+        }
+        if spec.mode == SetMode::Steered && !matches!(target, Ok(Destination::Node(_))) {
+            return Err(CommandError::InvalidPath(
+                "a steered set needs a destination node (of the pulse group)",
             ));
         }
         let target = match target {
@@ -486,7 +502,14 @@ impl Sets {
 
     /// Runs every set's due work: failure detection, probes, rebuilding,
     /// and closing receiving sets that lingered with no route.
-    pub fn fire(&mut self, now: Time, routes: &mut Routes, cfg: &SetConfig, find: Find<'_>) {
+    pub fn fire(
+        &mut self,
+        now: Time,
+        routes: &mut Routes,
+        cfg: &SetConfig,
+        find: Find<'_>,
+        advise: Advise<'_>,
+    ) {
         let policy = &cfg.rebuild;
         let max_cap = Self::largest(routes);
         let due: Vec<u64> = self
@@ -518,6 +541,15 @@ impl Sets {
                 s.on_lost(now, r, RouteCloseReason::Broken, cfg, &mut self.out);
             }
             s.probe(now, routes, cfg);
+            if s.mode == SetMode::Steered && s.steer_at <= now {
+                s.steer_at = now + STEER_CHECK;
+                if let Some(set::Target::Discover(Destination::Node(d))) = s.target {
+                    let advice = advise(d);
+                    if let Some(r) = s.steer(now, advice, routes, &mut self.out) {
+                        self.by_route.insert(r, h);
+                    }
+                }
+            }
             if s.rebuild_at <= now && s.missing() > 0 {
                 if s.failures > policy.max_attempts && s.members.is_empty() {
                     let reason = s.last_break.map_or(RouteCloseReason::Broken, |b| b.1);

@@ -56,6 +56,9 @@ pub(crate) struct RouteSet {
     pub empty_since: Option<Time>,
     /// The last route to break, and why.
     pub last_break: Option<(RouteHandle, RouteCloseReason)>,
+    /// Steered: the path the pulses advise, and when to ask again.
+    desired: Option<Vec<Address>>,
+    pub steer_at: Time,
     pub stats: SetStats,
 }
 
@@ -89,6 +92,12 @@ impl RouteSet {
             announced: false,
             empty_since: None,
             last_break: None,
+            desired: None,
+            steer_at: if mode == SetMode::Steered {
+                Time::ZERO
+            } else {
+                Time::NEVER
+            },
             stats: SetStats::default(),
         }
     }
@@ -183,6 +192,12 @@ impl RouteSet {
         self.stats.routes_up += 1;
         if self.active.is_none() {
             self.active = Some(r);
+        } else if self
+            .desired
+            .as_ref()
+            .is_some_and(|d| self.members.iter().any(|m| m.route == r && &m.path == d))
+        {
+            self.switch_to(r, out);
         }
         if !self.announced {
             self.announced = true;
@@ -317,6 +332,72 @@ impl RouteSet {
         }
     }
 
+    fn switch_to(&mut self, to: RouteHandle, out: &mut VecDeque<Event>) {
+        let Some(from) = self.active.replace(to) else {
+            return;
+        };
+        if from != to {
+            self.stats.switches += 1;
+            out.push_back(Event::ConnectionSwitched {
+                connection: self.handle,
+                from,
+                to,
+            });
+        }
+    }
+
+    /// Steered: follows the pulse layer's advice. The advised path's route
+    /// takes the traffic once it is up (built first if the set has none
+    /// along it: make before break); the route it leaves stays as the
+    /// standby, and a third is closed. Returns a route it opened.
+    pub fn steer(
+        &mut self,
+        now: Time,
+        advice: Option<Vec<Address>>,
+        routes: &mut Routes,
+        out: &mut VecDeque<Event>,
+    ) -> Option<RouteHandle> {
+        let want = advice?;
+        self.desired = Some(want.clone());
+        let active_path = self
+            .active
+            .and_then(|a| self.members.iter().find(|m| m.route == a))
+            .map(|m| m.path.clone());
+        if active_path.as_ref() == Some(&want) {
+            return None;
+        }
+        if let Some(m) = self.members.iter().find(|m| m.path == want) {
+            if m.up {
+                let r = m.route;
+                self.switch_to(r, out);
+            }
+            return None;
+        }
+        // Room for the new route: close the oldest that carries nothing
+        // and is neither active nor the direct path.
+        if self.members.len() >= self.count.max(2) {
+            let direct = want.last().map(|d| vec![*d]);
+            if let Some(i) = self.members.iter().position(|m| {
+                Some(m.route) != self.active && Some(&m.path) != direct.as_ref() && !m.busy()
+            }) {
+                let m = self.members.remove(i);
+                let _ = routes.close(m.route);
+            }
+        }
+        let r = routes
+            .open_in_set(
+                now,
+                want.clone(),
+                self.class,
+                RouteKind::Stream,
+                Some(self.token),
+            )
+            .ok()?;
+        self.members.push(Member::new(r, want, now));
+        self.stats.routes_built += 1;
+        Some(r)
+    }
+
     /// Routes the origin lacks: `count` less the live and building ones.
     pub fn missing(&self) -> usize {
         self.count.saturating_sub(self.members.len())
@@ -367,7 +448,7 @@ impl RouteSet {
 
     /// The earliest of the set's deadlines.
     pub fn deadline(&self, cfg: &SetConfig) -> Time {
-        let mut t = self.rebuild_at;
+        let mut t = self.rebuild_at.min(self.steer_at);
         if self.is_origin() {
             for m in &self.members {
                 t = t.min(m.suspect_at(cfg));

@@ -218,6 +218,13 @@ impl Net {
         );
     }
 
+    /// Changes the latency of the wire from `a` to `b` (one direction).
+    pub fn set_latency(&mut self, a: usize, b: usize, latency: Duration) {
+        if let Some(w) = self.wires.get_mut(&(a, link_to(b))) {
+            w.params.latency = latency;
+        }
+    }
+
     pub fn set_wire_up(&mut self, a: usize, b: usize, up: bool) {
         for k in [(a, link_to(b)), (b, link_to(a))] {
             if let Some(w) = self.wires.get_mut(&k) {

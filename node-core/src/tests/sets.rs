@@ -279,3 +279,96 @@ fn the_receiving_end_bounds_sets_and_drops_copies_and_garbage() {
         Err(CommandError::MessageTooLarge { .. })
     ));
 }
+
+#[test]
+fn a_steered_set_follows_the_pulses_around_an_anomaly_and_back() {
+    // 0, 1, 2 all linked: 0 -> 1 direct is 10 ms one way, 0 -> 2 -> 1 is
+    // 8 + 8 ms.
+    let mut net = Net::new(3, config(), 5);
+    let group: Vec<Address> = net.identities.iter().map(|i| i.address()).collect();
+    let cfg = Config {
+        discovery: Some(DiscoveryConfig {
+            pulse: Some(crate::discovery::pulse::PulseConfig {
+                group,
+                ..Default::default()
+            }),
+            ..DiscoveryConfig::default()
+        }),
+        // A delay that jumps by more than `detect_rtts` smoothed RTTs
+        // looks like a failure to the route-level detector (it would move
+        // the traffic to the standby at once); here the pulses alone are
+        // to move it.
+        sets: SetConfig {
+            min_detect: Duration::from_millis(400),
+            ..SetConfig::default()
+        },
+        ..config()
+    };
+    net = Net::new(3, cfg, 5);
+    let wire = |ms| WireParams {
+        latency: Duration::from_millis(ms),
+        ..WireParams::default()
+    };
+    net.connect(0, 1, wire(10));
+    net.connect(0, 2, wire(8));
+    net.connect(2, 1, wire(8));
+    assert!(net.run_until_cond(Duration::from_secs(3), super::discovery::converged));
+    net.run_for(Duration::from_secs(2));
+    let dest = net.identities[1].address();
+    let spec = SetSpec {
+        count: 2,
+        mode: SetMode::Steered,
+    };
+    let c = net.nodes[0]
+        .connect_set(
+            Some(Destination::Node(dest)),
+            Vec::new(),
+            spec,
+            Class::Realtime,
+        )
+        .unwrap();
+    net.input(0, Input::Timeout);
+    assert!(net.run_until_cond(Duration::from_secs(2), |n| up(n, c)));
+    let active = |n: &Net| {
+        let s = n.nodes[0].route_set(c).unwrap();
+        s.routes.iter().find(|r| r.active).map(|r| r.path.clone())
+    };
+    assert_eq!(active(&net), Some(vec![dest]));
+    let mut sent = 0usize;
+    let mut tick = |net: &mut Net, d: Duration| {
+        let end = net.now + d;
+        while net.now < end {
+            net.nodes[0].connection_send(c, message(sent, 200)).unwrap();
+            sent += 1;
+            net.input(0, Input::Timeout);
+            net.run_for(Duration::from_millis(10));
+        }
+    };
+    tick(&mut net, Duration::from_secs(2));
+    // The +100 ms anomaly on 0 -> 1 (one way).
+    net.set_latency(0, 1, Duration::from_millis(110));
+    let start = net.now;
+    tick(&mut net, Duration::from_secs(4));
+    assert_eq!(active(&net), Some(vec![net.identities[2].address(), dest]));
+    let moved = net
+        .events
+        .iter()
+        .find(|(t, i, e)| *i == 0 && *t > start && matches!(e, Event::ConnectionSwitched { .. }))
+        .map(|(t, _, _)| Duration::from_nanos(t.as_nanos() - start.as_nanos()))
+        .expect("moved to the relay");
+    // Samples (5 pulses, 100 ms apart), the row, the hold (1 s).
+    assert!(moved < Duration::from_millis(2500), "{moved}");
+    // Recovery: back to the direct path.
+    net.set_latency(0, 1, Duration::from_millis(10));
+    tick(&mut net, Duration::from_secs(4));
+    assert_eq!(active(&net), Some(vec![dest]));
+    net.run_for(Duration::from_secs(1));
+    let got = received(&net, 1);
+    assert_eq!(got.len(), sent);
+    for (i, m) in got.iter().enumerate() {
+        assert!(*m == message(i, 200), "message {i}");
+    }
+    let info = net.nodes[0].route_set(c).unwrap();
+    assert_eq!(info.stats.switches, 2, "{:?}", info.stats);
+    assert_eq!(info.stats.suspected, 0, "{:?}", info.stats);
+}

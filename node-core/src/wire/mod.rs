@@ -41,6 +41,7 @@ mod data;
 mod datagram;
 mod frame;
 mod handshake;
+mod pulse;
 mod route;
 mod route_ctrl;
 mod set;
@@ -62,6 +63,9 @@ pub use frame::{
     Frame, Frames, RekeyFrame, RekeyKind, frames,
 };
 pub use handshake::{HandshakeInit, HandshakeResp};
+pub use pulse::{
+    FRAME_PULSE, MAX_ROW, MSG_ROW, PULSE_LEN, Pulse, RowEntry, decode_row, encode_row,
+};
 pub use route::{
     FRAME_ROUTE_ACK, FRAME_ROUTE_CREATE, FRAME_ROUTE_CREATED, FRAME_ROUTE_CREDIT, FRAME_ROUTE_CTRL,
     FRAME_ROUTE_DATA, FRAME_ROUTE_DATAGRAM, FRAME_ROUTE_TEARDOWN, RouteAckFrame, RouteCreateFrame,
