@@ -19,12 +19,27 @@
 //!   "max_incoming_bytes": "4GiB",
 //!   "resume_window": "15m",
 //!   "log_level": "info",
-//!   "suite": "real"
+//!   "suite": "real",
+//!   "discovery": { "refresh": "30s", "lifetime": "2m", "hold_down": "50ms", "gateway": "100Mbps" }
 //! }
 //! ```
 //! Only `key_file` and `listen` are required. Relative paths are relative to
 //! the configuration file's directory. Unknown fields are errors, and every
 //! error names the field.
+//!
+//! `discovery` runs node-core's link-state discovery: the node signs and
+//! floods adverts of its links and keeps a topology database, so that
+//! `connect` can name a destination (`to`) instead of a path. `true` takes
+//! the defaults; an object may set `refresh` (a fresh advert at least this
+//! often, at least 1 s), `lifetime` (how long an advert lives, at least
+//! twice `refresh`, at most a day), `hold_down` (the wait after a link
+//! change before the new advert) and `gateway` (the clearnet capacity this
+//! node offers as a gateway: bits/s, or a rate like `"100Mbps"`; absent or
+//! 0: not a gateway). Absent or `false`: no discovery. The driver adds what
+//! only it knows when the node starts ([`crate::driver`]): the listen
+//! address as the node's locator (when it is a specific address) and a
+//! first sequence number from the wall clock, so a restarted node's adverts
+//! are newer than its earlier run's.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,6 +49,8 @@ use serde::Deserialize;
 
 use crate::log::Level;
 use crate::transfer::IncomingLimits;
+
+mod discovery;
 
 /// A peer the node keeps a link to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +149,7 @@ struct RawConfig {
     resume_window: Option<String>,
     log_level: Option<String>,
     suite: Option<String>,
+    discovery: Option<serde_json::Value>,
 }
 
 /// Parses a duration: a number with `us`, `ms`, `s` or `m`.
@@ -168,6 +186,26 @@ pub fn parse_size(s: &str) -> Option<u64> {
         "MiB" => 1048576.0,
         "GB" => 1e9,
         "GiB" => 1073741824.0,
+        _ => return None,
+    };
+    let b = v * mult;
+    (0.0..1e18).contains(&b).then_some(b as u64)
+}
+
+/// Parses a rate in bits/s: a number, or a number with `bps`, `kbps`,
+/// `Mbps` or `Gbps` (decimal multiples).
+pub fn parse_rate(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num.parse().ok()?;
+    let mult = match unit.trim() {
+        "" | "bps" => 1.0,
+        "kbps" | "Kbps" => 1e3,
+        "Mbps" => 1e6,
+        "Gbps" => 1e9,
         _ => return None,
     };
     let b = v * mult;
@@ -303,6 +341,9 @@ impl NodeConfig {
         if let Some(n) = raw.reopen_max_attempts {
             core.reopen.max_attempts = n;
         }
+        if let Some(v) = &raw.discovery {
+            core.discovery = discovery::parse(v, &field)?;
+        }
         let mtu = raw.mtu.unwrap_or(1200);
         if !(node_core::link::MIN_MTU..=65507).contains(&mtu) {
             return Err(field(
@@ -315,6 +356,9 @@ impl NodeConfig {
                 node_core::ConfigError::ZeroDuration(n) => n,
                 node_core::ConfigError::Inconsistent(m) if m.starts_with("reopen") => {
                     "reopen_delay"
+                }
+                node_core::ConfigError::Inconsistent(m) if m.starts_with("discovery") => {
+                    "discovery"
                 }
                 _ if raw.route_buffer.is_some() => "route_buffer",
                 _ => "(node settings)",
@@ -489,5 +533,9 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("2"), None);
+        assert_eq!(parse_rate("100Mbps"), Some(100_000_000));
+        assert_eq!(parse_rate("1.5kbps"), Some(1500));
+        assert_eq!(parse_rate("64"), Some(64));
+        assert_eq!(parse_rate("1 MiB"), None);
     }
 }
