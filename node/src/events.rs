@@ -73,6 +73,20 @@ pub enum RouteEvent {
         /// Why, as node-core names it.
         reason: String,
     },
+    /// A route set from elsewhere reached this node.
+    ConnectionIncoming {
+        /// Its handle here.
+        connection: u64,
+    },
+    /// A route set's traffic moved from a lost route to another.
+    ConnectionSwitched {
+        /// Its handle.
+        connection: u64,
+        /// The route lost.
+        from: u64,
+        /// The route that carries the traffic now.
+        to: u64,
+    },
     /// A connection closed.
     ConnectionClosed {
         /// Its handle.
@@ -172,6 +186,18 @@ impl EventLog {
             } => RouteEvent::ConnectionBroken {
                 connection: connection.0,
                 reason: reason_name(*reason),
+            },
+            Event::ConnectionIncoming { connection, .. } => RouteEvent::ConnectionIncoming {
+                connection: connection.0,
+            },
+            Event::ConnectionSwitched {
+                connection,
+                from,
+                to,
+            } => RouteEvent::ConnectionSwitched {
+                connection: connection.0,
+                from: from.0,
+                to: to.0,
             },
             Event::ConnectionClosed { connection, reason } => RouteEvent::ConnectionClosed {
                 connection: connection.0,

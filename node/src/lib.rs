@@ -9,11 +9,14 @@
 //! endpoint ([`control`]) that the CLI subcommands speak to, which only
 //! the node's own user (and root) may use ([`endpoint`]). Paths a client or
 //! a remote sender has a say in are opened without following links and
-//! never replace a file ([`files`], [`transfer`]).
+//! never replace a file ([`files`], [`transfer`]). With discovery on
+//! ([`config`]), a connection names its destination instead of a path, and
+//! may be a route set over several disjoint routes ([`connect`]).
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod config;
+pub mod connect;
 pub mod control;
 pub mod driver;
 pub mod endpoint;

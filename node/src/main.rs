@@ -135,12 +135,22 @@ enum RouteOp {
 
 #[derive(Subcommand)]
 enum ConnectionOp {
-    /// Open a connection along ADDR,ADDR,... (the hops after this node);
+    /// Open a connection along ADDR,ADDR,... (the hops after this node),
+    /// or to a destination along paths the node finds itself (discovery);
     /// prints its handle once its first route is up.
     Open {
         /// Node addresses (32 hex digits each), ending at the destination.
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(long, value_delimiter = ',', required_unless_present = "to")]
         path: Vec<String>,
+        /// Or the destination: an address, or `gateway` (the nearest one).
+        #[arg(long, conflicts_with = "path")]
+        to: Option<String>,
+        /// Routes at once: more than 1 makes a route set over disjoint paths.
+        #[arg(long)]
+        routes: Option<u64>,
+        /// How a route set uses its routes: failover or aggregate.
+        #[arg(long)]
+        mode: Option<String>,
         #[command(flatten)]
         at: Endpoint,
     },
@@ -217,9 +227,25 @@ fn main_inner(cli: Cli) -> Result<(), String> {
             one(&at, Request::RouteClose { route })?;
         }
         Command::Connection {
-            op: ConnectionOp::Open { path, at },
+            op:
+                ConnectionOp::Open {
+                    path,
+                    to,
+                    routes,
+                    mode,
+                    at,
+                },
         } => {
-            let v = one(&at, Request::Connect { path })?;
+            let routes = routes.map(serde_json::Value::from);
+            let v = one(
+                &at,
+                Request::Connect {
+                    path,
+                    to,
+                    routes,
+                    mode,
+                },
+            )?;
             println!("{}", v["connection"]);
         }
         Command::Connection {
@@ -270,6 +296,7 @@ fn main_inner(cli: Cli) -> Result<(), String> {
             };
             print(&serde_json::json!({
                 "route": v["route"],
+                "connection": v["connection"],
                 "transfer": v["transfer"],
                 "bytes": bytes,
                 "seconds": secs,
@@ -277,6 +304,7 @@ fn main_inner(cli: Cli) -> Result<(), String> {
                 "routes": v["routes"],
                 "resumed_from": v["resumed_from"],
                 "resent": v["resent"],
+                "set": v["set"],
             }));
         }
         Command::Recv { out, count, at } => {

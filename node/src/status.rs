@@ -1,13 +1,18 @@
 //! The node's status as the control endpoint reports it: links, routes,
-//! counters and the route event log. A relay's status shows only what it
-//! knows: its links, and per route its role, counters and previous and
-//! next hop, never the route's ends.
+//! connections, route sets, the topology database, counters and the route
+//! event log. A relay's status shows only what it knows: its links, and
+//! per route its role, counters and previous and next hop, never the
+//! route's ends.
 
 use node_core::{Address, LinkStats};
 use serde_json::{Value, json};
 
 use crate::driver::Driver;
 use crate::hex;
+use crate::transfer::Carrier;
+
+/// Links of the topology database listed, at most (the count is whole).
+const MAX_LINKS_SHOWN: usize = 1024;
 
 fn link_stats(s: &LinkStats) -> Value {
     json!({
@@ -73,7 +78,7 @@ pub fn status(d: &Driver) -> Value {
         .routes()
         .filter_map(|h| {
             let info = node.route(h)?;
-            let sending = d.sending.get(&h).map(sending);
+            let sending = d.sending.get(&Carrier::Route(h)).map(sending);
             // The route's neighbours, as the peers' addresses.
             let hop = |link: Option<node_core::LinkId>| {
                 let peer = node.link(link?)?.peer?;
@@ -90,7 +95,7 @@ pub fn status(d: &Driver) -> Value {
                 "bytes_retransmitted": info.sent.iter().map(|s| s.bytes_retransmitted).sum::<u64>(),
                 "credit_stalls": info.sent.iter().map(|s| s.credit_stalls).sum::<u64>(),
                 "sending": sending,
-                "received": d.incoming.get(&h).map(|i| i.bytes),
+                "received": d.incoming.get(&Carrier::Route(h)).map(|i| i.bytes),
             }))
         })
         .collect();
@@ -136,6 +141,8 @@ pub fn status(d: &Driver) -> Value {
         })
         .collect();
     let ns = node.stats();
+    let discovery = node.config().discovery.as_ref().map(|_| discovery(d));
+    let sets: Vec<Value> = node.route_sets().filter_map(|c| route_set(d, c)).collect();
     let rs = node.route_stats();
     let ts = node.tunnel_stats();
     json!({
@@ -147,6 +154,8 @@ pub fn status(d: &Driver) -> Value {
         "neighbours": neighbours,
         "routes": routes,
         "connections": connections,
+        "route_sets": sets,
+        "discovery": discovery,
         "stats": {
             "links": link_stats(&ns.links),
             "unknown_link": ns.unknown_link,
@@ -165,6 +174,7 @@ pub fn status(d: &Driver) -> Value {
                 "unknown_route": rs.unknown_route,
                 "violations": rs.violations,
             },
+            "sets_refused": node.sets_refused(),
             "driver": d.stats,
             // Files being received (written now or held for a new
             // route), against their caps.
@@ -181,4 +191,116 @@ pub fn status(d: &Driver) -> Value {
         "recv_dir": d.recv_dir,
         "events": d.log,
     })
+}
+
+/// The topology database (what this node's adverts and its neighbours'
+/// floods told it) and the discovery layer's counters.
+fn discovery(d: &Driver) -> Value {
+    let db = d.node.topology();
+    let links = db.links();
+    let shown: Vec<Value> = links
+        .iter()
+        .take(MAX_LINKS_SHOWN)
+        .map(|(a, b, l)| {
+            json!({
+                "from": hex::encode(&a.0),
+                "to": hex::encode(&b.0),
+                "rtt_ms": f64::from(l.rtt_us) / 1e3,
+                "loss": f64::from(l.loss) / f64::from(u16::MAX),
+                "rate_kbps": l.rate_kbps,
+            })
+        })
+        .collect();
+    let t = db.stats;
+    let s = d.node.discovery_stats();
+    json!({
+        "origins": db.len(),
+        // Two-way links, once per direction.
+        "links_total": links.len(),
+        "links": shown,
+        "gateways": db.gateways().len(),
+        "database": {
+            "accepted": t.accepted,
+            "duplicate": t.duplicate,
+            "stale": t.stale,
+            "too_frequent": t.too_frequent,
+            "full": t.full,
+            "inconsistent": t.inconsistent,
+            "expired": t.expired,
+        },
+        "stats": {
+            "originated": s.originated,
+            "adverts_sent": s.adverts_sent,
+            "bytes_sent": s.bytes_sent,
+            "adverts_received": s.adverts_received,
+            "bytes_received": s.bytes_received,
+            "malformed": s.malformed,
+            "bad_signature": s.bad_signature,
+            "impossible": s.impossible,
+            "over_rate": s.over_rate,
+            "own_superseded": s.own_superseded,
+        },
+    })
+}
+
+/// A route set, either end: its routes, store, reordering and counters,
+/// the transfer on it and the switches the driver saw.
+fn route_set(d: &Driver, c: node_core::ConnectionHandle) -> Option<Value> {
+    let info = d.node.route_set(c)?;
+    let end = d.sets.get(&c);
+    let routes: Vec<Value> = info
+        .routes
+        .iter()
+        .map(|r| {
+            json!({
+                "route": r.route.0,
+                "path": r.path.iter().map(|a| hex::encode(&a.0)).collect::<Vec<_>>(),
+                "up": r.up,
+                "active": r.active,
+                "srtt_ms": r.srtt.map(|t| t.as_nanos() as f64 / 1e6),
+                "rate_bps": r.rate_bps,
+                "unconfirmed": r.unconfirmed,
+            })
+        })
+        .collect();
+    let st = info.stats;
+    let carrier = Carrier::Set(c);
+    Some(json!({
+        "connection": c.0,
+        "role": match end.map(|e| e.origin) {
+            Some(true) => "origin",
+            Some(false) => "destination",
+            None => "unknown",
+        },
+        "to": end.and_then(|e| e.to.clone()),
+        // By node-core's name ("failover", "aggregate", ...).
+        "mode": format!("{:?}", info.mode).to_lowercase(),
+        "count": info.count,
+        "routes": routes,
+        "active": info.routes.iter().find(|r| r.active).map(|r| r.route.0),
+        "stored": info.stored,
+        "reorder_held": info.reorder_held,
+        "reorder_max": info.reorder_max,
+        "duplicates": info.duplicates,
+        "switches": st.switches,
+        "resent_messages": st.resent_messages,
+        "resent_bytes": st.resent_bytes,
+        "stats": {
+            "routes_built": st.routes_built,
+            "routes_up": st.routes_up,
+            "suspected": st.suspected,
+            "switches": st.switches,
+            "resent_messages": st.resent_messages,
+            "resent_bytes": st.resent_bytes,
+            "probes": st.probes,
+            "confirmed_bytes": st.confirmed_bytes,
+            "delivered_messages": st.delivered_messages,
+            "delivered_bytes": st.delivered_bytes,
+            "malformed": st.malformed,
+        },
+        "switch_log": end.map(|e| e.switches.clone()).unwrap_or_default(),
+        "sending": d.sending.get(&carrier).map(sending),
+        "received": d.incoming.get(&carrier).map(|i| i.bytes),
+        "raw": d.incoming.get(&carrier).map(|i| i.is_raw()),
+    }))
 }

@@ -10,6 +10,12 @@
 //! accepts or refuses it (a configured key, any key with `open_peering`);
 //! it stays a link only if the handshake completes within the dead interval.
 //!
+//! With discovery on, the driver gives node-core what only it knows: the
+//! listen address as the node's locator (when it is a specific address,
+//! with the port actually bound) and a first advert sequence number from
+//! the wall clock (unix seconds times 2^20), so that a restarted node's
+//! adverts are newer than its earlier run's.
+//!
 //! Control clients are accepted only from the node's own user and root
 //! ([`crate::endpoint`]); one that breaks a bound of [`crate::control`]
 //! (line length, unread answers) is disconnected. Each refusal is counted
@@ -34,7 +40,7 @@ use serde_json::{Value, json};
 use crate::config::NodeConfig;
 use crate::control::{self, Conn, Request};
 use crate::events::{EventLog, reason_name};
-use crate::transfer::{DEFAULT_CHUNK, Inbox, Incoming, IncomingError, Outgoing};
+use crate::transfer::{Carrier, DEFAULT_CHUNK, Inbox, Incoming, IncomingError, Outgoing};
 use crate::udp::{BatchSocket, Sent};
 use crate::{debug, error, info, warn};
 
@@ -42,8 +48,10 @@ mod peers;
 mod requests;
 mod route_events;
 mod sending;
+mod sets;
 
 pub(crate) use sending::Sending;
+pub(crate) use sets::SetEnd;
 
 const UDP: Token = Token(0);
 const LISTENER: Token = Token(1);
@@ -155,6 +163,9 @@ pub struct DriverStats {
     pub transfers_failed: u64,
     /// Payload bytes received on routes ending here.
     pub route_bytes_received: u64,
+    /// Payload bytes received on route sets ending here (each once, in
+    /// order: node-core drops the copies a failover sends again).
+    pub set_bytes_received: u64,
     /// Incoming files refused: `max_incoming_transfers` were being written.
     pub incoming_refused_transfers: u64,
     /// Incoming files refused: their size did not fit in `max_incoming_bytes`.
@@ -191,10 +202,12 @@ pub struct Driver {
     conns: HashMap<Token, Conn>,
     next_token: usize,
     pub(crate) up: BTreeSet<RouteHandle>,
-    pub(crate) sending: BTreeMap<RouteHandle, Sending>,
+    pub(crate) sending: BTreeMap<Carrier, Sending>,
     /// Transfers waiting for their connection's next route.
     pub(crate) paused: BTreeMap<ConnectionHandle, Sending>,
-    pub(crate) incoming: BTreeMap<RouteHandle, Incoming>,
+    pub(crate) incoming: BTreeMap<Carrier, Incoming>,
+    /// Route sets at either end, as the driver knows them.
+    pub(crate) sets: BTreeMap<ConnectionHandle, SetEnd>,
     opening: BTreeMap<RouteHandle, Token>,
     /// Connections whose client waits for their first route.
     connecting: BTreeMap<ConnectionHandle, Token>,
@@ -222,12 +235,11 @@ impl Driver {
     /// Binds the socket and the control endpoint and brings up the
     /// configured peers. `shutdown` ends [`Driver::run`] gracefully.
     pub fn new(
-        cfg: NodeConfig,
+        mut cfg: NodeConfig,
         identity: Identity,
         shutdown: Arc<AtomicBool>,
     ) -> Result<Driver, StartError> {
         let seed = crate::keyfile::os_random()?;
-        let node = Node::new(cfg.core.clone(), identity, seed)?;
         let cfg_incoming = cfg.incoming;
         let mut socket = BatchSocket::bind(cfg.listen).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -240,6 +252,10 @@ impl Driver {
             }
         })?;
         let local = socket.local_addr()?;
+        if let Some(d) = &mut cfg.core.discovery {
+            sets::discovery_from_driver(d, local);
+        }
+        let node = Node::new(cfg.core.clone(), identity, seed)?;
         if let Err(e) = socket.set_buffer_sizes(SOCKET_BUFFER) {
             warn!("udp socket buffers of {SOCKET_BUFFER} bytes: {e}");
         }
@@ -267,6 +283,7 @@ impl Driver {
             sending: BTreeMap::new(),
             paused: BTreeMap::new(),
             incoming: BTreeMap::new(),
+            sets: BTreeMap::new(),
             opening: BTreeMap::new(),
             connecting: BTreeMap::new(),
             recv_clients: Vec::new(),
@@ -452,6 +469,12 @@ impl Driver {
     fn graceful_shutdown(&mut self) {
         info!("shutting down: closing routes and links");
         self.shutting_down = true;
+        // Sets first: closing their routes one by one would have them
+        // rebuilt.
+        let sets: Vec<ConnectionHandle> = self.node.route_sets().collect();
+        for c in sets {
+            let _ = self.node.close_connection(c);
+        }
         let ends: Vec<RouteHandle> = self
             .node
             .routes()

@@ -151,14 +151,23 @@ impl Driver {
                     Err(e) => Some(control::error(e)),
                 }
             }
-            Request::Connect { path } => {
-                let hops = match parse_path(&path) {
-                    Ok(h) => h,
-                    Err(e) => return Some(e),
-                };
-                match self.node.connect(hops, Class::Bulk, RouteKind::Stream) {
+            Request::Connect {
+                path,
+                to,
+                routes,
+                mode,
+            } => {
+                let max = self.cfg.core.sets.max_members;
+                let opened = crate::connect::plan(
+                    &path,
+                    to.as_deref(),
+                    routes.as_ref(),
+                    mode.as_deref(),
+                    max,
+                )
+                .and_then(|plan| self.open_connection(plan, to.as_deref()));
+                match opened {
                     Ok(c) => {
-                        info!("{c}: opening along {} hops", path.len());
                         self.connecting.insert(c, t);
                         None
                     }
@@ -189,7 +198,23 @@ impl Driver {
                                 "{h} is not a route this node opened and that is up"
                             )));
                         }
-                        h
+                        Carrier::Route(h)
+                    }
+                    (None, Some(c)) if self.sets.contains_key(&ConnectionHandle(c)) => {
+                        let c = ConnectionHandle(c);
+                        if self.sets.get(&c).is_some_and(|s| !s.origin) {
+                            return Some(control::error(format!(
+                                "{c} is a route set another node opened: send on one this node opened"
+                            )));
+                        }
+                        if self
+                            .node
+                            .route_set(c)
+                            .is_none_or(|s| !s.routes.iter().any(|r| r.up))
+                        {
+                            return Some(control::error(format!("{c} has no route up now")));
+                        }
+                        Carrier::Set(c)
                     }
                     (None, Some(c)) => {
                         let c = ConnectionHandle(c);
@@ -198,7 +223,7 @@ impl Driver {
                                 state: node_core::ConnectionState::Up,
                                 route: Some(r),
                                 ..
-                            }) => r,
+                            }) => Carrier::Route(r),
                             Some(i) => {
                                 return Some(control::error(format!(
                                     "{c} has no route up now ({:?})",
@@ -245,7 +270,12 @@ impl Driver {
                         ));
                     }
                 };
-                self.start_sending(h, transfer, t, connection.map(ConnectionHandle));
+                // A set carries its transfer through route failures itself:
+                // only a plain connection's transfer waits for a new route.
+                let connection = connection
+                    .map(ConnectionHandle)
+                    .filter(|_| matches!(h, Carrier::Route(_)));
+                self.start_sending(h, transfer, t, connection);
                 None
             }
             Request::Recv { dir } => {
@@ -295,16 +325,5 @@ impl Driver {
 
 /// Hex addresses of a request's path.
 fn parse_path(path: &[String]) -> Result<Vec<Address>, Value> {
-    let mut hops = Vec::new();
-    for (i, a) in path.iter().enumerate() {
-        match crate::hex::decode::<16>(a) {
-            Some(b) => hops.push(Address(b)),
-            None => {
-                return Err(control::error(format!(
-                    "path[{i}]: {a:?} is not an address (32 hex digits)"
-                )));
-            }
-        }
-    }
-    Ok(hops)
+    crate::connect::parse_path(path).map_err(control::error)
 }

@@ -1,6 +1,7 @@
 //! What the driver does with node-core's events: logs them, keeps the
-//! event log, and moves route data between the node and the transfers
-//! (outgoing files, incoming files) and control clients waiting on them.
+//! event log, and moves route and route-set data between the node and the
+//! transfers (outgoing files, incoming files) and control clients waiting
+//! on them.
 
 use super::*;
 
@@ -81,10 +82,15 @@ impl Driver {
             }
             Event::RouteIncoming { route, .. } => {
                 info!("{route}: incoming");
-                self.incoming.insert(route, Incoming::new(route.0));
+                self.incoming
+                    .insert(Carrier::Route(route), Incoming::new(route));
             }
-            Event::RouteMessage { route, data } => self.on_route_message(route, &data),
-            Event::RouteDelivered { route, bytes } => self.on_delivered(route, bytes),
+            Event::RouteMessage { route, data } => {
+                self.on_carrier_message(Carrier::Route(route), &data)
+            }
+            Event::RouteDelivered { route, bytes } => {
+                self.on_delivered(Carrier::Route(route), bytes)
+            }
             Event::RouteClosed { route, reason } => {
                 let why = reason_name(reason);
                 info!("{route}: closed ({why})");
@@ -96,7 +102,7 @@ impl Driver {
                     );
                 }
                 self.route_gone(route, None, &format!("route closed ({why})"));
-                if let Some(mut i) = self.incoming.remove(&route) {
+                if let Some(mut i) = self.incoming.remove(&Carrier::Route(route)) {
                     i.route_closed(&mut self.inbox, Instant::now());
                 }
             }
@@ -110,7 +116,26 @@ impl Driver {
                     );
                 }
             }
-            Event::ConnectionDelivered { route, bytes, .. } => self.on_delivered(route, bytes),
+            // A set confirms its payload bytes, a plain connection its
+            // route's stream bytes.
+            Event::ConnectionDelivered {
+                connection,
+                route,
+                bytes,
+            } => {
+                let via = if self.sets.contains_key(&connection) {
+                    Carrier::Set(connection)
+                } else {
+                    Carrier::Route(route)
+                };
+                self.on_delivered(via, bytes)
+            }
+            Event::ConnectionIncoming { connection, .. } => self.set_incoming(connection),
+            Event::ConnectionSwitched {
+                connection,
+                from,
+                to,
+            } => self.set_switched(connection, from, to),
             Event::ConnectionBroken {
                 connection,
                 route,
@@ -119,7 +144,14 @@ impl Driver {
             } => {
                 let why = reason_name(reason);
                 let wait = retry_at.saturating_since(self.now()).as_secs_f64();
-                info!("{connection}: {route} broke ({why}); a new route in {wait:.3} s");
+                if self.sets.contains_key(&connection) {
+                    info!(
+                        "{connection}: every route lost, the last {route} ({why}); \
+                         rebuilding in {wait:.3} s, what it held is kept"
+                    );
+                } else {
+                    info!("{connection}: {route} broke ({why}); a new route in {wait:.3} s");
+                }
                 self.route_gone(
                     route,
                     Some(connection),
@@ -129,6 +161,7 @@ impl Driver {
             Event::ConnectionClosed { connection, reason } => {
                 info!("{connection}: closed ({reason:?})");
                 self.connection_closed(connection, &format!("{reason:?}"));
+                self.set_closed(connection, &format!("{reason:?}"));
                 if let Some(t) = self.connecting.remove(&connection) {
                     self.answer(
                         Some(t),
@@ -136,10 +169,15 @@ impl Driver {
                     );
                 }
             }
+            Event::ConnectionMessage { connection, data }
+                if self.sets.contains_key(&connection) =>
+            {
+                self.on_carrier_message(Carrier::Set(connection), &data)
+            }
             Event::ConnectionMessage { connection, data } => {
                 let route = self.node.connection(connection).and_then(|i| i.route);
                 match route {
-                    Some(r) => self.on_origin_message(r, &data),
+                    Some(r) => self.on_origin_message(Carrier::Route(r), &data),
                     None => debug!(
                         "{connection}: {} bytes from the destination ignored",
                         data.len()
@@ -177,26 +215,35 @@ impl Driver {
         }
     }
 
-    pub(super) fn on_route_message(&mut self, route: RouteHandle, data: &[u8]) {
+    /// A message on `route` (a route or a set): data of a transfer that
+    /// ends here, or the destination's answer to one this node sends.
+    pub(super) fn on_carrier_message(&mut self, route: Carrier, data: &[u8]) {
         let Some(inc) = self.incoming.get_mut(&route) else {
             self.on_origin_message(route, data);
             return;
         };
         let before = inc.bytes;
         let result = inc.on_message(data, self.recv_dir.as_deref(), &mut self.inbox);
-        self.stats.route_bytes_received += inc.bytes - before;
+        let got = inc.bytes - before;
+        match route {
+            Carrier::Route(_) => self.stats.route_bytes_received += got,
+            Carrier::Set(_) => self.stats.set_bytes_received += got,
+        }
         match result {
             Ok(outcome) => {
-                if let Some(reply) = outcome.reply
-                    && let Err(e) = self.node.route_send(route, reply)
-                {
+                let answered = match (outcome.reply, route) {
+                    (None, _) => Ok(()),
+                    (Some(m), Carrier::Route(r)) => self.node.route_send(r, m),
+                    (Some(m), Carrier::Set(c)) => self.node.connection_send(c, m),
+                };
+                if let Err(e) = answered {
                     // The sender waits for the answer: without it the
                     // route is of no use, and a new one asks again.
-                    warn!("{route}: answering the transfer header: {e}; closing the route");
+                    warn!("{route}: answering the transfer header: {e}; closing it");
                     if let Some(mut i) = self.incoming.remove(&route) {
                         i.route_closed(&mut self.inbox, Instant::now());
                     }
-                    let _ = self.node.close_route(route);
+                    self.close_carrier(route);
                     return;
                 }
                 if let Some(done) = outcome.completed {
@@ -216,12 +263,19 @@ impl Driver {
                 if let Some(mut i) = self.incoming.remove(&route) {
                     i.abandon(&mut self.inbox);
                 }
-                let _ = self.node.close_route(route);
+                self.close_carrier(route);
             }
         }
     }
 
-    fn on_completed(&mut self, route: RouteHandle, done: crate::transfer::Completed) {
+    fn close_carrier(&mut self, via: Carrier) {
+        let _ = match via {
+            Carrier::Route(r) => self.node.close_route(r),
+            Carrier::Set(c) => self.node.close_connection(c),
+        };
+    }
+
+    fn on_completed(&mut self, route: Carrier, done: crate::transfer::Completed) {
         self.stats.transfers_completed += 1;
         // The name is a plain one (transfer::valid_name refuses
         // control and formatting characters).

@@ -1,5 +1,11 @@
-//! Outgoing transfers: topped up to their route's room, confirmed by the
+//! Outgoing transfers: topped up to their carrier's room, confirmed by the
 //! destination, and carried on over a new route when theirs breaks.
+//!
+//! A carrier ([`Carrier`]) is a route or a route set. A route confirms its
+//! stream bytes (messages and framing); a set confirms the payload bytes
+//! of its messages, cumulative across its routes, and never loses one
+//! when a route fails (node-core sends again from its store what the lost
+//! route held), so a transfer on a set runs to its end through failovers.
 //!
 //! A file transfer sends its header and waits for the destination's answer
 //! (the bytes it holds, [`crate::transfer::parse_resume`]) before its data.
@@ -15,7 +21,8 @@ use crate::transfer::{TransferId, parse_resume};
 /// A transfer being sent.
 pub(crate) struct Sending {
     pub transfer: Outgoing,
-    /// Stream bytes of the current route the destination confirmed.
+    /// Bytes of the current carrier the destination confirmed (a route's
+    /// stream bytes, a set's payload bytes).
     pub delivered: u64,
     pub client: Option<Token>,
     pub started: Instant,
@@ -26,6 +33,15 @@ pub(crate) struct Sending {
 }
 
 impl Sending {
+    /// Whether the destination confirmed everything handed to `via`.
+    fn confirmed_all(&self, via: Carrier) -> bool {
+        let total = match via {
+            Carrier::Route(_) => self.transfer.stream_total,
+            Carrier::Set(_) => self.transfer.payload_total,
+        };
+        self.transfer.all_queued() && self.delivered >= total
+    }
+
     fn id_text(&self) -> String {
         self.transfer
             .id()
@@ -34,10 +50,10 @@ impl Sending {
 }
 
 impl Driver {
-    /// Starts sending `transfer` on `route`.
+    /// Starts sending `transfer` on `route` (a route or a set).
     pub(super) fn start_sending(
         &mut self,
-        route: RouteHandle,
+        route: Carrier,
         transfer: Outgoing,
         client: Token,
         connection: Option<ConnectionHandle>,
@@ -62,18 +78,19 @@ impl Driver {
         );
     }
 
-    /// The destination confirmed `bytes` of `route`'s stream.
-    pub(super) fn on_delivered(&mut self, route: RouteHandle, bytes: u64) {
+    /// The destination confirmed `bytes` of `route`'s stream (a set's:
+    /// of its payload).
+    pub(super) fn on_delivered(&mut self, route: Carrier, bytes: u64) {
         let done = self.sending.get_mut(&route).is_some_and(|s| {
             s.delivered = bytes;
-            s.transfer.all_queued() && bytes >= s.transfer.stream_total
+            s.confirmed_all(route)
         });
         if done {
             self.transfer_done(route);
         }
     }
 
-    fn transfer_done(&mut self, route: RouteHandle) {
+    fn transfer_done(&mut self, route: Carrier) {
         let Some(s) = self.sending.remove(&route) else {
             return;
         };
@@ -85,24 +102,37 @@ impl Driver {
             s.routes,
             s.transfer.resent
         );
+        // What the set did under the transfer: its failovers, and what it
+        // sent again from its store (not the transfer's own resends).
+        let set = route.set().and_then(|c| self.node.route_set(c)).map(|i| {
+            json!({
+                "switches": i.stats.switches,
+                "suspected": i.stats.suspected,
+                "resent_messages": i.stats.resent_messages,
+                "resent_bytes": i.stats.resent_bytes,
+                "confirmed_bytes": i.stats.confirmed_bytes,
+            })
+        });
         self.answer(
             s.client,
             json!({
                 "ok": true,
-                "route": route.0,
+                "route": route.route().map(|r| r.0),
+                "connection": route.set().map(|c| c.0),
                 "transfer": s.transfer.id().map(|i| i.to_string()),
                 "bytes": s.transfer.size(),
                 "seconds": secs,
                 "routes": s.routes,
                 "resumed_from": s.transfer.resumed_from,
                 "resent": s.transfer.resent,
+                "set": set,
             }),
         );
     }
 
     /// A message from the destination on `route`, which this node opened:
     /// the answer to a transfer's header.
-    pub(super) fn on_origin_message(&mut self, route: RouteHandle, data: &[u8]) {
+    pub(super) fn on_origin_message(&mut self, route: Carrier, data: &[u8]) {
         let Some(s) = self.sending.get_mut(&route) else {
             debug!("{route}: {} bytes from the destination ignored", data.len());
             return;
@@ -125,7 +155,7 @@ impl Driver {
                          sending from there ({again} bytes again)"
                     );
                 }
-                if s.transfer.all_queued() && s.delivered >= s.transfer.stream_total {
+                if s.confirmed_all(route) {
                     self.transfer_done(route);
                 }
             }
@@ -133,14 +163,18 @@ impl Driver {
         }
     }
 
-    /// Keeps outgoing transfers topped up to the routes' room; returns
+    /// Keeps outgoing transfers topped up to their carriers' room; returns
     /// whether anything was queued.
     pub(super) fn top_up(&mut self) -> bool {
         let mut queued = false;
         let mut failed = Vec::new();
         for (&route, s) in self.sending.iter_mut() {
             while let Some(len) = s.transfer.next_len() {
-                if !self.node.route_has_room(route, len) {
+                let room = match route {
+                    Carrier::Route(r) => self.node.route_has_room(r, len),
+                    Carrier::Set(c) => self.node.connection_has_room(c, len),
+                };
+                if !room {
                     break;
                 }
                 let m = match s.transfer.take() {
@@ -151,7 +185,11 @@ impl Driver {
                         break;
                     }
                 };
-                if let Err(e) = self.node.route_send(route, m) {
+                let sent = match route {
+                    Carrier::Route(r) => self.node.route_send(r, m),
+                    Carrier::Set(c) => self.node.connection_send(c, m),
+                };
+                if let Err(e) = sent {
                     failed.push((route, e.to_string()));
                     break;
                 }
@@ -164,7 +202,7 @@ impl Driver {
         queued
     }
 
-    fn fail_sending(&mut self, route: RouteHandle, why: String) {
+    fn fail_sending(&mut self, route: Carrier, why: String) {
         if let Some(s) = self.sending.remove(&route) {
             warn!("{route}: transfer failed: {why}");
             self.answer(s.client, control::error(why));
@@ -180,7 +218,7 @@ impl Driver {
         connection: Option<ConnectionHandle>,
         why: &str,
     ) {
-        let Some(mut s) = self.sending.remove(&route) else {
+        let Some(mut s) = self.sending.remove(&Carrier::Route(route)) else {
             return;
         };
         if connection.is_some_and(|c| s.connection == Some(c)) && s.transfer.restart() {
@@ -219,7 +257,7 @@ impl Driver {
                 "{route}: transfer {} carries on over {c}'s new route",
                 s.id_text()
             );
-            self.sending.insert(route, s);
+            self.sending.insert(Carrier::Route(route), s);
         }
     }
 

@@ -1,7 +1,8 @@
 //! What the destination makes of a route's messages: a file written to the
 //! receive directory, or a raw stream counted.
 //!
-//! Each route ending here has an [`Incoming`]; the transfers themselves
+//! Each route (or route set: see [`Carrier`]) ending here has an
+//! [`Incoming`]; the transfers themselves
 //! live in the node's [`Inbox`], filed by transfer id, so that one outlives
 //! the route it started on: when the route closes, the transfer is held
 //! (its part file, its digest so far) until a header with its id comes on
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::part::PartFile;
-use super::{MAGIC, TransferId, encode_resume, valid_name};
+use super::{Carrier, MAGIC, TransferId, encode_resume, valid_name};
 
 /// Completed transfers remembered (so that a sender that did not hear the
 /// last confirmation and asks again is told "all of it", not sent a copy).
@@ -33,8 +34,13 @@ const COMPLETED_KEPT: usize = 1024;
 /// A transfer written to disk at the destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completed {
-    /// The route it came on (its last one, if it resumed).
-    pub route: u64,
+    /// The route it came on (its last one, if it resumed), if a route
+    /// carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<u64>,
+    /// The route set (connection) it came on, if a set carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<u64>,
     /// The transfer's id.
     pub transfer: String,
     /// The name the sender gave.
@@ -135,8 +141,8 @@ struct Writing {
     /// `None` when there is no receive directory: the bytes are counted only.
     file: Option<PartFile>,
     hasher: Sha256,
-    /// The route that carries it now; `None` while it waits for one.
-    route: Option<u64>,
+    /// What carries it now; `None` while it waits for a carrier.
+    route: Option<Carrier>,
     /// When its route closed.
     held_since: Option<Instant>,
 }
@@ -205,7 +211,7 @@ impl Inbox {
         id: TransferId,
         name: &str,
         size: u64,
-        route: u64,
+        route: Carrier,
         dir: Option<&Path>,
     ) -> Result<u64, IncomingError> {
         if let Some(w) = self.transfers.get_mut(&id) {
@@ -276,8 +282,10 @@ impl Inbox {
             Some(p) => p.finish(&w.name)?,
             None => (PathBuf::new(), false),
         };
+        let carrier = w.route;
         Ok(Some(Completed {
-            route: w.route.unwrap_or_default(),
+            route: carrier.and_then(Carrier::route).map(|r| r.0),
+            connection: carrier.and_then(Carrier::set).map(|c| c.0),
             transfer: id.to_string(),
             name: w.name,
             path,
@@ -288,7 +296,7 @@ impl Inbox {
     }
 
     /// Deletes transfer `id` if `route` carries it (its part file too).
-    fn drop_transfer(&mut self, id: TransferId, route: u64) {
+    fn drop_transfer(&mut self, id: TransferId, route: Carrier) {
         if self
             .transfers
             .get(&id)
@@ -353,9 +361,9 @@ pub struct Outcome {
     pub completed: Option<Completed>,
 }
 
-/// What arrives on one route at its destination.
+/// What arrives on one route (or route set) at its destination.
 pub struct Incoming {
-    route: u64,
+    route: Carrier,
     state: State,
     /// Payload bytes received (headers excluded).
     pub bytes: u64,
@@ -363,7 +371,8 @@ pub struct Incoming {
 
 impl Incoming {
     /// Nothing received yet on `route`.
-    pub fn new(route: u64) -> Incoming {
+    pub fn new(route: impl Into<Carrier>) -> Incoming {
+        let route = route.into();
         Incoming {
             route,
             state: State::AwaitFirst,

@@ -1,6 +1,9 @@
 //! Files over routes: what `meshnode send` puts on a route and what the
 //! destination makes of it.
 //!
+//! A transfer is carried by a route or by a route set ([`Carrier`]: a
+//! connection over several routes at once, which node-core keeps exactly
+//! once and in order across them); the messages are the same on both.
 //! A file transfer is one header message (`"MNX2"`, a 16-byte transfer
 //! id, the size as u64, the name as u16 length and UTF-8 bytes), answered
 //! by the destination on the same route with where to start (`"MNXR"`, the
@@ -45,6 +48,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use node_core::{ConnectionHandle, RouteHandle};
+
 mod incoming;
 mod part;
 
@@ -61,6 +66,50 @@ pub const RESUME_MAGIC: &[u8; 4] = b"MNXR";
 pub const RESUME_LEN: usize = 4 + 16 + 8;
 /// Default bytes of file per message.
 pub const DEFAULT_CHUNK: usize = 64 * 1024;
+
+/// What carries a transfer between its two ends, by its handle at this
+/// node: a route, or a route set (whose handle is a connection's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Carrier {
+    /// A route (a plain one, or a connection's route of the moment).
+    Route(RouteHandle),
+    /// A route set: node-core confirms its messages' payload bytes, not
+    /// a route's stream bytes, and never loses one when a route breaks.
+    Set(ConnectionHandle),
+}
+
+impl Carrier {
+    /// The route, if a route carries it.
+    pub fn route(self) -> Option<RouteHandle> {
+        match self {
+            Carrier::Route(r) => Some(r),
+            Carrier::Set(_) => None,
+        }
+    }
+
+    /// The route set, if a set carries it.
+    pub fn set(self) -> Option<ConnectionHandle> {
+        match self {
+            Carrier::Route(_) => None,
+            Carrier::Set(c) => Some(c),
+        }
+    }
+}
+
+impl From<RouteHandle> for Carrier {
+    fn from(r: RouteHandle) -> Carrier {
+        Carrier::Route(r)
+    }
+}
+
+impl fmt::Display for Carrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Carrier::Route(r) => r.fmt(f),
+            Carrier::Set(c) => c.fmt(f),
+        }
+    }
+}
 
 /// What names a file transfer at both ends, across its routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -143,6 +192,9 @@ pub struct Outgoing {
     /// Stream bytes the destination must confirm on the current route
     /// (messages and framing).
     pub stream_total: u64,
+    /// Payload bytes of the messages handed to the current carrier, the
+    /// header included: what a route set must confirm.
+    pub payload_total: u64,
 }
 
 impl Outgoing {
@@ -175,6 +227,7 @@ impl Outgoing {
             resent: 0,
             resumed_from: 0,
             stream_total: 0,
+            payload_total: 0,
         })
     }
 
@@ -192,6 +245,7 @@ impl Outgoing {
             resent: 0,
             resumed_from: 0,
             stream_total: 0,
+            payload_total: 0,
         }
     }
 
@@ -252,6 +306,7 @@ impl Outgoing {
             buf
         };
         self.stream_total += node_core::route::endpoint::stream_len(m.len()) as u64;
+        self.payload_total += m.len() as u64;
         Ok(Some(m))
     }
 
@@ -265,6 +320,7 @@ impl Outgoing {
         self.header = Some(encode_header(*id, self.size, name));
         self.awaiting = false;
         self.stream_total = 0;
+        self.payload_total = 0;
         true
     }
 

@@ -2,6 +2,7 @@ use super::*;
 use crate::files::tests::temp;
 use crate::transfer::part::candidate;
 use crate::transfer::{Outgoing, encode_header, parse_resume};
+use node_core::RouteHandle;
 
 fn id(n: u8) -> TransferId {
     TransferId([n; 16])
@@ -30,7 +31,7 @@ fn a_file_round_trips_through_messages() {
     let mut out = Outgoing::file(&src, 4096, id(9)).unwrap();
     let inbox = dir.join("inbox");
     let mut q = quota();
-    let mut inc = Incoming::new(5);
+    let mut inc = Incoming::new(RouteHandle(5));
     let mut done = None;
     while let Some(m) = out.take().unwrap() {
         assert!(done.is_none());
@@ -61,7 +62,7 @@ fn a_file_round_trips_through_messages() {
 fn two_transfers_of_one_name_both_arrive_and_the_second_says_so() {
     let dir = temp("transfer-clash");
     let mut q = quota();
-    let (mut a, mut b) = (Incoming::new(1), Incoming::new(2));
+    let (mut a, mut b) = (Incoming::new(RouteHandle(1)), Incoming::new(RouteHandle(2)));
     // Both start before either completes.
     let two = |n| encode_header(id(n), 3, "same.bin");
     assert!(feed(&mut a, &two(1), Some(&dir), &mut q).is_none());
@@ -77,7 +78,7 @@ fn two_transfers_of_one_name_both_arrive_and_the_second_says_so() {
     assert_eq!(std::fs::read(&db.path).unwrap(), b"BBB");
     // A file the operator had there is never replaced.
     std::fs::write(dir.join("mine.txt"), b"operator's").unwrap();
-    let mut c = Incoming::new(3);
+    let mut c = Incoming::new(RouteHandle(3));
     feed(&mut c, &header("mine.txt", 1), Some(&dir), &mut q);
     let dc = feed(&mut c, b"x", Some(&dir), &mut q).unwrap();
     assert_eq!(dc.path, dir.join("mine.txt.1"));
@@ -96,7 +97,7 @@ fn links_planted_at_part_names_are_never_followed() {
     let part = format!("{}{}", super::super::part::PREFIX, id(b'x'));
     std::os::unix::fs::symlink(&victim, inbox.join(&part)).unwrap();
     let mut q = quota();
-    let e = Incoming::new(7)
+    let e = Incoming::new(RouteHandle(7))
         .on_message(&header("x.bin", 4), Some(&inbox), &mut q)
         .unwrap_err();
     assert!(matches!(e, IncomingError::Io { .. }), "{e}");
@@ -104,7 +105,7 @@ fn links_planted_at_part_names_are_never_followed() {
     // A hard link to another file is refused as well.
     std::fs::remove_file(inbox.join(&part)).unwrap();
     std::fs::hard_link(&victim, inbox.join(&part)).unwrap();
-    let e = Incoming::new(7)
+    let e = Incoming::new(RouteHandle(7))
         .on_message(&header("x.bin", 4), Some(&inbox), &mut q)
         .unwrap_err();
     assert!(e.to_string().contains("hard links"), "{e}");
@@ -113,7 +114,7 @@ fn links_planted_at_part_names_are_never_followed() {
     for planted in [".meshnode-part-7-0", ".x.bin.part-7"] {
         std::os::unix::fs::symlink(&victim, inbox.join(planted)).unwrap();
     }
-    let mut inc = Incoming::new(7);
+    let mut inc = Incoming::new(RouteHandle(7));
     feed(&mut inc, &header("x.bin", 4), Some(&inbox), &mut q);
     let done = feed(&mut inc, b"evil", Some(&inbox), &mut q).unwrap();
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
@@ -129,10 +130,10 @@ fn caps_on_transfers_and_bytes_in_progress() {
         max_bytes: 100,
         ..IncomingLimits::default()
     });
-    let mut a = Incoming::new(1);
+    let mut a = Incoming::new(RouteHandle(1));
     a.on_message(&header("a", 60), Some(&dir), &mut q).unwrap();
     // Past the bytes: 60 held, 50 more do not fit.
-    let e = Incoming::new(2)
+    let e = Incoming::new(RouteHandle(2))
         .on_message(&header("b", 50), Some(&dir), &mut q)
         .unwrap_err();
     assert!(
@@ -146,10 +147,10 @@ fn caps_on_transfers_and_bytes_in_progress() {
         ),
         "{e}"
     );
-    let mut c = Incoming::new(3);
+    let mut c = Incoming::new(RouteHandle(3));
     c.on_message(&header("c", 40), None, &mut q).unwrap();
     // Past the files.
-    let e = Incoming::new(4)
+    let e = Incoming::new(RouteHandle(4))
         .on_message(&header("d", 0), Some(&dir), &mut q)
         .unwrap_err();
     assert!(matches!(e, IncomingError::TooManyTransfers(2)), "{e}");
@@ -162,7 +163,7 @@ fn caps_on_transfers_and_bytes_in_progress() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     // A single file larger than the cap never fits.
     assert!(matches!(
-        Incoming::new(5).on_message(&header("e", 101), None, &mut q),
+        Incoming::new(RouteHandle(5)).on_message(&header("e", 101), None, &mut q),
         Err(IncomingError::TooManyBytes { .. })
     ));
     assert_eq!((q.files, q.bytes), (0, 0));
@@ -173,19 +174,19 @@ fn caps_on_transfers_and_bytes_in_progress() {
 fn bad_headers_and_raw_streams() {
     let mut q = quota();
     for name in ["..", "a\nb", "\u{1b}]0;owned\u{7}", "x/y", ""] {
-        let e = Incoming::new(1)
+        let e = Incoming::new(RouteHandle(1))
             .on_message(&header(name, 5), None, &mut q)
             .unwrap_err();
         assert!(matches!(e, IncomingError::BadHeader(_)), "{name:?}: {e}");
     }
     assert!(
-        Incoming::new(1)
+        Incoming::new(RouteHandle(1))
             .on_message(&MAGIC[..], None, &mut q)
             .is_err()
     );
     assert_eq!((q.files, q.bytes), (0, 0));
     let mut g = Outgoing::generated(10, 4);
-    let mut inc = Incoming::new(2);
+    let mut inc = Incoming::new(RouteHandle(2));
     while let Some(m) = g.take().unwrap() {
         let o = inc.on_message(&m, None, &mut q).unwrap();
         assert!(o.reply.is_none() && o.completed.is_none());
@@ -242,7 +243,7 @@ fn a_transfer_resumes_on_a_new_route_from_the_bytes_held() {
     let inbox = dir.join("inbox");
     let mut q = quota();
     let mut out = Outgoing::file(&src, 1000, id(3)).unwrap();
-    let mut first = Incoming::new(1);
+    let mut first = Incoming::new(RouteHandle(1));
     assert!(pump(&mut out, &mut first, &inbox, &mut q, 20_000).is_none());
     // Messages handed to the first route that never arrived: lost with it.
     for _ in 0..5 {
@@ -253,19 +254,22 @@ fn a_transfer_resumes_on_a_new_route_from_the_bytes_held() {
     assert_eq!((q.files, q.held()), (1, 1), "held for a new route");
     // The sender's next route: the header again, the rest from 20,000.
     assert!(out.restart());
-    let mut second = Incoming::new(2);
+    let mut second = Incoming::new(RouteHandle(2));
     let done = pump(&mut out, &mut second, &inbox, &mut q, u64::MAX).expect("complete");
     assert_eq!(out.resent, 5_000, "exactly what was in flight");
     assert_eq!(out.sent, 55_000);
     assert_eq!(std::fs::read(&done.path).unwrap(), content);
     assert_eq!(done.sha256, crate::hex::encode(&Sha256::digest(&content)));
-    assert_eq!((done.route, done.transfer.clone()), (2, id(3).to_string()));
+    assert_eq!(
+        (done.route, done.transfer.clone()),
+        (Some(2), id(3).to_string())
+    );
     assert_eq!(q.stats.resumed, 1);
     assert_eq!((q.files, q.bytes), (0, 0));
     // Asked again (the sender missed the last confirmation): "all of it",
     // and no second copy.
     assert!(out.restart());
-    let mut third = Incoming::new(3);
+    let mut third = Incoming::new(RouteHandle(3));
     let o = third
         .on_message(&out.take().unwrap().unwrap(), Some(&inbox), &mut q)
         .unwrap();
@@ -283,10 +287,10 @@ fn a_new_route_takes_a_transfer_over_from_one_not_yet_known_broken() {
     let inbox = dir.join("inbox");
     let mut q = quota();
     let mut out = Outgoing::file(&src, 1000, id(4)).unwrap();
-    let mut old = Incoming::new(1);
+    let mut old = Incoming::new(RouteHandle(1));
     pump(&mut out, &mut old, &inbox, &mut q, 3_000);
     out.restart();
-    let mut new = Incoming::new(2);
+    let mut new = Incoming::new(RouteHandle(2));
     pump(&mut out, &mut new, &inbox, &mut q, 2_000);
     assert_eq!(q.stats.moved, 1);
     // Late data on the old route is refused; giving it up leaves the
@@ -309,13 +313,13 @@ fn a_restarted_destination_carries_on_from_its_part_file() {
     let mut out = Outgoing::file(&src, 1000, id(5)).unwrap();
     {
         let mut q = quota();
-        let mut inc = Incoming::new(1);
+        let mut inc = Incoming::new(RouteHandle(1));
         pump(&mut out, &mut inc, &inbox, &mut q, 12_000);
         // The node stops: the part file stays.
     }
     let mut q = quota();
     out.restart();
-    let mut inc = Incoming::new(1);
+    let mut inc = Incoming::new(RouteHandle(1));
     let done = pump(&mut out, &mut inc, &inbox, &mut q, u64::MAX).unwrap();
     assert_eq!(std::fs::read(&done.path).unwrap(), content);
     // The digest covers the bytes written before the restart.
@@ -324,7 +328,7 @@ fn a_restarted_destination_carries_on_from_its_part_file() {
     // Another size under the same id is refused, and holds nothing.
     let part = format!("{}{}", super::super::part::PREFIX, id(6));
     std::fs::write(inbox.join(&part), [0u8; 100]).unwrap();
-    let e = Incoming::new(2)
+    let e = Incoming::new(RouteHandle(2))
         .on_message(&encode_header(id(6), 50, "x"), Some(&inbox), &mut q)
         .unwrap_err();
     assert!(matches!(e, IncomingError::Mismatch(_)), "{e}");
@@ -339,7 +343,7 @@ fn held_transfers_expire_and_stale_part_files_are_swept() {
         resume_window: std::time::Duration::from_secs(60),
         ..IncomingLimits::default()
     });
-    let mut inc = Incoming::new(1);
+    let mut inc = Incoming::new(RouteHandle(1));
     feed(&mut inc, &encode_header(id(7), 10, "e"), Some(&dir), &mut q);
     feed(&mut inc, b"12345", Some(&dir), &mut q);
     let t = Instant::now();
@@ -396,37 +400,37 @@ fn a_flood_of_transfers_left_broken_holds_the_caps_only_until_they_expire() {
     let t = Instant::now();
     // Four routes start transfers and break at once.
     for n in 0..4u8 {
-        let mut inc = Incoming::new(u64::from(n));
+        let mut inc = Incoming::new(RouteHandle(u64::from(n)));
         feed(&mut inc, &encode_header(id(n), 1000, "f"), None, &mut q);
         inc.route_closed(&mut q, t);
     }
     assert_eq!((q.files, q.held()), (4, 4));
     // A fifth is refused (and counted by the driver) while they are held.
-    let e = Incoming::new(9)
+    let e = Incoming::new(RouteHandle(9))
         .on_message(&encode_header(id(9), 1, "g"), None, &mut q)
         .unwrap_err();
     assert!(matches!(e, IncomingError::TooManyTransfers(4)), "{e}");
     // An oversized or truncated header is refused before anything is held.
     let long = encode_header(id(10), 1, &"n".repeat(256));
     assert!(matches!(
-        Incoming::new(10).on_message(&long, None, &mut q),
+        Incoming::new(RouteHandle(10)).on_message(&long, None, &mut q),
         Err(IncomingError::BadHeader(_))
     ));
     let cut = &encode_header(id(11), 1, "x")[..25];
     assert!(matches!(
-        Incoming::new(11).on_message(cut, None, &mut q),
+        Incoming::new(RouteHandle(11)).on_message(cut, None, &mut q),
         Err(IncomingError::BadHeader(_))
     ));
     // A replayed header of a held transfer with another size: refused, and
     // the held transfer is untouched.
-    let e = Incoming::new(12)
+    let e = Incoming::new(RouteHandle(12))
         .on_message(&encode_header(id(0), 999, "f"), None, &mut q)
         .unwrap_err();
     assert!(matches!(e, IncomingError::Mismatch(_)), "{e}");
     assert_eq!(q.expire(t + window), 4);
     assert_eq!((q.files, q.bytes), (0, 0));
     assert!(
-        Incoming::new(9)
+        Incoming::new(RouteHandle(9))
             .on_message(&encode_header(id(9), 1, "g"), None, &mut q)
             .is_ok()
     );
