@@ -37,6 +37,8 @@ pub(crate) struct Member {
     pub inflight_bytes: usize,
     /// Smoothed and least time from sending to confirmation, ns.
     pub srtt: Option<u64>,
+    /// Mean deviation of those times (RFC 6298's RTTVAR), ns.
+    rttvar: u64,
     pub min_rtt: Option<u64>,
     /// The last confirmation (or when it came up).
     last_progress: Time,
@@ -47,9 +49,6 @@ pub(crate) struct Member {
     pub next_probe: Time,
     pub probes: u64,
 }
-
-/// The least a route may carry unconfirmed, whatever it measured.
-pub const MIN_CAP: usize = 64 * 1024;
 
 impl Member {
     pub fn new(route: RouteHandle, path: Vec<Address>, now: Time) -> Member {
@@ -62,6 +61,7 @@ impl Member {
             inflight: VecDeque::new(),
             inflight_bytes: 0,
             srtt: None,
+            rttvar: 0,
             min_rtt: None,
             last_progress: now,
             rate: 0,
@@ -112,7 +112,16 @@ impl Member {
             self.inflight.pop_front();
             self.inflight_bytes -= s.len;
             let rtt = now.as_nanos().saturating_sub(s.at.as_nanos()).max(1);
-            self.srtt = Some(self.srtt.map_or(rtt, |old| (old * 7 + rtt) / 8));
+            match self.srtt {
+                None => {
+                    self.srtt = Some(rtt);
+                    self.rttvar = rtt / 2;
+                }
+                Some(old) => {
+                    self.rttvar = (self.rttvar * 3 + old.abs_diff(rtt)) / 4;
+                    self.srtt = Some((old * 7 + rtt) / 8);
+                }
+            }
             self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
             if let Some(seq) = s.seq {
                 done.push((seq, s.len));
@@ -152,15 +161,15 @@ impl Member {
 
     /// What the route may carry unconfirmed: twice what it delivers in its
     /// least RTT (the pipe, and as much again queued), at least
-    /// [`MIN_CAP`], at most `max`.
-    pub fn cap(&self, max: usize) -> usize {
+    /// `min` (`SetConfig::min_unconfirmed`), at most `max`.
+    pub fn cap(&self, min: usize, max: usize) -> usize {
         let bdp = match self.min_rtt {
             Some(rtt) if self.rate > 0 => {
                 (u128::from(self.rate) * u128::from(rtt) / 1_000_000_000) as usize
             }
             _ => 0,
         };
-        bdp.saturating_mul(2).clamp(MIN_CAP, max.max(MIN_CAP))
+        bdp.saturating_mul(2).clamp(min.min(max), max)
     }
 
     /// The time a message of `len` more bytes would take to be confirmed,
@@ -175,15 +184,25 @@ impl Member {
         }
     }
 
-    /// The time the route is suspected if nothing more is confirmed:
-    /// `detect_rtts` smoothed RTTs (within the configured bounds) after
-    /// the last progress, while it carries something unconfirmed.
+    /// The time the route is suspected if nothing more is confirmed,
+    /// while it carries something unconfirmed: after the last progress,
+    /// `detect_rtts` of the route's least RTT (its path, without queues),
+    /// or the smoothed confirmation time plus four deviations if that is
+    /// longer (what the route carries queued, up to its cap, delays each
+    /// confirmation by as much), within `min_detect ..= max_detect`.
     pub fn suspect_at(&self, cfg: &SetConfig) -> Time {
         if !self.up || self.inflight.is_empty() {
             return Time::NEVER;
         }
-        let rtt = self.srtt.unwrap_or(cfg.initial_rtt.as_nanos());
-        let wait = Duration::from_nanos(rtt.saturating_mul(u64::from(cfg.detect_rtts)))
+        let guess = cfg.initial_rtt.as_nanos();
+        let path = self
+            .min_rtt
+            .unwrap_or(guess)
+            .saturating_mul(u64::from(cfg.detect_rtts));
+        let queued = self
+            .srtt
+            .map_or(guess, |s| s.saturating_add(self.rttvar.saturating_mul(4)));
+        let wait = Duration::from_nanos(path.max(queued))
             .max(cfg.min_detect)
             .min(cfg.max_detect);
         self.last_progress + wait

@@ -20,7 +20,8 @@
 //! - **Aggregate**: every route carries traffic; each message goes on the
 //!   route that would confirm it soonest (its measured delivery rate and
 //!   least RTT, with what it already carries), and no route carries more
-//!   unconfirmed than twice what it delivers in its least RTT, so routes
+//!   unconfirmed than twice what it delivers in its least RTT (at least
+//!   [`SetConfig::min_unconfirmed`]), so routes
 //!   of unequal rates share in proportion and a slow one does not hold
 //!   the rest back.
 //!
@@ -114,6 +115,10 @@ pub struct SetConfig {
     pub max_inbound: usize,
     /// Routes per set, at most (either end).
     pub max_members: usize,
+    /// The least a route may carry unconfirmed, whatever it measured
+    /// (what it carries beyond twice its delivery in its least RTT only
+    /// queues, and is sent again if the route is lost).
+    pub min_unconfirmed: usize,
     /// How an origin rebuilds after failed builds (the first replacement
     /// of a route that worked is built at once): waits, and the builds in
     /// a row with no route left before the set closes.
@@ -134,6 +139,7 @@ impl Default for SetConfig {
             linger: Duration::from_secs(30),
             max_inbound: 1024,
             max_members: 8,
+            min_unconfirmed: 64 * 1024,
             rebuild: crate::connection::ReopenPolicy::default(),
         }
     }
@@ -305,6 +311,11 @@ impl Sets {
             .saturating_sub(crate::route::endpoint::stream_len(0))
     }
 
+    /// The least and most a route may carry unconfirmed.
+    fn caps(routes: &Routes, cfg: &SetConfig) -> (usize, usize) {
+        (cfg.min_unconfirmed, Self::largest(routes))
+    }
+
     /// Queues a message on set `c`.
     pub fn send(
         &mut self,
@@ -328,7 +339,7 @@ impl Sets {
         if !s.send(data, cfg) {
             return Err(CommandError::ConnectionFull(c));
         }
-        s.pump(now, routes, Self::largest(routes));
+        s.pump(now, routes, Self::caps(routes, cfg));
         Ok(())
     }
 
@@ -390,7 +401,7 @@ impl Sets {
         let Some(&h) = self.by_route.get(&route) else {
             return Some(e);
         };
-        let max_cap = Self::largest(routes);
+        let max_cap = Self::caps(routes, cfg);
         let s = self.sets.get_mut(&h).expect("indexed sets exist");
         match e {
             Event::RouteUp { route } => s.on_up(now, route, cfg, &mut self.out),
@@ -461,7 +472,7 @@ impl Sets {
             s.active = Some(route);
         }
         self.by_route.insert(route, h);
-        let max_cap = Self::largest(routes);
+        let max_cap = Self::caps(routes, cfg);
         s.pump(now, routes, max_cap);
         None
     }
@@ -511,7 +522,7 @@ impl Sets {
         advise: Advise<'_>,
     ) {
         let policy = &cfg.rebuild;
-        let max_cap = Self::largest(routes);
+        let max_cap = Self::caps(routes, cfg);
         let due: Vec<u64> = self
             .sets
             .iter()

@@ -130,7 +130,7 @@ impl RouteSet {
     /// Moves unsent messages onto routes, in order, while a route takes
     /// them: failover (and the receiving end) on the active route,
     /// aggregate on whichever route would confirm it soonest.
-    pub fn pump(&mut self, now: Time, routes: &mut Routes, max_cap: usize) {
+    pub fn pump(&mut self, now: Time, routes: &mut Routes, caps: (usize, usize)) {
         while let Some(&seq) = self.unsent.first() {
             let Some(data) = self.store.get(&seq) else {
                 // Confirmed on another route meanwhile.
@@ -138,7 +138,7 @@ impl RouteSet {
                 continue;
             };
             let len = data.len() + SET_DATA_OVERHEAD;
-            let Some(i) = self.pick(len, routes, max_cap) else {
+            let Some(i) = self.pick(len, routes, caps) else {
                 break;
             };
             let msg = SetMessage::Data { seq, payload: data }.encode();
@@ -155,24 +155,24 @@ impl RouteSet {
         }
     }
 
-    fn takes(m: &Member, len: usize, routes: &Routes, max_cap: usize) -> bool {
-        m.up && (!m.busy() || m.inflight_bytes + len <= m.cap(max_cap))
+    fn takes(m: &Member, len: usize, routes: &Routes, (min, max): (usize, usize)) -> bool {
+        m.up && (!m.busy() || m.inflight_bytes + len <= m.cap(min, max))
             && routes.has_room(m.route, len)
     }
 
-    fn pick(&self, len: usize, routes: &Routes, max_cap: usize) -> Option<usize> {
+    fn pick(&self, len: usize, routes: &Routes, caps: (usize, usize)) -> Option<usize> {
         if self.mode == SetMode::Aggregate && self.is_origin() {
             return self
                 .members
                 .iter()
                 .enumerate()
-                .filter(|(_, m)| Self::takes(m, len, routes, max_cap))
+                .filter(|(_, m)| Self::takes(m, len, routes, caps))
                 .min_by_key(|(_, m)| (m.eta(len), m.route))
                 .map(|(i, _)| i);
         }
         let a = self.active?;
         let i = self.members.iter().position(|m| m.route == a)?;
-        Self::takes(&self.members[i], len, routes, max_cap).then_some(i)
+        Self::takes(&self.members[i], len, routes, caps).then_some(i)
     }
 
     /// The best live route to carry traffic now: the least smoothed RTT,
