@@ -501,6 +501,12 @@ impl<P: Population> World<P> {
     /// Node `i`'s counters over all its incarnations.
     pub fn node_stats(&self, i: usize) -> Option<node_core::NodeStats> {
         let mut s = self.nodes[i].node.stats()?;
+        if !self.nodes[i].alive {
+            // A node down for good still holds its last incarnation, whose
+            // counters were retired when it crashed.
+            s.links = Default::default();
+            s.unknown_link = 0;
+        }
         if let Some(r) = &self.retired[i] {
             s.links += r.links;
             s.unknown_link += r.unknown_link;
