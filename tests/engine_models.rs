@@ -105,6 +105,7 @@ fn scenario(network: Network, duration: Duration, faults: Vec<FaultSpec>) -> Sce
         faults,
         underlay: None,
         tunnels: Vec::new(),
+        discovery: None,
     }
 }
 

@@ -107,6 +107,7 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
         faults: Vec::new(),
         underlay: None,
         tunnels: Vec::new(),
+        discovery: None,
     };
     let mut world = World::new(
         scenario,

@@ -168,10 +168,16 @@ pub struct TrafficSpec {
     pub name: String,
     /// The sending node.
     pub from: usize,
-    /// The receiving node.
-    pub to: usize,
-    /// The route: every node from `from` to `to`, both included.
+    /// The receiving node; `None`: the nearest gateway, as the origin's
+    /// topology database finds it (then `discover` is set).
+    pub to: Option<usize>,
+    /// The route: every node from `from` to `to`, both included; empty when
+    /// the origin finds its own path (`discover`).
     pub path: Vec<usize>,
+    /// The origin asks its own topology database for the path when the
+    /// flow starts (`"path": "discover"`), and again for every route that
+    /// replaces a broken one.
+    pub discover: bool,
     /// Stream or datagrams.
     pub transport: node_core::RouteKind,
     /// Service channel (not 0).
@@ -302,6 +308,32 @@ pub struct Scenario {
     pub underlay: Option<Underlay>,
     /// Tunnels the nodes are asked to open (and close) during the run.
     pub tunnels: Vec<TunnelPlan>,
+    /// What the engine does for discovery, when the nodes run it
+    /// (`protocol.discovery` is then set).
+    pub discovery: Option<DiscoveryPlan>,
+}
+
+/// The engine's side of discovery: how it measures convergence, how
+/// flows wait for a path, and which nodes are gateways.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoveryPlan {
+    /// Interval of the convergence check.
+    pub check_interval: Duration,
+    /// Wait between a discovering flow's tries to find a path.
+    pub path_retry: Duration,
+    /// How long after its start a flow keeps trying.
+    pub path_wait: Duration,
+    /// Gateways: (node, advertised capacity in bits/s), by node.
+    pub gateways: Vec<(usize, u64)>,
+}
+
+impl DiscoveryPlan {
+    /// Node `i`'s advertised gateway capacity (0: not a gateway).
+    pub fn gateway_bps(&self, i: usize) -> u64 {
+        self.gateways
+            .binary_search_by_key(&i, |g| g.0)
+            .map_or(0, |k| self.gateways[k].1)
+    }
 }
 
 /// The underlay: the network between nodes (the Internet) that tunnels

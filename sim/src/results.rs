@@ -15,6 +15,7 @@ use crate::model::{Medium, TrafficKind};
 use crate::traffic::Source;
 
 mod csv;
+pub mod discovery;
 
 pub use csv::{flows_csv, latencies_csv, links_csv, route_hops_csv, routes_csv};
 
@@ -48,6 +49,10 @@ pub struct Summary {
     /// distance between their ends (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub derived_latency_links: Vec<usize>,
+    /// Discovery: convergence and the flood's cost (absent when the nodes
+    /// run none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<discovery::DiscoverySummary>,
 }
 
 /// A tunnel opened at run time.
@@ -96,8 +101,12 @@ pub struct FlowSummary {
     pub name: String,
     /// Source node.
     pub from: usize,
-    /// Destination node.
-    pub to: usize,
+    /// Destination node; for a flow to the nearest gateway, the one its
+    /// latest route reached (`null` if none did).
+    pub to: Option<usize>,
+    /// The flow went to the nearest gateway (absent otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub to_gateway: bool,
     /// `bulk`, `cbr` or `request_response`.
     pub kind: &'static str,
     /// `realtime` or `bulk`.
@@ -139,8 +148,13 @@ pub struct FlowSummary {
     pub latency_ms: Option<Latency>,
     /// When a bulk transfer was fully delivered.
     pub completed_s: Option<f64>,
-    /// The nodes of its route.
+    /// The nodes of its route (of its latest, for a flow that finds its
+    /// own path).
     pub path: Vec<usize>,
+    /// A flow that finds its own path: how it found it (absent for the
+    /// others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_search: Option<discovery::PathSearchSummary>,
     /// Time from the flow's start to its route being up.
     pub route_setup_ms: Option<f64>,
     /// Why its connection closed for good (or could not open), if it did.
@@ -201,6 +215,9 @@ pub struct NodeSummary {
     pub drops: BTreeMap<&'static str, u64>,
     /// Its route entries (as origin, relay or destination).
     pub routes: RouteSummary,
+    /// Its discovery layer (absent when the nodes run none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<discovery::NodeDiscovery>,
 }
 
 /// What a node's route entries did (maxima over the samples: relays forget
@@ -266,7 +283,7 @@ fn route_summary(world: &World<Nodes>, i: usize) -> RouteSummary {
     }
 }
 
-fn round(x: f64, digits: i32) -> f64 {
+pub(crate) fn round(x: f64, digits: i32) -> f64 {
     let k = 10f64.powi(digits);
     (x * k).round() / k
 }
@@ -300,10 +317,18 @@ fn flow_summary(s: &Source, end: Time) -> FlowSummary {
     let mut lat = st.latencies_ns.clone();
     lat.sort_unstable();
     let ms = |ns: u64| round(ns as f64 / 1e6, 3);
+    let path = match &s.search {
+        Some(search) => search.path.clone(),
+        None => spec.path.clone(),
+    };
     FlowSummary {
         name: spec.name.clone(),
         from: spec.from,
-        to: spec.to,
+        to: spec
+            .to
+            .or_else(|| path.last().copied().filter(|_| path.len() > 1)),
+        to_gateway: spec.to.is_none(),
+        path_search: discovery::path_search(s),
         kind,
         class: match spec.class {
             node_core::Class::Realtime => "realtime",
@@ -336,7 +361,7 @@ fn flow_summary(s: &Source, end: Time) -> FlowSummary {
             max: ms(*lat.last().expect("not empty")),
         }),
         completed_s: completed.map(|t| round(t.as_secs_f64(), 9)),
-        path: spec.path.clone(),
+        path,
         route_setup_ms: st.route_setup.map(|d| round(d.as_secs_f64() * 1e3, 3)),
         route_closed: s.closed.clone(),
         route_reopens: st.reopens,
@@ -408,6 +433,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
                     ("unknown_session", d.unknown_session),
                 ]),
                 routes: route_summary(world, i),
+                discovery: discovery::node(world, i),
             }
         })
         .collect();
@@ -443,6 +469,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
             })
             .collect(),
         derived_latency_links: sc.network.derived_latency.clone(),
+        discovery: discovery::summary(world, end),
     }
 }
 
@@ -491,7 +518,7 @@ pub fn text(summary: &Summary) -> String {
             "{:<12} {:>5} {:>5} {:>8} {:>10} {:>8.4} {:>12} {:>9.3} {:>9.3}",
             f.name,
             f.from,
-            f.to,
+            f.to.map_or("-".to_string(), |t| t.to_string()),
             f.kind,
             f.delivered_messages,
             f.delivery_ratio,
@@ -532,6 +559,9 @@ pub fn text(summary: &Summary) -> String {
             l.utilization * 100.0,
             drops.join(" ")
         );
+    }
+    if let Some(d) = &summary.discovery {
+        discovery::text(d, &mut o);
     }
     let _ = writeln!(o, "\nfingerprint {}", summary.fingerprint);
     o

@@ -36,11 +36,7 @@ pub enum RunError {
 /// Runs `scenario` to its end.
 pub fn run(scenario: Scenario, progress: &mut dyn FnMut(Progress)) -> Result<Run, RunError> {
     scenario.protocol.validate()?;
-    let nodes = Nodes::new(
-        scenario.protocol.clone(),
-        scenario.seed,
-        scenario.network.nodes.len(),
-    );
+    let nodes = Nodes::of(&scenario);
     let end = Time::ZERO + scenario.duration;
     let mut world = World::new(scenario, nodes);
     world.run(end, progress);
@@ -50,8 +46,9 @@ pub fn run(scenario: Scenario, progress: &mut dyn FnMut(Progress)) -> Result<Run
 
 /// Writes `summary.json`, the time series (`timeseries_flows.csv`,
 /// `timeseries_links.csv`, `timeseries_routes.csv`,
-/// `timeseries_route_hops.csv`) and the latency samples
-/// (`latencies.csv`) into `dir` (created if needed).
+/// `timeseries_route_hops.csv`, and `timeseries_discovery.csv` when the
+/// nodes run discovery) and the latency samples (`latencies.csv`) into
+/// `dir` (created if needed).
 pub fn write(run: &Run, dir: &Path) -> Result<(), RunError> {
     let put = |name: &str, contents: String| {
         let path = dir.join(name);
@@ -75,6 +72,9 @@ pub fn write(run: &Run, dir: &Path) -> Result<(), RunError> {
         results::route_hops_csv(&run.world),
     )?;
     put("latencies.csv", results::latencies_csv(&run.world))?;
+    if let Some(csv) = results::discovery::csv(&run.world) {
+        put("timeseries_discovery.csv", csv)?;
+    }
     Ok(())
 }
 

@@ -183,6 +183,26 @@ pub struct Source {
     pub closed: Option<String>,
     /// A periodic source's next tick is scheduled.
     pub ticking: bool,
+    /// How a flow that finds its own path found it (`None` for the others).
+    pub search: Option<PathSearch>,
+}
+
+/// A flow that asks its origin's topology database for its path
+/// (`"path": "discover"`): each try at the start, and what came of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathSearch {
+    /// Tries (`Command::ConnectTo`), until one found a path or the flow
+    /// gave up.
+    pub tries: u32,
+    /// From the flow's start to the try that found a path.
+    pub found_after: Option<Duration>,
+    /// Why the last try found none (node-core's `NoPath`).
+    pub last_error: Option<String>,
+    /// The flow stopped trying (its wait ran out, or it stopped) without
+    /// a path.
+    pub gave_up: bool,
+    /// Its latest route, origin first, as node indices.
+    pub path: Vec<usize>,
 }
 
 impl Source {
@@ -190,6 +210,7 @@ impl Source {
     /// `warmup` on.
     pub fn new(spec: TrafficSpec, warmup: node_core::Duration) -> Self {
         let deadline = spec.deadline;
+        let spec_discovers = spec.discover;
         Source {
             spec,
             next_seq: 0,
@@ -204,6 +225,7 @@ impl Source {
             up_at: None,
             closed: None,
             ticking: false,
+            search: spec_discovers.then(PathSearch::default),
         }
     }
 

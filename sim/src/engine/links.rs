@@ -335,6 +335,15 @@ impl Links {
         }
     }
 
+    /// Whether `link` can carry a session now: both directions exist and
+    /// no fault holds it down (a cut SONET span still carries: its ring
+    /// switched to protection).
+    pub fn carries(&self, link: usize) -> bool {
+        let l = &self.links[link];
+        l.dirs[1].is_some()
+            && (l.down_holds == 0 || matches!(l.spec.medium, Medium::SonetSpan { .. }))
+    }
+
     /// Adds latency to both directions (or removes it with `ZERO`).
     pub fn set_extra_latency(&mut self, link: usize, extra: Duration) {
         for d in self.links[link].dirs.iter_mut().flatten() {

@@ -10,6 +10,8 @@
 //! between them is a datagram that a link model turns into a scheduled
 //! delivery (or a drop).
 
+pub mod convergence;
+mod discover;
 pub mod fingerprint;
 mod links;
 pub mod population;
@@ -57,6 +59,8 @@ enum Ev {
         open: bool,
     },
     Sample,
+    /// The discovery convergence check.
+    ConvergenceCheck,
 }
 
 struct Slot<N> {
@@ -104,6 +108,8 @@ pub struct World<P: Population> {
     path_groups: Vec<tunnels::PathGroupState>,
     /// Partition faults in force (indices in `scenario.faults`).
     partitions: std::collections::BTreeSet<usize>,
+    /// The convergence measurement, when the nodes run discovery.
+    convergence: Option<convergence::Convergence>,
 }
 
 /// The group of node `n` in a partition (nodes in no group form one more).
@@ -164,8 +170,26 @@ impl<P: Population> World<P> {
                 Default::default();
                 scenario.underlay.as_ref().map_or(0, |u| u.groups.len())
             ],
+            convergence: None,
             scenario,
         };
+        if let Some(plan) = &world.scenario.discovery {
+            let addresses = (0..n)
+                .map(|i| {
+                    world
+                        .population
+                        .address(i)
+                        .expect("nodes that run discovery have addresses")
+                })
+                .collect();
+            world.convergence = Some(convergence::Convergence::new(
+                plan.check_interval,
+                addresses,
+            ));
+            world
+                .queue
+                .push(Time::ZERO, Origin::CONVERGENCE, Ev::ConvergenceCheck);
+        }
         world.links.set_access(
             world
                 .scenario
@@ -303,6 +327,16 @@ impl<P: Population> World<P> {
                     self.queue.push(next, Origin::SAMPLER, Ev::Sample);
                 }
             }
+            Ev::ConvergenceCheck => {
+                self.check_convergence();
+                let interval = self.convergence.as_ref().map(|c| c.interval());
+                if let Some(next) = interval.map(|d| self.now + d)
+                    && next <= Time::ZERO + self.scenario.duration
+                {
+                    self.queue
+                        .push(next, Origin::CONVERGENCE, Ev::ConvergenceCheck);
+                }
+            }
         }
     }
 
@@ -397,6 +431,17 @@ impl<P: Population> World<P> {
         let fault = self.scenario.faults[index].clone();
         self.fingerprint
             .record(self.now, index, Step::Fault, start as usize);
+        let topology = !matches!(
+            fault.kind,
+            FaultKind::LatencyChange { .. } | FaultKind::PathGroupLatency { .. }
+        );
+        // A crash of a node that is down, or a restart of one that is up,
+        // changes nothing.
+        let moot =
+            matches!(fault.kind, FaultKind::NodeCrash { node } if self.nodes[node].alive != start);
+        if topology && !moot {
+            self.topology_changed_by_fault(index, start);
+        }
         match fault.kind {
             FaultKind::LinkDown { link } => self.links.hold_down(link, start, self.now),
             FaultKind::LatencyChange { link, extra } => {
@@ -427,6 +472,7 @@ impl<P: Population> World<P> {
             }
             FaultKind::NodeCrash { node } => {
                 if start && self.nodes[node].alive {
+                    self.retire_discovery(node);
                     self.close_tunnels_of(node);
                     let slot = &mut self.nodes[node];
                     slot.alive = false;

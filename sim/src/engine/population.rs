@@ -11,6 +11,8 @@ pub struct Nodes {
     config: Config,
     seed: u64,
     identities: Vec<Identity>,
+    /// Gateways: (node, advertised bits/s), by node.
+    gateways: Vec<(usize, u64)>,
 }
 
 impl Nodes {
@@ -28,7 +30,22 @@ impl Nodes {
             config,
             seed,
             identities,
+            gateways: Vec::new(),
         }
+    }
+
+    /// The nodes of `scenario`: its protocol config on every node, and
+    /// each gateway's capacity in its discovery config.
+    pub fn of(scenario: &crate::model::Scenario) -> Nodes {
+        let mut nodes = Nodes::new(
+            scenario.protocol.clone(),
+            scenario.seed,
+            scenario.network.nodes.len(),
+        );
+        if let Some(d) = &scenario.discovery {
+            nodes.gateways = d.gateways.clone();
+        }
+        nodes
     }
 
     /// Node `i`'s identity.
@@ -50,7 +67,14 @@ impl Population for Nodes {
                 ((index as u64) << 32) | u64::from(k),
             ),
         };
-        Node::new(self.config.clone(), self.identities[index].clone(), seed)
+        let mut config = self.config.clone();
+        if let (Some(d), Ok(k)) = (
+            config.discovery.as_mut(),
+            self.gateways.binary_search_by_key(&index, |g| g.0),
+        ) {
+            d.gateway_bps = self.gateways[k].1;
+        }
+        Node::new(config, self.identities[index].clone(), seed)
             .expect("the scenario layer validated the protocol config")
     }
 

@@ -4,9 +4,12 @@
 //! [`EchoNode`]s through the very same code paths, to measure the engine
 //! alone.
 
+use node_core::discovery::db::TopologyDb;
+use node_core::discovery::flood::DiscoveryStats;
 use node_core::{
-    Address, Class, CommandError, ConnectionHandle, Input, LinkId, Locator, Node, NodeStats,
-    Output, PublicKey, RouteHandle, RouteId, RouteInfo, RouteKind, Time, TunnelRequest,
+    Address, Class, CommandError, ConnectionHandle, Destination, Input, LinkId, Locator, NoPath,
+    Node, NodeStats, Output, PublicKey, RouteHandle, RouteId, RouteInfo, RouteKind, Time,
+    TunnelRequest,
 };
 
 /// A sans-IO node the engine can drive.
@@ -39,6 +42,38 @@ pub trait Protocol {
     ) -> Result<ConnectionHandle, CommandError> {
         let _ = (path, class, kind);
         Err(CommandError::InvalidPath("this node has no route layer"))
+    }
+    /// Opens a connection to `destination` along a path from the node's
+    /// own topology database. Nodes without discovery refuse.
+    fn connect_to(
+        &mut self,
+        destination: Destination,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<ConnectionHandle, CommandError> {
+        let _ = (class, kind);
+        Err(CommandError::NoPath {
+            destination,
+            reason: NoPath::NoDiscovery,
+        })
+    }
+    /// The hops of a connection's latest route, after this node.
+    fn connection_path(&self, connection: ConnectionHandle) -> Option<Vec<Address>> {
+        let _ = connection;
+        None
+    }
+    /// Whether `link` carries an established session.
+    fn link_established(&self, link: LinkId) -> bool {
+        let _ = link;
+        false
+    }
+    /// The node's topology database, if it keeps one.
+    fn topology(&self) -> Option<&TopologyDb> {
+        None
+    }
+    /// The discovery layer's counters, if it runs one.
+    fn discovery_stats(&self) -> Option<DiscoveryStats> {
+        None
     }
     /// Sends a message on a connection's route.
     fn connection_send(
@@ -151,6 +186,26 @@ impl Protocol for Node {
         data: Vec<u8>,
     ) -> Result<(), CommandError> {
         Node::connection_send(self, connection, data)
+    }
+    fn connect_to(
+        &mut self,
+        destination: Destination,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<ConnectionHandle, CommandError> {
+        Node::connect_to(self, destination, class, kind)
+    }
+    fn connection_path(&self, connection: ConnectionHandle) -> Option<Vec<Address>> {
+        Node::connection(self, connection).map(|c| c.path)
+    }
+    fn link_established(&self, link: LinkId) -> bool {
+        Node::link(self, link).is_some_and(|l| l.established)
+    }
+    fn topology(&self) -> Option<&TopologyDb> {
+        Some(Node::topology(self))
+    }
+    fn discovery_stats(&self) -> Option<DiscoveryStats> {
+        Some(Node::discovery_stats(self))
     }
     fn connection_has_room(&self, connection: ConnectionHandle, len: usize) -> bool {
         Node::connection_has_room(self, connection, len)

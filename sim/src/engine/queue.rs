@@ -39,6 +39,8 @@ impl Origin {
     }
     /// The metrics sampler.
     pub const SAMPLER: Origin = Origin { kind: 1, index: 0 };
+    /// The discovery convergence check (served after the sampler).
+    pub const CONVERGENCE: Origin = Origin { kind: 1, index: 1 };
     /// Traffic source `flow`.
     pub fn flow(flow: usize) -> Origin {
         Origin::of(2, flow)

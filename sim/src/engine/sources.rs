@@ -19,6 +19,7 @@ impl<P: Population> World<P> {
                 let Some(flow) = self.source_of(i, connection) else {
                     return;
                 };
+                self.note_discovered_path(flow, connection);
                 let s = &mut self.sources[flow];
                 s.route = Some(route);
                 s.up_at = Some(self.now);
@@ -73,6 +74,9 @@ impl<P: Population> World<P> {
                 self.dest_routes.remove(&(i, route));
             }
             Event::RouteMessage { route, data } => self.on_message(i, route, data),
+            Event::LinkEstablished { .. } | Event::LinkDead { .. } | Event::LinkClosed { .. } => {
+                self.topology_may_change()
+            }
             _ => {}
         }
     }
@@ -90,15 +94,17 @@ impl<P: Population> World<P> {
         let Some(h) = Header::parse(&data) else {
             return;
         };
-        let Some(source) = self.sources.get_mut(h.flow as usize) else {
+        let Some(source) = self.sources.get(h.flow as usize) else {
             return;
         };
+        let here = self.is_destination(&source.spec, i);
+        let source = &mut self.sources[h.flow as usize];
         match h.kind {
-            MessageKind::Data if source.spec.to == i => {
+            MessageKind::Data if here => {
                 self.dest_routes.entry((i, route)).or_insert(h.flow);
                 source.stats.on_delivery(self.now, &h, data.len());
             }
-            MessageKind::Request if source.spec.to == i => {
+            MessageKind::Request if here => {
                 let TrafficKind::RequestResponse { response, .. } = source.spec.kind else {
                     return;
                 };
@@ -165,6 +171,10 @@ impl<P: Population> World<P> {
         let from = s.spec.from;
         if !s.active(self.now) || !self.nodes[from].alive {
             self.sources[flow].ticking = false;
+            return;
+        }
+        if s.connection.is_none() && s.spec.discover {
+            self.connect_discovered(flow);
             return;
         }
         if s.connection.is_none() {

@@ -111,6 +111,9 @@ impl<P: Population> World<P> {
             plan,
         });
         self.fingerprint.record(self.now, i, Step::Tunnel, index);
+        if let Some(c) = self.convergence.as_mut() {
+            c.topology_may_change();
+        }
         // A path that is down or slow now is so for a new tunnel too.
         let groups: Vec<usize> = underlay.groups_of(i, to).collect();
         let mut extra = node_core::Duration::ZERO;
@@ -169,6 +172,7 @@ impl<P: Population> World<P> {
             self.node_links[n].retain(|&(l, _, _)| l != link);
         }
         self.fingerprint.record(self.now, by, Step::Tunnel, index);
+        self.topology_may_change();
         let down = Input::LinkDown { link };
         if self.nodes[other].alive {
             self.nodes[other].node.handle_input(self.now, down);

@@ -13,7 +13,9 @@ use super::spec::{
     BulkSpec, CbrSpec, ClassSpec, Dur, FaultSpecRaw, ProtocolSpec, RequestResponseSpec,
     ScenarioSpec, Size, SuiteSpec, TRAFFIC_COMMON_KEYS, TrafficCommon,
 };
-use crate::model::{FaultKind, FaultSpec, Network, Scenario, TrafficKind, TrafficSpec, Underlay};
+use crate::model::{
+    DiscoveryPlan, FaultKind, FaultSpec, Network, Scenario, TrafficKind, TrafficSpec, Underlay,
+};
 use crate::topology;
 use crate::units::fmt_duration;
 
@@ -43,7 +45,7 @@ pub(super) fn resolve(
             "must be shorter than the run's duration (nothing would be measured)",
         ));
     }
-    let protocol = protocol(doc, &spec.protocol)?;
+    let mut protocol = protocol(doc, &spec.protocol)?;
     let network = topology::build(doc, &spec.topology, spec.seed, base_dir)?;
     // The engine's event keys name nodes, flows and faults in 22 bits.
     let max = crate::engine::queue::MAX_ORIGINS;
@@ -63,10 +65,18 @@ pub(super) fn resolve(
         links: &links,
         duration,
     };
+    let discovery = match &spec.discovery {
+        Some(d) => {
+            let (config, plan) = ctx.discovery(d)?;
+            protocol.discovery = Some(config);
+            Some(plan)
+        }
+        None => None,
+    };
     let mut traffic: Vec<TrafficSpec> = Vec::with_capacity(spec.traffic.len());
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     for (i, entry) in spec.traffic.iter().enumerate() {
-        let flow = ctx.flow(i, entry, &protocol)?;
+        let flow = ctx.flow(i, entry, &protocol, discovery.as_ref())?;
         if let Some(j) = names.insert(flow.name.clone(), i) {
             return Err(doc.error(
                 &format!("traffic[{i}].name"),
@@ -96,6 +106,7 @@ pub(super) fn resolve(
         .map(|(i, t)| ctx.tunnel(i, t, underlay.is_some()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Scenario {
+        discovery,
         underlay,
         tunnels,
         name: spec.name,
@@ -307,29 +318,14 @@ impl Ctx<'_> {
         i: usize,
         entry: &Value,
         protocol: &Config,
+        discovery: Option<&DiscoveryPlan>,
     ) -> Result<TrafficSpec, ScenarioError> {
         let path = format!("traffic[{i}]");
         let p = |field: &str| format!("{path}.{field}");
         let (common, rest) = split_object(self.doc, entry, &path, TRAFFIC_COMMON_KEYS)?;
         let common: TrafficCommon = self.doc.deserialize(&Value::Object(common), &path)?;
         let from = self.node(&p("from"), common.from)?;
-        let to = self.node(&p("to"), common.to)?;
-        if from == to {
-            return Err(self.doc.error(&p("to"), "a flow needs two different nodes"));
-        }
-        let route = match &common.path {
-            Some(path) => {
-                super::paths::check(self.network, from, to, path)
-                    .map_err(|m| self.doc.error(&p("path"), m))?;
-                path.clone()
-            }
-            None => super::paths::shortest(self.network, from, to).ok_or_else(|| {
-                self.doc.error(
-                    &p("to"),
-                    format!("no route from {from} to {to}: no path of two-way links joins them"),
-                )
-            })?,
-        };
+        let (to, discover, route) = self.flow_route(&path, from, &common, discovery)?;
         let rest = Value::Object(rest);
         let explain = |e: ScenarioError| with_context(e, &common.kind);
         let (kind, default_class) = match common.kind.as_str() {
@@ -414,6 +410,7 @@ impl Ctx<'_> {
             from,
             to,
             path: route,
+            discover,
             transport: match common.transport {
                 Some(super::spec::TransportSpec::Datagram) => node_core::RouteKind::Datagram,
                 _ => node_core::RouteKind::Stream,

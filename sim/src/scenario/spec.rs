@@ -352,6 +352,9 @@ pub struct ScenarioSpec {
     /// its shape is checked (see [`crate::sweep`]).
     #[serde(default)]
     pub sweep: Option<serde_json::Value>,
+    /// Discovery on every node (absent: none).
+    #[serde(default)]
+    pub discovery: Option<super::discovery::DiscoverySpec>,
 }
 
 /// The underlay: `path` for every pair (defaults: 100 Mb/s, 20 ms), `pairs`
@@ -414,21 +417,95 @@ pub enum ClassSpec {
 pub struct TrafficCommon {
     pub name: Option<String>,
     pub from: usize,
-    pub to: usize,
+    pub to: ToSpec,
     pub kind: String,
     pub start: Option<Dur>,
     pub stop: Option<Dur>,
     pub class: Option<ClassSpec>,
     pub channel: Option<u16>,
-    /// Every node of the route, `from` first and `to` last; the shortest
-    /// path when absent.
-    pub path: Option<Vec<usize>>,
+    /// Every node of the route, `from` first and `to` last, or
+    /// `"discover"`; the shortest path when absent.
+    pub path: Option<PathSpec>,
     /// `stream` (reliable, the default) or `datagram` (unreliable in the
     /// end-to-end mode).
     pub transport: Option<TransportSpec>,
     /// A message delivered later than this after it was offered counts as
     /// lost in the flow's on-time ratio.
     pub deadline: Option<Dur>,
+}
+
+/// A flow's destination: a node index, or `"gateway"` (the nearest one,
+/// as the origin's topology database finds it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToSpec {
+    /// This node.
+    Node(usize),
+    /// The nearest gateway.
+    Gateway,
+}
+
+/// A flow's path: every node, or `"discover"` (the origin's topology
+/// database finds it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSpec {
+    /// These nodes, `from` first and `to` last.
+    Nodes(Vec<usize>),
+    /// Found by the origin.
+    Discover,
+}
+
+struct ToVisitor;
+
+impl<'de> Visitor<'de> for ToVisitor {
+    type Value = ToSpec;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a node index or \"gateway\"")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<ToSpec, E> {
+        usize::try_from(v)
+            .map(ToSpec::Node)
+            .map_err(|_| E::custom(format!("node {v} does not exist")))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ToSpec, E> {
+        match v {
+            "gateway" => Ok(ToSpec::Gateway),
+            _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ToSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ToVisitor)
+    }
+}
+
+struct PathVisitor;
+
+impl<'de> Visitor<'de> for PathVisitor {
+    type Value = PathSpec;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of node indices or \"discover\"")
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<PathSpec, A::Error> {
+        let mut nodes = Vec::new();
+        while let Some(n) = seq.next_element::<usize>()? {
+            nodes.push(n);
+        }
+        Ok(PathSpec::Nodes(nodes))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<PathSpec, E> {
+        match v {
+            "discover" => Ok(PathSpec::Discover),
+            _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PathSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PathVisitor)
+    }
 }
 
 /// How a flow's route carries it.

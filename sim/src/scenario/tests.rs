@@ -8,6 +8,7 @@ use node_core::{Class, Duration, SuiteKind};
 use super::*;
 use crate::model::{FaultKind, LossModel, Medium, TrafficKind};
 
+mod discovery;
 mod errors;
 mod never_panics;
 mod readme;

@@ -59,7 +59,7 @@ fn zipped_paths_vary_together() {
     .unwrap();
     assert_eq!(p.runs.len(), 2);
     assert_eq!(p.runs[1].scenario.network.nodes.len(), 4);
-    assert_eq!(p.runs[1].scenario.traffic[0].to, 3);
+    assert_eq!(p.runs[1].scenario.traffic[0].to, Some(3));
 }
 
 #[test]

@@ -91,6 +91,7 @@ fn every_example_resolves() {
         } else if block.starts_with("\"protocol\"")
             || block.starts_with("\"faults\"")
             || block.starts_with("\"underlay\"")
+            || block.starts_with("\"discovery\"")
         {
             vec![scenario(block)]
         } else if block.starts_with("\"sweep\"") {
