@@ -38,6 +38,9 @@ pub struct Summary {
     /// Links whose latency the importer derived from distance.
     #[serde(default)]
     pub derived_latency_links: Vec<usize>,
+    /// Discovery, when the nodes ran it.
+    #[serde(default)]
+    pub discovery: Option<crate::discovery::Discovery>,
 }
 
 /// Engine counters.
@@ -67,8 +70,9 @@ pub struct Flow {
     pub name: String,
     /// Source node.
     pub from: usize,
-    /// Destination node.
-    pub to: usize,
+    /// Destination node (for a flow to the nearest gateway: the one it
+    /// reached, if any).
+    pub to: Option<usize>,
     /// `bulk`, `cbr` or `request_response`.
     pub kind: String,
     /// `realtime` or `bulk`.
@@ -223,6 +227,8 @@ pub struct RunData {
     pub latencies: BTreeMap<String, Vec<f64>>,
     /// `scenario.json`, the scenario as run, if the directory has it.
     pub scenario: Option<serde_json::Value>,
+    /// `timeseries_discovery.csv` (empty when the nodes ran no discovery).
+    pub discovery: Vec<crate::discovery::DiscoverySample>,
 }
 
 impl RunData {
@@ -296,7 +302,18 @@ impl RunData {
         } else {
             None
         };
+        let discovery = if dir.join("timeseries_discovery.csv").exists() {
+            rows(dir, "timeseries_discovery.csv", |r| {
+                Ok(crate::discovery::DiscoverySample {
+                    time_s: r.f64("time_s")?,
+                    bytes_sent: r.u64("bytes_sent")?,
+                })
+            })?
+        } else {
+            Vec::new()
+        };
         Ok(RunData {
+            discovery,
             summary,
             flows,
             links,

@@ -9,6 +9,7 @@
 
 pub mod csv;
 pub mod data;
+pub mod discovery;
 pub mod html;
 pub mod plot;
 pub mod run_report;

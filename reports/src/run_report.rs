@@ -69,6 +69,9 @@ pub fn build(data: &RunData) -> Result<Report, ReportError> {
             "Goodput counts deliveries from {from} s on (the scenario's warmup), over each flow's active time from then on."
         ));
     }
+    if let Some(d) = &s.discovery {
+        crate::discovery::section(&mut page, d, &data.discovery, s.nodes.len())?;
+    }
     page.heading("Links");
     page.table(
         &[
@@ -156,7 +159,7 @@ fn flow_rows(s: &Summary) -> Vec<Vec<String>> {
             vec![
                 f.name.clone(),
                 f.from.to_string(),
-                f.to.to_string(),
+                f.to.map_or_else(|| "-".to_string(), |t| t.to_string()),
                 f.kind.clone(),
                 f.class.clone(),
                 f.sent_messages.to_string(),
