@@ -150,3 +150,25 @@ fn the_graph_holds_two_way_links_only_and_paths_are_found_on_it() {
     assert!(g.edges_from(at(c)).all(|(to, _)| to != at(b)));
     assert_eq!(shortest(&g, at(c), at(b)).unwrap().nodes.len(), 3);
 }
+
+#[test]
+fn the_next_expiry_is_never_late_and_is_recomputed_when_parts_go() {
+    let id = ids(2);
+    let mut db = TopologyDb::new(DbLimits::default());
+    assert_eq!(db.next_expiry(), Time::NEVER);
+    let mut short = advert_of(&id[1], 1, &[]);
+    short.lifetime_s = 100;
+    db.insert(t(0), advert_of(&id[0], 1, &[]));
+    db.insert(t(0), short);
+    assert_eq!(db.next_expiry(), t(100));
+    // Before it, nothing goes.
+    assert_eq!(db.expire(t(99)), 0);
+    assert_eq!(db.expire(t(100)), 1);
+    assert_eq!(db.next_expiry(), t(600));
+    // Replaced by a newer part with a longer life: the old time may stay
+    // (early is harmless); an expire finds nothing and moves it on.
+    db.insert(t(10), advert_of(&id[0], 2, &[]));
+    assert!(db.next_expiry() <= t(610));
+    assert_eq!(db.expire(t(600)), 0);
+    assert_eq!(db.next_expiry(), t(610));
+}
