@@ -420,6 +420,15 @@ pub enum Event {
         /// Its class.
         class: Class,
     },
+    /// A route set's failure detector suspected one of its routes (nothing
+    /// confirmed end to end for the detector's time): the route is closed
+    /// and replaced; `ConnectionSwitched` follows if it was the active one.
+    ConnectionSuspected {
+        /// The connection.
+        connection: ConnectionHandle,
+        /// The route suspected.
+        route: RouteHandle,
+    },
     /// A route set's active route was lost: its traffic moved to `to`.
     ConnectionSwitched {
         /// The connection.

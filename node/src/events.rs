@@ -78,6 +78,13 @@ pub enum RouteEvent {
         /// Its handle here.
         connection: u64,
     },
+    /// A route set's failure detector suspected one of its routes.
+    ConnectionSuspected {
+        /// Its handle.
+        connection: u64,
+        /// The route suspected.
+        route: u64,
+    },
     /// A route set's traffic moved from a lost route to another.
     ConnectionSwitched {
         /// Its handle.
@@ -189,6 +196,10 @@ impl EventLog {
             },
             Event::ConnectionIncoming { connection, .. } => RouteEvent::ConnectionIncoming {
                 connection: connection.0,
+            },
+            Event::ConnectionSuspected { connection, route } => RouteEvent::ConnectionSuspected {
+                connection: connection.0,
+                route: route.0,
             },
             Event::ConnectionSwitched {
                 connection,

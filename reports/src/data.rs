@@ -103,6 +103,9 @@ pub struct Flow {
     /// The nodes of its route.
     #[serde(default)]
     pub path: Vec<usize>,
+    /// Its route set, if a set carries it.
+    #[serde(default)]
+    pub route_set: Option<crate::sets::RouteSet>,
 }
 
 /// One link direction.

@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod html;
 pub mod plot;
 pub mod run_report;
+pub mod sets;
 pub mod stats;
 pub mod sweep;
 pub mod sweep_report;

@@ -69,6 +69,12 @@ pub fn build(data: &RunData) -> Result<Report, ReportError> {
             "Goodput counts deliveries from {from} s on (the scenario's warmup), over each flow's active time from then on."
         ));
     }
+    let sets: Vec<(&str, &crate::sets::RouteSet)> = s
+        .flows
+        .iter()
+        .filter_map(|f| Some((f.name.as_str(), f.route_set.as_ref()?)))
+        .collect();
+    crate::sets::section(&mut page, &sets);
     if let Some(d) = &s.discovery {
         crate::discovery::section(&mut page, d, &data.discovery, s.nodes.len())?;
     }

@@ -193,6 +193,9 @@ pub struct TrafficSpec {
     /// Messages must arrive within this of being offered to count as on
     /// time (the on-time ratio; ITU-T G.114 gives 150 ms one-way for voice).
     pub deadline: Option<Duration>,
+    /// A route set (several routes at once) instead of one route; only
+    /// with `discover`.
+    pub routes: Option<node_core::SetSpec>,
 }
 
 /// What a traffic source sends.
@@ -310,6 +313,9 @@ pub struct Scenario {
     pub tunnels: Vec<TunnelPlan>,
     /// What the engine does for discovery, when the nodes run it
     /// (`protocol.discovery` is then set).
+    /// Each node's clock: offsets drawn in `0 ..= .0` ns and drifts in
+    /// `-.1 ..= .1` ppm (`None`: every node reads the engine's time).
+    pub clocks: Option<(u64, u32)>,
     pub discovery: Option<DiscoveryPlan>,
 }
 
@@ -325,6 +331,8 @@ pub struct DiscoveryPlan {
     pub path_wait: Duration,
     /// Gateways: (node, advertised capacity in bits/s), by node.
     pub gateways: Vec<(usize, u64)>,
+    /// The latency-pulse group's nodes, ascending (empty: no pulses).
+    pub pulse_group: Vec<usize>,
 }
 
 impl DiscoveryPlan {

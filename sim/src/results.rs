@@ -16,6 +16,7 @@ use crate::traffic::Source;
 
 mod csv;
 pub mod discovery;
+pub mod sets;
 
 pub use csv::{flows_csv, latencies_csv, links_csv, route_hops_csv, routes_csv};
 
@@ -157,6 +158,14 @@ pub struct FlowSummary {
     pub path_search: Option<discovery::PathSearchSummary>,
     /// Time from the flow's start to its route being up.
     pub route_setup_ms: Option<f64>,
+    /// A flow that finds its own path: the longest time between two of
+    /// its deliveries, ms (absent for the others; a route set's is in
+    /// `route_set`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_gap_ms: Option<f64>,
+    /// A flow over a route set: what the set did (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_set: Option<sets::SetSummary>,
     /// Why its connection closed for good (or could not open), if it did.
     pub route_closed: Option<String>,
     /// Routes opened again after one broke.
@@ -294,7 +303,7 @@ fn percentile(sorted: &[u64], q: f64) -> u64 {
     sorted[rank - 1]
 }
 
-fn flow_summary(s: &Source, end: Time) -> FlowSummary {
+fn flow_summary(world: &World<Nodes>, s: &Source, end: Time) -> FlowSummary {
     let spec = &s.spec;
     let st = &s.stats;
     let start = Time::ZERO + spec.start;
@@ -365,6 +374,10 @@ fn flow_summary(s: &Source, end: Time) -> FlowSummary {
         route_setup_ms: st.route_setup.map(|d| round(d.as_secs_f64() * 1e3, 3)),
         route_closed: s.closed.clone(),
         route_reopens: st.reopens,
+        max_gap_ms: (spec.discover && spec.routes.is_none())
+            .then(|| sets::max_gap(s).map(|g| g.0))
+            .flatten(),
+        route_set: sets::summary(world, s),
     }
 }
 
@@ -452,7 +465,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
         flows: world
             .sources()
             .iter()
-            .map(|s| flow_summary(s, end))
+            .map(|s| flow_summary(world, s, end))
             .collect(),
         links,
         nodes,

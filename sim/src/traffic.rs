@@ -113,6 +113,15 @@ pub struct FlowStats {
     pub route_setup: Option<node_core::Duration>,
     /// Routes its connection built again after one broke (tries).
     pub reopens: u64,
+    /// A route set: when its failure detector suspected a route.
+    pub suspected_at: Vec<Time>,
+    /// A route set: when its traffic moved to another route.
+    pub switched_at: Vec<Time>,
+    /// The longest time between two distinct deliveries, and when it
+    /// began (the delivery before it).
+    pub max_gap: Option<(node_core::Duration, Time)>,
+    /// A route set: the first delivery after each suspicion.
+    pub resumed_at: Vec<Time>,
     seen: RangeSet,
     highest: Option<u64>,
 }
@@ -157,6 +166,18 @@ impl FlowStats {
             self.on_time_sent.push(h.sent_at);
         }
         self.latencies_ns.push(latency.as_nanos());
+        if let Some(&t) = self.suspected_at.last()
+            && self.resumed_at.len() < self.suspected_at.len()
+            && self.last_delivery.is_some_and(|l| l <= t)
+        {
+            self.resumed_at.push(now);
+        }
+        if let Some(last) = self.last_delivery {
+            let gap = now.saturating_since(last);
+            if self.max_gap.is_none_or(|(g, _)| gap > g) {
+                self.max_gap = Some((gap, last));
+            }
+        }
         self.first_delivery.get_or_insert(now);
         self.last_delivery = Some(now);
     }

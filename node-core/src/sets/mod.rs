@@ -128,7 +128,7 @@ pub struct SetConfig {
 impl Default for SetConfig {
     fn default() -> Self {
         SetConfig {
-            window: 4 << 20,
+            window: 1 << 20,
             reorder_limit: 4 << 20,
             detect_rtts: 4,
             min_detect: Duration::from_millis(20),
@@ -545,6 +545,10 @@ impl Sets {
             }
             for r in s.suspects(now, cfg) {
                 s.stats.suspected += 1;
+                self.out.push_back(Event::ConnectionSuspected {
+                    connection: s.handle,
+                    route: r,
+                });
                 if routes.close(r).is_ok() {
                     self.swallow.insert(r);
                 }

@@ -131,6 +131,11 @@ impl Driver {
                 self.on_delivered(via, bytes)
             }
             Event::ConnectionIncoming { connection, .. } => self.set_incoming(connection),
+            Event::ConnectionSuspected { connection, route } => {
+                warn!(
+                    "{connection}: {route} suspected (nothing confirmed for the detector's time): closed and replaced"
+                );
+            }
             Event::ConnectionSwitched {
                 connection,
                 from,

@@ -51,7 +51,10 @@ impl<P: Population> World<P> {
             ),
             None => Destination::AnyGateway,
         };
-        let result = self.nodes[from].node.connect_to(destination, class, kind);
+        let result = match s.spec.routes {
+            Some(spec) => self.nodes[from].node.connect_set(destination, spec, class),
+            None => self.nodes[from].node.connect_to(destination, class, kind),
+        };
         let now = self.now;
         let s = &mut self.sources[flow];
         let next = now + plan.path_retry;

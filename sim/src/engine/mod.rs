@@ -10,6 +10,7 @@
 //! between them is a datagram that a link model turns into a scheduled
 //! delivery (or a drop).
 
+mod clock;
 pub mod convergence;
 mod discover;
 pub mod fingerprint;
@@ -19,6 +20,7 @@ pub mod protocol;
 pub mod queue;
 pub mod rng;
 mod sample;
+mod sets;
 mod sources;
 mod tunnels;
 
@@ -69,6 +71,24 @@ struct Slot<N> {
     incarnation: u32,
     /// The wake-up that counts; `NEVER` if none.
     wake_at: Time,
+    /// The node's own clock (`"clocks"`): what it is given as the time.
+    clock: clock::Clock,
+}
+
+impl<N: Protocol> Slot<N> {
+    /// Gives the node an input at simulated time `now`, read on its clock.
+    fn input(&mut self, now: Time, input: Input) {
+        self.node.handle_input(self.clock.local(now), input);
+    }
+
+    /// Polls the node at simulated time `now`; a deadline it asks for comes
+    /// back in simulated time.
+    fn poll(&mut self, now: Time) -> Output {
+        match self.node.poll_output(self.clock.local(now)) {
+            Output::Timeout(at) => Output::Timeout(self.clock.global(at)),
+            o => o,
+        }
+    }
 }
 
 /// Progress of a run, for a progress line.
@@ -137,6 +157,11 @@ impl<P: Population> World<P> {
                 alive: true,
                 incarnation: 0,
                 wake_at: Time::NEVER,
+                clock: scenario
+                    .clocks
+                    .map_or_else(Default::default, |(offset, ppm)| {
+                        clock::Clock::draw(scenario.seed, i, offset, ppm)
+                    }),
             })
             .collect();
         let mut bulk_by_node = vec![Vec::new(); n];
@@ -268,7 +293,7 @@ impl<P: Population> World<P> {
                 mtu,
                 rate_bps,
             };
-            self.nodes[i].node.handle_input(self.now, input);
+            self.nodes[i].input(self.now, input);
         }
         self.drive(i);
     }
@@ -314,7 +339,7 @@ impl<P: Population> World<P> {
                 }
                 slot.wake_at = Time::NEVER;
                 self.fingerprint.record(self.now, i, Step::Wake, 0);
-                slot.node.handle_input(self.now, Input::Timeout);
+                slot.input(self.now, Input::Timeout);
                 self.drive(i);
             }
             Ev::Source { flow } => self.run_source(flow as usize),
@@ -360,14 +385,14 @@ impl<P: Population> World<P> {
             link: LinkId(link as u64),
             bytes,
         };
-        self.nodes[to].node.handle_input(self.now, input);
+        self.nodes[to].input(self.now, input);
         self.drive(to);
     }
 
     /// Polls node `i` until it has nothing more to do now.
     fn drive(&mut self, i: usize) {
         loop {
-            let out = self.nodes[i].node.poll_output(self.now);
+            let out = self.nodes[i].poll(self.now);
             match out {
                 Output::Transmit { link, bytes } => self.transmit(i, link, bytes),
                 Output::Event(e) => self.on_event(i, e),
@@ -487,11 +512,13 @@ impl<P: Population> World<P> {
                     }
                 } else if !self.nodes[node].alive {
                     let incarnation = self.nodes[node].incarnation + 1;
+                    let clock = self.nodes[node].clock;
                     self.nodes[node] = Slot {
                         node: self.population.make(node, incarnation),
                         alive: true,
                         incarnation,
                         wake_at: Time::NEVER,
+                        clock,
                     };
                     self.bring_up_links(node);
                 }

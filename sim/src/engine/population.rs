@@ -13,6 +13,8 @@ pub struct Nodes {
     identities: Vec<Identity>,
     /// Gateways: (node, advertised bits/s), by node.
     gateways: Vec<(usize, u64)>,
+    /// The latency-pulse group, by node index.
+    pulse_group: Vec<usize>,
 }
 
 impl Nodes {
@@ -31,6 +33,7 @@ impl Nodes {
             seed,
             identities,
             gateways: Vec::new(),
+            pulse_group: Vec::new(),
         }
     }
 
@@ -44,6 +47,20 @@ impl Nodes {
         );
         if let Some(d) = &scenario.discovery {
             nodes.gateways = d.gateways.clone();
+            nodes.pulse_group = d.pulse_group.clone();
+            let group: Vec<node_core::Address> = d
+                .pulse_group
+                .iter()
+                .map(|&i| nodes.identities[i].address())
+                .collect();
+            if let Some(p) = nodes
+                .config
+                .discovery
+                .as_mut()
+                .and_then(|c| c.pulse.as_mut())
+            {
+                p.group = group;
+            }
         }
         nodes
     }
@@ -73,6 +90,12 @@ impl Population for Nodes {
             self.gateways.binary_search_by_key(&index, |g| g.0),
         ) {
             d.gateway_bps = self.gateways[k].1;
+        }
+        if let Some(d) = config.discovery.as_mut()
+            && self.pulse_group.binary_search(&index).is_err()
+        {
+            // Only the group's nodes pulse.
+            d.pulse = None;
         }
         Node::new(config, self.identities[index].clone(), seed)
             .expect("the scenario layer validated the protocol config")

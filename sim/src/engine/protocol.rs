@@ -8,8 +8,8 @@ use node_core::discovery::db::TopologyDb;
 use node_core::discovery::flood::DiscoveryStats;
 use node_core::{
     Address, Class, CommandError, ConnectionHandle, Destination, Input, LinkId, Locator, NoPath,
-    Node, NodeStats, Output, PublicKey, RouteHandle, RouteId, RouteInfo, RouteKind, Time,
-    TunnelRequest,
+    Node, NodeStats, Output, PublicKey, RouteHandle, RouteId, RouteInfo, RouteKind, SetInfo,
+    SetSpec, Time, TunnelRequest,
 };
 
 /// A sans-IO node the engine can drive.
@@ -59,6 +59,25 @@ pub trait Protocol {
     }
     /// The hops of a connection's latest route, after this node.
     fn connection_path(&self, connection: ConnectionHandle) -> Option<Vec<Address>> {
+        let _ = connection;
+        None
+    }
+    /// Opens a route set to `destination` along paths from the node's own
+    /// database. Nodes without discovery refuse.
+    fn connect_set(
+        &mut self,
+        destination: Destination,
+        spec: SetSpec,
+        class: Class,
+    ) -> Result<ConnectionHandle, CommandError> {
+        let _ = (spec, class);
+        Err(CommandError::NoPath {
+            destination,
+            reason: NoPath::NoDiscovery,
+        })
+    }
+    /// A route set's routes and counters.
+    fn route_set(&self, connection: ConnectionHandle) -> Option<SetInfo> {
         let _ = connection;
         None
     }
@@ -197,6 +216,17 @@ impl Protocol for Node {
     }
     fn connection_path(&self, connection: ConnectionHandle) -> Option<Vec<Address>> {
         Node::connection(self, connection).map(|c| c.path)
+    }
+    fn connect_set(
+        &mut self,
+        destination: Destination,
+        spec: SetSpec,
+        class: Class,
+    ) -> Result<ConnectionHandle, CommandError> {
+        Node::connect_set(self, Some(destination), Vec::new(), spec, class)
+    }
+    fn route_set(&self, connection: ConnectionHandle) -> Option<SetInfo> {
+        Node::route_set(self, connection)
     }
     fn link_established(&self, link: LinkId) -> bool {
         Node::link(self, link).is_some_and(|l| l.established)

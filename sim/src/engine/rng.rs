@@ -25,6 +25,8 @@ pub enum StreamKind {
     Restart,
     /// A node's access link to the underlay.
     Access,
+    /// A node's clock (offset and drift).
+    Clock,
 }
 
 impl StreamKind {
@@ -37,6 +39,7 @@ impl StreamKind {
             StreamKind::Traffic => b"traffic",
             StreamKind::Restart => b"restart",
             StreamKind::Access => b"access",
+            StreamKind::Clock => b"clock",
         }
     }
 }

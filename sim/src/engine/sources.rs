@@ -63,11 +63,25 @@ impl<P: Population> World<P> {
                     .record(self.now, i, super::Step::Message, data.len());
                 if let Some(h) = Header::parse(&data)
                     && let Some(source) = self.sources.get_mut(h.flow as usize)
-                    && source.spec.from == i
-                    && source.connection == Some(connection)
-                    && h.kind == MessageKind::Response
                 {
-                    source.stats.on_delivery(self.now, &h, data.len());
+                    if source.spec.from == i && source.connection == Some(connection) {
+                        if h.kind == MessageKind::Response {
+                            source.stats.on_delivery(self.now, &h, data.len());
+                        }
+                    } else {
+                        // A route set's destination end (`sets`).
+                        self.on_set_message(i, connection, h, data.len());
+                    }
+                }
+            }
+            Event::ConnectionSuspected { connection, .. } => {
+                if let Some(flow) = self.source_of(i, connection) {
+                    self.sources[flow].stats.suspected_at.push(self.now);
+                }
+            }
+            Event::ConnectionSwitched { connection, .. } => {
+                if let Some(flow) = self.source_of(i, connection) {
+                    self.sources[flow].stats.switched_at.push(self.now);
                 }
             }
             Event::RouteClosed { route, .. } => {

@@ -58,7 +58,7 @@ impl<P: Population> World<P> {
         {
             let link = LinkId(t.link as u64);
             let close = Input::Command(node_core::Command::Close { link });
-            self.nodes[plan.from].node.handle_input(self.now, close);
+            self.nodes[plan.from].input(self.now, close);
         }
         self.drive(plan.from);
     }
@@ -77,7 +77,7 @@ impl<P: Population> World<P> {
         if !reachable {
             let reason = TunnelFailure::Unreachable;
             let input = Input::TunnelFailed { request, reason };
-            self.nodes[i].node.handle_input(self.now, input);
+            self.nodes[i].input(self.now, input);
             return;
         }
         let underlay = self.scenario.underlay.as_ref().expect("checked");
@@ -139,14 +139,14 @@ impl<P: Population> World<P> {
             mtu,
             rate_bps: Some(rate_ab),
         };
-        self.nodes[i].node.handle_input(self.now, opened);
+        self.nodes[i].input(self.now, opened);
         let incoming = Input::IncomingTunnel {
             link,
             mtu,
             rate_bps: Some(rate_ba),
             offered: None,
         };
-        self.nodes[to].node.handle_input(self.now, incoming);
+        self.nodes[to].input(self.now, incoming);
         self.drive(to);
     }
 
@@ -175,7 +175,7 @@ impl<P: Population> World<P> {
         self.topology_may_change();
         let down = Input::LinkDown { link };
         if self.nodes[other].alive {
-            self.nodes[other].node.handle_input(self.now, down);
+            self.nodes[other].input(self.now, down);
             self.drive(other);
         }
     }

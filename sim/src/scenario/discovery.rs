@@ -52,6 +52,31 @@ pub struct DiscoverySpec {
     /// Per-node settings.
     #[serde(default)]
     pub nodes: Vec<DiscoveryNodeSpec>,
+    /// One-way latency pulses in a group (NOIA).
+    pub pulse: Option<PulseSpec>,
+}
+
+/// `discovery.pulse`: absent fields keep node-core's defaults
+/// (`PulseConfig::default`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PulseSpec {
+    /// The group's nodes.
+    pub group: Vec<usize>,
+    /// A pulse to each group neighbour this often.
+    pub interval: Option<Dur>,
+    /// A row of measurements to each group neighbour this often.
+    pub report_interval: Option<Dur>,
+    /// The window of a pair's baseline (its least value).
+    pub baseline_window: Option<Dur>,
+    /// Pulses whose median is a pair's current value.
+    pub samples: Option<usize>,
+    /// A pair this far above its baseline is anomalous.
+    pub anomaly: Option<Dur>,
+    /// A relay path must be this much faster than the direct one.
+    pub margin: Option<Dur>,
+    /// A change of advice must hold this long.
+    pub hold: Option<Dur>,
 }
 
 /// `discovery.nodes[i]`.
@@ -88,6 +113,58 @@ impl Ctx<'_> {
             max_origins: d.max_origins.unwrap_or(c.limits.max_origins),
             ..c.limits
         };
+        let mut pulse_group = Vec::new();
+        if let Some(ps) = &d.pulse {
+            let mut pc = node_core::discovery::pulse::PulseConfig::default();
+            for (i, &n) in ps.group.iter().enumerate() {
+                pulse_group.push(self.node(&format!("{AT}.pulse.group[{i}]"), n)?);
+            }
+            pulse_group.sort_unstable();
+            pulse_group.dedup();
+            if pulse_group.len() < 2 {
+                return Err(self.doc.error(
+                    &format!("{AT}.pulse.group"),
+                    "a group needs at least two nodes",
+                ));
+            }
+            for (key, field, value) in [
+                ("interval", &mut pc.interval, ps.interval),
+                (
+                    "report_interval",
+                    &mut pc.report_interval,
+                    ps.report_interval,
+                ),
+                (
+                    "baseline_window",
+                    &mut pc.baseline_window,
+                    ps.baseline_window,
+                ),
+                ("anomaly", &mut pc.anomaly, ps.anomaly),
+                ("margin", &mut pc.margin, ps.margin),
+                ("hold", &mut pc.hold, ps.hold),
+            ] {
+                match value {
+                    Some(Dur(v)) if v == Duration::ZERO && key != "margin" && key != "hold" => {
+                        return Err(self
+                            .doc
+                            .error(&format!("{AT}.pulse.{key}"), "must be greater than zero"));
+                    }
+                    Some(Dur(v)) => *field = v,
+                    None => {}
+                }
+            }
+            match ps.samples {
+                Some(0) => {
+                    return Err(self
+                        .doc
+                        .error(&format!("{AT}.pulse.samples"), "must be at least 1"));
+                }
+                Some(k) => pc.samples = k.min(1000),
+                None => {}
+            }
+            // The group's addresses are the population's to fill in.
+            c.pulse = Some(pc);
+        }
         c.verify_rate = d.verify_rate.unwrap_or(c.verify_rate);
         c.verify_burst = d.verify_burst.unwrap_or(c.verify_burst);
         c.check().map_err(|e| self.doc.error(AT, e))?;
@@ -121,6 +198,7 @@ impl Ctx<'_> {
             path_retry,
             path_wait,
             gateways: gateways.into_iter().collect(),
+            pulse_group,
         };
         Ok((c, plan))
     }

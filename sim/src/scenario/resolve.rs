@@ -105,7 +105,15 @@ pub(super) fn resolve(
         .enumerate()
         .map(|(i, t)| ctx.tunnel(i, t, underlay.is_some()))
         .collect::<Result<Vec<_>, _>>()?;
+    let clocks = match spec.clocks {
+        Some(c) if c.max_drift_ppm > 100_000 => {
+            return Err(doc.error("clocks.max_drift_ppm", "at most 100000 (10%)"));
+        }
+        Some(c) => Some((c.max_offset.0.as_nanos(), c.max_drift_ppm)),
+        None => None,
+    };
     Ok(Scenario {
+        clocks,
         discovery,
         underlay,
         tunnels,
@@ -405,7 +413,42 @@ impl Ctx<'_> {
             Some(ClassSpec::Bulk) => Class::Bulk,
             None => default_class,
         };
+        let routes = match common.routes {
+            None => None,
+            Some(r) => {
+                if !discover {
+                    return Err(self.doc.error(
+                        &p("routes"),
+                        "a route set finds its paths itself: it needs \"path\": \"discover\" (or \"to\": \"gateway\")",
+                    ));
+                }
+                let max = protocol.sets.max_members;
+                if r.count == 0 || r.count > max {
+                    return Err(self
+                        .doc
+                        .error(&p("routes.count"), format!("must be 1 ..= {max}")));
+                }
+                let mode = match r.mode {
+                    super::spec::RoutesModeSpec::Failover => node_core::SetMode::Failover,
+                    super::spec::RoutesModeSpec::Aggregate => node_core::SetMode::Aggregate,
+                    super::spec::RoutesModeSpec::Steered => {
+                        if to.is_none() {
+                            return Err(self.doc.error(
+                                &p("routes.mode"),
+                                "a steered set follows the pulses to one node: it needs a destination node",
+                            ));
+                        }
+                        node_core::SetMode::Steered
+                    }
+                };
+                Some(node_core::SetSpec {
+                    count: r.count,
+                    mode,
+                })
+            }
+        };
         Ok(TrafficSpec {
+            routes,
             name: common.name.unwrap_or_else(|| format!("flow{i}")),
             from,
             to,

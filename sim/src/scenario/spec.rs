@@ -355,6 +355,8 @@ pub struct ScenarioSpec {
     /// Discovery on every node (absent: none).
     #[serde(default)]
     pub discovery: Option<super::discovery::DiscoverySpec>,
+    /// Each node's clock: `{"max_offset": "500ms", "max_drift_ppm": 100}`.
+    pub clocks: Option<ClocksSpec>,
 }
 
 /// The underlay: `path` for every pair (defaults: 100 Mb/s, 20 ms), `pairs`
@@ -432,6 +434,42 @@ pub struct TrafficCommon {
     /// A message delivered later than this after it was offered counts as
     /// lost in the flow's on-time ratio.
     pub deadline: Option<Dur>,
+    /// A route set instead of one route: `{"count": k, "mode": ...}`.
+    pub routes: Option<RoutesSpec>,
+}
+
+/// `clocks`: node clocks offset by up to `max_offset` and drifting by up
+/// to `max_drift_ppm` (each node draws its own).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClocksSpec {
+    /// The largest offset.
+    pub max_offset: Dur,
+    /// The largest drift, parts per million.
+    #[serde(default)]
+    pub max_drift_ppm: u32,
+}
+
+/// A flow's route set (node-core's `sets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesSpec {
+    /// Routes kept (1 ..= 8).
+    pub count: usize,
+    /// How they are used.
+    pub mode: RoutesModeSpec,
+}
+
+/// How a route set uses its routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutesModeSpec {
+    /// One carries traffic, the others stand by.
+    Failover,
+    /// Striped over all.
+    Aggregate,
+    /// Failover steered by one-way latency pulses.
+    Steered,
 }
 
 /// A flow's destination: a node index, or `"gateway"` (the nearest one,
@@ -530,6 +568,7 @@ pub enum ModeSpec {
 
 /// The keys of [`TrafficCommon`], to split them from the kind's own.
 pub const TRAFFIC_COMMON_KEYS: &[&str] = &[
+    "routes",
     "name",
     "from",
     "to",
