@@ -68,3 +68,80 @@ fn claim22_a_standby_route_takes_over_within_two_rtts_and_beats_rediscovery() {
     assert!(plain.completed_s.is_none());
     assert!(plain.route_reopens >= 1);
 }
+
+#[test]
+fn claim8_two_modems_aggregate_to_nearly_twice_one() {
+    let s = run("multihome-aggregate.json");
+    let one = flow(&s, "one-route");
+    let two = flow(&s, "aggregated");
+    let ratio = two.goodput_bps as f64 / one.goodput_bps as f64;
+    assert!(
+        ratio >= 1.8,
+        "aggregate {} vs one route {} b/s: {ratio:.2}x",
+        two.goodput_bps,
+        one.goodput_bps
+    );
+    // One route: the user's own 2 Mb/s modem, near its rate.
+    assert!(one.goodput_bps > 1_700_000 && one.goodput_bps <= 2_000_000);
+    let set = two.route_set.as_ref().unwrap();
+    let mut paths: Vec<Vec<usize>> = set.routes.iter().map(|r| r.path.clone()).collect();
+    paths.sort();
+    assert_eq!(paths, vec![vec![3, 4, 5], vec![3, 5]]);
+    assert_eq!((two.duplicates, two.out_of_order), (0, 0));
+}
+
+#[test]
+fn claim9_three_routes_to_the_internet_carry_near_the_max_flow() {
+    let s = run("gateway-bfs.json");
+    let up = flow(&s, "upload");
+    let set = up.route_set.as_ref().unwrap();
+    let mut paths: Vec<Vec<usize>> = set.routes.iter().map(|r| r.path.clone()).collect();
+    paths.sort();
+    // Own modem; wifi to the neighbour's modem; wifi, the roof's 5 GHz
+    // link and the business's fiber.
+    assert_eq!(paths, vec![vec![0, 1, 4], vec![0, 2, 3, 4], vec![0, 4]]);
+    // The max-flow is 30 Mb/s (the sum of the seed's bottlenecks, 50, is
+    // not reachable: the wifi links share one channel).
+    let max_flow = 30_000_000.0;
+    let share = up.goodput_bps as f64 / max_flow;
+    assert!(
+        share > 0.85 && share <= 1.0,
+        "{} b/s: {share:.3} of the max-flow",
+        up.goodput_bps
+    );
+    assert_eq!((up.duplicates, up.out_of_order), (0, 0));
+}
+
+#[test]
+fn claim17_pulses_move_traffic_around_a_latency_anomaly_and_back() {
+    // Two seeds: two draws of the nodes' clock offsets and drifts.
+    for seed in [17, 18] {
+        let text = scenario_text("noia-anomaly.json")
+            .replace("\"seed\": 17", &format!("\"seed\": {seed}"));
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let sc = sim::scenario::parse(&text, &dir).unwrap_or_else(|e| panic!("{e}"));
+        let s = sim::run::run(sc, &mut |_| {}).expect("runs").summary;
+        let steered = flow(&s, "steered");
+        let fixed = flow(&s, "fixed");
+        let set = steered.route_set.as_ref().unwrap();
+        // Two moves: onto a relay after the anomaly began at 20 s, back
+        // after it ended at 140 s; none in between (hysteresis).
+        assert_eq!(set.switched_s.len(), 2, "seed {seed}: {set:?}");
+        let (onto, back) = (set.switched_s[0] - 20.0, set.switched_s[1] - 140.0);
+        assert!(
+            onto > 0.0 && onto < 3.0,
+            "seed {seed}: detected after {onto} s"
+        );
+        assert!(back > 0.0 && back < 3.0, "seed {seed}: back after {back} s");
+        // Most messages go 0-2-1 (30 ms) or 0-1 (25 ms) when rerouted; the
+        // fixed path takes 125 ms for the two minutes of the anomaly.
+        let (p50_s, p50_f) = (
+            steered.latency_ms.as_ref().unwrap().p50,
+            fixed.latency_ms.as_ref().unwrap().p50,
+        );
+        assert!(p50_s < 40.0, "seed {seed}: steered median {p50_s} ms");
+        assert!(p50_f > 120.0, "seed {seed}: fixed median {p50_f} ms");
+        assert_eq!((steered.duplicates, steered.out_of_order), (0, 0));
+        assert!(steered.delivered_messages + 2 >= fixed.delivered_messages);
+    }
+}

@@ -92,6 +92,8 @@ pub struct FlowStats {
     pub out_of_order: u64,
     /// Latency of every distinct delivery, in ns, in delivery order.
     pub latencies_ns: Vec<u64>,
+    /// When each of those was sent, ns (the same order).
+    pub sent_at_ns: Vec<u64>,
     /// First and last delivery.
     pub first_delivery: Option<Time>,
     /// Last delivery.
@@ -166,6 +168,7 @@ impl FlowStats {
             self.on_time_sent.push(h.sent_at);
         }
         self.latencies_ns.push(latency.as_nanos());
+        self.sent_at_ns.push(h.sent_at.as_nanos());
         if let Some(&t) = self.suspected_at.last()
             && self.resumed_at.len() < self.suspected_at.len()
             && self.last_delivery.is_some_and(|l| l <= t)

@@ -9,9 +9,12 @@
 //!
 //! - **Change against the pair's own baseline.** Per sender, the current
 //!   value is the median of the last [`PulseConfig::samples`] pulses, the
-//!   baseline the least value over [`PulseConfig::baseline_window`] (short
-//!   enough that drift moves it little). A pair whose current value is
-//!   [`PulseConfig::anomaly`] above its baseline is anomalous.
+//!   baseline the least value over [`PulseConfig::baseline_window`]
+//!   (longer than an anomaly lasts), each value aged by the most the two
+//!   clocks can drift apart since ([`PulseConfig::max_drift_ppm`]), so
+//!   that drift never makes a normal value look anomalous. A pair whose
+//!   current value is [`PulseConfig::anomaly`] above its baseline is
+//!   anomalous.
 //! - **Sums over paths with the same two ends.** For A -> C -> B the clock
 //!   differences (C - A) + (B - C) add up to B - A, the same as the direct
 //!   A -> B value's, so a relay path and the direct path compare exactly.
@@ -43,8 +46,12 @@ pub struct PulseConfig {
     pub interval: Duration,
     /// A row to each neighbour of the group this often.
     pub report_interval: Duration,
-    /// The window of the baseline (its least value).
+    /// The window of the baseline (its least value): longer than the
+    /// anomalies to be seen (they last minutes), or it takes them in.
     pub baseline_window: Duration,
+    /// The fastest two clocks drift apart, parts per million: a baseline
+    /// value is aged by this much (see `Measured::baseline`).
+    pub max_drift_ppm: u32,
     /// Pulses whose median is the current value.
     pub samples: usize,
     /// A pair this far above its baseline is anomalous.
@@ -61,7 +68,8 @@ impl Default for PulseConfig {
             group: Vec::new(),
             interval: Duration::from_millis(100),
             report_interval: Duration::from_millis(500),
-            baseline_window: Duration::from_secs(30),
+            baseline_window: Duration::from_secs(600),
+            max_drift_ppm: 100,
             samples: 5,
             anomaly: Duration::from_millis(30),
             margin: Duration::from_millis(20),
@@ -91,8 +99,9 @@ pub struct PulseStats {
 #[derive(Debug, Default)]
 struct Measured {
     recent: VecDeque<i64>,
-    /// Least value per tenth of the baseline window, oldest first.
-    buckets: VecDeque<(Time, i64)>,
+    /// Least value per twentieth of the baseline window, with when it was
+    /// seen, oldest first.
+    buckets: VecDeque<(Time, i64, Time)>,
 }
 
 impl Measured {
@@ -101,15 +110,19 @@ impl Measured {
         while self.recent.len() > cfg.samples.max(1) {
             self.recent.pop_front();
         }
-        let width = Duration::from_nanos((cfg.baseline_window.as_nanos() / 10).max(1));
+        let width = Duration::from_nanos((cfg.baseline_window.as_nanos() / 20).max(1));
         match self.buckets.back_mut() {
-            Some((start, min)) if now < *start + width => *min = (*min).min(v),
-            _ => self.buckets.push_back((now, v)),
+            Some((start, min, at)) if now < *start + width => {
+                if v < *min {
+                    (*min, *at) = (v, now);
+                }
+            }
+            _ => self.buckets.push_back((now, v, now)),
         }
         while self
             .buckets
             .front()
-            .is_some_and(|(s, _)| *s + cfg.baseline_window < now)
+            .is_some_and(|(s, _, _)| *s + cfg.baseline_window < now)
         {
             self.buckets.pop_front();
         }
@@ -121,8 +134,20 @@ impl Measured {
         v.get(v.len() / 2).copied()
     }
 
-    fn baseline(&self) -> Option<i64> {
-        self.buckets.iter().map(|b| b.1).min()
+    /// The least value over the window, each aged by the most the two
+    /// clocks can have drifted apart since it was seen: the highest the
+    /// pair's normal value can be now. A drift cannot make a normal value
+    /// look anomalous; an anomaly stays visible while it is larger than
+    /// the drift over its age (100 ppm: 12 ms in two minutes).
+    fn baseline(&self, now: Time, max_drift_ppm: u32) -> Option<i64> {
+        self.buckets
+            .iter()
+            .map(|&(_, m, at)| {
+                let age = i128::from(now.as_nanos().saturating_sub(at.as_nanos()));
+                let aged = i128::from(m) + age * i128::from(max_drift_ppm) / 1_000_000;
+                aged.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+            })
+            .min()
     }
 }
 
@@ -249,16 +274,17 @@ impl Pulses {
             .clamp(i64::MIN as i128, i64::MAX as i128) as i64;
         let m = self.measured.entry(from).or_default();
         m.take(now, v, c);
-        if let (Some(cur), Some(base)) = (m.current(), m.baseline()) {
+        if let (Some(cur), Some(base)) = (m.current(), m.baseline(now, c.max_drift_ppm)) {
             self.matrix.insert((from, self.me), (cur, base));
         }
     }
 
     /// Rows owed now: (neighbour, our row), taken.
-    pub fn take_rows(&mut self) -> Vec<(Address, Vec<RowEntry>)> {
+    pub fn take_rows(&mut self, now: Time) -> Vec<(Address, Vec<RowEntry>)> {
         if self.rows_due.is_empty() {
             return Vec::new();
         }
+        let drift = self.config.as_ref().map_or(0, |c| c.max_drift_ppm);
         let row: Vec<RowEntry> = self
             .measured
             .iter()
@@ -266,7 +292,7 @@ impl Pulses {
                 Some(RowEntry {
                     from: *from,
                     current_ns: m.current()?,
-                    baseline_ns: m.baseline()?,
+                    baseline_ns: m.baseline(now, drift)?,
                 })
             })
             .take(MAX_ROW)
@@ -458,7 +484,8 @@ mod tests {
         }
         let (cur, base) = p.pair(addr(2), addr(1)).unwrap();
         assert_eq!((cur / 1_000_000, base / 1_000_000), (50, 40));
-        // 40 s later the old minimum is out of the window.
+        // 40 s later the old minimum still counts, aged by 100 ppm of 40 s
+        // (4 ms): 44 ms, below the new 55.
         for i in 0..5u64 {
             let ms = 41_000 + i * 100;
             p.on_pulse(
@@ -469,6 +496,13 @@ mod tests {
                     clock_ns: (ms - 55) * 1_000_000,
                 },
             );
+        }
+        assert_eq!(p.pair(addr(2), addr(1)).unwrap().1 / 1_000_000, 44);
+        // Past the 600 s window it is gone.
+        for i in 0..5u64 {
+            let ms = 700_000 + i * 100;
+            let clock_ns = (ms - 55) * 1_000_000;
+            p.on_pulse(t(ms), addr(2), Pulse { seq: 3, clock_ns });
         }
         assert_eq!(p.pair(addr(2), addr(1)).unwrap().1 / 1_000_000, 55);
         p.on_pulse(

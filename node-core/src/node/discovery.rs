@@ -90,7 +90,7 @@ impl Node {
     /// Moves waiting adverts into the links of their neighbours, while
     /// each link's backlog is under [`FLOOD_BACKLOG`].
     pub(super) fn pump_discovery(&mut self, now: Time) {
-        for (peer, row) in self.discovery.pulses.take_rows() {
+        for (peer, row) in self.discovery.pulses.take_rows(now) {
             if let Some(link) = self.neighbours.carrier(&peer)
                 && let Some(l) = self.links.get_mut(&link)
             {
