@@ -136,8 +136,19 @@ impl TopologyDb {
         self.origins.is_empty()
     }
 
+    /// Takes this node's own advert: never refused for the origin bound
+    /// or the update rate (a full database must still hold its own node,
+    /// and the node keeps its own rate).
+    pub fn insert_own(&mut self, now: Time, advert: Advert) -> Insert {
+        self.insert_with(now, advert, true)
+    }
+
     /// Takes a verified advert (see [`super::adverts::verify`]) heard at `now`.
     pub fn insert(&mut self, now: Time, advert: Advert) -> Insert {
+        self.insert_with(now, advert, false)
+    }
+
+    fn insert_with(&mut self, now: Time, advert: Advert, own: bool) -> Insert {
         let Some(left) = advert
             .lifetime_s
             .checked_sub(advert.age_s)
@@ -178,7 +189,7 @@ impl TopologyDb {
                 let earned = (now.as_nanos().saturating_sub(o.tokens_at.as_nanos()) / interval)
                     .min(u64::from(UPDATE_BURST)) as u32;
                 let tokens = (o.tokens + earned).min(UPDATE_BURST);
-                if tokens == 0 {
+                if tokens == 0 && !own {
                     self.stats.too_frequent += 1;
                     return Insert::Dropped;
                 }
@@ -190,14 +201,14 @@ impl TopologyDb {
                     o.tokens_at + Duration::from_nanos(u64::from(earned) * interval)
                 };
                 *o = Self::origin(now, advert, expires);
-                o.tokens = tokens - 1;
+                o.tokens = tokens.saturating_sub(1);
                 o.tokens_at = tokens_at;
                 self.stats.accepted += 1;
                 taken(self);
                 Insert::New
             }
             None => {
-                if self.origins.len() >= self.limits.max_origins {
+                if self.origins.len() >= self.limits.max_origins && !own {
                     self.stats.full += 1;
                     return Insert::Dropped;
                 }

@@ -38,6 +38,10 @@ use crate::identity::{Address, Identity};
 use crate::time::{Duration, Time};
 use crate::wire::{Advert, AdvertLink, AdvertLocator};
 
+/// Verification budgets kept, at most (current neighbours always keep
+/// theirs; gone ones are forgotten past this).
+const MAX_BUCKETS: usize = 4096;
+
 /// The type byte of a control-channel message that carries an advert (in
 /// the discovery owner's range of `wire::upper`).
 pub const MSG_ADVERT: u8 = 0x20;
@@ -240,13 +244,17 @@ impl Discovery {
         let hold = c.hold_down;
         self.peers.insert(peer);
         self.pulses.on_neighbour(peer, true);
-        self.buckets.insert(
-            peer,
-            Bucket {
-                tokens: burst,
-                at: now,
-            },
-        );
+        // A neighbour that comes back keeps what it spent: reconnecting
+        // must not refill its budget. The map keeps gone neighbours'
+        // buckets, at most `MAX_BUCKETS` of them.
+        if self.buckets.len() >= MAX_BUCKETS {
+            let peers = &self.peers;
+            self.buckets.retain(|a, _| peers.contains(a));
+        }
+        self.buckets.entry(peer).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
         let all: BTreeSet<(Address, u8)> = self.db.held().collect();
         if !all.is_empty() {
             self.pending.insert(peer, all);
@@ -262,7 +270,6 @@ impl Discovery {
         self.peers.remove(&peer);
         self.pulses.on_neighbour(peer, false);
         self.pending.remove(&peer);
-        self.buckets.remove(&peer);
         self.schedule(now, hold);
     }
 
@@ -321,7 +328,7 @@ impl Discovery {
                 continue;
             }
             self.stats.originated += 1;
-            if self.db.insert(now, a) == Insert::New {
+            if self.db.insert_own(now, a) == Insert::New {
                 self.flood(self.me, i as u8, None);
                 sent += 1;
             }
@@ -368,7 +375,7 @@ impl Discovery {
         };
         let origin = Address::of(&advert.origin);
         if origin == self.me {
-            self.on_own(now, &advert, suite);
+            self.on_own(now, from, &advert, suite);
             return true;
         }
         if !self.db.is_news(&advert) {
@@ -401,8 +408,12 @@ impl Discovery {
     /// An advert of ours came back. One that names a sequence number we
     /// have not signed in this run (a checked signature: anyone could
     /// claim one) moves our counter past it.
-    fn on_own(&mut self, now: Time, advert: &Advert, suite: &dyn CryptoSuite) {
+    fn on_own(&mut self, now: Time, from: Address, advert: &Advert, suite: &dyn CryptoSuite) {
         if advert.seq < self.seq || self.config.is_none() {
+            return;
+        }
+        if !self.take_token(now, from) {
+            self.stats.over_rate += 1;
             return;
         }
         if adverts::check(suite, advert).is_err() {
@@ -410,7 +421,7 @@ impl Discovery {
             return;
         }
         self.stats.own_superseded += 1;
-        self.seq = advert.seq + 1;
+        self.seq = advert.seq.saturating_add(1);
         self.schedule(now, Duration::ZERO);
     }
 

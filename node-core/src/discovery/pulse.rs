@@ -329,18 +329,30 @@ impl Pulses {
     /// faster (see the module docs). `None` if `dest` is not measured.
     pub fn advice(&mut self, now: Time, dest: Address) -> Option<Vec<Address>> {
         let c = self.config.as_ref()?;
+        // In 128 bits: a row may carry any values (a peer's), and nothing
+        // here may overflow on them.
         let (direct, base) = self.pair(self.me, dest)?;
-        let (anomaly, margin) = (c.anomaly.as_nanos() as i64, c.margin.as_nanos() as i64);
+        let (direct, base) = (i128::from(direct), i128::from(base));
+        let (anomaly, margin) = (
+            i128::from(c.anomaly.as_nanos()),
+            i128::from(c.margin.as_nanos()),
+        );
+        let via_sum = |v: Address| -> Option<i128> {
+            let a = self.pair(self.me, v)?.0;
+            let b = self.pair(v, dest)?.0;
+            Some(i128::from(a) + i128::from(b))
+        };
         let best_relay = self
             .group
             .iter()
             .filter(|&&v| v != self.me && v != dest)
-            .filter_map(|&v| {
-                let a = self.pair(self.me, v)?.0;
-                let b = self.pair(v, dest)?.0;
-                Some((a.saturating_add(b), v))
-            })
+            .filter_map(|&v| Some((via_sum(v)?, v)))
             .min();
+        let used = self
+            .steer
+            .get(&dest)
+            .and_then(|st| st.via)
+            .and_then(via_sum);
         let st = self.steer.entry(dest).or_default();
         let want = match st.via {
             None => match best_relay {
@@ -353,17 +365,8 @@ impl Pulses {
                 } else {
                     match best_relay {
                         // Another relay, clearly better than the one used.
-                        Some((sum, w)) if w != v => {
-                            let used = self
-                                .matrix
-                                .get(&(self.me, v))
-                                .zip(self.matrix.get(&(v, dest)))
-                                .map_or(i64::MAX, |(a, b)| a.0.saturating_add(b.0));
-                            if sum + margin < used {
-                                Some(w)
-                            } else {
-                                Some(v)
-                            }
+                        Some((sum, w)) if w != v && used.is_none_or(|u| sum + margin < u) => {
+                            Some(w)
                         }
                         _ => Some(v),
                     }
@@ -456,6 +459,26 @@ mod tests {
         assert_eq!(p.advice(t(7500), addr(2)), Some(vec![addr(2)]));
         assert_eq!(p.advice(t(9000), addr(2)), Some(vec![addr(2)]));
         assert_eq!(p.stats.advice_changes, 2);
+    }
+
+    #[test]
+    fn rows_of_extreme_values_do_not_overflow_the_advice() {
+        let mut p = layer();
+        for v in [i64::MIN, i64::MAX, 0, -1] {
+            for (to, from) in [(2, 1), (3, 1), (2, 3)] {
+                p.on_row(
+                    addr(to),
+                    &[RowEntry {
+                        from: addr(from),
+                        current_ns: v,
+                        baseline_ns: v.wrapping_neg(),
+                    }],
+                );
+            }
+            for ms in [0, 5000, 10_000] {
+                assert!(p.advice(t(ms), addr(2)).is_some());
+            }
+        }
     }
 
     #[test]

@@ -539,30 +539,20 @@ impl Node {
             }
             self.mark_dirty(link);
         }
-        let Parts {
-            links,
-            mut ctx,
-            mut above,
-            cursor,
-            dirty_links,
-        } = self.parts();
-        // Round robin: start after the link that sent last.
-        let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut transmit = None;
-        for (&id, l) in links.range_mut((start, Bound::Unbounded)) {
-            let sent = l.poll_transmit(now, &mut ctx, &mut above);
-            if l.take_timers_moved() && l.mark_dirty() {
-                dirty_links.push(id);
-            }
-            if let Some(bytes) = sent {
-                transmit = Some((id, bytes));
-                break;
-            }
-        }
-        if transmit.is_none()
-            && let Some(c) = *cursor
-        {
-            for (&id, l) in links.range_mut(..=c) {
+        // Once more when an event turned into work for the links (a route
+        // set resends what a lost route carried as it hears of the loss).
+        loop {
+            let Parts {
+                links,
+                mut ctx,
+                mut above,
+                cursor,
+                dirty_links,
+            } = self.parts();
+            // Round robin: start after the link that sent last.
+            let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
+            let mut transmit = None;
+            for (&id, l) in links.range_mut((start, Bound::Unbounded)) {
                 let sent = l.poll_transmit(now, &mut ctx, &mut above);
                 if l.take_timers_moved() && l.mark_dirty() {
                     dirty_links.push(id);
@@ -572,13 +562,30 @@ impl Node {
                     break;
                 }
             }
-        }
-        if let Some((link, bytes)) = transmit {
-            *cursor = Some(link);
-            return Output::Transmit { link, bytes };
-        }
-        if let Some(e) = self.next_event(now) {
-            return Output::Event(e);
+            if transmit.is_none()
+                && let Some(c) = *cursor
+            {
+                for (&id, l) in links.range_mut(..=c) {
+                    let sent = l.poll_transmit(now, &mut ctx, &mut above);
+                    if l.take_timers_moved() && l.mark_dirty() {
+                        dirty_links.push(id);
+                    }
+                    if let Some(bytes) = sent {
+                        transmit = Some((id, bytes));
+                        break;
+                    }
+                }
+            }
+            if let Some((link, bytes)) = transmit {
+                *cursor = Some(link);
+                return Output::Transmit { link, bytes };
+            }
+            if let Some(e) = self.next_event(now) {
+                return Output::Event(e);
+            }
+            if !self.sets.take_pumped() {
+                break;
+            }
         }
         self.refresh_timers();
         let (at, owner) = self.timers.next().unzip();

@@ -242,9 +242,19 @@ pub(crate) struct Sets {
     /// Routes refused: a new receiving set past `max_inbound`, or a route
     /// past `max_members`.
     pub refused: u64,
+    /// An event was taken in since the node last asked: what it meant may
+    /// be work for the links (see [`Sets::take_pumped`]).
+    pumped: bool,
 }
 
 impl Sets {
+    /// Whether an event was taken in since the last call (the node polls
+    /// its links again: a set may have queued data as it heard of a
+    /// loss).
+    pub fn take_pumped(&mut self) -> bool {
+        std::mem::take(&mut self.pumped)
+    }
+
     /// Whether `c` is a route set.
     pub fn owns(&self, c: ConnectionHandle) -> bool {
         self.sets.contains_key(&c.0)
@@ -293,6 +303,10 @@ impl Sets {
         let c = ConnectionHandle(h);
         let mut s = RouteSet::new(c, token, class, (spec.mode, spec.count), Some(target));
         s.rebuild(now, routes, find);
+        if s.missing() > 0 {
+            // Fewer paths than routes asked for: look again later.
+            s.rebuild_at = now + cfg.rebuild.wait(1);
+        }
         if s.members.is_empty() {
             return Err(CommandError::InvalidPath(
                 "no route of the set could be opened",
@@ -354,12 +368,11 @@ impl Sets {
             .sets
             .remove(&c.0)
             .ok_or(CommandError::UnknownConnection(c))?;
-        self.by_token.remove(&s.token);
+        if !s.is_origin() {
+            self.by_token.remove(&s.token);
+        }
         for m in &s.members {
-            self.by_route.remove(&m.route);
-            if routes.close(m.route).is_ok() {
-                self.swallow.insert(m.route);
-            }
+            self.let_go(m.route, routes);
         }
         self.out.push_back(Event::ConnectionClosed {
             connection: c,
@@ -387,9 +400,33 @@ impl Sets {
             | Event::RouteIncoming { route, .. } => *route,
             _ => return Some(e),
         };
-        if let Event::RouteClosed { .. } = e
-            && self.swallow.remove(&route)
+        let e = self.take(now, e, route, routes, cfg, alloc)?;
+        Some(e)
+    }
+
+    /// [`Self::translate`] for a route event.
+    fn take(
+        &mut self,
+        now: Time,
+        e: Event,
+        route: RouteHandle,
+        routes: &mut Routes,
+        cfg: &SetConfig,
+        alloc: &mut dyn FnMut() -> u64,
+    ) -> Option<Event> {
+        if !self.swallow.contains(&route)
+            && !self.by_route.contains_key(&route)
+            && !matches!(e, Event::RouteIncoming { .. })
         {
+            return Some(e);
+        }
+        self.pumped = true;
+        if self.swallow.contains(&route) {
+            // A route the set let go of (closed it, refused it, or closed
+            // the set): none of its events is anyone's, up to its close.
+            if let Event::RouteClosed { .. } = e {
+                self.swallow.remove(&route);
+            }
             return None;
         }
         if let Event::RouteIncoming { class, .. } = e {
@@ -402,7 +439,12 @@ impl Sets {
             return Some(e);
         };
         let max_cap = Self::caps(routes, cfg);
-        let s = self.sets.get_mut(&h).expect("indexed sets exist");
+        let Some(s) = self.sets.get_mut(&h) else {
+            // Cannot be (a set's close lets go of its routes); the route
+            // is not the application's either.
+            self.by_route.remove(&route);
+            return None;
+        };
         match e {
             Event::RouteUp { route } => s.on_up(now, route, cfg, &mut self.out),
             Event::RouteDelivered { route, bytes } => {
@@ -479,9 +521,16 @@ impl Sets {
 
     fn refuse(&mut self, route: RouteHandle, routes: &mut Routes) {
         self.refused += 1;
-        if routes.close(route).is_ok() {
-            self.swallow.insert(route);
-        }
+        self.let_go(route, routes);
+    }
+
+    /// Closes `route` for good: its events, queued or to come, are
+    /// swallowed up to its `RouteClosed` (which always comes: a close, or
+    /// the break that made `close` fail, is queued).
+    fn let_go(&mut self, route: RouteHandle, routes: &mut Routes) {
+        self.by_route.remove(&route);
+        let _ = routes.close(route);
+        self.swallow.insert(route);
     }
 
     /// After a route of set `h` was lost: an origin left with no route
@@ -531,7 +580,30 @@ impl Sets {
             .collect();
         for h in due {
             let s = self.sets.get_mut(&h).expect("listed above");
-            if !s.is_origin() {
+            // Both ends watch what they sent: a route that confirms
+            // nothing for the detector's time is let go of, and what it
+            // carried goes on the others (the origin also replaces it).
+            let suspects = s.suspects(now, cfg);
+            for &r in &suspects {
+                s.stats.suspected += 1;
+                if s.is_origin() {
+                    self.out.push_back(Event::ConnectionSuspected {
+                        connection: s.handle,
+                        route: r,
+                    });
+                }
+                s.on_lost(now, r, RouteCloseReason::Broken, cfg, &mut self.out);
+            }
+            let origin = s.is_origin();
+            for &r in &suspects {
+                self.let_go(r, routes);
+            }
+            if origin && !suspects.is_empty() {
+                self.after_loss(now, h, cfg);
+            }
+            let s = self.sets.get_mut(&h).expect("listed above");
+            if !origin {
+                s.pump(now, routes, max_cap);
                 if s.empty_since.is_some_and(|t| t + cfg.linger <= now) {
                     let reason = s.last_break.map_or(RouteCloseReason::Idle, |b| b.1);
                     let s = self.sets.remove(&h).expect("listed");
@@ -543,28 +615,21 @@ impl Sets {
                 }
                 continue;
             }
-            for r in s.suspects(now, cfg) {
-                s.stats.suspected += 1;
-                self.out.push_back(Event::ConnectionSuspected {
-                    connection: s.handle,
-                    route: r,
-                });
-                if routes.close(r).is_ok() {
-                    self.swallow.insert(r);
-                }
-                self.by_route.remove(&r);
-                s.on_lost(now, r, RouteCloseReason::Broken, cfg, &mut self.out);
-            }
             s.probe(now, routes, cfg);
             if s.mode == SetMode::Steered && s.steer_at <= now {
                 s.steer_at = now + STEER_CHECK;
                 if let Some(set::Target::Discover(Destination::Node(d))) = s.target {
                     let advice = advise(d);
-                    if let Some(r) = s.steer(now, advice, routes, &mut self.out) {
+                    let (opened, closed) = s.steer(now, advice, routes, &mut self.out, cfg);
+                    if let Some(r) = opened {
                         self.by_route.insert(r, h);
+                    }
+                    if let Some(r) = closed {
+                        self.let_go(r, routes);
                     }
                 }
             }
+            let s = self.sets.get_mut(&h).expect("listed above");
             if s.rebuild_at <= now && s.missing() > 0 {
                 if s.failures > policy.max_attempts && s.members.is_empty() {
                     let reason = s.last_break.map_or(RouteCloseReason::Broken, |b| b.1);
@@ -575,7 +640,11 @@ impl Sets {
                     });
                     continue;
                 }
-                s.rebuild(now, routes, find);
+                if s.rebuild(now, routes, find) == 0 {
+                    // No path to build on: a failed try, so that a set
+                    // whose destination vanished gives up in the end.
+                    s.failures = s.failures.saturating_add(1);
+                }
                 for m in &s.members {
                     self.by_route.insert(m.route, h);
                 }

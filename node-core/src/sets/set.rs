@@ -36,7 +36,14 @@ pub(crate) struct RouteSet {
     /// The route that carries traffic (failover, and the receiving end's
     /// replies).
     pub active: Option<RouteHandle>,
-    store: BTreeMap<u64, Vec<u8>>,
+    /// Every message from the oldest unconfirmed one on: its data until
+    /// it is confirmed (`None` after), and its length until every older
+    /// one is confirmed too. The window counts all of them, so the
+    /// receiver, which holds at most what lies past its first missing
+    /// message, never holds more than the window.
+    store: BTreeMap<u64, (Option<Vec<u8>>, usize)>,
+    /// Bytes of the messages in `store`, confirmed or not, each charged
+    /// `reorder::ENTRY_COST` more, as a receiver charges what it holds.
     pub store_bytes: usize,
     next_seq: u64,
     /// Stored messages on no live route.
@@ -117,14 +124,24 @@ impl RouteSet {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.store_bytes += data.len();
-        self.store.insert(seq, data);
+        // Charged as the receiver charges what it holds.
+        let cost = data.len() + super::reorder::ENTRY_COST;
+        self.store_bytes += cost;
+        self.store.insert(seq, (Some(data), cost));
         self.unsent.insert(seq);
         true
     }
 
+    /// The oldest message not yet confirmed (every older one was): what
+    /// a receiver that never saw the older ones starts from.
+    fn low(&self) -> u64 {
+        self.store
+            .first_key_value()
+            .map_or(self.next_seq, |(&k, _)| k)
+    }
+
     pub fn has_room(&self, len: usize, cfg: &SetConfig) -> bool {
-        self.store.is_empty() || self.store_bytes + len <= cfg.window
+        self.store.is_empty() || self.store_bytes + len + super::reorder::ENTRY_COST <= cfg.window
     }
 
     /// Moves unsent messages onto routes, in order, while a route takes
@@ -132,7 +149,8 @@ impl RouteSet {
     /// aggregate on whichever route would confirm it soonest.
     pub fn pump(&mut self, now: Time, routes: &mut Routes, caps: (usize, usize)) {
         while let Some(&seq) = self.unsent.first() {
-            let Some(data) = self.store.get(&seq) else {
+            let low = self.low();
+            let Some((Some(data), _)) = self.store.get(&seq) else {
                 // Confirmed on another route meanwhile.
                 self.unsent.pop_first();
                 continue;
@@ -141,7 +159,12 @@ impl RouteSet {
             let Some(i) = self.pick(len, routes, caps) else {
                 break;
             };
-            let msg = SetMessage::Data { seq, payload: data }.encode();
+            let msg = SetMessage::Data {
+                seq,
+                low,
+                payload: data,
+            }
+            .encode();
             let m = &mut self.members[i];
             if routes.send(m.route, msg).is_err() {
                 break;
@@ -187,6 +210,9 @@ impl RouteSet {
 
     /// A route of the set came up.
     pub fn on_up(&mut self, now: Time, r: RouteHandle, cfg: &SetConfig, out: &mut VecDeque<Event>) {
+        // The set was down (no route up: `ConnectionBroken` said so) or is
+        // new: the application hears it is up, as from a plain connection.
+        let was_down = !self.members.iter().any(|m| m.up && m.route != r);
         let Some(m) = self.member(r) else { return };
         m.on_up(now, cfg);
         self.stats.routes_up += 1;
@@ -199,7 +225,7 @@ impl RouteSet {
         {
             self.switch_to(r, out);
         }
-        if !self.announced {
+        if !self.announced || was_down {
             self.announced = true;
             out.push_back(Event::ConnectionUp {
                 connection: self.handle,
@@ -222,12 +248,18 @@ impl RouteSet {
         self.failures = 0;
         let mut confirmed = 0;
         for (seq, _) in done {
-            if let Some(d) = self.store.remove(&seq) {
-                self.store_bytes -= d.len();
-                confirmed += d.len() as u64;
+            if let Some((data @ Some(_), _)) = self.store.get_mut(&seq) {
+                confirmed += data.take().map_or(0, |d| d.len()) as u64;
                 self.unsent.remove(&seq);
                 self.resend.remove(&seq);
             }
+        }
+        // The window moves only past confirmed messages in order.
+        while let Some(e) = self.store.first_entry() {
+            if e.get().0.is_some() {
+                break;
+            }
+            self.store_bytes -= e.remove().1;
         }
         if confirmed > 0 {
             self.stats.confirmed_bytes += confirmed;
@@ -248,14 +280,14 @@ impl RouteSet {
         out: &mut VecDeque<Event>,
     ) {
         match SetMessage::decode(data) {
-            Some(SetMessage::Data { seq, payload }) => {
+            Some(SetMessage::Data { seq, low, payload }) => {
                 if !self.is_origin() {
                     // Replies go the way the origin's traffic comes.
                     self.active = Some(r);
                 }
                 let mut ready = Vec::new();
                 self.reorder
-                    .on_data(seq, payload, cfg.reorder_limit, &mut ready);
+                    .on_data(seq, low, payload, cfg.reorder_limit, &mut ready);
                 for data in ready {
                     self.stats.delivered_messages += 1;
                     self.stats.delivered_bytes += data.len() as u64;
@@ -293,7 +325,7 @@ impl RouteSet {
             self.failures = self.failures.saturating_add(1);
         }
         for seq in m.unconfirmed() {
-            if self.store.contains_key(&seq) {
+            if matches!(self.store.get(&seq), Some((Some(_), _))) {
                 self.unsent.insert(seq);
                 self.resend.insert(seq);
             }
@@ -349,42 +381,47 @@ impl RouteSet {
     /// Steered: follows the pulse layer's advice. The advised path's route
     /// takes the traffic once it is up (built first if the set has none
     /// along it: make before break); the route it leaves stays as the
-    /// standby, and a third is closed. Returns a route it opened.
+    /// standby, and a third, idle one is closed. Returns the route it
+    /// opened and the one it closed (for the caller to let go of).
     pub fn steer(
         &mut self,
         now: Time,
         advice: Option<Vec<Address>>,
         routes: &mut Routes,
         out: &mut VecDeque<Event>,
-    ) -> Option<RouteHandle> {
-        let want = advice?;
+        cfg: &SetConfig,
+    ) -> (Option<RouteHandle>, Option<RouteHandle>) {
+        let Some(want) = advice else {
+            return (None, None);
+        };
         self.desired = Some(want.clone());
         let active_path = self
             .active
             .and_then(|a| self.members.iter().find(|m| m.route == a))
             .map(|m| m.path.clone());
         if active_path.as_ref() == Some(&want) {
-            return None;
+            return (None, None);
         }
         if let Some(m) = self.members.iter().find(|m| m.path == want) {
             if m.up {
                 let r = m.route;
                 self.switch_to(r, out);
             }
-            return None;
+            return (None, None);
         }
         // Room for the new route: close the oldest that carries nothing
-        // and is neither active nor the direct path.
-        if self.members.len() >= self.count.max(2) {
+        // and is neither active nor the direct path; with none, wait.
+        let mut closed = None;
+        if self.members.len() >= self.count.max(2).min(cfg.max_members) {
             let direct = want.last().map(|d| vec![*d]);
-            if let Some(i) = self.members.iter().position(|m| {
+            let Some(i) = self.members.iter().position(|m| {
                 Some(m.route) != self.active && Some(&m.path) != direct.as_ref() && !m.busy()
-            }) {
-                let m = self.members.remove(i);
-                let _ = routes.close(m.route);
-            }
+            }) else {
+                return (None, None);
+            };
+            closed = Some(self.members.remove(i).route);
         }
-        let r = routes
+        let opened = routes
             .open_in_set(
                 now,
                 want.clone(),
@@ -392,10 +429,12 @@ impl RouteSet {
                 RouteKind::Stream,
                 Some(self.token),
             )
-            .ok()?;
-        self.members.push(Member::new(r, want, now));
-        self.stats.routes_built += 1;
-        Some(r)
+            .ok();
+        if let Some(r) = opened {
+            self.members.push(Member::new(r, want, now));
+            self.stats.routes_built += 1;
+        }
+        (opened, closed)
     }
 
     /// Routes the origin lacks: `count` less the live and building ones.
@@ -449,14 +488,14 @@ impl RouteSet {
     /// The earliest of the set's deadlines.
     pub fn deadline(&self, cfg: &SetConfig) -> Time {
         let mut t = self.rebuild_at.min(self.steer_at);
-        if self.is_origin() {
-            for m in &self.members {
-                t = t.min(m.suspect_at(cfg));
-                if m.up && !m.busy() {
-                    t = t.min(m.next_probe);
-                }
+        for m in &self.members {
+            // Both ends watch what they sent; only the origin probes.
+            t = t.min(m.suspect_at(cfg));
+            if self.is_origin() && m.up && !m.busy() {
+                t = t.min(m.next_probe);
             }
-        } else if let Some(since) = self.empty_since {
+        }
+        if let Some(since) = self.empty_since {
             t = t.min(since + cfg.linger);
         }
         t

@@ -261,6 +261,7 @@ fn the_receiving_end_bounds_sets_and_drops_copies_and_garbage() {
     net.nodes[0].route_send(r, vec![9, 9, 9]).unwrap();
     let copy = crate::wire::SetMessage::Data {
         seq: 0,
+        low: 0,
         payload: b"forged",
     }
     .encode();
@@ -429,4 +430,54 @@ fn exactly_once_in_order_through_loss_jitter_and_repeated_cuts() {
         );
         assert!(got == want, "seed {seed}: out of order or altered");
     }
+}
+
+#[test]
+fn a_slow_route_beside_a_fast_one_never_makes_the_receiver_drop() {
+    // Review finding: with the window counting only unconfirmed bytes,
+    // messages past a slow route's gap were confirmed, freed and then
+    // dropped by a receiver holding its reorder limit.
+    let fast = WireParams {
+        latency: Duration::from_millis(5),
+        bits_per_second: Some(8_000_000),
+        ..WireParams::default()
+    };
+    let slow = WireParams {
+        latency: Duration::from_millis(5),
+        bits_per_second: Some(500_000),
+        ..WireParams::default()
+    };
+    let cfg = Config {
+        sets: SetConfig {
+            window: 128 << 10,
+            reorder_limit: 128 << 10,
+            ..SetConfig::default()
+        },
+        ..config()
+    };
+    let mut net = square(cfg, [fast, slow], 6);
+    let paths = vec![addresses(&net, &[1, 3]), addresses(&net, &[2, 3])];
+    let spec = SetSpec {
+        count: 2,
+        mode: SetMode::Aggregate,
+    };
+    let c = net.nodes[0]
+        .connect_set(None, paths, spec, Class::Bulk)
+        .unwrap();
+    net.input(0, Input::Timeout);
+    assert!(net.run_until_cond(Duration::from_secs(2), |n| up(n, c)));
+    let mut msgs: std::collections::VecDeque<Vec<u8>> =
+        (0..3000).map(|i| message(i, 1000)).collect();
+    let end = net.now + Duration::from_secs(20);
+    while net.now < end && received(&net, 3).len() < 3000 {
+        pour(&mut net, c, &mut msgs);
+        net.run_for(Duration::from_millis(5));
+    }
+    let got = received(&net, 3);
+    assert_eq!(got.len(), 3000);
+    for (i, m) in got.iter().enumerate() {
+        assert!(*m == message(i, 1000), "message {i}");
+    }
+    let dest = net.nodes[3].route_sets().next().unwrap();
+    assert!(net.nodes[3].route_set(dest).unwrap().reorder_max <= 128 << 10);
 }

@@ -59,11 +59,15 @@ impl Clock {
             return Time::ZERO;
         }
         let rate = MILLION + i128::from(self.ppm);
-        // Round up, then step until the clock has reached `at` (the
-        // truncation in `local` may leave it one short).
+        // Round up, then step to the first time the clock reads `at` (the
+        // truncation in `local` may leave the estimate a step off).
         let mut t = ((local * MILLION + rate - 1) / rate).clamp(0, i128::from(u64::MAX - 1)) as u64;
         while self.local(Time::from_nanos(t)) < at && t < u64::MAX - 1 {
             t += 1;
+        }
+        // The rounding of `local` can also put the estimate a step late.
+        while t > 0 && self.local(Time::from_nanos(t - 1)) >= at {
+            t -= 1;
         }
         Time::from_nanos(t)
     }
