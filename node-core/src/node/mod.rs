@@ -3,7 +3,6 @@
 //! [`Above`](crate::dispatch::Above).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::ops::Bound;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -13,9 +12,7 @@ use crate::connection::Connections;
 use crate::crypto::CryptoSuite;
 use crate::dispatch::{Above, UpperToken, flush};
 use crate::identity::{Identity, PublicKey};
-use crate::interface::{
-    CONTROL_CHANNEL, Command, CommandError, Event, Input, LinkId, Output, RouteHandle,
-};
+use crate::interface::{CONTROL_CHANNEL, Command, CommandError, Event, Input, LinkId, RouteHandle};
 use crate::link::{Ctx, Link, LinkState, LinkTimer, MIN_MTU};
 use crate::neighbours::{NeighbourInfo, Neighbours};
 use crate::route::{RouteTimer, Routes};
@@ -28,6 +25,7 @@ mod connections;
 mod discovery;
 use discovery::find_path;
 mod links;
+mod output;
 mod routes;
 mod sets;
 mod timers;
@@ -515,82 +513,6 @@ impl Node {
         if let Some(l) = self.links.get_mut(&link) {
             l.corrupt = corrupt;
         }
-    }
-
-    /// The next output. Call until it returns [`Output::Timeout`].
-    pub fn poll_output(&mut self, now: Time) -> Output {
-        let now = self.advance(now);
-        if let Some(e) = self.next_event(now) {
-            return Output::Event(e);
-        }
-        if let Some(o) = self.tunnels.pop_output() {
-            if let Output::CloseTunnel { link } = o {
-                // The driver destroys the tunnel: the node is done with it.
-                self.forget_link(link);
-            }
-            return o;
-        }
-        self.close_idle_drained(now);
-        self.pump_discovery(now);
-        while let Some(link) = self.refuse.pop() {
-            // The peer proved a key the incoming policy does not accept.
-            if let Some((l, _, mut above)) = self.split(link) {
-                l.close(now, &mut above);
-            }
-            self.mark_dirty(link);
-        }
-        // Once more when an event turned into work for the links (a route
-        // set resends what a lost route carried as it hears of the loss).
-        loop {
-            let Parts {
-                links,
-                mut ctx,
-                mut above,
-                cursor,
-                dirty_links,
-            } = self.parts();
-            // Round robin: start after the link that sent last.
-            let start = cursor.map_or(Bound::Unbounded, Bound::Excluded);
-            let mut transmit = None;
-            for (&id, l) in links.range_mut((start, Bound::Unbounded)) {
-                let sent = l.poll_transmit(now, &mut ctx, &mut above);
-                if l.take_timers_moved() && l.mark_dirty() {
-                    dirty_links.push(id);
-                }
-                if let Some(bytes) = sent {
-                    transmit = Some((id, bytes));
-                    break;
-                }
-            }
-            if transmit.is_none()
-                && let Some(c) = *cursor
-            {
-                for (&id, l) in links.range_mut(..=c) {
-                    let sent = l.poll_transmit(now, &mut ctx, &mut above);
-                    if l.take_timers_moved() && l.mark_dirty() {
-                        dirty_links.push(id);
-                    }
-                    if let Some(bytes) = sent {
-                        transmit = Some((id, bytes));
-                        break;
-                    }
-                }
-            }
-            if let Some((link, bytes)) = transmit {
-                *cursor = Some(link);
-                return Output::Transmit { link, bytes };
-            }
-            if let Some(e) = self.next_event(now) {
-                return Output::Event(e);
-            }
-            if !self.sets.take_pumped() {
-                break;
-            }
-        }
-        self.refresh_timers();
-        let (at, owner) = self.timers.next().unzip();
-        self.last_timeout = owner;
-        Output::Timeout(at.unwrap_or(Time::NEVER))
     }
 
     /// Which link timer set the deadline of the last [`Output::Timeout`]
