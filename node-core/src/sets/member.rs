@@ -187,9 +187,10 @@ impl Member {
     /// The time the route is suspected if nothing more is confirmed,
     /// while it carries something unconfirmed: after the last progress,
     /// `detect_rtts` of the route's least RTT (its path, without queues),
-    /// or the smoothed confirmation time plus four deviations if that is
-    /// longer (what the route carries queued, up to its cap, delays each
-    /// confirmation by as much), within `min_detect ..= max_detect`.
+    /// or the smoothed confirmation time plus four deviations (at least
+    /// twice the smoothed time) if that is longer (what the route carries
+    /// queued, up to its cap, delays each confirmation by as much), within
+    /// `min_detect ..= max_detect`.
     pub fn suspect_at(&self, cfg: &SetConfig) -> Time {
         if !self.up || self.inflight.is_empty() {
             return Time::NEVER;
@@ -199,9 +200,11 @@ impl Member {
             .min_rtt
             .unwrap_or(guess)
             .saturating_mul(u64::from(cfg.detect_rtts));
-        let queued = self
-            .srtt
-            .map_or(guess, |s| s.saturating_add(self.rttvar.saturating_mul(4)));
+        // At least twice the smoothed time: a steady route's variance can
+        // be near zero, and one slower confirmation is not a failure.
+        let queued = self.srtt.map_or(guess, |s| {
+            s.saturating_add(self.rttvar.saturating_mul(4).max(s))
+        });
         let wait = Duration::from_nanos(path.max(queued))
             .max(cfg.min_detect)
             .min(cfg.max_detect);
