@@ -189,3 +189,36 @@ fn the_report_has_the_discovery_section() {
     assert!(dir.join("plots/discovery.svg").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_gateway_sends_what_reaches_it_through_its_uplink_and_drops_past_its_queue() {
+    let text = r#"{
+      "name": "uplink", "seed": 5, "duration": "6s",
+      "protocol": { "suite": "modeled" },
+      "topology": { "generator": "chain", "nodes": 3, "link": { "bandwidth": "10Mbps", "latency": "2ms" } },
+      "discovery": { "gateway_queue": "64KiB", "nodes": [ { "node": 2, "gateway": "1Mbps" } ] },
+      "traffic": [ { "name": "up", "from": 0, "to": "gateway", "kind": "bulk", "size": "4MB",
+                     "message": "1000B", "start": "1s" } ]
+    }"#;
+    let sc = sim::scenario::parse(text, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let s = sim::run::run(sc, &mut |_| {}).expect("runs").summary;
+    let f = flow(&s, "up");
+    // Delivered means sent out by the 1 Mb/s uplink: at most its rate over
+    // the five seconds, though the mesh carried it ten times as fast.
+    assert!(
+        f.delivered_bytes <= 5 * 1_000_000 / 8 + 2000,
+        "{}",
+        f.delivered_bytes
+    );
+    assert!(
+        f.delivered_bytes > 3 * 1_000_000 / 8,
+        "{}",
+        f.delivered_bytes
+    );
+    let u = s.nodes[2].uplink.as_ref().expect("node 2 is a gateway");
+    assert_eq!(u.own_bytes, 0);
+    assert_eq!(u.relayed_bytes, f.delivered_bytes);
+    assert!(u.relayed_drops > 0 && f.uplink_drops == Some(u.relayed_drops));
+    assert!(u.max_queued <= 64 * 1024);
+    assert!(s.nodes[0].uplink.is_none());
+}

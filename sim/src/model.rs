@@ -333,6 +333,8 @@ pub struct DiscoveryPlan {
     pub gateways: Vec<(usize, u64)>,
     /// The latency-pulse group's nodes, ascending (empty: no pulses).
     pub pulse_group: Vec<usize>,
+    /// Bytes each class (own, relayed) of a gateway's uplink queues.
+    pub gateway_queue: usize,
 }
 
 impl DiscoveryPlan {

@@ -163,6 +163,10 @@ pub struct FlowSummary {
     /// `route_set`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_gap_ms: Option<f64>,
+    /// A flow to the nearest gateway: messages its gateway's uplink queue
+    /// dropped (absent for the others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uplink_drops: Option<u64>,
     /// A flow over a route set: what the set did (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route_set: Option<sets::SetSummary>,
@@ -227,6 +231,10 @@ pub struct NodeSummary {
     /// Its discovery layer (absent when the nodes run none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discovery: Option<discovery::NodeDiscovery>,
+    /// A gateway: what its uplink to the Internet sent and dropped (absent
+    /// for the others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uplink: Option<sets::UplinkSummary>,
 }
 
 /// What a node's route entries did (maxima over the samples: relays forget
@@ -377,6 +385,7 @@ fn flow_summary(world: &World<Nodes>, s: &Source, end: Time) -> FlowSummary {
         max_gap_ms: (spec.discover && spec.routes.is_none())
             .then(|| sets::max_gap(s).map(|g| g.0))
             .flatten(),
+        uplink_drops: spec.to.is_none().then_some(st.uplink_drops),
         route_set: sets::summary(world, s),
     }
 }
@@ -447,6 +456,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
                 ]),
                 routes: route_summary(world, i),
                 discovery: discovery::node(world, i),
+                uplink: world.uplink(i).map(sets::uplink),
             }
         })
         .collect();

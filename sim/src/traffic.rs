@@ -124,6 +124,9 @@ pub struct FlowStats {
     pub max_gap: Option<(node_core::Duration, Time)>,
     /// A route set: the first delivery after each suspicion.
     pub resumed_at: Vec<Time>,
+    /// A flow to the nearest gateway: messages its gateway's uplink queue
+    /// had no room for.
+    pub uplink_drops: u64,
     seen: RangeSet,
     highest: Option<u64>,
 }

@@ -13,6 +13,8 @@
 mod clock;
 pub mod convergence;
 mod discover;
+mod gateway;
+pub use gateway::UplinkStats;
 pub mod fingerprint;
 mod links;
 pub mod population;
@@ -63,6 +65,10 @@ enum Ev {
     Sample,
     /// The discovery convergence check.
     ConvergenceCheck,
+    /// A gateway's uplink finished sending a message.
+    Uplink {
+        node: u32,
+    },
 }
 
 struct Slot<N> {
@@ -130,6 +136,8 @@ pub struct World<P: Population> {
     partitions: std::collections::BTreeSet<usize>,
     /// The convergence measurement, when the nodes run discovery.
     convergence: Option<convergence::Convergence>,
+    /// Each gateway's uplink to the Internet (`None`: not a gateway).
+    uplinks: Vec<Option<gateway::Uplink>>,
 }
 
 /// The group of node `n` in a partition (nodes in no group form one more).
@@ -196,6 +204,13 @@ impl<P: Population> World<P> {
                 scenario.underlay.as_ref().map_or(0, |u| u.groups.len())
             ],
             convergence: None,
+            uplinks: (0..n)
+                .map(|i| {
+                    let d = scenario.discovery.as_ref()?;
+                    let bps = d.gateway_bps(i);
+                    (bps > 0).then(|| gateway::Uplink::new(bps, d.gateway_queue))
+                })
+                .collect(),
             scenario,
         };
         if let Some(plan) = &world.scenario.discovery {
@@ -352,6 +367,7 @@ impl<P: Population> World<P> {
                     self.queue.push(next, Origin::SAMPLER, Ev::Sample);
                 }
             }
+            Ev::Uplink { node } => self.uplink_done(node as usize),
             Ev::ConvergenceCheck => {
                 self.check_convergence();
                 let interval = self.convergence.as_ref().map(|c| c.interval());
@@ -501,6 +517,10 @@ impl<P: Population> World<P> {
                     self.close_tunnels_of(node);
                     let slot = &mut self.nodes[node];
                     slot.alive = false;
+                    // What waited for its uplink is lost with it.
+                    if let Some(u) = self.uplinks[node].as_mut() {
+                        *u = u.emptied();
+                    }
                     slot.wake_at = Time::NEVER;
                     if let Some(s) = slot.node.stats() {
                         let r = self.retired[node].get_or_insert(node_core::NodeStats {

@@ -28,6 +28,10 @@ impl<P: Population> World<P> {
         if !self.is_destination(&source.spec, i) {
             return;
         }
+        if h.kind != MessageKind::Response && self.bound_for_internet(i, &h) {
+            self.enqueue_uplink(i, h, len, super::gateway::Back::Connection(connection));
+            return;
+        }
         let source = &mut self.sources[h.flow as usize];
         match h.kind {
             MessageKind::Data => source.stats.on_delivery(self.now, &h, len),

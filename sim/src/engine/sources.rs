@@ -112,6 +112,11 @@ impl<P: Population> World<P> {
             return;
         };
         let here = self.is_destination(&source.spec, i);
+        if here && h.kind != MessageKind::Response && self.bound_for_internet(i, &h) {
+            self.dest_routes.entry((i, route)).or_insert(h.flow);
+            self.enqueue_uplink(i, h, data.len(), super::gateway::Back::Route(route));
+            return;
+        }
         let source = &mut self.sources[h.flow as usize];
         match h.kind {
             MessageKind::Data if here => {

@@ -114,3 +114,29 @@ pub fn summary(world: &World<Nodes>, s: &Source) -> Option<SetSummary> {
         max_gap_from_s: max_gap(s).map(|g| g.1),
     })
 }
+
+/// A gateway's uplink to the Internet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UplinkSummary {
+    /// Bytes of the gateway's own flows sent out.
+    pub own_bytes: u64,
+    /// Bytes of relayed flows sent out.
+    pub relayed_bytes: u64,
+    /// Messages of its own flows dropped at a full queue.
+    pub own_drops: u64,
+    /// Relayed messages dropped at a full queue.
+    pub relayed_drops: u64,
+    /// The most bytes queued at once.
+    pub max_queued: u64,
+}
+
+/// The summary of an uplink's counters.
+pub fn uplink(u: crate::engine::UplinkStats) -> UplinkSummary {
+    UplinkSummary {
+        own_bytes: u.own_bytes,
+        relayed_bytes: u.relayed_bytes,
+        own_drops: u.own_drops,
+        relayed_drops: u.relayed_drops,
+        max_queued: u.max_queued,
+    }
+}

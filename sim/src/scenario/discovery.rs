@@ -19,6 +19,8 @@ use crate::model::DiscoveryPlan;
 
 /// Default interval of the engine's convergence check.
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+/// Default bytes each class of a gateway's uplink queues.
+pub const DEFAULT_GATEWAY_QUEUE: usize = 256 * 1024;
 /// Default wait between a flow's tries to find a path.
 pub const DEFAULT_PATH_RETRY: Duration = Duration::from_millis(100);
 /// Default time a flow keeps trying to find a path after its start.
@@ -54,6 +56,8 @@ pub struct DiscoverySpec {
     pub nodes: Vec<DiscoveryNodeSpec>,
     /// One-way latency pulses in a group (NOIA).
     pub pulse: Option<PulseSpec>,
+    /// Bytes each class (own, relayed) of a gateway's uplink queues.
+    pub gateway_queue: Option<super::spec::Size>,
 }
 
 /// `discovery.pulse`: absent fields keep node-core's defaults
@@ -199,6 +203,15 @@ impl Ctx<'_> {
             path_wait,
             gateways: gateways.into_iter().collect(),
             pulse_group,
+            gateway_queue: match d.gateway_queue {
+                Some(super::spec::Size(0)) => {
+                    return Err(self
+                        .doc
+                        .error(&format!("{AT}.gateway_queue"), "must be at least 1 byte"));
+                }
+                Some(super::spec::Size(b)) => b.min(1 << 30) as usize,
+                None => DEFAULT_GATEWAY_QUEUE,
+            },
         };
         Ok((c, plan))
     }
