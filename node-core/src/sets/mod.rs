@@ -98,6 +98,8 @@ pub(crate) struct Sets {
     /// An event was taken in since the node last asked: what it meant may
     /// be work for the links (see [`Sets::take_pumped`]).
     pumped: bool,
+    /// Bytes all sets hold out of order (`SetConfig::reorder_budget`).
+    held: usize,
 }
 
 impl Sets {
@@ -221,6 +223,7 @@ impl Sets {
             .sets
             .remove(&c.0)
             .ok_or(CommandError::UnknownConnection(c))?;
+        self.held -= s.reorder.held_bytes();
         if !s.is_origin() {
             self.by_token.remove(&s.token);
         }
@@ -303,7 +306,15 @@ impl Sets {
             Event::RouteDelivered { route, bytes } => {
                 s.on_delivered(now, route, bytes, cfg, &mut self.out)
             }
-            Event::RouteMessage { route, data } => s.on_message(route, &data, cfg, &mut self.out),
+            Event::RouteMessage { route, data } => {
+                // The node-wide budget for what receivers hold out of
+                // order (many sets from many peers must not add up past
+                // it).
+                let before = s.reorder.held_bytes();
+                let room = cfg.reorder_budget.saturating_sub(self.held);
+                s.on_message(route, &data, (cfg, room), &mut self.out);
+                self.held = self.held - before + s.reorder.held_bytes();
+            }
             Event::RouteClosed { route, reason } => {
                 self.by_route.remove(&route);
                 s.on_lost(now, route, reason, cfg, &mut self.out);
@@ -460,6 +471,7 @@ impl Sets {
                 if s.empty_since.is_some_and(|t| t + cfg.linger <= now) {
                     let reason = s.last_break.map_or(RouteCloseReason::Idle, |b| b.1);
                     let s = self.sets.remove(&h).expect("listed");
+                    self.held -= s.reorder.held_bytes();
                     self.by_token.remove(&s.token);
                     self.out.push_back(Event::ConnectionClosed {
                         connection: s.handle,
@@ -487,6 +499,7 @@ impl Sets {
                 if s.failures > policy.max_attempts && s.members.is_empty() {
                     let reason = s.last_break.map_or(RouteCloseReason::Broken, |b| b.1);
                     let s = self.sets.remove(&h).expect("listed");
+                    self.held -= s.reorder.held_bytes();
                     self.out.push_back(Event::ConnectionClosed {
                         connection: s.handle,
                         reason: crate::connection::ConnectionCloseReason::GaveUp(reason),

@@ -272,11 +272,13 @@ impl RouteSet {
     }
 
     /// A message arrived on route `r`.
+    /// A message arrived on route `r`; `room` is what the node's reorder
+    /// budget has left for this set beyond what it holds.
     pub fn on_message(
         &mut self,
         r: RouteHandle,
         data: &[u8],
-        cfg: &SetConfig,
+        (cfg, room): (&SetConfig, usize),
         out: &mut VecDeque<Event>,
     ) {
         match SetMessage::decode(data) {
@@ -286,8 +288,10 @@ impl RouteSet {
                     self.active = Some(r);
                 }
                 let mut ready = Vec::new();
-                self.reorder
-                    .on_data(seq, low, payload, cfg.reorder_limit, &mut ready);
+                let limit = cfg
+                    .reorder_limit
+                    .min(self.reorder.held_bytes().saturating_add(room));
+                self.reorder.on_data(seq, low, payload, limit, &mut ready);
                 for data in ready {
                     self.stats.delivered_messages += 1;
                     self.stats.delivered_bytes += data.len() as u64;
@@ -467,6 +471,18 @@ impl RouteSet {
             None => return 0,
         };
         let mut opened = 0;
+        // Candidates that share a relay with a live route come last: they
+        // would fail with it.
+        let relays: BTreeSet<Address> = live
+            .iter()
+            .flat_map(|p| p.iter().take(p.len().saturating_sub(1)).copied())
+            .collect();
+        let mut candidates = candidates;
+        candidates.sort_by_key(|p| {
+            p.iter()
+                .take(p.len().saturating_sub(1))
+                .any(|n| relays.contains(n))
+        });
         for path in candidates {
             if opened == need {
                 break;

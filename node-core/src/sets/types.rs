@@ -37,6 +37,9 @@ pub struct SetConfig {
     pub window: usize,
     /// Bytes a receiving set holds out of order, at most.
     pub reorder_limit: usize,
+    /// Bytes all of a node's sets hold out of order, at most (a set past
+    /// it drops what it cannot hold, counted as `overflow`).
+    pub reorder_budget: usize,
     /// Smoothed RTTs without end-to-end progress before a route is
     /// suspected.
     pub detect_rtts: u32,
@@ -72,6 +75,7 @@ impl Default for SetConfig {
         SetConfig {
             window: 1 << 20,
             reorder_limit: 4 << 20,
+            reorder_budget: 64 << 20,
             detect_rtts: 4,
             min_detect: Duration::from_millis(20),
             max_detect: Duration::from_secs(3),
