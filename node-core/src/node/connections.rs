@@ -94,6 +94,9 @@ impl Node {
     pub fn close_connection(&mut self, connection: ConnectionHandle) -> Result<(), CommandError> {
         flush(&mut self.events, &mut self.routes);
         if self.sets.owns(connection) {
+            // What happened before the close comes out before it.
+            let now = self.now;
+            self.settle_events(now);
             return self.sets.close(connection, &mut self.routes);
         }
         self.connections
@@ -113,12 +116,20 @@ impl Node {
     /// The next event for the application: the one event queue, with the
     /// events of connections' routes turned into connection events.
     pub(super) fn next_event(&mut self, now: Time) -> Option<Event> {
+        self.settle_events(now);
+        self.sets.out.pop_front()
+    }
+
+    /// Translates every event queued so far, in order, into the queue the
+    /// application reads (`sets.out`). Route sets add their own events
+    /// (a suspicion, a switch, a close) to the same queue, after settling:
+    /// so they never come out ahead of older events.
+    pub(super) fn settle_events(&mut self, now: Time) {
         loop {
-            if let Some(e) = self.sets.out.pop_front() {
-                return Some(e);
-            }
             flush(&mut self.events, &mut self.routes);
-            let e = self.events.pop_front()?;
+            let Some(e) = self.events.pop_front() else {
+                return;
+            };
             let Some(e) = self.connections.translate(now, e, &self.config.reopen) else {
                 continue;
             };
@@ -129,7 +140,7 @@ impl Node {
                         connections.alloc()
                     })
             {
-                return Some(e);
+                self.sets.out.push_back(e);
             }
         }
     }

@@ -7,7 +7,6 @@ use crate::connection::ConnectionHandle;
 use crate::discovery::db::TopologyDb;
 use crate::discovery::find::{self, Destination, Metric, NoPath};
 use crate::discovery::paths::Disjoint;
-use crate::dispatch::flush;
 use crate::identity::Address;
 use crate::interface::CommandError;
 use crate::sets::{SetInfo, SetSpec};
@@ -72,7 +71,8 @@ impl Node {
 
     /// The route sets' timer: failure detection, probes, rebuilding.
     pub(super) fn fire_sets(&mut self, now: Time) {
-        flush(&mut self.events, &mut self.routes);
+        // What is queued comes out before what the sets now say.
+        self.settle_events(now);
         let enabled = self.config.discovery.is_some();
         let (db, me) = (&self.discovery.db, self.identity.address());
         let pulses = &mut self.discovery.pulses;
