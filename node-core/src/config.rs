@@ -110,6 +110,10 @@ pub struct Config {
     pub discovery: Option<crate::discovery::flood::DiscoveryConfig>,
     /// Route sets (connections over several routes).
     pub sets: crate::sets::SetConfig,
+    /// The re6st-style tunnel manager (`None`: the node opens no tunnels
+    /// of its own). It draws peers from the topology database, so it needs
+    /// `discovery`.
+    pub churn: Option<crate::churn::ChurnConfig>,
 }
 
 /// Which tunnels a node accepts from others (`Input::IncomingTunnel`).
@@ -177,6 +181,7 @@ impl Default for Config {
             reopen: crate::connection::ReopenPolicy::default(),
             discovery: None,
             sets: crate::sets::SetConfig::default(),
+            churn: None,
         }
     }
 }
@@ -287,6 +292,14 @@ impl Config {
         }
         if let Some(d) = &self.discovery {
             d.check().map_err(ConfigError::Inconsistent)?;
+        }
+        if let Some(c) = &self.churn {
+            c.check().map_err(ConfigError::Inconsistent)?;
+            if self.discovery.is_none() {
+                return Err(ConfigError::Inconsistent(
+                    "churn draws its peers from the topology database: it needs discovery",
+                ));
+            }
         }
         let sets = &self.sets;
         if sets.window == 0

@@ -28,6 +28,8 @@ pub(crate) enum Owner {
     Discovery,
     /// Route sets: failure detection, probes, rebuilding.
     Sets,
+    /// The tunnel manager: its next refresh or top-up.
+    Churn,
 }
 
 /// Each owner's earliest deadline, ordered by time.

@@ -18,8 +18,9 @@
 //!   probability ([`ChurnConfig::keep_used_share`]);
 //! - a share of the candidates is drawn from a well-known set (e.g.
 //!   datacentre nodes: [`ChurnConfig::well_known_share`]);
-//! - a tunnel that carries routes is drained, not destroyed at once (the
-//!   node's part, not in this module yet).
+//! - a tunnel that carries routes is drained, not destroyed at once
+//!   (`node/churn.rs`: its traffic moves to another link of the neighbour
+//!   if there is one, and it closes when idle or at `drain_max`).
 //!
 //! [`Policy::Best`] (keep the best-metric tunnels: the "practical" wrong
 //! design) and [`Policy::FewestRoutes`] (re6st's shipped heuristic: close
@@ -253,6 +254,9 @@ pub fn draw_peers(
     picked.extend(rest.into_iter().take(more));
     picked
 }
+
+pub(crate) mod manager;
+pub use manager::ChurnStats;
 
 #[cfg(test)]
 mod tests;

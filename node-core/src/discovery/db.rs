@@ -401,6 +401,14 @@ impl TopologyDb {
             .collect()
     }
 
+    /// Every origin held, with its key, in address order.
+    pub fn origins(&self) -> impl Iterator<Item = (Address, crate::identity::PublicKey)> + '_ {
+        self.origins.iter().filter_map(|(a, o)| {
+            let part = o.parts.iter().flatten().next()?;
+            Some((*a, part.origin))
+        })
+    }
+
     /// Where `origin` says it can be reached.
     pub fn locators(&self, origin: &Address) -> Vec<AdvertLocator> {
         let mut l: Vec<AdvertLocator> = self

@@ -21,6 +21,7 @@ use crate::time::{Duration, Time};
 use crate::timers::{Owner, TimerTable};
 use crate::tunnels::Tunnels;
 
+mod churn;
 mod connections;
 mod discovery;
 use discovery::find_path;
@@ -59,6 +60,8 @@ pub enum TimeoutReason {
     Discovery,
     /// A route set: failure detection, a probe, or rebuilding a route.
     Sets,
+    /// The tunnel manager: a refresh, or topping its tunnels up.
+    Churn,
 }
 
 /// A snapshot of one link, for status displays.
@@ -116,6 +119,8 @@ pub struct Node {
     discovery: crate::discovery::flood::Discovery,
     /// Route sets: connections over several routes.
     sets: crate::sets::Sets,
+    /// The re6st-style tunnel manager, if the node runs one.
+    churn: Option<crate::churn::manager::Manager>,
     /// The node's one event queue (see `dispatch`).
     events: VecDeque<Event>,
     /// Upper frames of layers this node does not run.
@@ -153,6 +158,16 @@ impl Node {
         let mut rng = ChaCha20Rng::from_seed(seed);
         let mut route_seed = [0u8; 32];
         rand::Rng::fill_bytes(&mut rng, &mut route_seed);
+        // Its own stream, derived without drawing from the node's: a node
+        // without churn draws exactly as before.
+        let churn_seed: [u8; 32] = {
+            use sha2::Digest;
+            sha2::Sha256::new()
+                .chain_update(b"meshsim churn seed")
+                .chain_update(seed)
+                .finalize()
+                .into()
+        };
         Ok(Node {
             suite: config.suite.suite(),
             routes: Routes::new(&config, identity.clone(), route_seed),
@@ -162,6 +177,9 @@ impl Node {
                 identity.address(),
             ),
             sets: Default::default(),
+            churn: config.churn.clone().map(|c| {
+                crate::churn::manager::Manager::new(c, ChaCha20Rng::from_seed(churn_seed))
+            }),
             config,
             identity,
             rng,
@@ -208,11 +226,19 @@ impl Node {
                 mtu,
                 rate_bps,
             } => match self.tunnels.opened(request, link) {
-                Some(peer) => self.link_up(now, link, Some(peer), (mtu, rate_bps), false),
+                Some(peer) => {
+                    if let Some(m) = self.churn.as_mut() {
+                        m.on_opened(request, link);
+                    }
+                    self.link_up(now, link, Some(peer), (mtu, rate_bps), false)
+                }
                 // An answer to nothing we asked: hand the link back.
                 None => self.tunnels.refuse(link),
             },
             Input::TunnelFailed { request, reason } => {
+                if let Some(m) = self.churn.as_mut() {
+                    m.on_failed(now, request);
+                }
                 if self.tunnels.failed(request) {
                     self.events
                         .push_back(Event::TunnelFailed { request, reason });
@@ -268,6 +294,7 @@ impl Node {
                         }
                         Owner::Discovery => self.fire_discovery(now),
                         Owner::Sets => self.fire_sets(now),
+                        Owner::Churn => self.fire_churn(now),
                     }
                 }
                 flush(&mut self.events, &mut self.routes);
@@ -533,6 +560,7 @@ impl Node {
             },
             Owner::Discovery => TimeoutReason::Discovery,
             Owner::Sets => TimeoutReason::Sets,
+            Owner::Churn => TimeoutReason::Churn,
         })
     }
 

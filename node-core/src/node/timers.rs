@@ -22,6 +22,13 @@ impl Node {
             self.connections.table_at = at;
             timers.set(Owner::Connections, at);
         }
+        if let Some(m) = self.churn.as_mut() {
+            let at = m.deadline();
+            if at != m.table_at {
+                m.table_at = at;
+                timers.set(Owner::Churn, at);
+            }
+        }
         let at = self.sets.deadline(&self.config.sets);
         if at != self.sets.table_at {
             self.sets.table_at = at;
@@ -62,6 +69,7 @@ impl Node {
         truth = truth.min(self.connections.deadline());
         truth = truth.min(self.discovery.deadline());
         truth = truth.min(self.sets.deadline(&self.config.sets));
+        truth = truth.min(self.churn.as_ref().map_or(Time::NEVER, |m| m.deadline()));
         for h in self.routes.handles() {
             truth = truth.min(self.routes.deadline(h.0).map_or(Time::NEVER, |(t, _)| t));
         }

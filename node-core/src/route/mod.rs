@@ -425,6 +425,13 @@ impl Routes {
             .collect()
     }
 
+    /// How many route entries use neighbour `peer` (the tunnel manager
+    /// drains a tunnel that carries any, and re6st's heuristic counts
+    /// them).
+    pub fn count_through(&self, peer: Address) -> usize {
+        self.by_peer.range((peer, 0)..=(peer, u64::MAX)).count()
+    }
+
     /// Records that route `h` uses neighbour `peer` on one of its sides.
     fn index_peer(&mut self, h: u64, peer: Address) {
         self.by_peer.insert((peer, h));

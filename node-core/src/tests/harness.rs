@@ -91,16 +91,25 @@ pub fn link_to(to: usize) -> LinkId {
 
 impl Net {
     pub fn new(n: usize, config: Config, seed: u64) -> Net {
+        Net::new_each(n, config, seed, |_, _| {})
+    }
+
+    /// As [`Net::new`], each node's config first given to `each` (its
+    /// index, the config) to change.
+    pub fn new_each(n: usize, config: Config, seed: u64, each: impl Fn(usize, &mut Config)) -> Net {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let identities: Vec<Identity> = (0..n)
             .map(|_| Identity::generate(config.suite, &mut rng))
             .collect();
         let nodes = identities
             .iter()
-            .map(|id| {
+            .enumerate()
+            .map(|(i, id)| {
                 let mut s = [0u8; 32];
                 rng.fill_bytes(&mut s);
-                Node::new(config.clone(), id.clone(), s).expect("valid test config")
+                let mut c = config.clone();
+                each(i, &mut c);
+                Node::new(c, id.clone(), s).expect("valid test config")
             })
             .collect();
         Net {

@@ -1,5 +1,6 @@
 //! Scenario tests of whole nodes over the in-crate harness.
 
+mod churn;
 mod connections;
 mod discovery;
 mod failover;

@@ -1,0 +1,116 @@
+//! The tunnel manager's state in a node: the tunnels it opened, the
+//! requests it waits on, the peers that failed lately, and when it acts
+//! next. The decisions are the pure functions of [`super`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand_chacha::ChaCha20Rng;
+
+use super::ChurnConfig;
+use crate::identity::Address;
+use crate::interface::{LinkId, TunnelRequest};
+use crate::time::{Duration, Time};
+
+/// How long a peer whose tunnel failed is not asked again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(30);
+/// How often the manager tops its tunnels up when it has too few.
+pub const TOP_UP_EVERY: Duration = Duration::from_secs(1);
+
+/// What the tunnel manager did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ChurnStats {
+    /// Tunnels asked of the driver.
+    pub requested: u64,
+    /// Tunnels the driver opened.
+    pub opened: u64,
+    /// Requests that failed (the driver, or the peer refused).
+    pub failed: u64,
+    /// Tunnels destroyed at once (no routes on them, or no draining).
+    pub destroyed: u64,
+    /// Tunnels drained first (they carried routes: the exception).
+    pub drained: u64,
+    /// Refreshes run.
+    pub refreshes: u64,
+}
+
+pub(crate) struct Manager {
+    pub config: ChurnConfig,
+    pub rng: ChaCha20Rng,
+    /// Tunnels it opened, by link, with their peers.
+    pub ours: BTreeMap<LinkId, Address>,
+    /// Requests waiting for the driver, with their peers.
+    pub pending: BTreeMap<TunnelRequest, Address>,
+    /// Peers that failed lately, until when they are not asked again.
+    pub failed: BTreeMap<Address, Time>,
+    /// Bytes each of its tunnels had sent at the last refresh.
+    pub used_mark: BTreeMap<LinkId, u64>,
+    pub next_refresh: Time,
+    pub next_top_up: Time,
+    pub stats: ChurnStats,
+    /// Timer entry last given to the node's table.
+    pub table_at: Time,
+}
+
+impl Manager {
+    pub fn new(config: ChurnConfig, rng: ChaCha20Rng) -> Manager {
+        Manager {
+            next_refresh: Time::ZERO + config.refresh,
+            next_top_up: Time::ZERO,
+            config,
+            rng,
+            ours: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            used_mark: BTreeMap::new(),
+            stats: ChurnStats::default(),
+            table_at: Time::NEVER,
+        }
+    }
+
+    pub fn deadline(&self) -> Time {
+        self.next_refresh.min(self.next_top_up)
+    }
+
+    /// The driver opened request `r` as `link`.
+    pub fn on_opened(&mut self, r: TunnelRequest, link: LinkId) {
+        if let Some(peer) = self.pending.remove(&r) {
+            self.ours.insert(link, peer);
+            self.stats.opened += 1;
+        }
+    }
+
+    /// Request `r` failed: its peer waits [`RETRY_AFTER`].
+    pub fn on_failed(&mut self, now: Time, r: TunnelRequest) {
+        if let Some(peer) = self.pending.remove(&r) {
+            self.stats.failed += 1;
+            self.note_failed(now, peer);
+        }
+    }
+
+    /// `peer` failed (a request, or its tunnel closed before it was up).
+    pub fn note_failed(&mut self, now: Time, peer: Address) {
+        // Bounded: one entry per peer asked lately; old ones go.
+        self.failed.retain(|_, &mut until| until > now);
+        self.failed.insert(peer, now + RETRY_AFTER);
+    }
+
+    /// Peers not to draw now: ours, pending, failed lately.
+    pub fn busy_peers(&self, now: Time) -> BTreeSet<Address> {
+        let mut s: BTreeSet<Address> = self.ours.values().copied().collect();
+        s.extend(self.pending.values().copied());
+        s.extend(
+            self.failed
+                .iter()
+                .filter(|&(_, &t)| t > now)
+                .map(|(a, _)| *a),
+        );
+        s
+    }
+
+    /// Tunnels more to open now.
+    pub fn missing(&self) -> usize {
+        self.config
+            .tunnels_per_node
+            .saturating_sub(self.ours.len() + self.pending.len())
+    }
+}
