@@ -170,46 +170,48 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         .then(|| Duration::from_nanos(ns as u64))
 }
 
-/// Parses a size: bytes as a number, or a number with `B`, `KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`.
-pub fn parse_size(s: &str) -> Option<u64> {
+/// A number and the unit after it (`"1.5MiB"` -> `(1.5, "MiB")`), and
+/// the whole value in base units once the unit's multiple is known:
+/// `None` for an unknown unit (`mult` says so) or a value out of range.
+fn scaled(s: &str, mult: impl Fn(&str) -> Option<f64>) -> Option<u64> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let v: f64 = num.parse().ok()?;
-    let mult = match unit.trim() {
-        "" | "B" => 1.0,
-        "KB" | "kB" => 1e3,
-        "KiB" => 1024.0,
-        "MB" => 1e6,
-        "MiB" => 1048576.0,
-        "GB" => 1e9,
-        "GiB" => 1073741824.0,
-        _ => return None,
-    };
-    let b = v * mult;
+    let b = v * mult(unit.trim())?;
     (0.0..1e18).contains(&b).then_some(b as u64)
+}
+
+/// Parses a size: bytes as a number, or a number with `B`, `KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`.
+pub fn parse_size(s: &str) -> Option<u64> {
+    scaled(s, |unit| {
+        Some(match unit {
+            "" | "B" => 1.0,
+            "KB" | "kB" => 1e3,
+            "KiB" => 1024.0,
+            "MB" => 1e6,
+            "MiB" => 1048576.0,
+            "GB" => 1e9,
+            "GiB" => 1073741824.0,
+            _ => return None,
+        })
+    })
 }
 
 /// Parses a rate in bits/s: a number, or a number with `bps`, `kbps`,
 /// `Mbps` or `Gbps` (decimal multiples).
 pub fn parse_rate(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let v: f64 = num.parse().ok()?;
-    let mult = match unit.trim() {
-        "" | "bps" => 1.0,
-        "kbps" | "Kbps" => 1e3,
-        "Mbps" => 1e6,
-        "Gbps" => 1e9,
-        _ => return None,
-    };
-    let b = v * mult;
-    (0.0..1e18).contains(&b).then_some(b as u64)
+    scaled(s, |unit| {
+        Some(match unit {
+            "" | "bps" => 1.0,
+            "kbps" | "Kbps" => 1e3,
+            "Mbps" => 1e6,
+            "Gbps" => 1e9,
+            _ => return None,
+        })
+    })
 }
 
 impl NodeConfig {

@@ -88,7 +88,7 @@ impl Node {
     /// A route set's routes, store and counters (`None` for a plain
     /// connection or an unknown handle).
     pub fn route_set(&self, connection: ConnectionHandle) -> Option<SetInfo> {
-        self.sets.info(connection, &self.config.sets)
+        self.sets.info(connection)
     }
 
     /// Every route set, either end, in handle order.

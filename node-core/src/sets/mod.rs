@@ -256,8 +256,7 @@ impl Sets {
             | Event::RouteIncoming { route, .. } => *route,
             _ => return Some(e),
         };
-        let e = self.take(now, e, route, routes, cfg, alloc)?;
-        Some(e)
+        self.take(now, e, route, routes, cfg, alloc)
     }
 
     /// [`Self::translate`] for a route event.
@@ -318,7 +317,7 @@ impl Sets {
             Event::RouteClosed { route, reason } => {
                 self.by_route.remove(&route);
                 s.on_lost(now, route, reason, cfg, &mut self.out);
-                self.after_loss(now, h, cfg);
+                self.after_loss(h);
             }
             _ => unreachable!("matched above"),
         }
@@ -399,8 +398,7 @@ impl Sets {
 
     /// After a route of set `h` was lost: an origin left with no route
     /// says so.
-    fn after_loss(&mut self, now: Time, h: u64, cfg: &SetConfig) {
-        let _ = (now, cfg);
+    fn after_loss(&mut self, h: u64) {
         let s = self.sets.get_mut(&h).expect("live set");
         if s.is_origin()
             && s.members.iter().all(|m| !m.up)
@@ -463,7 +461,7 @@ impl Sets {
                 self.let_go(r, routes);
             }
             if origin && !suspects.is_empty() {
-                self.after_loss(now, h, cfg);
+                self.after_loss(h);
             }
             let s = self.sets.get_mut(&h).expect("listed above");
             if !origin {
@@ -527,8 +525,7 @@ impl Sets {
     }
 
     /// A set's snapshot.
-    pub fn info(&self, c: ConnectionHandle, cfg: &SetConfig) -> Option<SetInfo> {
-        let _ = cfg;
+    pub fn info(&self, c: ConnectionHandle) -> Option<SetInfo> {
         let s = self.sets.get(&c.0)?;
         Some(SetInfo {
             mode: s.mode,

@@ -457,7 +457,7 @@ impl RouteSet {
         if now >= self.avoid_until {
             self.avoid.clear();
         }
-        let live: Vec<Vec<Address>> = self.members.iter().map(|m| m.path.clone()).collect();
+        let mut live: Vec<Vec<Address>> = self.members.iter().map(|m| m.path.clone()).collect();
         let candidates = match self.target.as_ref() {
             Some(Target::Paths(p)) => p.clone(),
             Some(Target::Discover(d)) => {
@@ -487,12 +487,13 @@ impl RouteSet {
             if opened == need {
                 break;
             }
-            if live.contains(&path) || self.members.iter().any(|m| m.path == path) {
+            if live.contains(&path) {
                 continue;
             }
             let set = Some(self.token);
             if let Ok(r) = routes.open_in_set(now, path.clone(), self.class, RouteKind::Stream, set)
             {
+                live.push(path.clone());
                 self.members.push(Member::new(r, path, now));
                 self.stats.routes_built += 1;
                 opened += 1;

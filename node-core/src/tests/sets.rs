@@ -44,6 +44,21 @@ fn up(net: &Net, c: ConnectionHandle) -> bool {
         .is_some_and(|s| s.routes.iter().filter(|r| r.up).count() == s.count)
 }
 
+/// Opens a route set at node 0 and runs until all its routes are up.
+fn open_set(
+    net: &mut Net,
+    to: Option<Destination>,
+    paths: Vec<Vec<Address>>,
+    spec: SetSpec,
+    class: Class,
+    secs: u64,
+) -> ConnectionHandle {
+    let c = net.nodes[0].connect_set(to, paths, spec, class).unwrap();
+    net.input(0, Input::Timeout);
+    assert!(net.run_until_cond(Duration::from_secs(secs), |n| up(n, c)));
+    c
+}
+
 /// Sends `msgs` on `c` as room allows, running the network between.
 fn pour(net: &mut Net, c: ConnectionHandle, msgs: &mut std::collections::VecDeque<Vec<u8>>) {
     while let Some(m) = msgs.front() {
@@ -69,11 +84,7 @@ fn failover_moves_to_the_standby_within_rtts_and_loses_nothing() {
         count: 2,
         mode: SetMode::Failover,
     };
-    let c = net.nodes[0]
-        .connect_set(None, paths, spec, Class::Bulk)
-        .unwrap();
-    net.input(0, Input::Timeout);
-    assert!(net.run_until_cond(Duration::from_secs(2), |n| up(n, c)));
+    let c = open_set(&mut net, None, paths, spec, Class::Bulk, 2);
     let active = net.nodes[0].route_set(c).unwrap();
     let first = active.routes.iter().find(|r| r.active).unwrap().clone();
     let relay = if first.path[0] == net.identities[1].address() {
@@ -156,11 +167,7 @@ fn aggregation_stripes_over_unequal_routes_and_delivers_in_order() {
             count,
             mode: SetMode::Aggregate,
         };
-        let c = net.nodes[0]
-            .connect_set(None, paths, spec, Class::Bulk)
-            .unwrap();
-        net.input(0, Input::Timeout);
-        assert!(net.run_until_cond(Duration::from_secs(2), |n| up(n, c)));
+        let c = open_set(&mut net, None, paths, spec, Class::Bulk, 2);
         let mut msgs: std::collections::VecDeque<Vec<u8>> =
             (0..100_000).map(|i| message(i, 1200)).collect();
         let start = net.now;
@@ -196,11 +203,14 @@ fn the_origin_finds_disjoint_paths_itself() {
         count: 2,
         mode: SetMode::Failover,
     };
-    let c = net.nodes[0]
-        .connect_set(Some(Destination::Node(dest)), Vec::new(), spec, Class::Bulk)
-        .unwrap();
-    net.input(0, Input::Timeout);
-    assert!(net.run_until_cond(Duration::from_secs(2), |n| up(n, c)));
+    let c = open_set(
+        &mut net,
+        Some(Destination::Node(dest)),
+        Vec::new(),
+        spec,
+        Class::Bulk,
+        2,
+    );
     let mut firsts: Vec<Address> = net.nodes[0]
         .route_set(c)
         .unwrap()
@@ -320,16 +330,8 @@ fn a_steered_set_follows_the_pulses_around_an_anomaly_and_back() {
         count: 2,
         mode: SetMode::Steered,
     };
-    let c = net.nodes[0]
-        .connect_set(
-            Some(Destination::Node(dest)),
-            Vec::new(),
-            spec,
-            Class::Realtime,
-        )
-        .unwrap();
-    net.input(0, Input::Timeout);
-    assert!(net.run_until_cond(Duration::from_secs(2), |n| up(n, c)));
+    let to = Some(Destination::Node(dest));
+    let c = open_set(&mut net, to, Vec::new(), spec, Class::Realtime, 2);
     let active = |n: &Net| {
         let s = n.nodes[0].route_set(c).unwrap();
         s.routes.iter().find(|r| r.active).map(|r| r.path.clone())
@@ -392,11 +394,8 @@ fn exactly_once_in_order_through_loss_jitter_and_repeated_cuts() {
         } else {
             SetMode::Aggregate
         };
-        let c = net.nodes[0]
-            .connect_set(None, paths, SetSpec { count: 2, mode }, Class::Bulk)
-            .unwrap();
-        net.input(0, Input::Timeout);
-        assert!(net.run_until_cond(Duration::from_secs(3), |n| up(n, c)));
+        let spec = SetSpec { count: 2, mode };
+        let c = open_set(&mut net, None, paths, spec, Class::Bulk, 3);
         let mut msgs: std::collections::VecDeque<Vec<u8>> =
             (0..3000).map(|i| message(i, 700)).collect();
         let want: Vec<Vec<u8>> = msgs.iter().cloned().collect();
@@ -461,11 +460,7 @@ fn a_slow_route_beside_a_fast_one_never_makes_the_receiver_drop() {
         count: 2,
         mode: SetMode::Aggregate,
     };
-    let c = net.nodes[0]
-        .connect_set(None, paths, spec, Class::Bulk)
-        .unwrap();
-    net.input(0, Input::Timeout);
-    assert!(net.run_until_cond(Duration::from_secs(2), |n| up(n, c)));
+    let c = open_set(&mut net, None, paths, spec, Class::Bulk, 2);
     let mut msgs: std::collections::VecDeque<Vec<u8>> =
         (0..3000).map(|i| message(i, 1000)).collect();
     let end = net.now + Duration::from_secs(20);
@@ -499,11 +494,7 @@ fn what_all_receiving_sets_hold_out_of_order_is_bounded_node_wide() {
     let mut members = Vec::new();
     for relay in [1, 2] {
         let p = vec![addresses(&net, &[relay, 3])];
-        let c = net.nodes[0]
-            .connect_set(None, p, spec, Class::Bulk)
-            .unwrap();
-        net.input(0, Input::Timeout);
-        assert!(net.run_until_cond(Duration::from_secs(2), |n| up(n, c)));
+        let c = open_set(&mut net, None, p, spec, Class::Bulk, 2);
         members.push(net.nodes[0].route_set(c).unwrap().routes[0].route);
     }
     // A hostile origin writes messages far ahead of anything delivered on

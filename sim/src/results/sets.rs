@@ -76,6 +76,7 @@ pub fn summary(world: &World<Nodes>, s: &Source) -> Option<SetSummary> {
             .and_then(|cv| cv.index_of(a))
             .unwrap_or(usize::MAX)
     };
+    let gap = max_gap(s);
     let secs = |v: &[node_core::Time]| v.iter().map(|t| round(t.as_secs_f64(), 9)).collect();
     Some(SetSummary {
         mode: match spec.mode {
@@ -110,8 +111,8 @@ pub fn summary(world: &World<Nodes>, s: &Source) -> Option<SetSummary> {
         resent_messages: info.stats.resent_messages,
         resent_bytes: info.stats.resent_bytes,
         probes: info.stats.probes,
-        max_gap_ms: max_gap(s).map(|g| g.0),
-        max_gap_from_s: max_gap(s).map(|g| g.1),
+        max_gap_ms: gap.map(|g| g.0),
+        max_gap_from_s: gap.map(|g| g.1),
     })
 }
 
