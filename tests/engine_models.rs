@@ -106,6 +106,7 @@ fn scenario(network: Network, duration: Duration, faults: Vec<FaultSpec>) -> Sce
         underlay: None,
         tunnels: Vec::new(),
         discovery: None,
+        churn: None,
         clocks: None,
     }
 }

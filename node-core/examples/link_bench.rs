@@ -50,7 +50,10 @@ fn drain(node: &mut Node, t: Time, out: &mut Vec<Vec<u8>>) -> u64 {
             Output::Transmit { bytes, .. } => out.push(bytes),
             Output::Event(Event::Message { data, .. }) => received += data.len() as u64,
             // This pair asks for no tunnels.
-            Output::Event(_) | Output::OpenTunnel { .. } | Output::CloseTunnel { .. } => {}
+            Output::Event(_)
+            | Output::OpenTunnel { .. }
+            | Output::CloseTunnel { .. }
+            | Output::WantPeers { .. } => {}
             Output::Timeout(at) if at <= t => node.handle_input(t, Input::Timeout),
             Output::Timeout(_) => return received,
         }

@@ -115,7 +115,9 @@ impl Net {
                 }
                 Output::Event(e) => self.events.push((i, e)),
                 // Nobody asks for tunnels here.
-                Output::OpenTunnel { .. } | Output::CloseTunnel { .. } => {}
+                Output::OpenTunnel { .. }
+                | Output::CloseTunnel { .. }
+                | Output::WantPeers { .. } => {}
                 Output::Timeout(at) => {
                     self.wake[i] = at;
                     return;

@@ -111,8 +111,9 @@ pub struct Config {
     /// Route sets (connections over several routes).
     pub sets: crate::sets::SetConfig,
     /// The re6st-style tunnel manager (`None`: the node opens no tunnels
-    /// of its own). It draws peers from the topology database, so it needs
-    /// `discovery`.
+    /// of its own). It draws peers from the topology database (with
+    /// `discovery`) and from candidates the driver offers
+    /// (`Output::WantPeers`).
     pub churn: Option<crate::churn::ChurnConfig>,
 }
 
@@ -295,11 +296,6 @@ impl Config {
         }
         if let Some(c) = &self.churn {
             c.check().map_err(ConfigError::Inconsistent)?;
-            if self.discovery.is_none() {
-                return Err(ConfigError::Inconsistent(
-                    "churn draws its peers from the topology database: it needs discovery",
-                ));
-            }
         }
         let sets = &self.sets;
         if sets.window == 0

@@ -161,6 +161,14 @@ pub enum Input {
         /// and the handshake must prove that key.
         offered: Option<PublicKey>,
     },
+    /// Candidates for the tunnel manager, as asked by [`Output::WantPeers`]
+    /// (or unasked: a driver may offer peers at any time). The manager
+    /// keeps a bounded pool of them ([`crate::churn::manager::MAX_OFFERED`]
+    /// per tunnel it keeps); the rest is dropped and counted.
+    PeersOffered {
+        /// Each candidate's static key and where it can be reached.
+        peers: Vec<(PublicKey, Locator)>,
+    },
     /// The deadline of the last [`Output::Timeout`] has passed.
     Timeout,
     /// A request from the application.
@@ -309,6 +317,14 @@ pub enum Output {
     CloseTunnel {
         /// The tunnel's link.
         link: LinkId,
+    },
+    /// The tunnel manager knows fewer peers than it needs tunnels: offer it
+    /// up to `count` candidates with [`Input::PeersOffered`] (a re6st
+    /// registry's bootstrap answer, a configured list), or nothing. Asked
+    /// at most once per top-up (every second while tunnels are missing).
+    WantPeers {
+        /// How many more candidates it could use.
+        count: usize,
     },
     /// Nothing more to do until this time (or new input). [`Time::NEVER`] if
     /// no timer is armed.

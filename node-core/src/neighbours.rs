@@ -218,6 +218,11 @@ impl Neighbours {
         self.peers.get(peer).and_then(|n| n.carrier)
     }
 
+    /// Established links to `peer`.
+    pub fn link_count(&self, peer: &Address) -> usize {
+        self.peers.get(peer).map_or(0, |n| n.links.len())
+    }
+
     /// The neighbour whose traffic `link` carries, if it is the carrier.
     pub fn carried_by(&self, link: LinkId) -> Option<Address> {
         self.carrying.get(&link).copied()

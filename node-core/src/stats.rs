@@ -80,6 +80,9 @@ pub struct LinkStats {
     pub message_bytes_delivered: u64,
     /// Authenticated frames an honest peer would not send (ignored).
     pub protocol_violations: u64,
+    /// Drains that reached their deadline while the link was still in use
+    /// (closed anyway).
+    pub drains_forced: u64,
     /// Datagrams dropped, by cause.
     pub drops: DropStats,
 }
@@ -99,6 +102,7 @@ impl AddAssign for LinkStats {
         self.messages_delivered += o.messages_delivered;
         self.message_bytes_delivered += o.message_bytes_delivered;
         self.protocol_violations += o.protocol_violations;
+        self.drains_forced += o.drains_forced;
         self.drops += o.drops;
     }
 }

@@ -61,6 +61,14 @@ pub(crate) struct Tunnels {
 }
 
 impl Tunnels {
+    /// Incoming tunnels held now.
+    pub fn incoming_held(&self) -> usize {
+        self.links
+            .values()
+            .filter(|d| matches!(d, TunnelDirection::Incoming))
+            .count()
+    }
+
     fn held(&self) -> usize {
         self.pending.len() + self.links.len()
     }

@@ -41,6 +41,9 @@ pub struct Summary {
     /// Discovery, when the nodes ran it.
     #[serde(default)]
     pub discovery: Option<crate::discovery::Discovery>,
+    /// Churn (absent without a `churn` section).
+    #[serde(default)]
+    pub churn: Option<crate::churn::Churn>,
 }
 
 /// Engine counters.

@@ -7,6 +7,7 @@
 //! function of its input, so reports of equal runs are equal bytes.
 #![forbid(unsafe_code)]
 
+pub mod churn;
 pub mod csv;
 pub mod data;
 pub mod discovery;

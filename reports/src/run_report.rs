@@ -78,6 +78,9 @@ pub fn build(data: &RunData) -> Result<Report, ReportError> {
     if let Some(d) = &s.discovery {
         crate::discovery::section(&mut page, d, &data.discovery, s.nodes.len())?;
     }
+    if let Some(c) = &s.churn {
+        crate::churn::section(&mut page, c)?;
+    }
     page.heading("Links");
     page.table(
         &[

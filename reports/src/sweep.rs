@@ -118,7 +118,10 @@ pub struct SweepResult {
 /// `.latency_p99_ms`, `.completed_s` (those a flow has), and
 /// `links.max_utilization`, `links.drops`, `links.drop_ratio` (drops over
 /// datagrams offered, all link directions, when any were offered), `nodes.buffer_peak_bytes`,
-/// `engine.events`.
+/// `engine.events`; with churn, `churn.reachable_end`,
+/// `churn.avg_path_hops_end` and per lasting fault `i`
+/// `churn.fault<i>.onset_reachable`, `.min_reachable`, `.onset_hops`,
+/// `.onset_tunnels`.
 pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();
     for f in &s.flows {
@@ -161,6 +164,23 @@ pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
         m.insert("links.drop_ratio".into(), ratio);
     }
     m.insert("engine.events".into(), s.engine.events as f64);
+    if let Some(c) = &s.churn {
+        if let Some(last) = c.samples.last() {
+            m.insert("churn.reachable_end".into(), last.reachable_share);
+            if let Some(h) = last.avg_path_hops {
+                m.insert("churn.avg_path_hops_end".into(), h);
+            }
+        }
+        for x in &c.crises {
+            let k = |name: &str| format!("churn.fault{}.{name}", x.fault);
+            m.insert(k("onset_reachable"), x.onset_reachable);
+            m.insert(k("min_reachable"), x.min_reachable);
+            if let Some(h) = x.onset_hops {
+                m.insert(k("onset_hops"), h);
+            }
+            m.insert(k("onset_tunnels"), x.onset_tunnels as f64);
+        }
+    }
     m
 }
 

@@ -108,6 +108,7 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
         underlay: None,
         tunnels: Vec::new(),
         discovery: None,
+        churn: None,
         clocks: None,
     };
     let mut world = World::new(

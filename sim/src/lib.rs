@@ -12,6 +12,7 @@
 pub mod bench;
 pub mod channel;
 pub mod engine;
+pub mod mesh_graph;
 pub mod model;
 pub mod results;
 pub mod run;

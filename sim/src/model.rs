@@ -317,6 +317,27 @@ pub struct Scenario {
     /// `-.1 ..= .1` ppm (`None`: every node reads the engine's time).
     pub clocks: Option<(u64, u32)>,
     pub discovery: Option<DiscoveryPlan>,
+    /// The tunnel manager's nodes and the tunnel-mesh measurements, when
+    /// the scenario has a `churn` section (node-core's settings are in
+    /// `protocol.churn`).
+    pub churn: Option<ChurnPlan>,
+}
+
+/// The engine's side of churn: which nodes run the tunnel manager and
+/// how the tunnel mesh is measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChurnPlan {
+    /// The nodes that run the tunnel manager, in order.
+    pub nodes: Vec<usize>,
+    /// Whether they flood routing adverts over their tunnels.
+    pub adverts: bool,
+    /// Interval of the tunnel-mesh measurements.
+    pub sample: Duration,
+    /// Up to this many nodes `avg_path_hops` is exact; above, it comes
+    /// from BFS out of `sources` seeded random nodes.
+    pub exact_up_to: usize,
+    /// Sampled BFS sources on larger meshes.
+    pub sources: usize,
 }
 
 /// The engine's side of discovery: how it measures convergence, how
@@ -373,8 +394,16 @@ pub struct Underlay {
 pub struct PathGroup {
     /// Its name, as faults name it.
     pub name: String,
-    /// Its nodes, sorted: every path with an end among them is in it.
-    pub nodes: Vec<usize>,
+    /// Its nodes, sorted: a path with an end among them is in it
+    /// (`None`: any path, as far as nodes go).
+    pub nodes: Option<Vec<usize>>,
+    /// Only paths this fast or faster (one-way latency) are in it: one
+    /// provider's good paths, which the `best` policy picks and which fail
+    /// together in a crisis.
+    pub max_latency: Option<Duration>,
+    /// With `nodes`: only the paths with exactly one end among them (the
+    /// region cut off from the rest; its inside paths still work).
+    pub crossing: bool,
 }
 
 impl Underlay {
@@ -406,12 +435,23 @@ impl Underlay {
     }
 
     /// The groups the path between `a` and `b` is in.
-    pub fn groups_of(&self, a: usize, b: usize) -> impl Iterator<Item = usize> + '_ {
+    pub fn groups_of<'a>(
+        &'a self,
+        a: usize,
+        b: usize,
+        nodes: &'a [NodeSpec],
+    ) -> impl Iterator<Item = usize> + 'a {
         self.groups
             .iter()
             .enumerate()
             .filter(move |(_, g)| {
-                g.nodes.binary_search(&a).is_ok() || g.nodes.binary_search(&b).is_ok()
+                let by_node = g.nodes.as_ref().is_none_or(|v| {
+                    let (ia, ib) = (v.binary_search(&a).is_ok(), v.binary_search(&b).is_ok());
+                    if g.crossing { ia != ib } else { ia || ib }
+                });
+                by_node
+                    && g.max_latency
+                        .is_none_or(|m| self.path(a, b, nodes).latency <= m)
             })
             .map(|(i, _)| i)
     }

@@ -14,6 +14,7 @@ use crate::engine::population::Nodes;
 use crate::model::{Medium, TrafficKind};
 use crate::traffic::Source;
 
+pub mod churn;
 mod csv;
 pub mod discovery;
 pub mod sets;
@@ -54,6 +55,10 @@ pub struct Summary {
     /// run none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discovery: Option<discovery::DiscoverySummary>,
+    /// Churn: the tunnel managers' counters and the tunnel mesh over time
+    /// (absent without a `churn` section).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churn: Option<churn::ChurnSummary>,
 }
 
 /// A tunnel opened at run time.
@@ -493,6 +498,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
             .collect(),
         derived_latency_links: sc.network.derived_latency.clone(),
         discovery: discovery::summary(world, end),
+        churn: churn::summary(world),
     }
 }
 
@@ -585,6 +591,9 @@ pub fn text(summary: &Summary) -> String {
     }
     if let Some(d) = &summary.discovery {
         discovery::text(d, &mut o);
+    }
+    if let Some(c) = &summary.churn {
+        churn::text(c, &mut o);
     }
     let _ = writeln!(o, "\nfingerprint {}", summary.fingerprint);
     o

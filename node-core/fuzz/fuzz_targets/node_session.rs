@@ -95,7 +95,10 @@ impl Net {
                             }
                             break;
                         }
-                        Output::Event(_) | Output::OpenTunnel { .. } | Output::CloseTunnel { .. } => {
+                        Output::Event(_)
+                        | Output::OpenTunnel { .. }
+                        | Output::CloseTunnel { .. }
+                        | Output::WantPeers { .. } => {
                             moved = true
                         }
                     }

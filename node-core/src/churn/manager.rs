@@ -15,6 +15,15 @@ use crate::time::{Duration, Time};
 pub const RETRY_AFTER: Duration = Duration::from_secs(30);
 /// How often the manager tops its tunnels up when it has too few.
 pub const TOP_UP_EVERY: Duration = Duration::from_secs(1);
+/// How often it looks over its tunnels when it has all of them (one that
+/// died is closed and replaced; a lost one re-arms the top-up at once).
+pub const AUDIT_EVERY: Duration = Duration::from_secs(10);
+/// A tunnel of ours not up this long after it opened is given up (its
+/// peer is treated as refusing: the path may be cut).
+pub const ESTABLISH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Offered candidates the manager keeps, per tunnel it keeps (the pool is
+/// bounded: a driver or peer that offers more fills nothing).
+pub const MAX_OFFERED: usize = 4;
 
 /// What the tunnel manager did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +40,25 @@ pub struct ChurnStats {
     pub drained: u64,
     /// Refreshes run.
     pub refreshes: u64,
+    /// Our tunnels that went down before they were up (the peer refused
+    /// it, e.g. at its `max_peers`, or never answered): that peer waits
+    /// [`RETRY_AFTER`] and another is drawn.
+    pub refused: u64,
+    /// Our tunnels the peer closed, or that died, after they were up.
+    pub lost: u64,
+    /// Incoming tunnels refused because `max_peers` were held.
+    pub refused_incoming: u64,
+    /// Drains that hit `drain_max` and closed while still in use (the
+    /// node's links' count: every drain, not only the manager's).
+    pub forced: u64,
+    /// Our tunnels given up because the peer opened one to us too (both
+    /// drew each other at once): the end with the higher address gives
+    /// its own up, drained onto the other, and draws again.
+    pub duplicates: u64,
+    /// Candidates asked of the driver ([`crate::Output::WantPeers`]).
+    pub peers_asked: u64,
+    /// Offered candidates dropped: the pool was full, or they were us.
+    pub offers_dropped: u64,
 }
 
 pub(crate) struct Manager {
@@ -42,6 +70,8 @@ pub(crate) struct Manager {
     pub pending: BTreeMap<TunnelRequest, Address>,
     /// Peers that failed lately, until when they are not asked again.
     pub failed: BTreeMap<Address, Time>,
+    /// When each of its tunnels opened.
+    pub since: BTreeMap<LinkId, Time>,
     /// Bytes each of its tunnels had sent at the last refresh.
     pub used_mark: BTreeMap<LinkId, u64>,
     pub next_refresh: Time,
@@ -49,6 +79,15 @@ pub(crate) struct Manager {
     pub stats: ChurnStats,
     /// Timer entry last given to the node's table.
     pub table_at: Time,
+    /// Candidates offered by the driver, oldest first (bounded by
+    /// [`MAX_OFFERED`] per tunnel kept).
+    pub offered: Vec<(
+        Address,
+        crate::identity::PublicKey,
+        crate::interface::Locator,
+    )>,
+    /// Candidates to ask the driver for at the next poll.
+    pub want: usize,
 }
 
 impl Manager {
@@ -62,8 +101,11 @@ impl Manager {
             pending: BTreeMap::new(),
             failed: BTreeMap::new(),
             used_mark: BTreeMap::new(),
+            since: BTreeMap::new(),
             stats: ChurnStats::default(),
             table_at: Time::NEVER,
+            offered: Vec::new(),
+            want: 0,
         }
     }
 
@@ -72,9 +114,10 @@ impl Manager {
     }
 
     /// The driver opened request `r` as `link`.
-    pub fn on_opened(&mut self, r: TunnelRequest, link: LinkId) {
+    pub fn on_opened(&mut self, now: Time, r: TunnelRequest, link: LinkId) {
         if let Some(peer) = self.pending.remove(&r) {
             self.ours.insert(link, peer);
+            self.since.insert(link, now);
             self.stats.opened += 1;
         }
     }
@@ -105,6 +148,31 @@ impl Manager {
                 .map(|(a, _)| *a),
         );
         s
+    }
+
+    /// Forgets tunnel `link` (gone, or closed by the manager).
+    pub fn forget(&mut self, link: LinkId) -> Option<Address> {
+        self.used_mark.remove(&link);
+        self.since.remove(&link);
+        self.ours.remove(&link)
+    }
+
+    /// Takes the driver's candidates into the pool: not `me`, not twice,
+    /// at most [`MAX_OFFERED`] per tunnel kept (the rest is counted).
+    pub fn offer(
+        &mut self,
+        me: Address,
+        peers: Vec<(crate::identity::PublicKey, crate::interface::Locator)>,
+    ) {
+        let cap = MAX_OFFERED * self.config.tunnels_per_node;
+        for (key, locator) in peers {
+            let a = Address::of(&key);
+            if a == me || self.offered.iter().any(|o| o.0 == a) || self.offered.len() >= cap {
+                self.stats.offers_dropped += 1;
+                continue;
+            }
+            self.offered.push((a, key, locator));
+        }
     }
 
     /// Tunnels more to open now.

@@ -250,7 +250,10 @@ impl<T> Link<T> {
             }
             // Draining took too long: close anyway. What still used the
             // link was moved where it could be; the rest breaks now.
-            LinkTimer::Drain => self.close(now, up),
+            LinkTimer::Drain => {
+                self.stats.drains_forced += 1;
+                self.close(now, up);
+            }
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The node's side of the tunnel manager (see [`crate::churn`]): what it
 //! needs from the links, the routes and the topology database.
 
+use std::collections::{BTreeMap, VecDeque};
+
 use super::Node;
-use crate::churn::manager::TOP_UP_EVERY;
+use crate::churn::manager::{AUDIT_EVERY, ESTABLISH_TIMEOUT, TOP_UP_EVERY};
 use crate::churn::{self, ChurnStats, TunnelView};
 use crate::discovery::db::TopologyDb;
 use crate::identity::{Address, PublicKey};
@@ -25,6 +27,37 @@ fn reachable(db: &TopologyDb) -> Vec<(Address, PublicKey, Locator)> {
         .collect()
 }
 
+/// re6st's heuristic's count: for each neighbour of `me`, the nodes whose
+/// shortest path (fewest hops on the database's two-way links; ties to
+/// the neighbour first reached, in address order) starts with it.
+fn routed_through(db: &TopologyDb, me: Address) -> BTreeMap<Address, usize> {
+    let mut adj: BTreeMap<Address, Vec<Address>> = BTreeMap::new();
+    for (a, b, _) in db.links() {
+        adj.entry(a).or_default().push(b);
+    }
+    let mut first: BTreeMap<Address, Address> = BTreeMap::new();
+    let mut queue: VecDeque<Address> = VecDeque::new();
+    for &n in adj.get(&me).map_or(&[][..], |v| v.as_slice()) {
+        if first.insert(n, n).is_none() {
+            queue.push_back(n);
+        }
+    }
+    while let Some(v) = queue.pop_front() {
+        let via = first[&v];
+        for &w in adj.get(&v).map_or(&[][..], |x| x.as_slice()) {
+            if w != me && !first.contains_key(&w) {
+                first.insert(w, via);
+                queue.push_back(w);
+            }
+        }
+    }
+    let mut count: BTreeMap<Address, usize> = BTreeMap::new();
+    for via in first.values() {
+        *count.entry(*via).or_default() += 1;
+    }
+    count
+}
+
 impl Node {
     /// The tunnel manager's timer: a refresh when it is due, then topping
     /// the tunnels up to `tunnels_per_node`.
@@ -33,11 +66,82 @@ impl Node {
             return;
         };
         let links = &self.links;
-        m.ours.retain(|l, _| {
-            links
-                .get(l)
-                .is_some_and(|x| x.state() != crate::LinkState::Closed)
-        });
+        let gone: Vec<crate::LinkId> = m
+            .ours
+            .keys()
+            .filter(|l| {
+                links
+                    .get(l)
+                    .is_none_or(|x| x.state() == crate::LinkState::Closed)
+            })
+            .copied()
+            .collect();
+        for l in gone {
+            m.forget(l);
+        }
+        // A tunnel that died (no answer for `dead_interval`: its underlay
+        // path failed) carries nothing: it is closed and replaced, as
+        // re6st restarts a tunnel whose pings stop. One that never came up
+        // is given up the same way, and its peer rests.
+        let stuck: Vec<(crate::LinkId, bool)> = m
+            .ours
+            .keys()
+            .filter_map(|l| match links.get(l).map(|x| x.state()) {
+                Some(crate::LinkState::Dead) => Some((*l, false)),
+                Some(crate::LinkState::Establishing)
+                    if m.since
+                        .get(l)
+                        .is_some_and(|&t| now >= t + ESTABLISH_TIMEOUT) =>
+                {
+                    Some((*l, true))
+                }
+                _ => None,
+            })
+            .collect();
+        for (link, never_up) in stuck {
+            let m = self.churn.as_mut().expect("checked above");
+            if let Some(peer) = m.forget(link) {
+                if never_up {
+                    m.stats.refused += 1;
+                    m.note_failed(now, peer);
+                } else {
+                    m.stats.lost += 1;
+                }
+            }
+            let _ = self.close(link);
+            self.mark_dirty(link);
+        }
+        // Two tunnels between one pair (each end drew the other at once):
+        // one is redundant. The end with the higher address gives its own
+        // up, drained onto the other (the one case where draining moves
+        // the traffic in place), and draws another peer.
+        let me = self.identity.address();
+        let m = self.churn.as_ref().expect("checked above");
+        let twice: Vec<crate::LinkId> = m
+            .ours
+            .iter()
+            .filter(|&(l, p)| {
+                me > *p
+                    && self.neighbours.link_count(p) > 1
+                    && self.neighbours.peer_of(*l) == Some(*p)
+            })
+            .map(|(l, _)| *l)
+            .collect();
+        for link in twice {
+            let drain_max = self
+                .churn
+                .as_ref()
+                .map_or(crate::Duration::ZERO, |m| m.config.drain_max);
+            if self.drain_link(link, drain_max).is_err() {
+                let _ = self.close(link);
+            }
+            let m = self.churn.as_mut().expect("checked above");
+            m.forget(link);
+            m.stats.duplicates += 1;
+            m.next_top_up = now;
+            self.mark_dirty(link);
+        }
+        let m = self.churn.as_mut().expect("checked above");
         if now >= m.next_refresh {
             self.refresh_tunnels(now);
         }
@@ -55,6 +159,11 @@ impl Node {
         m.next_refresh = now + m.config.refresh;
         m.stats.refreshes += 1;
         let ours: Vec<(crate::LinkId, Address)> = m.ours.iter().map(|(l, a)| (*l, *a)).collect();
+        // With adverts, "routes" are the database's (as babel's in
+        // re6st); without, the source routes through the peer.
+        let routed = (m.config.policy == churn::Policy::FewestRoutes
+            && self.config.discovery.is_some())
+        .then(|| routed_through(&self.discovery.db, self.identity.address()));
         let views: Vec<TunnelView> = ours
             .iter()
             .map(|&(l, peer)| {
@@ -64,7 +173,10 @@ impl Node {
                     peer,
                     rtt_us: info.map_or(u64::MAX, |i| i.srtt.as_nanos() / 1000),
                     used_bytes: sent.saturating_sub(m.used_mark.get(&l).copied().unwrap_or(0)),
-                    routed_nodes: self.routes.count_through(peer),
+                    routed_nodes: match &routed {
+                        Some(r) => r.get(&peer).copied().unwrap_or(0),
+                        None => self.routes.count_through(peer),
+                    },
                 }
             })
             .collect();
@@ -73,8 +185,7 @@ impl Node {
         for i in chosen {
             let (link, peer) = ours[i];
             let m = self.churn.as_mut().expect("checked above");
-            m.ours.remove(&link);
-            m.used_mark.remove(&link);
+            m.forget(link);
             if drain
                 && self.routes.count_through(peer) > 0
                 && self.drain_link(link, drain_max).is_ok()
@@ -96,23 +207,38 @@ impl Node {
         }
     }
 
-    /// Opens tunnels to random peers of the database until the manager
-    /// holds `tunnels_per_node` (or has none left to ask).
-    fn top_up_tunnels(&mut self, now: Time) {
+    /// Opens tunnels to random peers it knows (the topology database's
+    /// origins with a locator, and what the driver offered) until the
+    /// manager holds `tunnels_per_node`; asks the driver for candidates
+    /// when it knows too few (re6st: the registry at bootstrap).
+    pub(super) fn top_up_tunnels(&mut self, now: Time) {
         let Some(m) = self.churn.as_mut() else {
             return;
         };
-        m.next_top_up = now + TOP_UP_EVERY;
         let need = m.missing();
         if need == 0 {
+            m.next_top_up = now + AUDIT_EVERY;
             return;
         }
-        let known = reachable(&self.discovery.db);
+        m.next_top_up = now + TOP_UP_EVERY;
+        let mut known = reachable(&self.discovery.db);
+        for &(a, key, loc) in &m.offered {
+            if let Err(i) = known.binary_search_by_key(&a, |k| k.0) {
+                known.insert(i, (a, key, loc));
+            }
+        }
         let mut exclude = m.busy_peers(now);
         exclude.extend(self.neighbours.iter().map(|n| n.address));
         let addresses: Vec<Address> = known.iter().map(|k| k.0).collect();
         let me = self.identity.address();
         let drawn = churn::draw_peers(&m.config, me, &addresses, &[], &exclude, need, &mut m.rng);
+        // Drawn candidates leave the pool; so do those not usable now
+        // (ours already, or failed lately): fresh ones are asked for.
+        m.offered
+            .retain(|o| !drawn.contains(&o.0) && !exclude.contains(&o.0));
+        if drawn.len() < need {
+            m.want = need - drawn.len();
+        }
         for a in drawn {
             let Ok(i) = known.binary_search_by_key(&a, |k| k.0) else {
                 continue;
@@ -130,9 +256,64 @@ impl Node {
         }
     }
 
+    /// The driver offered candidates: into the pool, and tunnels to them
+    /// at once if some are missing.
+    pub(super) fn peers_offered(
+        &mut self,
+        now: Time,
+        peers: Vec<(PublicKey, crate::interface::Locator)>,
+    ) {
+        let me = self.identity.address();
+        let Some(m) = self.churn.as_mut() else {
+            return;
+        };
+        m.offer(me, peers);
+        if m.missing() > 0 {
+            self.top_up_tunnels(now);
+        }
+    }
+
+    /// `link` went down: if it is one of the manager's, it is replaced at
+    /// the next top-up; one that never came up counts as refused, and its
+    /// peer is not asked again for a while.
+    pub(super) fn churn_link_down(&mut self, now: Time, link: crate::LinkId) {
+        let state = self.links.get(&link).map(|l| l.state());
+        let Some(m) = self.churn.as_mut() else {
+            return;
+        };
+        let Some(peer) = m.forget(link) else {
+            return;
+        };
+        // Replaced soon, not at the next audit.
+        m.next_top_up = m.next_top_up.min(now + TOP_UP_EVERY);
+        if matches!(state, Some(crate::LinkState::Establishing)) {
+            m.stats.refused += 1;
+            m.note_failed(now, peer);
+        } else {
+            m.stats.lost += 1;
+        }
+    }
+
+    /// Whether an incoming tunnel may be accepted: fewer than `max_peers`
+    /// incoming ones are held (counted when not).
+    pub(super) fn churn_accepts_incoming(&mut self) -> bool {
+        let held = self.tunnels.incoming_held();
+        let Some(m) = self.churn.as_mut() else {
+            return true;
+        };
+        if held >= m.config.max_peers {
+            m.stats.refused_incoming += 1;
+            return false;
+        }
+        true
+    }
+
     /// The tunnel manager's counters (`None` without churn).
     pub fn churn_stats(&self) -> Option<ChurnStats> {
-        self.churn.as_ref().map(|m| m.stats)
+        let forced = self.stats().links.drains_forced;
+        self.churn
+            .as_ref()
+            .map(|m| ChurnStats { forced, ..m.stats })
     }
 
     /// The tunnels the manager holds now: (link, peer).

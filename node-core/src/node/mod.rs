@@ -228,7 +228,7 @@ impl Node {
             } => match self.tunnels.opened(request, link) {
                 Some(peer) => {
                     if let Some(m) = self.churn.as_mut() {
-                        m.on_opened(request, link);
+                        m.on_opened(now, request, link);
                     }
                     self.link_up(now, link, Some(peer), (mtu, rate_bps), false)
                 }
@@ -255,7 +255,11 @@ impl Node {
                     // the link (as a LinkUp on it would).
                     self.tunnels.on_link_down(link);
                 }
-                if self.tunnels.incoming(&self.config, link, offered.as_ref()) {
+                if !self.churn_accepts_incoming() {
+                    // At `max_peers`: handed back, as any refusal.
+                    self.tunnels.refuse(link);
+                    self.events.push_back(Event::TunnelRefused { link });
+                } else if self.tunnels.incoming(&self.config, link, offered.as_ref()) {
                     // The opener initiates. Ours would be redundant, could
                     // carry no MAC when the key is not known, and would go
                     // to an address nobody has proven yet.
@@ -265,9 +269,11 @@ impl Node {
                 }
             }
             Input::LinkDown { link } => {
+                self.churn_link_down(now, link);
                 self.tunnels.on_link_down(link);
                 self.drop_link(now, link);
             }
+            Input::PeersOffered { peers } => self.peers_offered(now, peers),
             Input::Timeout => {
                 // Only the owners that are due, each once, in table order.
                 self.refresh_timers();

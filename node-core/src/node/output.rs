@@ -21,6 +21,13 @@ impl Node {
             }
             return o;
         }
+        if let Some(m) = self.churn.as_mut()
+            && m.want > 0
+        {
+            let count = core::mem::take(&mut m.want);
+            m.stats.peers_asked += count as u64;
+            return Output::WantPeers { count };
+        }
         self.close_idle_drained(now);
         self.pump_discovery(now);
         while let Some(link) = self.refuse.pop() {

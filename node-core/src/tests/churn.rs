@@ -62,10 +62,102 @@ fn each_node_keeps_its_random_tunnels_and_refreshes_a_share() {
 }
 
 #[test]
-fn without_discovery_a_tunnel_manager_is_refused() {
+fn without_discovery_the_manager_asks_the_driver_and_keeps_a_bounded_pool() {
     let cfg = Config {
-        churn: Some(ChurnConfig::default()),
+        suite: SuiteKind::Modeled,
+        churn: Some(ChurnConfig {
+            tunnels_per_node: 2,
+            ..ChurnConfig::default()
+        }),
         ..Config::default()
     };
-    assert!(cfg.validate().is_err());
+    assert!(cfg.validate().is_ok());
+    let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(3);
+    let id = Identity::generate(SuiteKind::Modeled, &mut rng);
+    let mut node = Node::new(cfg, id.clone(), [7; 32]).unwrap();
+    let poll = |node: &mut Node| -> Vec<Output> {
+        let mut out = Vec::new();
+        loop {
+            match node.poll_output(Time::ZERO) {
+                Output::Timeout(_) => return out,
+                o => out.push(o),
+            }
+        }
+    };
+    node.handle_input(Time::ZERO, Input::Timeout);
+    // It knows nobody: it asks for two candidates, once.
+    let first = poll(&mut node);
+    let asks: Vec<&Output> = first
+        .iter()
+        .filter(|o| matches!(o, Output::WantPeers { .. }))
+        .collect();
+    assert_eq!(asks, vec![&Output::WantPeers { count: 2 }]);
+    // A flood of offers (itself among them, and one twice): the pool takes
+    // at most MAX_OFFERED per tunnel kept, the rest is counted, and the
+    // tunnels go to two of the offered peers.
+    let mut peers: Vec<(PublicKey, Locator)> = (0..50)
+        .map(|i| {
+            let k = *Identity::generate(SuiteKind::Modeled, &mut rng).public_key();
+            (k, Locator::Underlay(i))
+        })
+        .collect();
+    peers.push(peers[0]);
+    peers.push((*id.public_key(), Locator::Underlay(99)));
+    node.handle_input(
+        Time::ZERO,
+        Input::PeersOffered {
+            peers: peers.clone(),
+        },
+    );
+    let out = poll(&mut node);
+    let opened: Vec<PublicKey> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::OpenTunnel { peer, .. } => Some(*peer),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(opened.len(), 2, "{out:?}");
+    assert!(opened.iter().all(|k| peers[..8].iter().any(|p| p.0 == *k)));
+    let s = node.churn_stats().unwrap();
+    let cap = crate::churn::manager::MAX_OFFERED * 2;
+    assert_eq!(s.offers_dropped, (52 - cap) as u64, "{s:?}");
+    assert_eq!((s.requested, s.peers_asked), (2, 2));
+}
+
+#[test]
+fn an_incoming_tunnel_beyond_max_peers_is_refused_and_counted() {
+    let cfg = Config {
+        suite: SuiteKind::Modeled,
+        churn: Some(ChurnConfig {
+            tunnels_per_node: 1,
+            max_peers: 2,
+            ..ChurnConfig::default()
+        }),
+        ..Config::default()
+    };
+    let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(4);
+    let id = Identity::generate(SuiteKind::Modeled, &mut rng);
+    let mut node = Node::new(cfg, id, [8; 32]).unwrap();
+    for l in 0..5u64 {
+        let incoming = Input::IncomingTunnel {
+            link: LinkId(100 + l),
+            mtu: 1400,
+            rate_bps: None,
+            offered: None,
+        };
+        node.handle_input(Time::ZERO, incoming);
+    }
+    let mut closed = Vec::new();
+    loop {
+        match node.poll_output(Time::ZERO) {
+            Output::CloseTunnel { link } => closed.push(link),
+            Output::Timeout(_) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(closed, vec![LinkId(102), LinkId(103), LinkId(104)]);
+    let s = node.churn_stats().unwrap();
+    assert_eq!(s.refused_incoming, 3);
+    assert_eq!(node.tunnel_stats().refused, 3);
 }

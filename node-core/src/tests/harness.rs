@@ -292,6 +292,8 @@ impl Net {
                     self.tunnel_requests.push((i, request, peer, locator));
                     self.serve_tunnel(i, request, locator);
                 }
+                // No registry here: peers come from the topology database.
+                Output::WantPeers { .. } => {}
                 Output::CloseTunnel { link } => {
                     self.tunnels_closed.push((i, link, self.now));
                     if let Some(w) = self.wires.remove(&(i, link)) {

@@ -429,6 +429,11 @@ impl Driver {
                         info!("{link} to {}: tunnel closed", slot.addr);
                     }
                 }
+                Output::WantPeers { count } => {
+                    // No registry to ask: the peers it knows come from its
+                    // topology database (discovery) and its `peers` list.
+                    debug!("node-core wants {count} more tunnel peers; none to offer");
+                }
                 Output::Timeout(at) => {
                     if self.top_up() {
                         continue;

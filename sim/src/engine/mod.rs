@@ -10,6 +10,7 @@
 //! between them is a datagram that a link model turns into a scheduled
 //! delivery (or a drop).
 
+pub mod churn;
 mod clock;
 pub mod convergence;
 mod discover;
@@ -65,6 +66,8 @@ enum Ev {
     Sample,
     /// The discovery convergence check.
     ConvergenceCheck,
+    /// The tunnel-mesh measurement.
+    ChurnSample,
     /// A gateway's uplink finished sending a message.
     Uplink {
         node: u32,
@@ -138,6 +141,8 @@ pub struct World<P: Population> {
     convergence: Option<convergence::Convergence>,
     /// Each gateway's uplink to the Internet (`None`: not a gateway).
     uplinks: Vec<Option<gateway::Uplink>>,
+    /// The churn registry and tunnel-mesh measurements.
+    churn: Option<churn::ChurnWatch>,
 }
 
 /// The group of node `n` in a partition (nodes in no group form one more).
@@ -204,6 +209,10 @@ impl<P: Population> World<P> {
                 scenario.underlay.as_ref().map_or(0, |u| u.groups.len())
             ],
             convergence: None,
+            churn: scenario
+                .churn
+                .clone()
+                .map(|p| churn::ChurnWatch::new(p, n, scenario.seed)),
             uplinks: (0..n)
                 .map(|i| {
                     let d = scenario.discovery.as_ref()?;
@@ -278,6 +287,9 @@ impl<P: Population> World<P> {
             }
         }
         world.queue.push(Time::ZERO, Origin::SAMPLER, Ev::Sample);
+        if world.churn.is_some() {
+            world.queue.push(Time::ZERO, Origin::CHURN, Ev::ChurnSample);
+        }
         for i in 0..n {
             world.bring_up_links(i);
         }
@@ -368,6 +380,15 @@ impl<P: Population> World<P> {
                 }
             }
             Ev::Uplink { node } => self.uplink_done(node as usize),
+            Ev::ChurnSample => {
+                self.sample_mesh();
+                let every = self.churn.as_ref().map(|w| w.plan.sample);
+                if let Some(next) = every.map(|d| self.now + d)
+                    && next <= Time::ZERO + self.scenario.duration
+                {
+                    self.queue.push(next, Origin::CHURN, Ev::ChurnSample);
+                }
+            }
             Ev::ConvergenceCheck => {
                 self.check_convergence();
                 let interval = self.convergence.as_ref().map(|c| c.interval());
@@ -416,6 +437,7 @@ impl<P: Population> World<P> {
                     request, locator, ..
                 } => self.open_tunnel(i, request, locator),
                 Output::CloseTunnel { link } => self.close_tunnel(i, link),
+                Output::WantPeers { count } => self.want_peers(i, count),
                 Output::Timeout(at) => {
                     if self.top_up_bulk(i) {
                         continue;

@@ -15,6 +15,9 @@ pub struct Nodes {
     gateways: Vec<(usize, u64)>,
     /// The latency-pulse group, by node index.
     pulse_group: Vec<usize>,
+    /// The nodes that run the tunnel manager (`None`: all, if the config
+    /// has one).
+    churn_nodes: Option<Vec<usize>>,
 }
 
 impl Nodes {
@@ -34,6 +37,7 @@ impl Nodes {
             identities,
             gateways: Vec::new(),
             pulse_group: Vec::new(),
+            churn_nodes: None,
         }
     }
 
@@ -61,6 +65,9 @@ impl Nodes {
             {
                 p.group = group;
             }
+        }
+        if let Some(c) = &scenario.churn {
+            nodes.churn_nodes = Some(c.nodes.clone());
         }
         nodes
     }
@@ -96,6 +103,15 @@ impl Population for Nodes {
         {
             // Only the group's nodes pulse.
             d.pulse = None;
+        }
+        if let Some(list) = &self.churn_nodes {
+            if list.binary_search(&index).is_err() {
+                config.churn = None;
+            }
+            // Tunnels reach a node over the underlay: its adverts say so.
+            if let Some(d) = config.discovery.as_mut() {
+                d.locators = vec![node_core::wire::AdvertLocator::Underlay(index as u64)];
+            }
         }
         Node::new(config, self.identities[index].clone(), seed)
             .expect("the scenario layer validated the protocol config")

@@ -94,6 +94,10 @@ pub trait Protocol {
     fn discovery_stats(&self) -> Option<DiscoveryStats> {
         None
     }
+    /// The tunnel manager's counters, if it runs one.
+    fn churn_stats(&self) -> Option<node_core::churn::ChurnStats> {
+        None
+    }
     /// Sends a message on a connection's route.
     fn connection_send(
         &mut self,
@@ -236,6 +240,9 @@ impl Protocol for Node {
     }
     fn discovery_stats(&self) -> Option<DiscoveryStats> {
         Some(Node::discovery_stats(self))
+    }
+    fn churn_stats(&self) -> Option<node_core::churn::ChurnStats> {
+        Node::churn_stats(self)
     }
     fn connection_has_room(&self, connection: ConnectionHandle, len: usize) -> bool {
         Node::connection_has_room(self, connection, len)

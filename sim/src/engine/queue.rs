@@ -41,6 +41,8 @@ impl Origin {
     pub const SAMPLER: Origin = Origin { kind: 1, index: 0 };
     /// The discovery convergence check (served after the sampler).
     pub const CONVERGENCE: Origin = Origin { kind: 1, index: 1 };
+    /// The tunnel-mesh measurement (served after the convergence check).
+    pub const CHURN: Origin = Origin { kind: 1, index: 2 };
     /// Traffic source `flow`.
     pub fn flow(flow: usize) -> Origin {
         Origin::of(2, flow)

@@ -27,6 +27,10 @@ pub enum StreamKind {
     Access,
     /// A node's clock (offset and drift).
     Clock,
+    /// The churn registry's answers to one node.
+    Registry,
+    /// The tunnel-mesh measurement's BFS sources.
+    MeshSample,
 }
 
 impl StreamKind {
@@ -40,6 +44,8 @@ impl StreamKind {
             StreamKind::Restart => b"restart",
             StreamKind::Access => b"access",
             StreamKind::Clock => b"clock",
+            StreamKind::Registry => b"registry",
+            StreamKind::MeshSample => b"mesh-sample",
         }
     }
 }

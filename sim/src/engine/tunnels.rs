@@ -115,7 +115,7 @@ impl<P: Population> World<P> {
             c.topology_may_change();
         }
         // A path that is down or slow now is so for a new tunnel too.
-        let groups: Vec<usize> = underlay.groups_of(i, to).collect();
+        let groups: Vec<usize> = underlay.groups_of(i, to, nodes).collect();
         let mut extra = node_core::Duration::ZERO;
         for g in groups {
             if self.path_groups[g].down > 0 {
@@ -245,15 +245,16 @@ impl<P: Population> World<P> {
             .underlay
             .as_ref()
             .expect("path groups need an underlay");
+        let nodes = &self.scenario.network.nodes;
         for t in self.tunnels.iter().filter(|t| t.closed.is_none()) {
-            if !underlay.groups_of(t.a, t.b).any(|x| x == group) {
+            if !underlay.groups_of(t.a, t.b, nodes).any(|x| x == group) {
                 continue;
             }
             match extra {
                 None => self.links.hold_down(t.link, start, self.now),
                 Some(_) => {
                     let sum = underlay
-                        .groups_of(t.a, t.b)
+                        .groups_of(t.a, t.b, nodes)
                         .fold(node_core::Duration::ZERO, |s, x| {
                             s + self.path_groups[x].extra
                         });

@@ -15,6 +15,7 @@
 //!    (indices, neighbours, ranges) and build the model. Errors found there
 //!    know the path of the value; [`locate()`] finds its line and column.
 
+pub mod churn;
 mod discovery;
 mod error;
 pub mod locate;

@@ -105,6 +105,14 @@ pub(super) fn resolve(
         .enumerate()
         .map(|(i, t)| ctx.tunnel(i, t, underlay.is_some()))
         .collect::<Result<Vec<_>, _>>()?;
+    let churn = match &spec.churn {
+        Some(c) => {
+            let (config, plan) = ctx.churn(c, underlay.is_some(), discovery.is_some())?;
+            protocol.churn = Some(config);
+            Some(plan)
+        }
+        None => None,
+    };
     let clocks = match spec.clocks {
         Some(c) if c.max_drift_ppm > 100_000 => {
             return Err(doc.error("clocks.max_drift_ppm", "at most 100000 (10%)"));
@@ -115,6 +123,7 @@ pub(super) fn resolve(
     Ok(Scenario {
         clocks,
         discovery,
+        churn,
         underlay,
         tunnels,
         name: spec.name,

@@ -357,6 +357,9 @@ pub struct ScenarioSpec {
     pub discovery: Option<super::discovery::DiscoverySpec>,
     /// Each node's clock: `{"max_offset": "500ms", "max_drift_ppm": 100}`.
     pub clocks: Option<ClocksSpec>,
+    /// re6st-style tunnel churn on the nodes (absent: none).
+    #[serde(default)]
+    pub churn: Option<super::churn::ChurnSpec>,
 }
 
 /// The underlay: `path` for every pair (defaults: 100 Mb/s, 20 ms), `pairs`
@@ -376,12 +379,20 @@ pub struct UnderlaySpec {
     pub groups: Vec<PathGroupSpec>,
 }
 
-/// A path group: every path with an end among `nodes`.
+/// A path group: every path with an end among `nodes` (or among the
+/// nodes placed in `area`, a rectangle `[[x0, y0], [x1, y1]]` in metres),
+/// and/or every path no slower than `max_latency`; with `crossing`, only
+/// the paths with exactly one end among the nodes (a region cut off).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PathGroupSpec {
     pub name: String,
-    pub nodes: Vec<usize>,
+    pub nodes: Option<Vec<usize>>,
+    pub area: Option<[[f64; 2]; 2]>,
+    pub max_latency: Option<Dur>,
+    /// Only the paths between the group's nodes and the others.
+    #[serde(default)]
+    pub crossing: bool,
 }
 
 /// A pair of nodes whose underlay path differs.

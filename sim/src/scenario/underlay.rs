@@ -65,20 +65,68 @@ impl Ctx<'_> {
                     format!("\"{}\" is already the name of underlay.groups[{j}]", g.name),
                 ));
             }
-            if g.nodes.is_empty() {
-                return Err(self
-                    .doc
-                    .error(&format!("{at}.nodes"), "a group needs at least one node"));
+            let mut nodes: Option<Vec<usize>> = None;
+            if let Some(list) = &g.nodes {
+                if list.is_empty() {
+                    return Err(self
+                        .doc
+                        .error(&format!("{at}.nodes"), "a group needs at least one node"));
+                }
+                let mut v = Vec::with_capacity(list.len());
+                for (k, &n) in list.iter().enumerate() {
+                    v.push(self.node(&format!("{at}.nodes[{k}]"), n)?);
+                }
+                nodes = Some(v);
             }
-            let mut nodes = Vec::with_capacity(g.nodes.len());
-            for (k, &n) in g.nodes.iter().enumerate() {
-                nodes.push(self.node(&format!("{at}.nodes[{k}]"), n)?);
+            if let Some([[x0, y0], [x1, y1]]) = g.area {
+                if nodes.is_some() {
+                    return Err(self.doc.error(
+                        &format!("{at}.area"),
+                        "a group names its nodes by `nodes` or by `area`, not both",
+                    ));
+                }
+                let inside: Vec<usize> = self
+                    .network
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| {
+                        n.position.is_some_and(|[x, y]| {
+                            x >= x0.min(x1) && x <= x0.max(x1) && y >= y0.min(y1) && y <= y0.max(y1)
+                        })
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if inside.is_empty() {
+                    return Err(self.doc.error(
+                        &format!("{at}.area"),
+                        "no node of the topology is placed in this area",
+                    ));
+                }
+                nodes = Some(inside);
             }
-            nodes.sort_unstable();
-            nodes.dedup();
+            let max_latency = g.max_latency.map(|d| d.0);
+            if g.crossing && nodes.is_none() {
+                return Err(self.doc.error(
+                    &format!("{at}.crossing"),
+                    "`crossing` needs the group's `nodes` or `area`",
+                ));
+            }
+            if nodes.is_none() && max_latency.is_none() {
+                return Err(self.doc.error(
+                    &at,
+                    "a group needs `nodes`, `area` or `max_latency` (else it would be every path)",
+                ));
+            }
+            if let Some(v) = nodes.as_mut() {
+                v.sort_unstable();
+                v.dedup();
+            }
             groups.push(PathGroup {
                 name: g.name.clone(),
                 nodes,
+                max_latency,
+                crossing: g.crossing,
             });
         }
         let latency_per_km = u.latency_per_km.map(|d| d.0);

@@ -50,7 +50,7 @@ const TOPOLOGY_STREAM: u64 = 0x746f_706f;
 const COMMON_KEYS: &[&str] = &["generator", "link", "overrides"];
 
 const GENERATORS: &str = "chain, ring, grid, star, full_mesh, geometric, wifi_chain, \
-                          erdos_renyi, barabasi_albert, sonet_ring, import";
+                          erdos_renyi, barabasi_albert, sonet_ring, import, hosts";
 
 /// A two-way link with the same parameters both ways.
 pub(crate) fn two_way(a: usize, b: usize, link: &ChannelParams, medium: Medium) -> LinkSpec {
@@ -67,6 +67,16 @@ pub(crate) fn two_way(a: usize, b: usize, link: &ChannelParams, medium: Medium) 
 #[serde(deny_unknown_fields)]
 struct NodesParams {
     nodes: usize,
+}
+
+/// `hosts`: nodes and no links (an overlay's hosts: their links are the
+/// tunnels they open over the underlay), optionally placed at random in
+/// an area (metres) so the underlay's `latency_per_km` applies.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostsParams {
+    nodes: usize,
+    area: Option<[f64; 2]>,
 }
 
 #[derive(Deserialize)]
@@ -253,6 +263,24 @@ pub(crate) fn build(
                 ));
             }
             generators::wifi_chain(n, spacing, &wifi, &base)
+        }
+        "hosts" => {
+            let p: HostsParams = params(doc, &rest, g)?;
+            let n = count(doc, "topology.nodes", p.nodes, 2, MAX_NODES)?;
+            let mut net = generators::hosts(n);
+            if let Some(area) = p.area {
+                if !area.iter().all(|x| x.is_finite() && *x > 0.0) {
+                    return Err(
+                        doc.error("topology.area", "width and height must be positive metres")
+                    );
+                }
+                for node in &mut net.nodes {
+                    let x = rand::RngExt::random::<f64>(&mut rng) * area[0];
+                    let y = rand::RngExt::random::<f64>(&mut rng) * area[1];
+                    node.position = Some([x, y]);
+                }
+            }
+            net
         }
         "sonet_ring" => sonet(doc, params(doc, &rest, g)?, &link)?,
         "import" => import(doc, params(doc, &rest, g)?, &link, base_dir)?,

@@ -94,6 +94,13 @@ fn every_example_resolves() {
             || block.starts_with("\"discovery\"")
         {
             vec![scenario(block)]
+        } else if block.starts_with("\"churn\"") {
+            // Tunnels cross an underlay, between hosts without links.
+            vec![format!(
+                "{{ \"name\": \"r\", \"seed\": 1, \"duration\": \"1s\", \
+                 \"topology\": {{ \"generator\": \"hosts\", \"nodes\": 40 }}, \
+                 \"underlay\": {{}}, {block} }}"
+            )]
         } else if block.starts_with("\"sweep\"") {
             // Every point of the example's grid must resolve, not only its shape.
             let text = format!(

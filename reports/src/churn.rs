@@ -1,0 +1,267 @@
+//! The churn section of a run report: what the tunnel managers did, the
+//! tunnel mesh's connectivity, path length and routing table size over
+//! time, and the mesh around each crisis.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ReportError;
+use crate::html::Page;
+use crate::plot::{self, Chart, Series};
+
+/// `summary.json`'s `churn` (the part reports use).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Churn {
+    /// Tunnels each node keeps.
+    pub tunnels_per_node: usize,
+    /// Incoming tunnels accepted at most.
+    pub max_peers: usize,
+    /// Refresh period, s.
+    pub refresh_s: f64,
+    /// Share replaced per refresh.
+    pub refresh_share: f64,
+    /// Destruction policy.
+    pub policy: String,
+    /// Whether tunnels carrying routes were drained.
+    pub drain: bool,
+    /// Whether the nodes flooded adverts.
+    pub adverts: bool,
+    /// Nodes running the manager.
+    pub nodes: usize,
+    /// `exact` or `sampled`.
+    pub path_hops_method: String,
+    /// BFS sources per sample.
+    pub sources: usize,
+    /// The managers' counters.
+    pub counters: Counters,
+    /// Around each lasting fault.
+    #[serde(default)]
+    pub crises: Vec<Crisis>,
+    /// The mesh at each sample.
+    #[serde(default)]
+    pub samples: Vec<MeshSample>,
+}
+
+/// The managers' counters, summed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counters {
+    /// Opened.
+    pub opened: u64,
+    /// Destroyed at once.
+    pub destroyed: u64,
+    /// Drained first.
+    pub drained: u64,
+    /// Drains that hit drain_max.
+    pub forced: u64,
+    /// Refused by the peer.
+    pub refused: u64,
+    /// Lost after up.
+    pub lost: u64,
+    /// Refreshes.
+    pub refreshes: u64,
+}
+
+/// The mesh around one fault.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Crisis {
+    /// Fault index.
+    pub fault: usize,
+    /// Start, s.
+    pub from_s: f64,
+    /// End, s.
+    pub to_s: f64,
+    /// Reachable share before.
+    pub before_reachable: f64,
+    /// Hops before.
+    pub before_hops: Option<f64>,
+    /// Reachable share at onset.
+    pub onset_reachable: f64,
+    /// Hops at onset.
+    pub onset_hops: Option<f64>,
+    /// Least reachable share during.
+    pub min_reachable: f64,
+    /// Tunnels at onset.
+    pub onset_tunnels: usize,
+    /// Tunnels before.
+    pub before_tunnels: usize,
+}
+
+/// One sample of the mesh.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MeshSample {
+    /// s.
+    pub t: f64,
+    /// Tunnels carrying.
+    pub tunnels: usize,
+    /// Mean hops.
+    pub avg_path_hops: Option<f64>,
+    /// Reachable share.
+    pub reachable_share: f64,
+    /// Mean table size.
+    pub table_mean: f64,
+    /// Largest table.
+    pub table_max: usize,
+    /// Smallest table.
+    pub table_min: usize,
+}
+
+fn hops(h: Option<f64>) -> String {
+    h.map_or("-".into(), |h| format!("{h:.3}"))
+}
+
+/// The random-graph approximation of the mean path length for `n` nodes
+/// of mean degree `2k` (Fronczak, Fronczak and Holyst 2004).
+pub fn analytic_hops(n: usize, k: usize) -> f64 {
+    ((n as f64).ln() - 0.5772) / ((2 * k) as f64).ln() + 0.5
+}
+
+fn chart(title: &str, y: &str, series: Vec<Series>) -> Result<String, ReportError> {
+    plot::svg(&Chart {
+        title: title.into(),
+        x_label: "time (s)".into(),
+        y_label: y.into(),
+        series,
+        ..Chart::default()
+    })
+    .map_err(ReportError::Plot)
+}
+
+/// Writes the section for `c`.
+pub fn section(page: &mut Page, c: &Churn) -> Result<(), ReportError> {
+    page.heading("Tunnel churn");
+    page.paragraph(&format!(
+        "{} nodes each keep {} random tunnels (accepting at most {} incoming); every {} s a \
+         share of {} of each node's tunnels is destroyed by the {} policy and replaced by random \
+         ones{}. The mesh measured is the graph of established tunnels that no fault holds down. \
+         Path length: mean shortest-path hops over reachable ordered pairs ({}{}). Routing table \
+         size: the entries a node must hold to route, {}.",
+        c.nodes,
+        c.tunnels_per_node,
+        c.max_peers,
+        c.refresh_s,
+        c.refresh_share,
+        c.policy,
+        if c.drain {
+            "; a tunnel that carries routes is drained first"
+        } else {
+            "; tunnels are closed at once"
+        },
+        c.path_hops_method,
+        if c.path_hops_method == "sampled" {
+            format!(
+                ": BFS from {} seeded random nodes, standard error per sample in summary.json",
+                c.sources
+            )
+        } else {
+            ": BFS from every node".into()
+        },
+        if c.adverts {
+            "the origins in its topology database"
+        } else {
+            "computed on the tunnel graph: the other nodes of its component"
+        }
+    ));
+    let k = c.counters;
+    page.facts(&[
+        ("tunnels opened", k.opened.to_string()),
+        (
+            "destroyed / drained / forced",
+            format!("{} / {} / {}", k.destroyed, k.drained, k.forced),
+        ),
+        (
+            "refused by peers / lost",
+            format!("{} / {}", k.refused, k.lost),
+        ),
+        ("refreshes", k.refreshes.to_string()),
+        (
+            "random-graph approximation",
+            format!(
+                "{:.3} hops ((ln n - 0.5772) / ln 2k + 1/2)",
+                analytic_hops(c.nodes, c.tunnels_per_node)
+            ),
+        ),
+    ]);
+    if !c.crises.is_empty() {
+        let rows: Vec<Vec<String>> = c
+            .crises
+            .iter()
+            .map(|x| {
+                vec![
+                    format!("fault {} ({}-{} s)", x.fault, x.from_s, x.to_s),
+                    format!("{:.4}", x.before_reachable),
+                    format!("{:.4}", x.onset_reachable),
+                    format!("{:.4}", x.min_reachable),
+                    format!("{} -> {}", hops(x.before_hops), hops(x.onset_hops)),
+                    format!("{} -> {}", x.before_tunnels, x.onset_tunnels),
+                ]
+            })
+            .collect();
+        page.table(
+            &[
+                "crisis",
+                "reachable before",
+                "at onset",
+                "least during",
+                "hops before -> onset",
+                "tunnels before -> onset",
+            ],
+            &rows,
+        );
+    }
+    if c.samples.len() < 2 {
+        return Ok(());
+    }
+    let line = |name: &str, f: &dyn Fn(&MeshSample) -> Option<f64>| Series {
+        name: name.into(),
+        points: c
+            .samples
+            .iter()
+            .filter_map(|s| Some((s.t, f(s)?)))
+            .collect(),
+        ..Series::default()
+    };
+    let reach = chart(
+        "Tunnel mesh: connectivity",
+        "share of ordered pairs reachable",
+        vec![line("reachable pairs", &|s| Some(s.reachable_share))],
+    )?;
+    page.plot(
+        "churn-reach",
+        "The share of ordered node pairs joined by a tunnel path, at each sample; a crisis shows as a dip until the managers replace the dead tunnels.",
+        reach,
+    );
+    let analytic = analytic_hops(c.nodes, c.tunnels_per_node);
+    let (t0, t1) = (c.samples[0].t, c.samples[c.samples.len() - 1].t);
+    let path = chart(
+        "Tunnel mesh: path length",
+        "mean shortest path (hops)",
+        vec![
+            line("avg_path_hops", &|s| s.avg_path_hops),
+            Series {
+                name: "random-graph approximation".into(),
+                points: vec![(t0, analytic), (t1, analytic)],
+                reference: true,
+                ..Series::default()
+            },
+        ],
+    )?;
+    page.plot(
+        "churn-hops",
+        "Mean shortest-path hop count over reachable pairs, beside the random-graph approximation for n nodes of mean degree 2k (dashed).",
+        path,
+    );
+    let tables = chart(
+        "Routing table size",
+        "entries per node",
+        vec![
+            line("mean", &|s| Some(s.table_mean)),
+            line("max", &|s| Some(s.table_max as f64)),
+            line("min", &|s| Some(s.table_min as f64)),
+        ],
+    )?;
+    page.plot(
+        "churn-tables",
+        "Routing table size per node (least, mean, most) at each sample.",
+        tables,
+    );
+    Ok(())
+}
