@@ -20,6 +20,7 @@
 //!         Output::Event(event) => { /* tell the application */ }
 //!         Output::OpenTunnel { request, peer, locator } => { /* open it, answer with Input::TunnelOpened */ }
 //!         Output::CloseTunnel { link } => { /* destroy the tunnel */ }
+//!         Output::WantPeers { count } => { /* offer candidates with Input::PeersOffered, or not */ }
 //!         Output::Timeout(at) => { /* wake up at `at` with Input::Timeout */ break }
 //!     }
 //! }
