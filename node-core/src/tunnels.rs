@@ -116,16 +116,25 @@ impl Tunnels {
         true
     }
 
-    /// Another node opened `link` to this one: whether it is accepted.
-    /// A refused tunnel is handed back to the driver at once.
-    pub fn incoming(&mut self, config: &Config, link: LinkId, offered: Option<&PublicKey>) -> bool {
+    /// Another node opened `link` to this one: whether it is accepted
+    /// (`room`: whether a layer above still takes one, e.g. the tunnel
+    /// manager below its `max_peers`). A refused tunnel is handed back to
+    /// the driver at once.
+    pub fn incoming(
+        &mut self,
+        config: &Config,
+        link: LinkId,
+        offered: Option<&PublicKey>,
+        room: bool,
+    ) -> bool {
         let key_ok = match (&config.incoming_tunnels, offered) {
             (IncomingTunnels::Refuse, _) => false,
             (IncomingTunnels::Keys(keys), Some(k)) => keys.contains(k),
             // Checked once the handshake proves a key (`accepts`).
             _ => true,
         };
-        let allowed = key_ok && self.held() < config.max_tunnels && !self.links.contains_key(&link);
+        let allowed =
+            room && key_ok && self.held() < config.max_tunnels && !self.links.contains_key(&link);
         if !allowed {
             self.refuse(link);
             return false;
@@ -207,10 +216,10 @@ mod tests {
         let mut t = Tunnels::default();
         let r = t.request(&config, key(1), Locator::Underlay(4)).unwrap();
         assert!(matches!(t.pop_output(), Some(Output::OpenTunnel { request, .. }) if request == r));
-        assert!(t.incoming(&config, LinkId(9), None));
+        assert!(t.incoming(&config, LinkId(9), None, true));
         // Pending plus live reach the limit: no more either way.
         assert_eq!(t.request(&config, key(2), Locator::Underlay(5)), None);
-        assert!(!t.incoming(&config, LinkId(10), None));
+        assert!(!t.incoming(&config, LinkId(10), None, true));
         assert_eq!(
             t.pop_output(),
             Some(Output::CloseTunnel { link: LinkId(10) })
@@ -237,7 +246,7 @@ mod tests {
             ..Config::default()
         };
         let mut t = Tunnels::default();
-        assert!(t.incoming(&config, LinkId(1), None));
+        assert!(t.incoming(&config, LinkId(1), None, true));
         assert!(t.accepts(&config, LinkId(1), &key(1)));
         assert!(!t.accepts(&config, LinkId(1), &key(2)));
         let r = t.request(&config, key(2), Locator::Underlay(0)).unwrap();
@@ -247,10 +256,10 @@ mod tests {
             incoming_tunnels: IncomingTunnels::Refuse,
             ..Config::default()
         };
-        assert!(!t.incoming(&refuse, LinkId(5), None));
+        assert!(!t.incoming(&refuse, LinkId(5), None, true));
         // A key the first INIT claims is judged before any handshake work.
-        assert!(!t.incoming(&config, LinkId(6), Some(&key(2))));
-        assert!(t.incoming(&config, LinkId(7), Some(&key(1))));
+        assert!(!t.incoming(&config, LinkId(6), Some(&key(2)), true));
+        assert!(t.incoming(&config, LinkId(7), Some(&key(1)), true));
         assert!(matches!(t.pop_output(), Some(Output::OpenTunnel { .. })));
         assert_eq!(
             t.pop_output(),

@@ -213,17 +213,9 @@ fn distinct(n: usize, k: usize, rng: &mut impl Rng) -> Vec<usize> {
     v
 }
 
-/// A uniform draw below `n`, unbiased (rejection).
-pub fn below(rng: &mut impl Rng, n: usize) -> usize {
-    let n = n as u64;
-    let zone = u64::MAX - u64::MAX % n;
-    loop {
-        let x = rng.next_u64();
-        if x < zone {
-            return (x % n) as usize;
-        }
-    }
-}
+/// A uniform draw below `n`, unbiased: node-core's, which the tunnel
+/// manager draws with.
+pub use node_core::churn::below;
 
 #[cfg(test)]
 mod tests {

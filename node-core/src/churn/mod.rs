@@ -208,7 +208,9 @@ fn shuffle<T>(v: &mut [T], rng: &mut impl Rng) {
     }
 }
 
-fn below(rng: &mut impl Rng, n: usize) -> usize {
+/// A uniform draw below `n` (n > 0) from 64-bit draws, unbiased by
+/// rejection.
+pub fn below(rng: &mut impl Rng, n: usize) -> usize {
     let n = n as u64;
     let zone = u64::MAX - u64::MAX % n;
     loop {

@@ -127,11 +127,8 @@ impl Node {
             })
             .map(|(l, _)| *l)
             .collect();
+        let drain_max = m.config.drain_max;
         for link in twice {
-            let drain_max = self
-                .churn
-                .as_ref()
-                .map_or(crate::Duration::ZERO, |m| m.config.drain_max);
             if self.drain_link(link, drain_max).is_err() {
                 let _ = self.close(link);
             }

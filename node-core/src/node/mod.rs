@@ -255,11 +255,11 @@ impl Node {
                     // the link (as a LinkUp on it would).
                     self.tunnels.on_link_down(link);
                 }
-                if !self.churn_accepts_incoming() {
-                    // At `max_peers`: handed back, as any refusal.
-                    self.tunnels.refuse(link);
-                    self.events.push_back(Event::TunnelRefused { link });
-                } else if self.tunnels.incoming(&self.config, link, offered.as_ref()) {
+                let room = self.churn_accepts_incoming();
+                if self
+                    .tunnels
+                    .incoming(&self.config, link, offered.as_ref(), room)
+                {
                     // The opener initiates. Ours would be redundant, could
                     // carry no MAC when the key is not known, and would go
                     // to an address nobody has proven yet.
