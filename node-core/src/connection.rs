@@ -257,12 +257,19 @@ impl Connections {
             Event::RouteUp { route }
             | Event::RouteMessage { route, .. }
             | Event::RouteDelivered { route, .. }
+            | Event::RouteDraining { route, .. }
             | Event::RouteClosed { route, .. } => *route,
             _ => return Some(e),
         };
         let Some(&h) = self.by_route.get(&route) else {
             return Some(e);
         };
+        if let Event::RouteDraining { .. } = e {
+            // A plain connection has one route and no second to move to:
+            // it is rebuilt when the drained link takes it down. Moving
+            // first (make before break) is what route sets do.
+            return None;
+        }
         let connection = ConnectionHandle(h);
         let conn = self.conns.get_mut(&h).expect("indexed connections exist");
         if conn.closing && matches!(e, Event::RouteClosed { .. }) {

@@ -420,6 +420,18 @@ pub enum Event {
         /// Stream bytes confirmed, cumulative.
         bytes: u64,
     },
+    /// A hop of a route this node opened drains the link `link` (its two
+    /// ends, in path order; the origin's own first link too): the route
+    /// breaks when the link goes (at the latest after the hop's
+    /// `drain_max`). A route set builds around it and moves its traffic
+    /// first (make before break); a plain connection's route is rebuilt
+    /// when it breaks. Said once per route and link.
+    RouteDraining {
+        /// The route.
+        route: RouteHandle,
+        /// The draining link, from the end nearer the origin.
+        link: (Address, Address),
+    },
     /// A route closed (or failed to open).
     RouteClosed {
         /// The route.

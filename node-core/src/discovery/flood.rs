@@ -262,6 +262,14 @@ impl Discovery {
         self.schedule(now, hold);
     }
 
+    /// What we advertise of a neighbour changed (its last link started
+    /// draining): a new advert, after the hold-down.
+    pub fn on_neighbour_changed(&mut self, now: Time) {
+        let Some(c) = &self.config else { return };
+        let hold = c.hold_down;
+        self.schedule(now, hold);
+    }
+
     /// A neighbour is no longer reachable: nothing waits for it, and our
     /// advert changes.
     pub fn on_neighbour_gone(&mut self, now: Time, peer: Address) {

@@ -70,6 +70,13 @@ impl Node {
             .filter_map(|n| {
                 let carrier = n.carrier?;
                 let l = n.links.iter().find(|l| l.link == carrier)?;
+                if l.draining {
+                    // re6st marks a link it drains as poorly performing
+                    // until the routing protocol stops using it; here it
+                    // leaves our advert, and the two-way check takes it
+                    // out of every database (no new path takes it).
+                    return None;
+                }
                 let rtt_us = (l.srtt.as_nanos() / 1000).min(u64::from(Advert::MAX_RTT_US)) as u32;
                 let loss = (l.lost.min(l.sent) * u64::from(u16::MAX))
                     .checked_div(l.sent)

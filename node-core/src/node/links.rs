@@ -13,7 +13,14 @@ impl Node {
     /// break: what is in flight on the drained link is still acknowledged
     /// there, and what it loses goes out on the new one), and it closes as
     /// soon as nothing of its own is in flight, or after `max` at the
-    /// latest. With no other link to the peer it keeps carrying until then.
+    /// latest.
+    ///
+    /// With no other link to the peer (a tunnel usually is the only one)
+    /// the traffic cannot move in place: the link keeps carrying, leaves
+    /// our advert (no new path takes it), and every route through the
+    /// peer is told (a DRAINING notice to its origin, which builds around
+    /// the link and moves first). It closes once no route uses the peer
+    /// and nothing is in flight, or at `max`.
     pub fn drain_link(&mut self, link: LinkId, max: Duration) -> Result<(), CommandError> {
         let deadline = self.now + max;
         let l = self
@@ -25,6 +32,12 @@ impl Node {
         }
         self.neighbours.set_draining(link);
         self.draining.insert(link);
+        if let Some(peer) = self.neighbours.peer_of(link)
+            && self.neighbours.carrier(&peer) == Some(link)
+        {
+            self.routes.tell_draining(peer);
+            self.discovery.on_neighbour_changed(self.now);
+        }
         Ok(())
     }
 
@@ -60,7 +73,12 @@ impl Node {
         }
         let draining: Vec<LinkId> = self.draining.iter().copied().collect();
         for link in draining {
-            let carrier = self.neighbours.carried_by(link).is_some();
+            // The carrier of its neighbour stays while routes use the
+            // neighbour (their origins were told, and move first).
+            let carrier = self
+                .neighbours
+                .carried_by(link)
+                .is_some_and(|peer| self.routes.count_through(peer) > 0);
             let Some((l, _, mut above)) = self.split(link) else {
                 self.draining.remove(&link);
                 continue;

@@ -14,12 +14,13 @@ use rand::Rng as _;
 use super::crypto::{self, Peeled};
 use super::inbound::endpoint;
 use super::reno::RenoSender;
+use super::role::OriginPhase;
 use super::{BACKWARD, Extending, FORWARD, Role, RoleKind, Routes, Side};
 use crate::config::RouteMode;
 use crate::identity::Address;
 use crate::interface::{Event, RouteCloseReason, RouteFailure, RouteHandle};
 use crate::time::{Duration, Time};
-use crate::wire::{ControlMessage, ExtendFailure, RouteCtrlFrame, RouteFrame};
+use crate::wire::{ControlMessage, DrainSide, ExtendFailure, RouteCtrlFrame, RouteFrame};
 
 /// Bytes of every control frame's payload: a padded message and its tag.
 pub const CTRL_PAYLOAD_LEN: usize = crate::wire::CTRL_MSG_LEN + crate::crypto::TAG_LEN;
@@ -137,12 +138,16 @@ impl Routes {
                     if o.back_nonces_seen.contains(&f.nonce) {
                         return; // a repeat: acted on once already
                     }
-                    // Hops speak to the origin only while it builds.
-                    let Some(hops) = r.role.building().map(|b| b.hops.clone()) else {
-                        self.stats.violations += 1;
-                        return;
+                    let live = r.role.building().is_none();
+                    let hops = match r.role.building() {
+                        Some(b) => b.hops.clone(),
+                        None => o.hops.clone(),
                     };
                     match crypto::unwrap_backward(suite, &hops, f.nonce, &payload) {
+                        // A live route hears only drain notices, which act
+                        // once per link: no nonce is kept for them (a flood
+                        // of fresh nonces would grow the set).
+                        Some((index, msg)) if live => self.on_live_origin_control(h, index, &msg),
                         Some((index, msg)) => {
                             let r = self.routes.get_mut(&h).expect("route exists");
                             let Role::Origin(o) = &mut r.role else {
@@ -268,6 +273,15 @@ impl Routes {
                     Err(_) => self.fail_setup(h, RouteFailure::HopFailed(at)),
                 }
             }
+            Some(ControlMessage::Draining(side)) => {
+                // A hop built so far drains a link: the route would come
+                // up over it, so its set builds another at once.
+                let me = self.identity.address();
+                match drained_link(me, &b.path, index, side) {
+                    Some(link) => self.heard_draining(h, link),
+                    None => self.stats.violations += 1,
+                }
+            }
             Some(ControlMessage::ExtendFailed(why)) => {
                 let next = index + 1;
                 let failure = match why {
@@ -281,6 +295,86 @@ impl Routes {
             }
             _ => self.stats.violations += 1,
         }
+    }
+
+    /// A control message from hop `index` of a live route, at the origin:
+    /// only a drain notice is one. It becomes [`Event::RouteDraining`]
+    /// once per link; a repeat or a flood changes nothing.
+    fn on_live_origin_control(&mut self, h: u64, index: usize, msg: &[u8]) {
+        let me = self.identity.address();
+        let r = self.routes.get_mut(&h).expect("route exists");
+        let Role::Origin(o) = &mut r.role else {
+            return;
+        };
+        let Some(ControlMessage::Draining(side)) = ControlMessage::decode(msg) else {
+            self.stats.violations += 1;
+            return;
+        };
+        let Some(link) = drained_link(me, &o.path, index, side) else {
+            self.stats.violations += 1;
+            return;
+        };
+        self.heard_draining(h, link);
+    }
+
+    /// The origin of route `h` learnt that `link` of its path drains: said
+    /// once per link (a repeat, or a flood, changes nothing).
+    fn heard_draining(&mut self, h: u64, link: (Address, Address)) {
+        let Some(Role::Origin(o)) = self.routes.get_mut(&h).map(|r| &mut r.role) else {
+            return;
+        };
+        if o.draining.contains(&link) {
+            return;
+        }
+        o.draining.push(link);
+        self.stats.drains_heard += 1;
+        self.events.push_back(Event::RouteDraining {
+            route: RouteHandle(h),
+            link,
+        });
+    }
+
+    /// Tells the origins of the routes through `peer` that the link to it
+    /// is being drained (issue 14): a relay or destination sends DRAINING
+    /// back along the route; at the origin (its first hop is `peer`) the
+    /// event is local. Returns how many routes were told. The origin of a
+    /// route set builds around the link and moves its traffic before the
+    /// link goes (make before break).
+    pub fn tell_draining(&mut self, peer: Address) -> usize {
+        let me = self.identity.address();
+        let mut told = 0;
+        for h in self.routes_through(peer) {
+            let Some(r) = self.routes.get_mut(&h) else {
+                continue;
+            };
+            let toward_origin = r.up.is_some_and(|u| u.peer == peer);
+            let toward_dest = r.down.is_some_and(|d| d.peer == peer);
+            match &mut r.role {
+                Role::Origin(o) => {
+                    let first = match &o.phase {
+                        OriginPhase::Building(b) => b.path.first(),
+                        OriginPhase::Up(_) => o.path.first(),
+                    };
+                    if let (true, Some(&first)) = (toward_dest, first) {
+                        self.heard_draining(h, (me, first));
+                    }
+                }
+                _ => {
+                    for (on, side) in [
+                        (toward_origin, DrainSide::TowardOrigin),
+                        (toward_dest, DrainSide::TowardDestination),
+                    ] {
+                        if on {
+                            self.reply_to_origin(h, ControlMessage::Draining(side));
+                        }
+                    }
+                }
+            }
+            told += 1;
+        }
+        self.stats.drains_told += told as u64;
+        self.draining_peers.insert(peer);
+        told
     }
 
     /// Sends a control message from this hop to the origin.
@@ -302,5 +396,21 @@ impl Routes {
                 payload: &payload,
             }),
         );
+    }
+}
+
+/// The link of `path` (the hops after `me`) that hop `index` drains on
+/// `side`; `None` if there is none (a forged or corrupt notice: the
+/// destination has no link beyond it, a hop past the path).
+fn drained_link(
+    me: Address,
+    path: &[Address],
+    index: usize,
+    side: DrainSide,
+) -> Option<(Address, Address)> {
+    let at = *path.get(index)?;
+    match side {
+        DrainSide::TowardOrigin => Some((index.checked_sub(1).map_or(me, |i| path[i]), at)),
+        DrainSide::TowardDestination => Some((at, *path.get(index + 1)?)),
     }
 }

@@ -62,6 +62,9 @@ pub struct RefusalStats {
     /// Control frames dropped: `MAX_CTRL_QUEUE` already waited for the
     /// neighbour.
     pub ctrl_queue: u64,
+    /// New routes refused over a draining link (a CREATE from, or an
+    /// EXTEND to, a neighbour whose only link drains).
+    pub draining: u64,
 }
 
 impl RefusalStats {

@@ -105,11 +105,17 @@ impl Routes {
             return;
         }
         // The bounds first: a refused CREATE costs no key agreement. The
-        // creator is told at once (a TEARDOWN on the id it gave).
-        if self
-            .guard
-            .admit_entry(now, peer, self.initial_credit)
-            .is_err()
+        // creator is told at once (a TEARDOWN on the id it gave). A
+        // draining link takes no new route.
+        let draining = self.draining_peers.contains(&peer);
+        if draining {
+            self.guard.stats.draining += 1;
+        }
+        if draining
+            || self
+                .guard
+                .admit_entry(now, peer, self.initial_credit)
+                .is_err()
         {
             let frame = crate::wire::RouteTeardownFrame {
                 route: f.reply_route,

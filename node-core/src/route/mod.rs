@@ -23,6 +23,8 @@ mod api;
 mod control;
 pub mod crypto;
 mod delivery;
+#[cfg(test)]
+mod drain_tests;
 pub mod endpoint;
 mod guard;
 #[cfg(test)]
@@ -207,6 +209,10 @@ pub struct RouteStats {
     pub refused: RefusalStats,
     /// Credit charged to neighbours now (entries included), bytes.
     pub credit_charged: u64,
+    /// Routes this node told that a link of theirs here drains (issue 14).
+    pub drains_told: u64,
+    /// Drain notices taken at the origin (one per route and link).
+    pub drains_heard: u64,
 }
 
 /// All routes of a node.
@@ -234,6 +240,10 @@ pub(crate) struct Routes {
     /// Routes by the neighbours they use (either side): what a lost
     /// neighbour breaks, found in O(its routes).
     by_peer: BTreeSet<(Address, u64)>,
+    /// Neighbours whose only link drains (`tell_draining`): no new route
+    /// goes through them (a CREATE from one, an EXTEND to one, refused).
+    /// At most one entry per neighbour.
+    draining_peers: BTreeSet<Address>,
     /// Frames waiting for each neighbour.
     work: BTreeMap<Address, LinkWork>,
     /// Routes whose deadlines may have moved (see `timer.rs`).
@@ -286,6 +296,7 @@ impl Routes {
             neighbours: BTreeSet::new(),
             created_by: BTreeMap::new(),
             by_peer: BTreeSet::new(),
+            draining_peers: BTreeSet::new(),
             work: BTreeMap::new(),
             dirty: Vec::new(),
             events: VecDeque::new(),
@@ -365,6 +376,9 @@ impl Routes {
     /// A neighbour became reachable (its first established link): routes
     /// waiting for it may now be built through it.
     pub fn on_neighbour_up(&mut self, peer: Address) {
+        // Another link came up: it carries (a link that is not draining
+        // is chosen first), so the neighbour takes new routes again.
+        self.draining_peers.remove(&peer);
         if !self.neighbours.insert(peer) {
             return;
         }
@@ -402,6 +416,20 @@ impl Routes {
         };
         let peer = x.next;
         if !self.neighbours.contains(&peer) {
+            return;
+        }
+        if self.draining_peers.contains(&peer) {
+            // A draining link takes no new route.
+            self.guard.stats.draining += 1;
+            if let Some(r) = self.routes.get_mut(&h)
+                && let Some(hop) = r.role.hop_mut()
+            {
+                hop.extending = None;
+            }
+            self.reply_to_origin(
+                h,
+                crate::wire::ControlMessage::ExtendFailed(crate::wire::ExtendFailure::NoLink),
+            );
             return;
         }
         let eph_pub = x.eph_pub;
@@ -442,6 +470,7 @@ impl Routes {
     /// its other side. Costs O(routes through `peer`).
     pub fn on_neighbour_lost(&mut self, peer: Address) {
         self.neighbours.remove(&peer);
+        self.draining_peers.remove(&peer);
         self.work.remove(&peer);
         for h in self.routes_through(peer) {
             self.teardown(h, RouteCloseReason::LinkFailed, Some(peer));

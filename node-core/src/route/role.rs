@@ -44,6 +44,13 @@ pub(super) struct Origin {
     /// The nonces of backward control messages taken (random, so a set):
     /// a control message a lost link ack brings twice acts once.
     pub back_nonces_seen: BTreeSet<u64>,
+    /// Once up: the path and each hop's keys, kept from the construction
+    /// so that a hop can still speak to the origin (a drain notice).
+    pub path: Vec<Address>,
+    pub hops: Vec<HopKeys>,
+    /// Links of the path whose drain was told (each said once: a repeat,
+    /// or a flood, changes nothing; at most one per link of the path).
+    pub draining: Vec<(Address, Address)>,
 }
 
 /// Where the origin's route is.
@@ -117,6 +124,9 @@ impl Role {
         Role::Origin(Box::new(Origin {
             phase: OriginPhase::Building(Box::new(building)),
             back_nonces_seen: BTreeSet::new(),
+            path: Vec::new(),
+            hops: Vec::new(),
+            draining: Vec::new(),
         }))
     }
 
@@ -226,7 +236,11 @@ impl Role {
     /// construction state.
     pub fn origin_up(&mut self, endpoint: Endpoint) {
         if let Role::Origin(o) = self {
-            o.phase = OriginPhase::Up(Box::new(endpoint));
+            let built = std::mem::replace(&mut o.phase, OriginPhase::Up(Box::new(endpoint)));
+            if let OriginPhase::Building(b) = built {
+                o.path = b.path;
+                o.hops = b.hops;
+            }
         }
     }
 
@@ -241,6 +255,9 @@ impl Role {
                 ctrl_nonce: 0,
             })),
             back_nonces_seen: BTreeSet::new(),
+            path: Vec::new(),
+            hops: Vec::new(),
+            draining: Vec::new(),
         }))
     }
 }

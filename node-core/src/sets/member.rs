@@ -48,6 +48,10 @@ pub(crate) struct Member {
     mark: (Time, u64),
     pub next_probe: Time,
     pub probes: u64,
+    /// A hop drains one of its links (`Event::RouteDraining`): it carries
+    /// only while no other route can, and goes once a replacement is up
+    /// and it holds nothing unconfirmed.
+    pub draining: bool,
 }
 
 impl Member {
@@ -68,6 +72,7 @@ impl Member {
             mark: (now, 0),
             next_probe: Time::NEVER,
             probes: 0,
+            draining: false,
         }
     }
 

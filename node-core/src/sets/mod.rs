@@ -252,6 +252,7 @@ impl Sets {
             Event::RouteUp { route }
             | Event::RouteMessage { route, .. }
             | Event::RouteDelivered { route, .. }
+            | Event::RouteDraining { route, .. }
             | Event::RouteClosed { route, .. }
             | Event::RouteIncoming { route, .. } => *route,
             _ => return Some(e),
@@ -314,6 +315,9 @@ impl Sets {
                 s.on_message(route, &data, (cfg, room), &mut self.out);
                 self.held = self.held - before + s.reorder.held_bytes();
             }
+            Event::RouteDraining { route, link } => {
+                s.on_draining(now, route, link, cfg, &mut self.out)
+            }
             Event::RouteClosed { route, reason } => {
                 self.by_route.remove(&route);
                 s.on_lost(now, route, reason, cfg, &mut self.out);
@@ -323,6 +327,9 @@ impl Sets {
         }
         if let Some(s) = self.sets.get_mut(&h) {
             s.pump(now, routes, max_cap);
+            for r in s.retire() {
+                self.let_go(r, routes);
+            }
         }
         None
     }
@@ -521,6 +528,9 @@ impl Sets {
                 s.rebuild_at = Time::NEVER;
             }
             s.pump(now, routes, max_cap);
+            for r in s.retire() {
+                self.let_go(r, routes);
+            }
         }
     }
 

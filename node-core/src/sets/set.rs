@@ -185,11 +185,16 @@ impl RouteSet {
 
     fn pick(&self, len: usize, routes: &Routes, caps: (usize, usize)) -> Option<usize> {
         if self.mode == SetMode::Aggregate && self.is_origin() {
-            return self
-                .members
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| Self::takes(m, len, routes, caps))
+            // A draining route takes only what no other route can.
+            let takers = || {
+                self.members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| Self::takes(m, len, routes, caps))
+            };
+            let steady = takers().any(|(_, m)| !m.draining);
+            return takers()
+                .filter(|(_, m)| !steady || !m.draining)
                 .min_by_key(|(_, m)| (m.eta(len), m.route))
                 .map(|(i, _)| i);
         }
@@ -198,14 +203,66 @@ impl RouteSet {
         Self::takes(&self.members[i], len, routes, caps).then_some(i)
     }
 
-    /// The best live route to carry traffic now: the least smoothed RTT,
-    /// ties by handle.
+    /// The best live route to carry traffic now: one not draining, then
+    /// the least smoothed RTT, ties by handle.
     fn best_up(&self) -> Option<RouteHandle> {
         self.members
             .iter()
             .filter(|m| m.up)
-            .min_by_key(|m| (m.srtt.unwrap_or(u64::MAX), m.route))
+            .min_by_key(|m| (m.draining, m.srtt.unwrap_or(u64::MAX), m.route))
             .map(|m| m.route)
+    }
+
+    /// A hop of route `r` drains the link `link` (`Event::RouteDraining`):
+    /// the origin builds a route around it at once and moves the traffic
+    /// there as soon as it is up; `r` stays until then (make before
+    /// break) and goes when it holds nothing unconfirmed ([`Self::retire`]).
+    pub fn on_draining(
+        &mut self,
+        now: Time,
+        r: RouteHandle,
+        link: (Address, Address),
+        cfg: &SetConfig,
+        out: &mut VecDeque<Event>,
+    ) {
+        if !self.is_origin() {
+            return;
+        }
+        let Some(m) = self.member(r) else { return };
+        if m.draining {
+            return; // a second link of the same route: one move is enough
+        }
+        m.draining = true;
+        self.stats.drain_notices += 1;
+        self.avoid.insert(link);
+        self.avoid_until = self.avoid_until.max(now + cfg.avoid_for);
+        self.rebuild_at = now;
+        if self.active == Some(r)
+            && let Some(to) = self.best_up()
+            && to != r
+        {
+            self.switch_to(to, out);
+        }
+    }
+
+    /// Draining routes that can go now: another route is up and carries,
+    /// and they hold nothing unconfirmed. Removed; the caller closes them.
+    pub fn retire(&mut self) -> Vec<RouteHandle> {
+        let steady = self.members.iter().any(|m| m.up && !m.draining);
+        if !steady || !self.members.iter().any(|m| m.draining) {
+            return Vec::new();
+        }
+        let active = self.active;
+        let mut gone = Vec::new();
+        self.members.retain(|m| {
+            let go = m.draining && !m.busy() && Some(m.route) != active;
+            if go {
+                gone.push(m.route);
+            }
+            !go
+        });
+        self.stats.drained_routes += gone.len() as u64;
+        gone
     }
 
     /// A route of the set came up.
@@ -216,8 +273,14 @@ impl RouteSet {
         let Some(m) = self.member(r) else { return };
         m.on_up(now, cfg);
         self.stats.routes_up += 1;
+        let active_draining = self
+            .active
+            .is_some_and(|a| self.members.iter().any(|m| m.route == a && m.draining));
         if self.active.is_none() {
             self.active = Some(r);
+        } else if active_draining && self.members.iter().any(|m| m.route == r && !m.draining) {
+            // The replacement of a draining route: the traffic moves now.
+            self.switch_to(r, out);
         } else if self
             .desired
             .as_ref()
@@ -441,9 +504,14 @@ impl RouteSet {
         (opened, closed)
     }
 
-    /// Routes the origin lacks: `count` less the live and building ones.
+    /// Routes the origin lacks: `count` less the live and building ones
+    /// that are not draining. A draining route is replaced while it still
+    /// carries, so a set holds at most twice `count` routes for a while.
     pub fn missing(&self) -> usize {
-        self.count.saturating_sub(self.members.len())
+        let steady = self.members.iter().filter(|m| !m.draining).count();
+        self.count
+            .saturating_sub(steady)
+            .min((2 * self.count).saturating_sub(self.members.len()))
     }
 
     /// Builds the routes the origin lacks along paths `find` gives (or the

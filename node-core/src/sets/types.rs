@@ -117,6 +117,11 @@ pub struct SetStats {
     pub delivered_bytes: u64,
     /// Messages on the set's routes that were not set messages.
     pub malformed: u64,
+    /// Routes a hop said it drains (`Event::RouteDraining`).
+    pub drain_notices: u64,
+    /// Of those, routes closed after their traffic moved to a replacement
+    /// (make before break); the others broke first, or are draining.
+    pub drained_routes: u64,
 }
 
 /// One route of a set, for status displays.

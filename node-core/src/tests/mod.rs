@@ -3,6 +3,7 @@
 mod churn;
 mod connections;
 mod discovery;
+mod drain;
 mod failover;
 mod harness;
 mod lifecycle;

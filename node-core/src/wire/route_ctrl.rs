@@ -9,6 +9,8 @@
 //!                                                               route set of that 16-byte token)
 //! backward (hop -> origin): EXTENDED { eph_pub, static_pub, auth }   the new hop's answer
 //!                           EXTEND_FAILED { reason }
+//!                           DRAINING { side }   a link of this hop is being drained (issue 14):
+//!                                               build around it and move before it goes
 //! ```
 //!
 //! Every message is padded with zeros to [`CTRL_MSG_LEN`] bytes, so every
@@ -48,6 +50,15 @@ pub enum ExtendFailure {
     Refused,
 }
 
+/// Which of a hop's links on a route is being drained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainSide {
+    /// The link towards the origin (to the previous hop).
+    TowardOrigin,
+    /// The link towards the destination (to the next hop).
+    TowardDestination,
+}
+
 /// A control message of a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlMessage {
@@ -82,6 +93,11 @@ pub enum ControlMessage {
     },
     /// The extension failed.
     ExtendFailed(ExtendFailure),
+    /// The sending hop drains one of its links on the route: the route
+    /// will break when the link goes, so the origin builds another around
+    /// it and moves its traffic first (make before break). Sent on live
+    /// routes too, unlike the other backward messages.
+    Draining(DrainSide),
 }
 
 impl ControlMessage {
@@ -135,6 +151,13 @@ impl ControlMessage {
                     ExtendFailure::Refused => 4,
                 });
             }
+            ControlMessage::Draining(side) => {
+                out.push(0x83);
+                out.push(match side {
+                    DrainSide::TowardOrigin => 1,
+                    DrainSide::TowardDestination => 2,
+                });
+            }
         }
         out.resize(CTRL_MSG_LEN, 0);
         out
@@ -152,7 +175,7 @@ impl ControlMessage {
             0x01 => 50,
             0x02 => 19,
             0x81 => 82,
-            0x82 => 1,
+            0x82 | 0x83 => 1,
             _ => return None,
         };
         let (rest, padding) = rest.split_at(used);
@@ -183,6 +206,11 @@ impl ControlMessage {
                 static_pub: arr33(&rest[33..66])?,
                 auth: rest[66..].try_into().ok()?,
             }),
+            0x83 => Some(ControlMessage::Draining(match rest[0] {
+                1 => DrainSide::TowardOrigin,
+                2 => DrainSide::TowardDestination,
+                _ => return None,
+            })),
             _ => Some(ControlMessage::ExtendFailed(match rest[0] {
                 1 => ExtendFailure::NoLink,
                 2 => ExtendFailure::NoAnswer,
@@ -222,6 +250,8 @@ mod tests {
                 auth: [5; 16],
             },
             ControlMessage::ExtendFailed(ExtendFailure::NoLink),
+            ControlMessage::Draining(DrainSide::TowardOrigin),
+            ControlMessage::Draining(DrainSide::TowardDestination),
         ];
         for m in msgs {
             let e = m.encode();
@@ -237,5 +267,10 @@ mod tests {
         let mut bad = vec![0x02, 9, 0];
         bad.resize(CTRL_MSG_LEN, 0);
         assert_eq!(ControlMessage::decode(&bad), None);
+        for side in [0, 3, 0xff] {
+            let mut bad = vec![0x83, side];
+            bad.resize(CTRL_MSG_LEN, 0);
+            assert_eq!(ControlMessage::decode(&bad), None, "side {side}");
+        }
     }
 }

@@ -91,6 +91,12 @@ impl Driver {
             Event::RouteDelivered { route, bytes } => {
                 self.on_delivered(Carrier::Route(route), bytes)
             }
+            Event::RouteDraining { route, link } => {
+                // A bare route of the control socket's client: it hears
+                // nothing more than this log line; it breaks when the
+                // link goes (route sets move first on their own).
+                info!("{route}: a hop drains link {} - {}", link.0, link.1);
+            }
             Event::RouteClosed { route, reason } => {
                 let why = reason_name(reason);
                 info!("{route}: closed ({why})");
