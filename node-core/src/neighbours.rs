@@ -218,6 +218,15 @@ impl Neighbours {
         self.peers.get(peer).and_then(|n| n.carrier)
     }
 
+    /// Whether `peer`'s carrier is draining (it has no other link up).
+    pub fn carrier_draining(&self, peer: &Address) -> bool {
+        self.peers.get(peer).is_some_and(|n| {
+            n.carrier
+                .and_then(|c| n.links.get(&c))
+                .is_some_and(|e| e.draining)
+        })
+    }
+
     /// Established links to `peer`.
     pub fn link_count(&self, peer: &Address) -> usize {
         self.peers.get(peer).map_or(0, |n| n.links.len())

@@ -36,9 +36,41 @@ pub struct Churn {
     /// Around each lasting fault.
     #[serde(default)]
     pub crises: Vec<Crisis>,
+    /// The constant-rate flows' route interruptions.
+    #[serde(default)]
+    pub interruptions: Option<Interruptions>,
     /// The mesh at each sample.
     #[serde(default)]
     pub samples: Vec<MeshSample>,
+}
+
+/// `churn.interruptions` (the part reports use).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Interruptions {
+    /// Shortest gap counted, s.
+    pub threshold_s: f64,
+    /// Flows watched.
+    pub flows: usize,
+    /// Flows that never delivered.
+    pub never_delivered: usize,
+    /// Flow-hours watched.
+    pub flow_hours: f64,
+    /// Connections that lost their last route.
+    #[serde(default)]
+    pub breaks: u64,
+    /// Per flow-hour.
+    #[serde(default)]
+    pub breaks_per_hour: f64,
+    /// Interruptions.
+    pub count: u64,
+    /// Per flow-hour.
+    pub per_hour: f64,
+    /// Outage per flow-hour, s.
+    pub outage_s_per_hour: f64,
+    /// Longest, s.
+    pub longest_s: f64,
+    /// Median, s.
+    pub median_s: Option<f64>,
 }
 
 /// The managers' counters, summed.
@@ -180,6 +212,43 @@ pub fn section(page: &mut Page, c: &Churn) -> Result<(), ReportError> {
             ),
         ),
     ]);
+    if let Some(x) = &c.interruptions {
+        page.paragraph(&format!(
+            "Route interruptions: a delivery gap of at least {} s in a constant-rate flow (or \
+             from its last delivery to the end of the run), watched from each flow's first \
+             delivery; outage is the gap less the flow's message interval.",
+            x.threshold_s
+        ));
+        page.facts(&[
+            (
+                "interruptions",
+                format!(
+                    "{} over {:.3} flow-hours of {} flows: {:.3} per hour",
+                    x.count, x.flow_hours, x.flows, x.per_hour
+                ),
+            ),
+            (
+                "outage",
+                format!("{:.3} s per flow-hour", x.outage_s_per_hour),
+            ),
+            (
+                "route breaks",
+                format!(
+                    "{} ({:.3} per flow-hour): a flow's last route lost, however short the gap",
+                    x.breaks, x.breaks_per_hour
+                ),
+            ),
+            (
+                "longest / median",
+                format!(
+                    "{} s / {}",
+                    x.longest_s,
+                    x.median_s.map_or("-".into(), |m| format!("{m} s"))
+                ),
+            ),
+            ("flows that never delivered", x.never_delivered.to_string()),
+        ]);
+    }
     if !c.crises.is_empty() {
         let rows: Vec<Vec<String>> = c
             .crises

@@ -119,7 +119,9 @@ pub struct SweepResult {
 /// `links.max_utilization`, `links.drops`, `links.drop_ratio` (drops over
 /// datagrams offered, all link directions, when any were offered), `nodes.buffer_peak_bytes`,
 /// `engine.events`; with churn, `churn.reachable_end`,
-/// `churn.avg_path_hops_end` and per lasting fault `i`
+/// `churn.avg_path_hops_end`, with constant-rate flows
+/// `churn.interruptions_per_hour`, `churn.outage_s_per_hour` and
+/// `churn.longest_interruption_s`, `churn.breaks_per_hour`, and per lasting fault `i`
 /// `churn.fault<i>.onset_reachable`, `.min_reachable`, `.onset_hops`,
 /// `.onset_tunnels`.
 pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
@@ -170,6 +172,12 @@ pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
             if let Some(h) = last.avg_path_hops {
                 m.insert("churn.avg_path_hops_end".into(), h);
             }
+        }
+        if let Some(x) = &c.interruptions {
+            m.insert("churn.interruptions_per_hour".into(), x.per_hour);
+            m.insert("churn.outage_s_per_hour".into(), x.outage_s_per_hour);
+            m.insert("churn.longest_interruption_s".into(), x.longest_s);
+            m.insert("churn.breaks_per_hour".into(), x.breaks_per_hour);
         }
         for x in &c.crises {
             let k = |name: &str| format!("churn.fault{}.{name}", x.fault);

@@ -17,6 +17,7 @@ use crate::traffic::Source;
 pub mod churn;
 mod csv;
 pub mod discovery;
+pub mod interruptions;
 pub mod sets;
 
 pub use csv::{flows_csv, latencies_csv, links_csv, route_hops_csv, routes_csv};

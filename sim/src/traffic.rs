@@ -122,6 +122,10 @@ pub struct FlowStats {
     /// The longest time between two distinct deliveries, and when it
     /// began (the delivery before it).
     pub max_gap: Option<(node_core::Duration, Time)>,
+    /// Every gap between two distinct deliveries of at least
+    /// [`GAP_RECORDED`], and when it began: the interruptions of the churn
+    /// summary are read from them. At most one per `GAP_RECORDED` of run.
+    pub gaps: Vec<(Time, node_core::Duration)>,
     /// A route set: the first delivery after each suspicion.
     pub resumed_at: Vec<Time>,
     /// A flow to the nearest gateway: messages its gateway's uplink queue
@@ -183,11 +187,17 @@ impl FlowStats {
             if self.max_gap.is_none_or(|(g, _)| gap > g) {
                 self.max_gap = Some((gap, last));
             }
+            if gap >= GAP_RECORDED {
+                self.gaps.push((last, gap));
+            }
         }
         self.first_delivery.get_or_insert(now);
         self.last_delivery = Some(now);
     }
 }
+
+/// The shortest delivery gap [`FlowStats::gaps`] keeps.
+pub const GAP_RECORDED: node_core::Duration = node_core::Duration::from_millis(250);
 
 /// A traffic source's progress.
 #[derive(Debug, Clone)]

@@ -91,9 +91,16 @@ pub(crate) struct Manager {
 }
 
 impl Manager {
-    pub fn new(config: ChurnConfig, rng: ChaCha20Rng) -> Manager {
+    pub fn new(config: ChurnConfig, mut rng: ChaCha20Rng) -> Manager {
+        // The first refresh at a random phase, between half and one and a
+        // half periods: nodes that start together do not all destroy
+        // their tunnels at the same instant (re6st's nodes start at
+        // different times); every `refresh` after that.
+        let period = config.refresh.as_nanos();
+        let ms = (period / 1_000_000).clamp(1, u64::from(u32::MAX)) as usize;
+        let phase = period / 2 + super::below(&mut rng, ms) as u64 * 1_000_000;
         Manager {
-            next_refresh: Time::ZERO + config.refresh,
+            next_refresh: Time::ZERO + crate::time::Duration::from_nanos(phase),
             next_top_up: Time::ZERO,
             config,
             rng,

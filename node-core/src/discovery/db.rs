@@ -328,6 +328,11 @@ impl TopologyDb {
             .flat_map(|o| o.parts.iter().flatten())
     }
 
+    /// The neighbours `origin` advertises (all held parts).
+    pub fn advertised_neighbours(&self, origin: &Address) -> impl Iterator<Item = Address> + '_ {
+        self.advertised(origin).map(|l| l.neighbour)
+    }
+
     /// The links `origin` advertises (all held parts).
     fn advertised(&self, origin: &Address) -> impl Iterator<Item = &AdvertLink> + '_ {
         self.parts(origin).flat_map(|p| p.neighbours.iter())

@@ -39,11 +39,13 @@ impl Node {
         kind: RouteKind,
     ) -> Result<ConnectionHandle, CommandError> {
         let enabled = self.config.discovery.is_some();
+        let stale = self.stale_own_links();
         let path = find_path(
             enabled,
             &self.discovery.db,
             self.identity.address(),
             destination,
+            &stale,
         )
         .map_err(|reason| CommandError::NoPath {
             destination,

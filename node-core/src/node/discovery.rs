@@ -11,17 +11,19 @@ use crate::interface::CONTROL_CHANNEL;
 use crate::time::Time;
 use crate::wire::{Advert, AdvertLink, Class};
 
-/// The best path to `to` in `db`, as a connection asks for it.
+/// The best path to `to` in `db`, as a connection asks for it, around
+/// `stale` (this node's links that carry no longer: `Node::stale_own_links`).
 pub(super) fn find_path(
     enabled: bool,
     db: &TopologyDb,
     me: Address,
     to: Destination,
+    stale: &std::collections::BTreeSet<(Address, Address)>,
 ) -> Result<Vec<Address>, NoPath> {
     if !enabled {
         return Err(NoPath::NoDiscovery);
     }
-    let mut p = find::paths(db, me, to, 1, Disjoint::Links, Metric::Latency)?;
+    let mut p = find::paths_avoiding(db, me, to, 1, Disjoint::Links, Metric::Latency, stale)?;
     Ok(p.swap_remove(0))
 }
 

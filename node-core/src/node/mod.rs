@@ -288,6 +288,7 @@ impl Node {
                         Owner::Route(h) => self.routes.fire(now, h),
                         Owner::Connections => {
                             flush(&mut self.events, &mut self.routes);
+                            let stale = self.stale_own_links();
                             let (db, me) = (&self.discovery.db, self.identity.address());
                             let enabled = self.config.discovery.is_some();
                             self.connections.fire(
@@ -295,7 +296,7 @@ impl Node {
                                 &mut self.routes,
                                 &self.config.reopen,
                                 &mut self.events,
-                                &mut |d| find_path(enabled, db, me, d),
+                                &mut |d| find_path(enabled, db, me, d, &stale),
                             );
                         }
                         Owner::Discovery => self.fire_discovery(now),

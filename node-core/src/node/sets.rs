@@ -13,6 +13,17 @@ use crate::sets::{SetInfo, SetSpec};
 use crate::time::Time;
 use crate::wire::Class;
 
+/// `avoid` and `more` together.
+fn with(
+    avoid: &BTreeSet<(Address, Address)>,
+    more: &BTreeSet<(Address, Address)>,
+) -> BTreeSet<(Address, Address)> {
+    if more.is_empty() {
+        return avoid.clone();
+    }
+    avoid.union(more).copied().collect()
+}
+
 /// Paths for a route set: node-disjoint where the database has enough,
 /// else link-disjoint (two paths that share a relay fail together when it
 /// does, so node-disjoint ones are preferred).
@@ -40,6 +51,22 @@ pub(super) fn set_paths(
 }
 
 impl Node {
+    /// The links of this node that its database still holds (from its
+    /// own last advert, or a neighbour's) but that carry no longer: the
+    /// neighbour has no established link, or only a draining one. The
+    /// node knows its own links better than any advert does, so a path
+    /// never starts over one of them (it would wait out the setup timeout
+    /// for a link that is gone).
+    pub(super) fn stale_own_links(&self) -> BTreeSet<(Address, Address)> {
+        let me = self.identity.address();
+        self.discovery
+            .db
+            .advertised_neighbours(&me)
+            .filter(|n| self.neighbours.carrier(n).is_none() || self.neighbours.carrier_draining(n))
+            .map(|n| (me, n))
+            .collect()
+    }
+
     /// Opens a route set (see [`crate::Command::ConnectSet`]): to
     /// `destination` along paths from this node's database, or along
     /// `paths` when `destination` is `None`.
@@ -54,6 +81,7 @@ impl Node {
         rand::Rng::fill_bytes(&mut self.rng, &mut token);
         let h = self.connections.alloc();
         let enabled = self.config.discovery.is_some();
+        let stale = self.stale_own_links();
         let (db, me) = (&self.discovery.db, self.identity.address());
         let target = destination.ok_or(paths);
         self.sets.open(
@@ -65,7 +93,7 @@ impl Node {
             class,
             &mut self.routes,
             &self.config.sets,
-            &mut |d, k, avoid| set_paths(enabled, db, me, d, k, avoid),
+            &mut |d, k, avoid| set_paths(enabled, db, me, d, k, &with(avoid, &stale)),
         )
     }
 
@@ -74,13 +102,14 @@ impl Node {
         // What is queued comes out before what the sets now say.
         self.settle_events(now);
         let enabled = self.config.discovery.is_some();
+        let stale = self.stale_own_links();
         let (db, me) = (&self.discovery.db, self.identity.address());
         let pulses = &mut self.discovery.pulses;
         self.sets.fire(
             now,
             &mut self.routes,
             &self.config.sets,
-            &mut |d, k, avoid| set_paths(enabled, db, me, d, k, avoid),
+            &mut |d, k, avoid| set_paths(enabled, db, me, d, k, &with(avoid, &stale)),
             &mut |d| pulses.advice(now, d),
         );
     }

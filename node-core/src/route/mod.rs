@@ -215,6 +215,10 @@ pub struct RouteStats {
     pub drains_heard: u64,
 }
 
+/// Neighbours lost lately that the route layer remembers (see
+/// `Routes::lost_lately`).
+const LOST_KEPT: usize = 64;
+
 /// All routes of a node.
 pub(crate) struct Routes {
     suite: &'static dyn CryptoSuite,
@@ -244,6 +248,10 @@ pub(crate) struct Routes {
     /// goes through them (a CREATE from one, an EXTEND to one, refused).
     /// At most one entry per neighbour.
     draining_peers: BTreeSet<Address>,
+    /// Neighbours lost lately, the last [`LOST_KEPT`]: an EXTEND to one
+    /// fails at once (the origin's database still holds a link that is
+    /// gone; waiting for it to come back would cost the setup timeout).
+    lost_lately: VecDeque<Address>,
     /// Frames waiting for each neighbour.
     work: BTreeMap<Address, LinkWork>,
     /// Routes whose deadlines may have moved (see `timer.rs`).
@@ -297,6 +305,7 @@ impl Routes {
             created_by: BTreeMap::new(),
             by_peer: BTreeSet::new(),
             draining_peers: BTreeSet::new(),
+            lost_lately: VecDeque::new(),
             work: BTreeMap::new(),
             dirty: Vec::new(),
             events: VecDeque::new(),
@@ -379,6 +388,7 @@ impl Routes {
         // Another link came up: it carries (a link that is not draining
         // is chosen first), so the neighbour takes new routes again.
         self.draining_peers.remove(&peer);
+        self.lost_lately.retain(|p| *p != peer);
         if !self.neighbours.insert(peer) {
             return;
         }
@@ -415,12 +425,16 @@ impl Routes {
             return;
         };
         let peer = x.next;
-        if !self.neighbours.contains(&peer) {
+        let gone = self.lost_lately.contains(&peer);
+        if !self.neighbours.contains(&peer) && !gone {
+            // Perhaps still handshaking: waited for, until the deadline.
             return;
         }
-        if self.draining_peers.contains(&peer) {
-            // A draining link takes no new route.
-            self.guard.stats.draining += 1;
+        if gone || self.draining_peers.contains(&peer) {
+            // A draining link takes no new route; a lost one, none either.
+            if !gone {
+                self.guard.stats.draining += 1;
+            }
             if let Some(r) = self.routes.get_mut(&h)
                 && let Some(hop) = r.role.hop_mut()
             {
@@ -471,6 +485,12 @@ impl Routes {
     pub fn on_neighbour_lost(&mut self, peer: Address) {
         self.neighbours.remove(&peer);
         self.draining_peers.remove(&peer);
+        if !self.lost_lately.contains(&peer) {
+            if self.lost_lately.len() >= LOST_KEPT {
+                self.lost_lately.pop_front();
+            }
+            self.lost_lately.push_back(peer);
+        }
         self.work.remove(&peer);
         for h in self.routes_through(peer) {
             self.teardown(h, RouteCloseReason::LinkFailed, Some(peer));

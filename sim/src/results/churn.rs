@@ -43,6 +43,9 @@ pub struct ChurnSummary {
     /// The mesh before and during each scenario fault that lasts (a
     /// crisis: a path group down, a partition, crashes), from the samples.
     pub crises: Vec<CrisisSummary>,
+    /// The constant-rate flows' route interruptions (absent: the run has
+    /// none; see `results::interruptions` for the definition).
+    pub interruptions: Option<super::interruptions::InterruptionSummary>,
     /// The tunnel mesh at each `churn.sample`.
     pub samples: Vec<MeshSampleSummary>,
 }
@@ -242,6 +245,7 @@ pub fn summary(world: &World<Nodes>) -> Option<ChurnSummary> {
         },
         counters,
         crises: crises(world, &samples),
+        interruptions: super::interruptions::summary(world.sources(), world.now()),
         samples,
     })
 }
@@ -273,6 +277,21 @@ pub fn text(c: &ChurnSummary, o: &mut String) {
             x.onset_hops.map_or("-".into(), |h| format!("{h:.3}")),
             x.before_tunnels,
             x.onset_tunnels
+        );
+    }
+    if let Some(x) = &c.interruptions {
+        let _ = writeln!(
+            o,
+            "  route breaks {} ({:.3}/h); interruptions (>= {} s): {} over {:.3} flow-hours ({} flows): {:.3}/h, outage {:.3} s/h, longest {} s",
+            x.breaks,
+            x.breaks_per_hour,
+            x.threshold_s,
+            x.count,
+            x.flow_hours,
+            x.flows,
+            x.per_hour,
+            x.outage_s_per_hour,
+            x.longest_s
         );
     }
     if let Some(s) = c.samples.last() {
