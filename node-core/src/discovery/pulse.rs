@@ -244,6 +244,11 @@ impl Pulses {
         }
     }
 
+    /// Every neighbour owed a pulse now.
+    pub fn due_peers(&self) -> impl Iterator<Item = &Address> + '_ {
+        self.due.iter()
+    }
+
     /// Whether a pulse is owed to `peer`.
     pub fn wants(&self, peer: &Address) -> bool {
         self.due.contains(peer)

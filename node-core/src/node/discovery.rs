@@ -120,6 +120,7 @@ impl Node {
             let Some(l) = self.links.get_mut(&link) else {
                 continue;
             };
+            self.ready.insert(link);
             let mut moved = false;
             while l.send_backlog() < FLOOD_BACKLOG {
                 let Some(msg) = self.discovery.next_message(now, peer) else {

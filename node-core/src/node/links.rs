@@ -30,7 +30,14 @@ impl Node {
         if !l.start_drain(deadline) {
             return Err(CommandError::LinkClosed(link));
         }
+        self.ready.insert(link);
         self.neighbours.set_draining(link);
+        // The neighbour's traffic may move to another of its links.
+        if let Some(peer) = self.neighbours.peer_of(link)
+            && let Some(c) = self.neighbours.carrier(&peer)
+        {
+            self.ready.insert(c);
+        }
         self.draining.insert(link);
         if let Some(peer) = self.neighbours.peer_of(link)
             && self.neighbours.carrier(&peer) == Some(link)

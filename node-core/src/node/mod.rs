@@ -143,6 +143,9 @@ pub struct Node {
     now: Time,
     /// The link that sent last: the next poll starts after it (round robin).
     cursor: Option<LinkId>,
+    /// Links that may have something to send: the only ones a poll asks
+    /// (see `output.rs`). Every change to a link puts it here.
+    ready: BTreeSet<LinkId>,
 }
 
 impl Node {
@@ -198,6 +201,7 @@ impl Node {
             unknown_link: 0,
             now: Time::ZERO,
             cursor: None,
+            ready: BTreeSet::new(),
         })
     }
 
@@ -399,6 +403,7 @@ impl Node {
             &mut ctx,
         );
         links.insert(link, l);
+        self.ready.insert(link);
     }
 
     /// `link`'s session ends here (the layers above hear of it, as from a
@@ -419,6 +424,7 @@ impl Node {
         }
         self.timers.remove(Owner::Link(link));
         self.draining.remove(&link);
+        self.ready.remove(&link);
     }
 
     fn advance(&mut self, now: Time) -> Time {
@@ -474,6 +480,7 @@ impl Node {
 
     /// One link, with what it borrows (see [`Node::parts`]).
     fn split(&mut self, link: LinkId) -> Option<(&mut Link<UpperToken>, Ctx<'_>, Above<'_>)> {
+        self.ready.insert(link);
         let Parts {
             links, ctx, above, ..
         } = self.parts();
@@ -499,6 +506,7 @@ impl Node {
             .links
             .get_mut(&link)
             .ok_or(CommandError::UnknownLink(link))?;
+        self.ready.insert(link);
         l.send_message(channel, class, data, config)
     }
 

@@ -9,6 +9,9 @@ impl Node {
     /// Notes that `link`'s deadlines may have moved.
     pub(super) fn mark_dirty(&mut self, link: LinkId) {
         // A link that is gone is listed too: its entry must go.
+        if self.links.contains_key(&link) {
+            self.ready.insert(link);
+        }
         if self.links.get_mut(&link).is_none_or(|l| l.mark_dirty()) {
             self.dirty_links.push(link);
         }

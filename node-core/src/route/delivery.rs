@@ -80,7 +80,7 @@ impl Routes {
             && self.mode == RouteMode::StoreAndForward
             && let Some(a) = from
         {
-            self.work.entry(a.peer).or_default().credits.insert((h, d));
+            self.work_for(a.peer).credits.insert((h, d));
         }
         if ack_now {
             self.send_e2e_ack(h);

@@ -270,6 +270,14 @@ impl Routes {
             }
             return;
         }
+        if self.mode == RouteMode::EndToEnd && f.unreliable && r.role.kind() == RoleKind::Hop {
+            // A datagram overtook the BEGIN (its packet was lost and is
+            // sent again): this hop does not know yet that it ends a
+            // datagram route, and a datagram is not stream data. Lost, as
+            // a datagram may be.
+            self.stats.early_datagrams += 1;
+            return;
+        }
         if self.mode == RouteMode::EndToEnd
             && r.kind == RouteKind::Datagram
             && r.role.kind() != RoleKind::Hop
@@ -346,7 +354,7 @@ impl Routes {
         r.dirs[d].advert.update(limit, 1, true);
         let from = if d == FORWARD { r.up } else { r.down };
         if let Some(a) = from {
-            self.work.entry(a.peer).or_default().credits.insert((h, d));
+            self.work_for(a.peer).credits.insert((h, d));
         }
     }
 }

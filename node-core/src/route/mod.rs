@@ -213,6 +213,9 @@ pub struct RouteStats {
     pub drains_told: u64,
     /// Drain notices taken at the origin (one per route and link).
     pub drains_heard: u64,
+    /// End-to-end mode: datagrams that reached the destination before its
+    /// BEGIN (dropped: it cannot tell them from stream data yet).
+    pub early_datagrams: u64,
 }
 
 /// Neighbours lost lately that the route layer remembers (see
@@ -254,6 +257,9 @@ pub(crate) struct Routes {
     lost_lately: VecDeque<Address>,
     /// Frames waiting for each neighbour.
     work: BTreeMap<Address, LinkWork>,
+    /// Neighbours that got work since the node last asked (at most one
+    /// entry per neighbour).
+    ready_peers: BTreeSet<Address>,
     /// Routes whose deadlines may have moved (see `timer.rs`).
     dirty: Vec<u64>,
     events: VecDeque<Event>,
@@ -307,6 +313,7 @@ impl Routes {
             draining_peers: BTreeSet::new(),
             lost_lately: VecDeque::new(),
             work: BTreeMap::new(),
+            ready_peers: BTreeSet::new(),
             dirty: Vec::new(),
             events: VecDeque::new(),
             next_handle: 1,

@@ -7,9 +7,10 @@
 //! frames, the end-to-end mode's drop-tail queue, then data of the routes
 //! that have some, realtime routes before bulk ones.
 
+use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use super::{BACKWARD, FORWARD, RoleKind, Routes};
+use super::{BACKWARD, FORWARD, LinkWork, RoleKind, Routes};
 use crate::config::RouteMode;
 use crate::identity::Address;
 use crate::link::Written;
@@ -53,12 +54,24 @@ impl Routes {
         self.push_ctrl(peer, bytes);
     }
 
+    /// The work waiting for `peer`, noted as new work: the node polls the
+    /// link that carries the peer's traffic (`take_ready_peers`).
+    pub(super) fn work_for(&mut self, peer: Address) -> &mut LinkWork {
+        self.ready_peers.insert(peer);
+        self.work.entry(peer).or_default()
+    }
+
+    /// The neighbours that got work since the last call.
+    pub fn take_ready_peers(&mut self) -> BTreeSet<Address> {
+        std::mem::take(&mut self.ready_peers)
+    }
+
     /// Queues an encoded control frame, unless `MAX_CTRL_QUEUE` frames
     /// already wait for that neighbour (dropped and counted: only a flood,
     /// or a link that no longer moves, fills it; a route whose frame is
     /// lost this way times out like one whose neighbour vanished).
     pub(super) fn push_ctrl(&mut self, peer: Address, bytes: Vec<u8>) {
-        let w = self.work.entry(peer).or_default();
+        let w = self.work_for(peer);
         if w.ctrl.len() >= MAX_CTRL_QUEUE {
             self.guard.stats.ctrl_queue += 1;
             return;
@@ -69,8 +82,9 @@ impl Routes {
     /// Queues an unreliable frame behind the link's drop-tail queue;
     /// returns false if the queue was full (the frame is dropped).
     pub(super) fn enqueue_unreliable(&mut self, peer: Address, bytes: Vec<u8>) -> bool {
-        let w = self.work.entry(peer).or_default();
-        if w.queued_bytes + bytes.len() > self.relay_queue {
+        let limit = self.relay_queue;
+        let w = self.work_for(peer);
+        if w.queued_bytes + bytes.len() > limit {
             self.stats.queue_drops += 1;
             return false;
         }
@@ -81,9 +95,7 @@ impl Routes {
 
     /// Notes that direction `d` of route `h` may have data for `link`.
     pub(super) fn activate(&mut self, peer: Address, class: Class, h: u64, d: usize) {
-        self.work
-            .entry(peer)
-            .or_default()
+        self.work_for(peer)
             .active
             .insert((super::class_rank(class), h, d));
     }
@@ -141,11 +153,7 @@ impl Routes {
                     limit,
                 });
                 if frame.encoded_len() > space {
-                    self.work
-                        .get_mut(&peer)
-                        .expect("exists")
-                        .credits
-                        .insert((h, d));
+                    self.work_for(peer).credits.insert((h, d));
                     return None;
                 }
                 frame.emit(buf);
@@ -271,9 +279,7 @@ impl Routes {
         if d.advert.dirty
             && let Some(a) = from
         {
-            self.work
-                .entry(a.peer)
-                .or_default()
+            self.work_for(a.peer)
                 .credits
                 .insert((route, dir));
         }
@@ -297,16 +303,14 @@ impl Routes {
             RouteSent::Credit { route, dir } => {
                 if let Some(r) = self.routes.get_mut(&route) {
                     r.dirs[dir].advert.on_lost();
-                    self.work
-                        .entry(peer)
-                        .or_default()
+                    self.work_for(peer)
                         .credits
                         .insert((route, dir));
                 }
             }
             // A loss resends what was already queued once: not bounded
             // again (it was counted in the queue before it went out).
-            RouteSent::Ctrl(bytes) => self.work.entry(peer).or_default().ctrl.push_back(bytes),
+            RouteSent::Ctrl(bytes) => self.work_for(peer).ctrl.push_back(bytes),
         }
     }
 }
