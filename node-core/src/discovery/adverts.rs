@@ -105,6 +105,8 @@ pub(crate) mod tests {
             gateway_bps: 0,
             locators: vec![AdvertLocator::Underlay(1)],
             neighbours: n,
+            meshes: vec![0],
+            summaries: Vec::new(),
             signature: [0; SIG_LEN],
             age_s: 0,
         };

@@ -33,10 +33,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::adverts::{self, AdvertError};
 use super::db::{DbLimits, Insert, TopologyDb};
+use super::meshes::{self, RoutingTable};
 use crate::crypto::{CryptoSuite, SIG_LEN};
 use crate::identity::{Address, Identity};
 use crate::time::{Duration, Time};
-use crate::wire::{Advert, AdvertLink, AdvertLocator};
+use crate::wire::{Advert, AdvertLink, AdvertLocator, MeshSummary};
 
 /// Verification budgets kept, at most (current neighbours always keep
 /// theirs; gone ones are forgotten past this).
@@ -79,6 +80,10 @@ pub struct DiscoveryConfig {
     pub verify_burst: u32,
     /// One-way latency pulses in a group (NOIA), if any.
     pub pulse: Option<super::pulse::PulseConfig>,
+    /// The meshes this node belongs to (re6st's n-order mesh: see
+    /// [`super::meshes`]), ascending, 1 ..= [`super::meshes::MAX_MESHES`];
+    /// `[0]`, one mesh, by default.
+    pub meshes: Vec<u16>,
 }
 
 impl Default for DiscoveryConfig {
@@ -94,6 +99,7 @@ impl Default for DiscoveryConfig {
             verify_rate: 1000,
             verify_burst: 20_000,
             pulse: None,
+            meshes: vec![0],
         }
     }
 }
@@ -115,6 +121,10 @@ impl DiscoveryConfig {
         }
         if self.verify_rate == 0 || self.verify_burst == 0 || self.limits.max_origins == 0 {
             return Err("discovery: verify_rate, verify_burst and max_origins must be positive");
+        }
+        let m = &self.meshes;
+        if m.is_empty() || m.len() > Advert::MAX_MESHES || m.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("discovery: 1 to 4 meshes, ascending");
         }
         Ok(())
     }
@@ -144,6 +154,8 @@ pub struct DiscoveryStats {
     pub over_rate: u64,
     /// Our own adverts of an earlier run, which moved our counter on.
     pub own_superseded: u64,
+    /// Dropped unverified: the origin shares no mesh with this node.
+    pub out_of_scope: u64,
 }
 
 /// A neighbour's verification budget.
@@ -178,6 +190,8 @@ pub(crate) struct Discovery {
     pub table_at: Time,
     /// One-way latency pulses.
     pub pulses: super::pulse::Pulses,
+    /// The summarized meshes of our last advert (a border node's).
+    advertised: Vec<MeshSummary>,
 }
 
 impl Discovery {
@@ -200,6 +214,30 @@ impl Discovery {
             buckets: BTreeMap::new(),
             stats: DiscoveryStats::default(),
             table_at: Time::NEVER,
+            advertised: Vec::new(),
+        }
+    }
+
+    /// This node's meshes (`[0]` when discovery is off).
+    pub fn meshes(&self) -> &[u16] {
+        self.config.as_ref().map_or(&[0], |c| c.meshes.as_slice())
+    }
+
+    /// The entries this node holds to route (see [`super::meshes`]).
+    pub fn routing_table(&self) -> RoutingTable {
+        meshes::table(&self.db, self.me, self.meshes())
+    }
+
+    /// A border node: a new advert when what it would summarize changed
+    /// (an advert that names meshes came or went).
+    fn check_summaries(&mut self, now: Time) {
+        let Some(c) = &self.config else { return };
+        if c.meshes.len() < 2 {
+            return;
+        }
+        let hold = c.hold_down;
+        if meshes::summaries(&self.db, self.me, &c.meshes) != self.advertised {
+            self.schedule(now, hold);
         }
     }
 
@@ -231,7 +269,9 @@ impl Discovery {
 
     /// Ages the database out; whether an advert of ours is due.
     pub fn fire(&mut self, now: Time) -> bool {
-        self.db.expire(now);
+        if self.db.expire(now) > 0 {
+            self.check_summaries(now);
+        }
         self.pulses.fire(now);
         self.config.is_some() && self.originate_at <= now
     }
@@ -314,10 +354,13 @@ impl Discovery {
             gateway_bps: c.gateway_bps,
             locators: c.locators.clone(),
             neighbours: Vec::new(),
+            meshes: c.meshes.clone(),
+            summaries: Vec::new(),
             signature: [0; SIG_LEN],
             age_s: 0,
         };
         let (refresh, interval) = (c.refresh, c.limits.min_update_interval);
+        self.advertised = meshes::summaries(&self.db, self.me, &c.meshes);
         self.seq += 1;
         self.last = Some(now);
         self.originate_at = if guessed && self.early < MAX_EARLY {
@@ -332,6 +375,9 @@ impl Discovery {
             let mut a = template.clone();
             a.part = i as u8;
             a.neighbours = chunk.to_vec();
+            if i == 0 {
+                a.summaries = self.advertised.clone();
+            }
             if adverts::sign(suite, identity, &mut a).is_none() {
                 continue;
             }
@@ -386,6 +432,11 @@ impl Discovery {
             self.on_own(now, from, &advert, suite);
             return true;
         }
+        if !meshes::shares(self.meshes(), &advert.meshes) {
+            // Another mesh's: not ours to hold or flood (n-order meshes).
+            self.stats.out_of_scope += 1;
+            return true;
+        }
         if !self.db.is_news(&advert) {
             // Counted by the database as a duplicate or stale.
             self.db.insert(now, advert);
@@ -407,8 +458,12 @@ impl Discovery {
             }
         }
         let part = advert.part;
+        let scoped = advert.is_scoped();
         if self.db.insert(now, advert) == Insert::New {
             self.flood(origin, part, Some(from));
+            if scoped {
+                self.check_summaries(now);
+            }
         }
         true
     }
@@ -479,6 +534,11 @@ impl Discovery {
             let Some(a) = self.db.to_flood(&origin, part, now) else {
                 continue;
             };
+            // A neighbour of other meshes only, when we know its meshes,
+            // would drop it (the scope is checked where it arrives).
+            if meshes::meshes_of(&self.db, &peer).is_some_and(|m| !meshes::shares(m, &a.meshes)) {
+                continue;
+            }
             let mut msg = Vec::with_capacity(1 + Advert::MAX_LEN);
             msg.push(MSG_ADVERT);
             a.encode(&mut msg);

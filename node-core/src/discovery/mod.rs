@@ -12,6 +12,8 @@
 //!   or the nearest gateway), with clear errors when it cannot answer.
 //! - [`pulse`]: one-way latency pulses in a group, anomalies against each
 //!   pair's baseline, and which relay a source's traffic should take.
+//! - [`meshes`]: re6st's n-order meshes: adverts scoped to meshes, the
+//!   other meshes summarized by border nodes, routing table sizes.
 //! - [`flood`]: the layer in a node: originating adverts, flooding them
 //!   over the control channel, checking what arrives.
 
@@ -19,5 +21,6 @@ pub mod adverts;
 pub mod db;
 pub mod find;
 pub mod flood;
+pub mod meshes;
 pub mod paths;
 pub mod pulse;

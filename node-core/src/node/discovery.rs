@@ -143,6 +143,12 @@ impl Node {
         &self.discovery.db
     }
 
+    /// The entries this node holds to route: its meshes' nodes and one per
+    /// other mesh it reaches (see [`crate::discovery::meshes`]).
+    pub fn routing_table(&self) -> crate::discovery::meshes::RoutingTable {
+        self.discovery.routing_table()
+    }
+
     /// The discovery layer's counters (the database's are in
     /// [`Node::topology`]).
     pub fn discovery_stats(&self) -> DiscoveryStats {

@@ -279,9 +279,7 @@ impl Routes {
         if d.advert.dirty
             && let Some(a) = from
         {
-            self.work_for(a.peer)
-                .credits
-                .insert((route, dir));
+            self.work_for(a.peer).credits.insert((route, dir));
         }
     }
 
@@ -303,9 +301,7 @@ impl Routes {
             RouteSent::Credit { route, dir } => {
                 if let Some(r) = self.routes.get_mut(&route) {
                     r.dirs[dir].advert.on_lost();
-                    self.work_for(peer)
-                        .credits
-                        .insert((route, dir));
+                    self.work_for(peer).credits.insert((route, dir));
                 }
             }
             // A loss resends what was already queued once: not bounded

@@ -156,20 +156,20 @@ fn hostile_pair(cfg: Config) -> Net {
     net
 }
 
-fn send_raw(net: &mut Net, data: Vec<u8>) {
+pub(crate) fn send_raw(net: &mut Net, data: Vec<u8>) {
     net.nodes[1].send_control(link_to(0), data).unwrap();
     // Nothing is due: the input only makes the harness poll node 1.
     net.input(1, Input::Timeout);
     net.run_for(Duration::from_millis(50));
 }
 
-fn advert_msg(a: &Advert) -> Vec<u8> {
+pub(crate) fn advert_msg(a: &Advert) -> Vec<u8> {
     let mut m = vec![MSG_ADVERT];
     a.encode(&mut m);
     m
 }
 
-fn signed(id: &Identity, seq: u64, neighbours: &[Address]) -> Advert {
+pub(crate) fn signed(id: &Identity, seq: u64, neighbours: &[Address]) -> Advert {
     let mut n: Vec<AdvertLink> = neighbours
         .iter()
         .map(|&a| AdvertLink {
@@ -189,6 +189,8 @@ fn signed(id: &Identity, seq: u64, neighbours: &[Address]) -> Advert {
         gateway_bps: 0,
         locators: vec![AdvertLocator::Underlay(9)],
         neighbours: n,
+        meshes: vec![0],
+        summaries: Vec::new(),
         signature: [0; crate::crypto::SIG_LEN],
         age_s: 0,
     };

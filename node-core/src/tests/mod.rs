@@ -7,6 +7,7 @@ mod drain;
 mod failover;
 mod harness;
 mod lifecycle;
+mod meshes;
 mod properties;
 mod reliability;
 mod robustness;

@@ -14,9 +14,20 @@
 //! neighbours (2) = m     m <= MAX_NEIGHBOURS, in strictly ascending order
 //!                        of address, each:
 //!     address (16) | rtt_us (4) | loss (2, in 1/65535) | rate_kbps (4)
+//! -- version 2 only (re6st's n-order meshes, see discovery::meshes):
+//! meshes (1) = k         1 <= k <= MAX_MESHES, ascending, each: mesh (2)
+//! summaries (1) = s      s <= MAX_SUMMARIES, part 0 only, ascending by
+//!                        mesh, none of the node's own meshes, each:
+//!     mesh (2) | via (1) = v, 1 <= v <= MAX_VIA | via meshes (2 each)
+//! --
 //! signature (64)         by `origin`, over everything above
 //! age_s (4)              seconds since origination, not signed
 //! ```
+//!
+//! **Versions.** Version 1 is a node of the one default mesh (0) with no
+//! summarized meshes; every other advert is version 2. A version 2 advert
+//! in version 1's form (meshes `[0]`, no summaries) is refused: an advert
+//! still has one encoding.
 //! All integers are big-endian and of fixed width, and the order of
 //! neighbours is fixed, so an advert has exactly one encoding: the bytes
 //! signed are the bytes sent, and decoding refuses any other form (an
@@ -40,8 +51,23 @@ use super::{Error, Result};
 use crate::crypto::SIG_LEN;
 use crate::identity::{Address, PUBLIC_KEY_LEN, PublicKey};
 
-/// The version of the advert format.
+/// The version of the advert format of a node of the default mesh alone.
 pub const ADVERT_VERSION: u8 = 1;
+/// The version that carries meshes and summarized meshes.
+pub const ADVERT_VERSION_MESHES: u8 = 2;
+
+/// Another mesh an advert's origin routes to (re6st propagates the other
+/// mesh's address range): `mesh`, reached through the meshes `via`, in
+/// order from the origin (the first is one of the origin's own; a
+/// receiver in any of them ignores the entry: it routes there itself, and
+/// an entry never loops back).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MeshSummary {
+    /// The mesh reached.
+    pub mesh: u16,
+    /// The meshes crossed to reach it, 1 ..= [`Advert::MAX_VIA`].
+    pub via: Vec<u16>,
+}
 
 /// Where a node can be reached by a tunnel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,6 +110,10 @@ pub struct Advert {
     pub locators: Vec<AdvertLocator>,
     /// Its links, ascending by neighbour address.
     pub neighbours: Vec<AdvertLink>,
+    /// The meshes it belongs to, ascending (`[0]`: the default mesh).
+    pub meshes: Vec<u16>,
+    /// Other meshes it routes to (part 0 only), ascending by mesh.
+    pub summaries: Vec<MeshSummary>,
     /// The origin's signature over the signed bytes.
     pub signature: [u8; SIG_LEN],
     /// Seconds since origination (not signed).
@@ -107,17 +137,36 @@ impl Advert {
     pub const MAX_LIFETIME_S: u32 = 86_400;
     /// The longest round-trip time a link may claim: a minute.
     pub const MAX_RTT_US: u32 = 60_000_000;
+    /// Meshes a node belongs to, at most.
+    pub const MAX_MESHES: usize = 4;
+    /// Summarized meshes in one advert, at most.
+    pub const MAX_SUMMARIES: usize = 128;
+    /// Meshes crossed to reach a summarized mesh, at most.
+    pub const MAX_VIA: usize = 3;
     /// The longest encoding.
     pub const MAX_LEN: usize = FIXED_LEN
         + Self::MAX_LOCATORS * (1 + 16 + 2)
         + Self::MAX_NEIGHBOURS * LINK_LEN
+        + 1
+        + Self::MAX_MESHES * 2
+        + 1
+        + Self::MAX_SUMMARIES * (2 + 1 + Self::MAX_VIA * 2)
         + SIG_LEN
         + 4;
+
+    /// Whether this advert needs version 2 (see the module docs).
+    pub fn is_scoped(&self) -> bool {
+        self.meshes.as_slice() != [0] || !self.summaries.is_empty()
+    }
 
     /// Appends the signed bytes: everything but the signature and the age.
     /// The caller keeps to the bounds ([`Self::check`] says whether it did).
     pub fn encode_signed(&self, buf: &mut Vec<u8>) {
-        buf.push(ADVERT_VERSION);
+        buf.push(if self.is_scoped() {
+            ADVERT_VERSION_MESHES
+        } else {
+            ADVERT_VERSION
+        });
         buf.extend_from_slice(&self.origin.0);
         buf.extend_from_slice(&self.seq.to_be_bytes());
         buf.extend_from_slice(&self.lifetime_s.to_be_bytes());
@@ -149,6 +198,20 @@ impl Advert {
             buf.extend_from_slice(&n.rtt_us.to_be_bytes());
             buf.extend_from_slice(&n.loss.to_be_bytes());
             buf.extend_from_slice(&n.rate_kbps.to_be_bytes());
+        }
+        if self.is_scoped() {
+            buf.push(self.meshes.len() as u8);
+            for m in &self.meshes {
+                buf.extend_from_slice(&m.to_be_bytes());
+            }
+            buf.push(self.summaries.len() as u8);
+            for e in &self.summaries {
+                buf.extend_from_slice(&e.mesh.to_be_bytes());
+                buf.push(e.via.len() as u8);
+                for m in &e.via {
+                    buf.extend_from_slice(&m.to_be_bytes());
+                }
+            }
         }
     }
 
@@ -184,6 +247,31 @@ impl Advert {
         if self.neighbours.iter().any(|n| n.rtt_us > Self::MAX_RTT_US) {
             return Err(Error::Invalid("absurd round-trip time"));
         }
+        self.check_meshes()
+    }
+
+    fn check_meshes(&self) -> Result<()> {
+        let m = &self.meshes;
+        if m.is_empty() || m.len() > Self::MAX_MESHES || m.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error::Invalid("advert meshes: 1 to 4, ascending"));
+        }
+        let s = &self.summaries;
+        if s.len() > Self::MAX_SUMMARIES || (self.part != 0 && !s.is_empty()) {
+            return Err(Error::Invalid(
+                "too many summarized meshes, or not in part 0",
+            ));
+        }
+        if s.windows(2).any(|w| w[0].mesh >= w[1].mesh) {
+            return Err(Error::Invalid("summarized meshes not in ascending order"));
+        }
+        for e in s {
+            if m.contains(&e.mesh) || e.via.is_empty() || e.via.len() > Self::MAX_VIA {
+                return Err(Error::Invalid("a summarized mesh of its own, or a bad via"));
+            }
+            if !m.contains(&e.via[0]) || e.via.contains(&e.mesh) {
+                return Err(Error::Invalid("a summary's via must start in an own mesh"));
+            }
+        }
         Ok(())
     }
 
@@ -194,8 +282,9 @@ impl Advert {
             return Err(Error::Invalid("advert too long"));
         }
         let mut r = Reader::new(bytes);
-        if r.u8()? != ADVERT_VERSION {
-            return Err(Error::UnsupportedVersion(bytes[0]));
+        let version = r.u8()?;
+        if version != ADVERT_VERSION && version != ADVERT_VERSION_MESHES {
+            return Err(Error::UnsupportedVersion(version));
         }
         let origin = PublicKey(r.array()?);
         let seq = r.u64()?;
@@ -235,6 +324,13 @@ impl Advert {
                 rate_kbps: r.u32()?,
             });
         }
+        let (mut meshes, mut summaries) = (vec![0], Vec::new());
+        if version == ADVERT_VERSION_MESHES {
+            (meshes, summaries) = Self::decode_meshes(&mut r)?;
+            if meshes.as_slice() == [0] && summaries.is_empty() {
+                return Err(Error::Invalid("version 2 advert in version 1's form"));
+            }
+        }
         let signature = r.array()?;
         let age_s = r.u32()?;
         if r.remaining() != 0 {
@@ -249,11 +345,45 @@ impl Advert {
             gateway_bps,
             locators,
             neighbours,
+            meshes,
+            summaries,
             signature,
             age_s,
         };
         advert.check()?;
         Ok(advert)
+    }
+
+    /// Version 2's fields, bounded before anything is allocated for them.
+    fn decode_meshes(r: &mut Reader<'_>) -> Result<(Vec<u16>, Vec<MeshSummary>)> {
+        let k = r.u8()? as usize;
+        if k == 0 || k > Self::MAX_MESHES {
+            return Err(Error::Invalid("advert meshes: 1 to 4, ascending"));
+        }
+        let mut meshes = Vec::with_capacity(k);
+        for _ in 0..k {
+            meshes.push(r.u16()?);
+        }
+        let s = r.u8()? as usize;
+        if s > Self::MAX_SUMMARIES {
+            return Err(Error::Invalid(
+                "too many summarized meshes, or not in part 0",
+            ));
+        }
+        let mut summaries = Vec::with_capacity(s);
+        for _ in 0..s {
+            let mesh = r.u16()?;
+            let v = r.u8()? as usize;
+            if v == 0 || v > Self::MAX_VIA {
+                return Err(Error::Invalid("a summarized mesh of its own, or a bad via"));
+            }
+            let mut via = Vec::with_capacity(v);
+            for _ in 0..v {
+                via.push(r.u16()?);
+            }
+            summaries.push(MeshSummary { mesh, via });
+        }
+        Ok((meshes, summaries))
     }
 }
 
@@ -282,6 +412,8 @@ mod tests {
                     rate_kbps: 10_000,
                 })
                 .collect(),
+            meshes: vec![0],
+            summaries: Vec::new(),
             signature: [9; SIG_LEN],
             age_s: 3,
         }
@@ -311,6 +443,13 @@ mod tests {
                 }
             })
             .collect();
+        big.meshes = vec![1, 2, 3, 4];
+        big.summaries = (0..Advert::MAX_SUMMARIES as u16)
+            .map(|i| MeshSummary {
+                mesh: 100 + i,
+                via: vec![1, 5, 6],
+            })
+            .collect();
         let mut b = Vec::new();
         big.encode(&mut b);
         assert_eq!(b.len(), Advert::MAX_LEN);
@@ -332,9 +471,9 @@ mod tests {
         let mut longer = good.clone();
         longer.push(0);
         assert!(Advert::decode(&longer).is_err());
-        let mut v2 = good.clone();
-        v2[0] = 2;
-        assert_eq!(Advert::decode(&v2), Err(Error::UnsupportedVersion(2)));
+        let mut v3 = good.clone();
+        v3[0] = 3;
+        assert_eq!(Advert::decode(&v3), Err(Error::UnsupportedVersion(3)));
         let bad: [fn(&mut Advert); 9] = [
             |a| a.parts = 0,
             |a| a.part = a.parts,
@@ -365,3 +504,7 @@ mod tests {
         assert!(Advert::decode(&vec![1; Advert::MAX_LEN + 1]).is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "advert_meshes_tests.rs"]
+mod meshes_tests;

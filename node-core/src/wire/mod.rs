@@ -52,7 +52,9 @@ mod varint;
 mod tests;
 
 pub use ack::AckFrame;
-pub use advert::{ADVERT_VERSION, Advert, AdvertLink, AdvertLocator};
+pub use advert::{
+    ADVERT_VERSION, ADVERT_VERSION_MESHES, Advert, AdvertLink, AdvertLocator, MeshSummary,
+};
 pub use data::DataFrame;
 pub use datagram::{
     AEAD_TAG_LEN, Datagram, PROTOCOL_VERSION, SealedHeader, SealedPacket, TYPE_INIT, TYPE_RESP,
