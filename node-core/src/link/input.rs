@@ -305,6 +305,9 @@ impl<T> Link<T> {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
         self.last_recv = now;
+        if ack_eliciting {
+            self.last_eliciting_recv = now;
+        }
         let grace = self.key_grace(ctx.config);
         let session = self.session.as_mut().expect("installed above");
         if session.keys.on_packet_opened(header.epoch, now, grace) {

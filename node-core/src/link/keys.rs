@@ -132,6 +132,11 @@ impl KeyRing {
         self.epoch(epoch).map(|e| &e.open)
     }
 
+    /// Whether this end initiated the session's handshake.
+    pub fn is_initiator(&self) -> bool {
+        self.role == Role::Initiator
+    }
+
     /// The epoch currently used for sealing.
     pub fn send_epoch(&self) -> u32 {
         self.send_epoch

@@ -241,6 +241,9 @@ pub(crate) struct Link<T> {
     stats: LinkStats,
     last_recv: Time,
     last_eliciting_sent: Time,
+    /// When the peer last sent a packet that asked for an ack (see the
+    /// keepalive timer).
+    last_eliciting_recv: Time,
     ping_pending: bool,
     /// Spaces datagrams at the link's rate, when the driver gave one.
     pacer: Option<Pacer>,
@@ -290,6 +293,7 @@ impl<T> Link<T> {
             stats: LinkStats::default(),
             last_recv: now,
             last_eliciting_sent: now,
+            last_eliciting_recv: now,
             ping_pending: false,
             pacer: rate_bps.map(Pacer::new),
             #[cfg(test)]
@@ -557,6 +561,7 @@ impl<T> Link<T> {
         let resent_messages = self.send.restart();
         self.last_recv = now;
         self.last_eliciting_sent = now;
+        self.last_eliciting_recv = now;
         self.stats.handshakes += 1;
         self.ever_established = true;
         up.on_event(

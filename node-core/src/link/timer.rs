@@ -122,8 +122,20 @@ impl<T> Link<T> {
                     .map_or(never, |t| t + self.realtime_timeout(config));
                 any.min(realtime)
             }),
-            LinkTimer::Keepalive => s.map_or(never, |_| {
-                self.last_eliciting_sent + config.keepalive_interval
+            // Only the session's initiator keeps an idle link alive: the
+            // responder acks its PINGs (the ACK is what the initiator
+            // hears) and pings only when no packet that asked for an ack
+            // came for a whole interval (the initiator is gone, or its
+            // direction broken). Each end still hears from the other
+            // every interval, so the dead timer is as before, at half the
+            // packets of both ends pinging.
+            LinkTimer::Keepalive => s.map_or(never, |s| {
+                let since = if s.keys.is_initiator() {
+                    self.last_eliciting_sent
+                } else {
+                    self.last_eliciting_sent.max(self.last_eliciting_recv)
+                };
+                since + config.keepalive_interval
             }),
             LinkTimer::Dead => s.map_or(never, |_| self.last_recv + config.dead_interval),
             LinkTimer::Rekey => s.map_or(never, |s| {

@@ -333,3 +333,38 @@ fn a_peer_asking_for_rotations_nonstop_gets_one_per_100_ms() {
     assert!(deferred >= rotations - 1, "{deferred} deferred");
     assert!(net.established(0, 1));
 }
+
+#[test]
+fn an_idle_link_is_kept_alive_by_one_end_and_still_found_dead_from_both() {
+    let config = Config {
+        keepalive_interval: Duration::from_secs(1),
+        dead_interval: Duration::from_secs(3),
+        rekey_interval: Duration::from_secs(600),
+        max_key_age: Duration::from_secs(3600),
+        ..modeled()
+    };
+    let mut net = Net::new(2, config, 3);
+    net.connect(0, 1, WireParams::default());
+    net.run_for(Duration::from_secs(2));
+    assert!(net.established(0, 1));
+    let sent = |n: &Net| [0, 1].map(|i| n.nodes[i].stats().links.datagrams_sent);
+    let before = sent(&net);
+    net.run_for(Duration::from_secs(30));
+    let after = sent(&net);
+    let (a, b) = (after[0] - before[0], after[1] - before[1]);
+    // One PING a second from the initiator and one ACK back: 30 each way
+    // (both ends pinging would send about 60 each way).
+    assert!((28..=32).contains(&a) && (28..=32).contains(&b), "{a} {b}");
+    assert!(net.established(0, 1));
+    // The wire is cut: each end, the one that only answered included,
+    // finds the link dead within the dead interval and a keepalive.
+    net.set_wire_up(0, 1, false);
+    net.run_for(Duration::from_secs(5));
+    for i in [0, 1] {
+        assert_eq!(
+            net.count_events(i, |e| matches!(e, Event::LinkDead { .. })),
+            1,
+            "node {i}"
+        );
+    }
+}
