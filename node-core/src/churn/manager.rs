@@ -88,6 +88,11 @@ pub(crate) struct Manager {
     )>,
     /// Candidates to ask the driver for at the next poll.
     pub want: usize,
+    /// When the driver was last asked for candidates: at most once per
+    /// [`TOP_UP_EVERY`], so a driver that answers at once with too few
+    /// (a small mesh, a registry that knows few) is not asked again in
+    /// the same instant, over and over.
+    pub asked: Option<Time>,
 }
 
 impl Manager {
@@ -113,6 +118,7 @@ impl Manager {
             table_at: Time::NEVER,
             offered: Vec::new(),
             want: 0,
+            asked: None,
         }
     }
 

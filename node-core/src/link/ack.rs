@@ -42,6 +42,11 @@ impl AckTracker {
         }
     }
 
+    /// The next ACK goes out at once (`now`), not after the ack delay.
+    pub fn ack_now(&mut self, now: Time) {
+        self.deadline = Some(now);
+    }
+
     /// Whether an ACK must go out now, even alone in a datagram.
     pub fn must_send(&self, now: Time, config: &Config) -> bool {
         self.eliciting_unacked >= config.ack_every || self.deadline.is_some_and(|d| d <= now)

@@ -281,12 +281,15 @@ impl<T> Link<T> {
         // whole or not at all. Parsed once: the first few frames (a packet
         // usually holds one or two) on the stack, any others in a vector.
         let mut ack_eliciting = false;
+        // Whether the only frames that ask for an ack are PINGs.
+        let mut probe_only = true;
         let mut first: [Option<Frame<'_>>; INLINE_FRAMES] = Default::default();
         let mut more = Vec::new();
         for (i, f) in frames(plaintext).enumerate() {
             match f {
                 Ok(f) => {
                     ack_eliciting |= f.is_ack_eliciting();
+                    probe_only &= !f.is_ack_eliciting() || matches!(f, Frame::Ping);
                     match first.get_mut(i) {
                         Some(slot) => *slot = Some(f),
                         None => more.push(f),
@@ -316,6 +319,14 @@ impl<T> Link<T> {
         session
             .acks
             .on_packet(header.packet_number, ack_eliciting, now, ctx.config);
+        if ack_eliciting && probe_only {
+            // A PING alone (a keepalive, a loss probe) is acked at once:
+            // its sender asks for proof of life or of the path, and on a
+            // link with nothing else to send, holding the ack batches
+            // nothing and only delays the answer (QUIC's ACK frequency
+            // extension has IMMEDIATE_ACK for the same reason).
+            session.acks.ack_now(now);
+        }
 
         let mut delivered = Vec::new();
         for f in first.into_iter().flatten().chain(more) {

@@ -233,8 +233,9 @@ impl Node {
         // (ours already, or failed lately): fresh ones are asked for.
         m.offered
             .retain(|o| !drawn.contains(&o.0) && !exclude.contains(&o.0));
-        if drawn.len() < need {
+        if drawn.len() < need && m.asked.is_none_or(|t| now >= t + TOP_UP_EVERY) {
             m.want = need - drawn.len();
+            m.asked = Some(now);
         }
         for a in drawn {
             let Ok(i) = known.binary_search_by_key(&a, |k| k.0) else {

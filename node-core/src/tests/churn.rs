@@ -161,3 +161,54 @@ fn an_incoming_tunnel_beyond_max_peers_is_refused_and_counted() {
     assert_eq!(s.refused_incoming, 3);
     assert_eq!(node.tunnel_stats().refused, 3);
 }
+
+#[test]
+fn a_driver_that_offers_too_few_is_asked_again_only_after_a_top_up_period() {
+    let cfg = Config {
+        suite: SuiteKind::Modeled,
+        churn: Some(ChurnConfig {
+            tunnels_per_node: 4,
+            ..ChurnConfig::default()
+        }),
+        ..Config::default()
+    };
+    let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(5);
+    let id = Identity::generate(SuiteKind::Modeled, &mut rng);
+    let mut node = Node::new(cfg, id, [9; 32]).unwrap();
+    // A driver that answers every ask at once with one candidate (a
+    // registry that knows few nodes): each answer leaves the manager short.
+    let mut next = 0u64;
+    let mut drive = |node: &mut Node, now: Time| -> (usize, usize) {
+        let (mut asks, mut opens) = (0, 0);
+        for _ in 0..10_000 {
+            match node.poll_output(now) {
+                Output::Timeout(_) => return (asks, opens),
+                Output::WantPeers { .. } => {
+                    asks += 1;
+                    next += 1;
+                    let k = *Identity::generate(SuiteKind::Modeled, &mut rng).public_key();
+                    node.handle_input(
+                        now,
+                        Input::PeersOffered {
+                            peers: vec![(k, Locator::Underlay(next))],
+                        },
+                    );
+                }
+                Output::OpenTunnel { .. } => opens += 1,
+                _ => {}
+            }
+        }
+        panic!("the node never stopped asking at {now:?}");
+    };
+    node.handle_input(Time::ZERO, Input::Timeout);
+    // One ask in the instant, however quickly it is answered.
+    assert_eq!(drive(&mut node, Time::ZERO), (1, 1));
+    let half = Time::ZERO + Duration::from_millis(500);
+    node.handle_input(half, Input::Timeout);
+    assert_eq!(drive(&mut node, half).0, 0);
+    // A top-up period later it asks again, once.
+    let later = Time::ZERO + crate::churn::manager::TOP_UP_EVERY;
+    node.handle_input(later, Input::Timeout);
+    assert_eq!(drive(&mut node, later), (1, 1));
+    assert_eq!(node.churn_stats().unwrap().requested, 2);
+}

@@ -356,6 +356,35 @@ fn an_idle_link_is_kept_alive_by_one_end_and_still_found_dead_from_both() {
     // (both ends pinging would send about 60 each way).
     assert!((28..=32).contains(&a) && (28..=32).contains(&b), "{a} {b}");
     assert!(net.established(0, 1));
+    // The PING is acked at once, not after the ack delay: the pinging end
+    // hears the ACK one round trip (2 x 5 ms) after it pinged, not a round
+    // trip plus the 10 ms ack delay.
+    assert_eq!(net.config.max_ack_delay, Duration::from_millis(10));
+    let count = |n: &Net, i: usize| {
+        let l = n.nodes[i].stats().links;
+        (l.datagrams_received, l.datagrams_sent)
+    };
+    let mut pinged: [Option<Time>; 2] = [None; 2];
+    let mut answers = Vec::new();
+    for _ in 0..3000 {
+        let before = [count(&net, 0), count(&net, 1)];
+        net.run_for(Duration::from_millis(1));
+        for i in [0, 1] {
+            let (r, s) = count(&net, i);
+            if s > before[i].1 && r == before[i].0 {
+                pinged[i] = Some(net.now);
+            } else if r > before[i].0
+                && let Some(t) = pinged[i].take()
+            {
+                answers.push(net.now.saturating_since(t));
+            }
+        }
+    }
+    assert!(answers.len() >= 2, "{answers:?}");
+    assert!(
+        answers.iter().all(|d| *d <= Duration::from_millis(11)),
+        "{answers:?}"
+    );
     // The wire is cut: each end, the one that only answered included,
     // finds the link dead within the dead interval and a keepalive.
     net.set_wire_up(0, 1, false);
