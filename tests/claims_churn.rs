@@ -59,3 +59,63 @@ fn claim20_draining_tunnels_in_use_removes_the_route_breaks() {
         assert_eq!(f.duplicates, 0);
     }
 }
+
+/// `re6st-crisis` with 2 tunnels per node (the sparse end of its sweep,
+/// where a policy's choice of tunnels decides connectivity), the
+/// fast-paths crisis alone, for `policy` and `seed`.
+fn crisis_run(policy: &str, seed: u64) -> sim::results::churn::CrisisSummary {
+    let s = run_with(
+        &scenario_text("re6st-crisis.json"),
+        &[
+            ("/seed", json!(seed)),
+            ("/duration", json!("450s")),
+            ("/churn/tunnels_per_node", json!(2)),
+            ("/churn/policy", json!(policy)),
+            (
+                "/faults",
+                json!([{ "at": "6min", "path_group": "fast-paths", "down_for": "90s" }]),
+            ),
+        ],
+    );
+    let c = s.churn.expect("a churn block");
+    assert_eq!(c.crises.len(), 1);
+    c.crises[0].clone()
+}
+
+#[test]
+fn claim19_when_the_best_paths_fail_together_the_random_mesh_keeps_more() {
+    // The article's case: the fastest underlay paths fail at once. `best`
+    // kept exactly those tunnels, so it loses more of them than `random`,
+    // and more pairs of nodes are cut off or pushed onto longer paths.
+    let (mut random, mut best) = (Vec::new(), Vec::new());
+    for seed in [19, 20, 21] {
+        random.push(crisis_run("random", seed));
+        best.push(crisis_run("best", seed));
+    }
+    let mean = |v: &[sim::results::churn::CrisisSummary],
+                f: fn(&sim::results::churn::CrisisSummary) -> f64| {
+        v.iter().map(f).sum::<f64>() / v.len() as f64
+    };
+    let kept = |c: &sim::results::churn::CrisisSummary| {
+        c.onset_tunnels as f64 / c.before_tunnels.max(1) as f64
+    };
+    let reach = |c: &sim::results::churn::CrisisSummary| c.onset_reachable;
+    let hops = |c: &sim::results::churn::CrisisSummary| c.onset_hops.unwrap_or(f64::MAX);
+    eprintln!(
+        "claim 19 (2 tunnels/node, 3 seeds): tunnels kept random {:.3} best {:.3}; \
+         reachable at onset random {:?} best {:?}; hops random {:.2} best {:.2}",
+        mean(&random, kept),
+        mean(&best, kept),
+        random.iter().map(reach).collect::<Vec<_>>(),
+        best.iter().map(reach).collect::<Vec<_>>(),
+        mean(&random, hops),
+        mean(&best, hops),
+    );
+    // Before the crisis, both meshes were whole.
+    for c in random.iter().chain(&best) {
+        assert_eq!(c.before_reachable, 1.0, "{c:?}");
+    }
+    assert!(mean(&best, kept) < 0.9 * mean(&random, kept));
+    assert!(mean(&best, reach) < mean(&random, reach));
+    assert!(mean(&best, hops) > mean(&random, hops));
+}

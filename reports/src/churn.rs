@@ -39,9 +39,52 @@ pub struct Churn {
     /// The constant-rate flows' route interruptions.
     #[serde(default)]
     pub interruptions: Option<Interruptions>,
+    /// re6st's n-order mesh membership (absent: one mesh).
+    #[serde(default)]
+    pub meshes: Option<Meshes>,
     /// The mesh at each sample.
     #[serde(default)]
     pub samples: Vec<MeshSample>,
+}
+
+/// `churn.meshes`: an n-order mesh's membership.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Meshes {
+    /// 1 or 2.
+    pub order: u8,
+    /// Meshes.
+    pub count: u16,
+    /// Share of each mesh's nodes also in another.
+    pub border_share: f64,
+    /// Nodes in two meshes.
+    pub border_nodes: usize,
+    /// Members per mesh, mean.
+    pub mesh_size_mean: f64,
+    /// Least.
+    pub mesh_size_min: usize,
+    /// Most.
+    pub mesh_size_max: usize,
+}
+
+/// A sample's routing table sizes by kind of node (n-order mesh).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tables {
+    /// Nodes in one mesh: least.
+    pub interior_min: Option<usize>,
+    /// Mean.
+    pub interior_mean: Option<f64>,
+    /// Most.
+    pub interior_max: Option<usize>,
+    /// Border nodes: least.
+    pub border_min: Option<usize>,
+    /// Mean.
+    pub border_mean: Option<f64>,
+    /// Most.
+    pub border_max: Option<usize>,
+    /// Mean node entries.
+    pub nodes_mean: f64,
+    /// Mean summarized-mesh entries.
+    pub meshes_mean: f64,
 }
 
 /// `churn.interruptions` (the part reports use).
@@ -134,6 +177,9 @@ pub struct MeshSample {
     pub table_max: usize,
     /// Smallest table.
     pub table_min: usize,
+    /// By kind of node, in an n-order mesh.
+    #[serde(default)]
+    pub tables: Option<Tables>,
 }
 
 fn hops(h: Option<f64>) -> String {
@@ -186,12 +232,17 @@ pub fn section(page: &mut Page, c: &Churn) -> Result<(), ReportError> {
         } else {
             ": BFS from every node".into()
         },
-        if c.adverts {
-            "the origins in its topology database"
-        } else {
-            "computed on the tunnel graph: the other nodes of its component"
+        match (c.adverts, c.meshes.is_some()) {
+            (true, false) => "the origins in its topology database",
+            (true, true) => "its routing table: the nodes of its meshes it holds plus one summarized entry per other mesh",
+            (false, false) => "computed on the tunnel graph: the other nodes of its component",
+            (false, true) =>
+                "computed on the tunnel graph: the other nodes it reaches over tunnels inside its meshes, plus one entry per other mesh it reaches through border nodes",
         }
     ));
+    if let Some(m) = &c.meshes {
+        meshes_facts(page, m, c.samples.last().and_then(|s| s.tables.as_ref()));
+    }
     let k = c.counters;
     page.facts(&[
         ("tunnels opened", k.opened.to_string()),
@@ -332,5 +383,71 @@ pub fn section(page: &mut Page, c: &Churn) -> Result<(), ReportError> {
         "Routing table size per node (least, mean, most) at each sample.",
         tables,
     );
+    if c.meshes.is_some() {
+        let kind =
+            |f: fn(&Tables) -> Option<f64>| move |s: &MeshSample| s.tables.as_ref().and_then(f);
+        let split = chart(
+            "Routing table size by kind of node",
+            "entries per node (mean)",
+            vec![
+                line("nodes in one mesh", &kind(|t| t.interior_mean)),
+                line("border nodes (two meshes)", &kind(|t| t.border_mean)),
+                line(
+                    "summarized meshes (all nodes)",
+                    &kind(|t| Some(t.meshes_mean)),
+                ),
+            ],
+        )?;
+        page.plot(
+            "churn-tables-split",
+            "Mean routing table size of the nodes in one mesh and of the border nodes, and the mean number of summarized-mesh entries, at each sample.",
+            split,
+        );
+    }
     Ok(())
+}
+
+/// The n-order mesh's membership and its tables at the last sample.
+fn meshes_facts(page: &mut Page, m: &Meshes, last: Option<&Tables>) {
+    let f = |x: Option<f64>| x.map_or("-".into(), |x| format!("{x:.1}"));
+    let single = m.mesh_size_mean - 1.0;
+    let mut facts = vec![
+        (
+            "n-order mesh",
+            format!(
+                "order {}: {} meshes of {:.1} members ({} to {}), border share {}",
+                m.order,
+                m.count,
+                m.mesh_size_mean,
+                m.mesh_size_min,
+                m.mesh_size_max,
+                m.border_share
+            ),
+        ),
+        ("border nodes (in two meshes)", m.border_nodes.to_string()),
+    ];
+    if let Some(t) = last {
+        let rel = |x: Option<f64>| match x {
+            Some(x) if single > 0.0 => {
+                format!(" ({:.2} x a single mesh's {single:.1})", x / single)
+            }
+            _ => String::new(),
+        };
+        facts.push((
+            "table at the end, nodes in one mesh",
+            format!("{}{}", f(t.interior_mean), rel(t.interior_mean)),
+        ));
+        facts.push((
+            "table at the end, border nodes",
+            format!("{}{}", f(t.border_mean), rel(t.border_mean)),
+        ));
+        facts.push((
+            "of which (all nodes, mean)",
+            format!(
+                "{:.1} nodes + {:.1} summarized meshes",
+                t.nodes_mean, t.meshes_mean
+            ),
+        ));
+    }
+    page.facts(&facts);
 }

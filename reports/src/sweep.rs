@@ -123,7 +123,13 @@ pub struct SweepResult {
 /// `churn.interruptions_per_hour`, `churn.outage_s_per_hour` and
 /// `churn.longest_interruption_s`, `churn.breaks_per_hour`, and per lasting fault `i`
 /// `churn.fault<i>.onset_reachable`, `.min_reachable`, `.onset_hops`,
-/// `.onset_tunnels`.
+/// `.onset_tunnels`; the routing table sizes at the last sample,
+/// `churn.table_mean_end`, `churn.table_max_end`, and with `churn.meshes`
+/// `churn.table_interior_mean_end`, `churn.table_border_mean_end` (nodes in
+/// one mesh, in two), `churn.table_meshes_mean_end` (summarized entries),
+/// `churn.mesh_size_mean`, `churn.border_nodes`, and the tables relative to
+/// a single mesh's (its mean members less one), `churn.table_per_mesh_end`
+/// and `churn.table_border_per_mesh_end`.
 pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();
     for f in &s.flows {
@@ -172,7 +178,10 @@ pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
             if let Some(h) = last.avg_path_hops {
                 m.insert("churn.avg_path_hops_end".into(), h);
             }
+            m.insert("churn.table_mean_end".into(), last.table_mean);
+            m.insert("churn.table_max_end".into(), last.table_max as f64);
         }
+        churn_meshes(c, &mut m);
         if let Some(x) = &c.interruptions {
             m.insert("churn.interruptions_per_hour".into(), x.per_hour);
             m.insert("churn.outage_s_per_hour".into(), x.outage_s_per_hour);
@@ -190,6 +199,36 @@ pub fn metrics(s: &Summary) -> BTreeMap<String, f64> {
         }
     }
     m
+}
+
+/// The n-order mesh's metrics (see [`metrics`]).
+fn churn_meshes(c: &crate::churn::Churn, m: &mut BTreeMap<String, f64>) {
+    let Some(ms) = &c.meshes else {
+        return;
+    };
+    m.insert("churn.mesh_size_mean".into(), ms.mesh_size_mean);
+    m.insert("churn.border_nodes".into(), ms.border_nodes as f64);
+    let Some(last) = c.samples.last() else {
+        return;
+    };
+    // A single mesh of the mean size holds its other members.
+    let single = ms.mesh_size_mean - 1.0;
+    if single > 0.0 {
+        m.insert("churn.table_per_mesh_end".into(), last.table_mean / single);
+    }
+    let Some(t) = &last.tables else {
+        return;
+    };
+    m.insert("churn.table_meshes_mean_end".into(), t.meshes_mean);
+    if let Some(x) = t.interior_mean {
+        m.insert("churn.table_interior_mean_end".into(), x);
+    }
+    if let Some(x) = t.border_mean {
+        m.insert("churn.table_border_mean_end".into(), x);
+        if single > 0.0 {
+            m.insert("churn.table_border_per_mesh_end".into(), x / single);
+        }
+    }
 }
 
 /// A parameter value as a label: strings bare, anything else as JSON.

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod channel;
 pub mod engine;
 pub mod mesh_graph;
+pub mod mesh_tables;
 pub mod model;
 pub mod results;
 pub mod run;

@@ -338,6 +338,55 @@ pub struct ChurnPlan {
     pub exact_up_to: usize,
     /// Sampled BFS sources on larger meshes.
     pub sources: usize,
+    /// re6st's n-order mesh (absent: one mesh, no `churn.meshes` key).
+    pub meshes: Option<MeshPlan>,
+}
+
+impl Scenario {
+    /// Sets the run's seed, and draws again what resolving drew from the
+    /// scenario's seed for the run (the n-order mesh membership; a
+    /// generated topology stays as loaded).
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+        if let Some(c) = &mut self.churn
+            && let Some(m) = &mut c.meshes
+        {
+            m.draw(&c.nodes, seed);
+        }
+    }
+}
+
+/// An n-order mesh (`churn.meshes`): which meshes each node belongs to.
+/// A node in two meshes is a *border* node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeshPlan {
+    /// 1 (one mesh) or 2 (re6st's 2-order mesh).
+    pub order: u8,
+    /// Meshes, ids `0..count`.
+    pub count: u16,
+    /// The share of each mesh's nodes that also join another mesh.
+    pub border_share: f64,
+    /// Each node's meshes, ascending, by node index (empty: a node that
+    /// runs no tunnel manager).
+    pub membership: Vec<Vec<u16>>,
+}
+
+impl MeshPlan {
+    /// The members of each mesh, ascending node indices.
+    pub fn members(&self) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); usize::from(self.count)];
+        for (i, ms) in self.membership.iter().enumerate() {
+            for &m in ms {
+                out[usize::from(m)].push(i);
+            }
+        }
+        out
+    }
+
+    /// Nodes in more than one mesh.
+    pub fn border_nodes(&self) -> usize {
+        self.membership.iter().filter(|m| m.len() > 1).count()
+    }
 }
 
 /// The engine's side of discovery: how it measures convergence, how

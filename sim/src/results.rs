@@ -18,6 +18,7 @@ pub mod churn;
 mod csv;
 pub mod discovery;
 pub mod interruptions;
+pub mod meshes;
 pub mod sets;
 
 pub use csv::{flows_csv, latencies_csv, links_csv, route_hops_csv, routes_csv};

@@ -18,6 +18,8 @@ pub struct Nodes {
     /// The nodes that run the tunnel manager (`None`: all, if the config
     /// has one).
     churn_nodes: Option<Vec<usize>>,
+    /// Each node's meshes in an n-order mesh (empty: no `churn.meshes`).
+    meshes: Vec<Vec<u16>>,
 }
 
 impl Nodes {
@@ -38,6 +40,7 @@ impl Nodes {
             gateways: Vec::new(),
             pulse_group: Vec::new(),
             churn_nodes: None,
+            meshes: Vec::new(),
         }
     }
 
@@ -68,6 +71,9 @@ impl Nodes {
         }
         if let Some(c) = &scenario.churn {
             nodes.churn_nodes = Some(c.nodes.clone());
+            if let Some(m) = &c.meshes {
+                nodes.meshes = m.membership.clone();
+            }
         }
         nodes
     }
@@ -112,6 +118,12 @@ impl Population for Nodes {
             if let Some(d) = config.discovery.as_mut() {
                 d.locators = vec![node_core::wire::AdvertLocator::Underlay(index as u64)];
             }
+        }
+        // Its meshes scope its adverts (re6st's n-order mesh).
+        if let (Some(d), Some(ms)) = (config.discovery.as_mut(), self.meshes.get(index))
+            && !ms.is_empty()
+        {
+            d.meshes = ms.clone();
         }
         Node::new(config, self.identities[index].clone(), seed)
             .expect("the scenario layer validated the protocol config")

@@ -90,6 +90,11 @@ pub trait Protocol {
     fn topology(&self) -> Option<&TopologyDb> {
         None
     }
+    /// The node's routing table size, if it routes by adverts: (nodes it
+    /// holds an entry for other than itself, summarized meshes).
+    fn routing_table(&self) -> Option<(usize, usize)> {
+        None
+    }
     /// The discovery layer's counters, if it runs one.
     fn discovery_stats(&self) -> Option<DiscoveryStats> {
         None
@@ -237,6 +242,10 @@ impl Protocol for Node {
     }
     fn topology(&self) -> Option<&TopologyDb> {
         Some(Node::topology(self))
+    }
+    fn routing_table(&self) -> Option<(usize, usize)> {
+        let t = Node::routing_table(self);
+        Some((t.nodes, t.meshes))
     }
     fn discovery_stats(&self) -> Option<DiscoveryStats> {
         Some(Node::discovery_stats(self))

@@ -31,6 +31,9 @@ pub enum StreamKind {
     Registry,
     /// The tunnel-mesh measurement's BFS sources.
     MeshSample,
+    /// The n-order mesh membership (which mesh each node is in, which
+    /// nodes are border nodes and which other mesh each joins).
+    MeshMembership,
 }
 
 impl StreamKind {
@@ -46,6 +49,7 @@ impl StreamKind {
             StreamKind::Clock => b"clock",
             StreamKind::Registry => b"registry",
             StreamKind::MeshSample => b"mesh-sample",
+            StreamKind::MeshMembership => b"mesh-membership",
         }
     }
 }

@@ -46,6 +46,9 @@ pub struct ChurnSummary {
     /// The constant-rate flows' route interruptions (absent: the run has
     /// none; see `results::interruptions` for the definition).
     pub interruptions: Option<super::interruptions::InterruptionSummary>,
+    /// re6st's n-order mesh: the membership (absent: no `churn.meshes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meshes: Option<super::meshes::MeshesSummary>,
     /// The tunnel mesh at each `churn.sample`.
     pub samples: Vec<MeshSampleSummary>,
 }
@@ -179,14 +182,20 @@ pub struct MeshSampleSummary {
     pub components: usize,
     /// Nodes in the largest component.
     pub largest_component: usize,
-    /// Routing table size (entries a node holds to route: the origins in
-    /// its topology database with adverts, else the other nodes of its
-    /// component on the tunnel graph): least, mean, most over the nodes.
+    /// Routing table size (entries a node holds to route: with adverts
+    /// what its routing table holds, else computed on the tunnel graph:
+    /// the other nodes of its component, or in an n-order mesh the nodes
+    /// of its meshes it reaches plus one entry per other mesh it reaches,
+    /// see `mesh_tables`): least, mean, most over the nodes.
     pub table_min: usize,
     /// Mean routing table size.
     pub table_mean: f64,
     /// Largest routing table.
     pub table_max: usize,
+    /// With `churn.meshes`: the sizes of nodes in one mesh and of border
+    /// nodes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tables: Option<super::meshes::TablesSummary>,
 }
 
 fn sample(s: &MeshSample) -> MeshSampleSummary {
@@ -206,6 +215,7 @@ fn sample(s: &MeshSample) -> MeshSampleSummary {
         table_min: s.table.0,
         table_mean: round(s.table.1, 3),
         table_max: s.table.2,
+        tables: s.split.as_ref().map(super::meshes::tables),
     }
 }
 
@@ -246,6 +256,7 @@ pub fn summary(world: &World<Nodes>) -> Option<ChurnSummary> {
         counters,
         crises: crises(world, &samples),
         interruptions: super::interruptions::summary(world.sources(), world.now()),
+        meshes: super::meshes::summary(plan),
         samples,
     })
 }
@@ -307,5 +318,9 @@ pub fn text(c: &ChurnSummary, o: &mut String) {
             s.table_mean,
             s.table_max
         );
+    }
+    if let Some(m) = &c.meshes {
+        let last = c.samples.last().and_then(|s| s.tables.as_ref());
+        super::meshes::text(m, last, o);
     }
 }

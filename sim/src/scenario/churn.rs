@@ -57,6 +57,8 @@ pub struct ChurnSpec {
     pub exact_up_to: Option<usize>,
     /// Sampled BFS sources on larger meshes.
     pub sources: Option<usize>,
+    /// re6st's n-order mesh (absent: one mesh).
+    pub meshes: Option<super::meshes::MeshesSpec>,
 }
 
 /// `churn.policy`.
@@ -82,6 +84,7 @@ impl Ctx<'_> {
         c: &ChurnSpec,
         have_underlay: bool,
         have_discovery: bool,
+        seed: u64,
     ) -> Result<(ChurnConfig, ChurnPlan), ScenarioError> {
         const AT: &str = "churn";
         if !have_underlay {
@@ -182,6 +185,11 @@ impl Ctx<'_> {
                 .doc
                 .error(&format!("{AT}.sources"), "must be at least 1"));
         }
+        let meshes = c
+            .meshes
+            .as_ref()
+            .map(|m| self.meshes(m, &nodes, cfg.tunnels_per_node, seed))
+            .transpose()?;
         Ok((
             cfg,
             ChurnPlan {
@@ -190,6 +198,7 @@ impl Ctx<'_> {
                 sample,
                 exact_up_to: c.exact_up_to.unwrap_or(DEFAULT_EXACT_UP_TO),
                 sources,
+                meshes,
             },
         ))
     }

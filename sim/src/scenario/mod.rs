@@ -19,6 +19,7 @@ pub mod churn;
 mod discovery;
 mod error;
 pub mod locate;
+pub mod meshes;
 pub mod paths;
 mod resolve;
 pub(crate) mod spec;

@@ -107,7 +107,8 @@ pub(super) fn resolve(
         .collect::<Result<Vec<_>, _>>()?;
     let churn = match &spec.churn {
         Some(c) => {
-            let (config, plan) = ctx.churn(c, underlay.is_some(), discovery.is_some())?;
+            let (config, plan) =
+                ctx.churn(c, underlay.is_some(), discovery.is_some(), spec.seed)?;
             protocol.churn = Some(config);
             Some(plan)
         }

@@ -175,7 +175,7 @@ fn plan_doc(doc: Doc<'_>, base_dir: &Path) -> Result<Plan, ScenarioError> {
         })?;
         for r in 0..spec.repeat {
             let mut sc = resolved.clone();
-            sc.seed = seed_for(base.seed, r);
+            sc.set_seed(seed_for(base.seed, r));
             runs.push(PlannedRun {
                 index: runs.len(),
                 point,

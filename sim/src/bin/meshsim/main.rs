@@ -165,7 +165,7 @@ fn cmd_run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, report: bool) -
         }
     };
     if let Some(seed) = seed {
-        sc.seed = seed;
+        sc.set_seed(seed);
     }
     let out = out.unwrap_or_else(|| Path::new("out").join(&sc.name));
     let duration = sc.duration.as_secs_f64();
