@@ -212,3 +212,92 @@ fn a_driver_that_offers_too_few_is_asked_again_only_after_a_top_up_period() {
     assert_eq!(drive(&mut node, later), (1, 1));
     assert_eq!(node.churn_stats().unwrap().requested, 2);
 }
+
+#[test]
+fn peers_that_fail_or_never_answer_are_counted_and_replaced_by_others() {
+    let cfg = Config {
+        suite: SuiteKind::Modeled,
+        churn: Some(ChurnConfig {
+            tunnels_per_node: 2,
+            ..ChurnConfig::default()
+        }),
+        ..Config::default()
+    };
+    let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(6);
+    let id = Identity::generate(SuiteKind::Modeled, &mut rng);
+    let mut node = Node::new(cfg, id, [3; 32]).unwrap();
+    let peers: Vec<(PublicKey, Locator)> = (0..6)
+        .map(|i| {
+            let k = *Identity::generate(SuiteKind::Modeled, &mut rng).public_key();
+            (k, Locator::Underlay(i))
+        })
+        .collect();
+    // Each poll: the tunnels asked for, and how many candidates.
+    let poll = |node: &mut Node, now: Time| {
+        let (mut opens, mut asked) = (Vec::new(), 0);
+        loop {
+            match node.poll_output(now) {
+                Output::Timeout(_) => return (opens, asked),
+                Output::OpenTunnel { request, peer, .. } => opens.push((request, peer)),
+                Output::WantPeers { count } => asked += count,
+                _ => {}
+            }
+        }
+    };
+    let mut now = Time::ZERO;
+    node.handle_input(now, Input::Timeout);
+    let (_, asked) = poll(&mut node, now);
+    assert_eq!(asked, 2);
+    node.handle_input(
+        now,
+        Input::PeersOffered {
+            peers: peers.clone(),
+        },
+    );
+    // The first two refuse (the driver cannot reach them).
+    let (first, _) = poll(&mut node, now);
+    assert_eq!(first.len(), 2);
+    for (request, _) in &first {
+        let reason = TunnelFailure::Unreachable;
+        node.handle_input(
+            now,
+            Input::TunnelFailed {
+                request: *request,
+                reason,
+            },
+        );
+    }
+    // The next two are opened but never answer the handshake (a lying
+    // locator, a cut path): given up after the establish timeout.
+    now += Duration::from_secs(1);
+    node.handle_input(now, Input::Timeout);
+    let (second, _) = poll(&mut node, now);
+    assert_eq!(second.len(), 2, "others drawn at the next top-up");
+    let rested: BTreeSet<PublicKey> = first.iter().map(|x| x.1).collect();
+    assert!(second.iter().all(|x| !rested.contains(&x.1)));
+    for (k, (request, _)) in second.iter().enumerate() {
+        node.handle_input(
+            now,
+            Input::TunnelOpened {
+                request: *request,
+                link: LinkId(100 + k as u64),
+                mtu: 1200,
+                rate_bps: None,
+            },
+        );
+    }
+    let mut third = Vec::new();
+    for _ in 0..40 {
+        now += Duration::from_secs(1);
+        node.handle_input(now, Input::Timeout);
+        third.extend(poll(&mut node, now).0);
+    }
+    let s = node.churn_stats().unwrap();
+    assert_eq!((s.failed, s.refused, s.opened), (2, 2, 2), "{s:?}");
+    // Replaced by the two candidates left (a drawn candidate leaves the
+    // pool: one that failed is not drawn again unless offered again).
+    let tried: BTreeSet<PublicKey> = first.iter().chain(&second).map(|x| x.1).collect();
+    assert_eq!(third.len(), 2, "{third:?}");
+    assert!(third.iter().all(|x| !tried.contains(&x.1)));
+    assert_eq!(s.requested, 6);
+}
