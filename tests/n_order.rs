@@ -256,3 +256,25 @@ fn a_bad_meshes_key_is_a_located_error() {
         assert!(e.contains(":8:"), "{meshes}: no line in {e}");
     }
 }
+
+#[test]
+fn flows_into_other_meshes_go_through_border_nodes() {
+    // The packet-level scenario, shortened: routes to nodes of another
+    // mesh are built past border nodes (segments) and carry their flows.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/re6st-n-order-adverts.json"),
+    )
+    .expect("scenario");
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["duration"] = serde_json::json!("150s");
+    let s = run(&v.to_string());
+    let m = s.churn.as_ref().unwrap().meshes.as_ref().unwrap();
+    assert!(m.cross_mesh_flows >= 2, "{m:?}");
+    // At least one segment per flow across meshes, each answered.
+    assert!(m.segments_asked >= m.cross_mesh_flows as u64, "{m:?}");
+    assert_eq!(m.segments_answered, m.segments_asked, "{m:?}");
+    assert_eq!(m.segments_refused, 0, "{m:?}");
+    for f in &s.flows {
+        assert!(f.delivery_ratio > 0.99, "{}: {}", f.name, f.delivery_ratio);
+    }
+}

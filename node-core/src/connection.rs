@@ -136,6 +136,11 @@ struct Connection {
     /// Set when the path came from the topology database: each new route
     /// asks it again.
     destination: Option<Destination>,
+    /// n-order meshes: the destination's mesh, when it is another mesh's
+    /// node (each route asks the database for the way toward it).
+    mesh: Option<u16>,
+    /// The node and mesh `path` stops short of (at a border node).
+    segment: Option<(Address, u16)>,
     class: Class,
     kind: RouteKind,
     state: ConnectionState,
@@ -146,6 +151,10 @@ struct Connection {
     /// Closed by the application; gone once its route's close is seen.
     closing: bool,
 }
+
+/// A path from the database, and the segment still to ask for when it
+/// ends at a border node short of the destination (n-order meshes).
+pub(crate) type Found = (Vec<Address>, Option<(Address, u16)>);
 
 /// The node's connections.
 #[derive(Default)]
@@ -173,10 +182,11 @@ impl Connections {
         now: Time,
         routes: &mut Routes,
         path: Vec<Address>,
+        segment: Option<(Address, u16)>,
         class: Class,
         kind: RouteKind,
     ) -> Result<ConnectionHandle, crate::interface::CommandError> {
-        let route = routes.open(now, path.clone(), class, kind)?;
+        let route = routes.open_toward(now, path.clone(), segment, class, kind)?;
         self.next += 1;
         let h = self.next;
         self.by_route.insert(route, h);
@@ -185,6 +195,8 @@ impl Connections {
             Connection {
                 path,
                 destination: None,
+                mesh: segment.map(|s| s.1),
+                segment,
                 class,
                 kind,
                 state: ConnectionState::Opening,
@@ -198,10 +210,12 @@ impl Connections {
         Ok(ConnectionHandle(h))
     }
 
-    /// Notes that `c`'s paths come from the topology database.
-    pub fn set_destination(&mut self, c: ConnectionHandle, d: Destination) {
+    /// Notes that `c`'s paths come from the topology database (toward a
+    /// node of mesh `mesh`, when it is another mesh's).
+    pub fn set_destination(&mut self, c: ConnectionHandle, d: Destination, mesh: Option<u16>) {
         if let Some(conn) = self.conns.get_mut(&c.0) {
             conn.destination = Some(d);
+            conn.mesh = mesh;
         }
     }
 
@@ -371,7 +385,7 @@ impl Connections {
         routes: &mut Routes,
         policy: &ReopenPolicy,
         events: &mut std::collections::VecDeque<Event>,
-        find: &mut dyn FnMut(Destination) -> Result<Vec<Address>, NoPath>,
+        find: &mut dyn FnMut(Destination, Option<u16>) -> Result<Found, NoPath>,
     ) {
         while let Some(&(t, h)) = self.waiting.first() {
             if t > now {
@@ -381,8 +395,8 @@ impl Connections {
             let conn = self.conns.get_mut(&h).expect("waiting connections exist");
             conn.reopens += 1;
             if let Some(d) = conn.destination {
-                match find(d) {
-                    Ok(p) => conn.path = p,
+                match find(d, conn.mesh) {
+                    Ok((p, segment)) => (conn.path, conn.segment) = (p, segment),
                     Err(_) => {
                         // Nothing known leads there now: a failed try; the
                         // database may know more at the next.
@@ -394,7 +408,8 @@ impl Connections {
                     }
                 }
             }
-            match routes.open(now, conn.path.clone(), conn.class, conn.kind) {
+            let path = conn.path.clone();
+            match routes.open_toward(now, path, conn.segment, conn.class, conn.kind) {
                 Ok(route) => {
                     conn.state = ConnectionState::Opening;
                     conn.route = Some(route);

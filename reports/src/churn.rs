@@ -64,6 +64,18 @@ pub struct Meshes {
     pub mesh_size_min: usize,
     /// Most.
     pub mesh_size_max: usize,
+    /// Flows whose ends share no mesh.
+    #[serde(default)]
+    pub cross_mesh_flows: usize,
+    /// Segments asked by origins.
+    #[serde(default)]
+    pub segments_asked: u64,
+    /// Segments answered by border nodes.
+    #[serde(default)]
+    pub segments_answered: u64,
+    /// Segments not answered, or refused.
+    #[serde(default)]
+    pub segments_refused: u64,
 }
 
 /// A sample's routing table sizes by kind of node (n-order mesh).
@@ -426,6 +438,15 @@ fn meshes_facts(page: &mut Page, m: &Meshes, last: Option<&Tables>) {
         ),
         ("border nodes (in two meshes)", m.border_nodes.to_string()),
     ];
+    if m.cross_mesh_flows > 0 || m.segments_asked > 0 {
+        facts.push((
+            "routes across meshes",
+            format!(
+                "{} flows; segments asked {}, answered {}, refused {}",
+                m.cross_mesh_flows, m.segments_asked, m.segments_answered, m.segments_refused
+            ),
+        ));
+    }
     if let Some(t) = last {
         let rel = |x: Option<f64>| match x {
             Some(x) if single > 0.0 => {

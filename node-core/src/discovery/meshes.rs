@@ -30,8 +30,10 @@
 //! any link-state protocol; what it cannot do is grow anyone's table past
 //! [`MAX_TABLE_MESHES`] or an advert past `Advert::MAX_SUMMARIES`.
 //!
-//! Not built yet (issue 14): a route to a node of another mesh, which the
-//! border node would continue inside its own mesh (a segment).
+//! - **Routes into another mesh.** [`toward`]: a route to a node of
+//!   another mesh goes to the nearest border node that reaches its mesh,
+//!   which computes the continuation inside its own meshes (a segment,
+//!   `route/segment.rs`).
 
 use std::collections::BTreeMap;
 
@@ -158,4 +160,69 @@ pub fn table(db: &TopologyDb, me: Address, mine: &[u16]) -> RoutingTable {
         meshes: reached.len(),
         refused,
     }
+}
+
+/// The border nodes in `db` that lead to mesh `mesh`, best first: members
+/// of `mesh` themselves (they hold its nodes) before nodes that only
+/// summarize it, then by the meshes their summary crosses; `me` excluded.
+fn borders(db: &TopologyDb, me: Address, mine: &[u16], mesh: u16) -> Vec<(usize, Address)> {
+    let mut out = Vec::new();
+    for (origin, _) in db.origins() {
+        if origin == me {
+            continue;
+        }
+        let mut parts = db.parts(&origin);
+        let Some(first) = parts.next() else { continue };
+        if first.meshes.contains(&mesh) {
+            out.push((0, origin));
+            continue;
+        }
+        let summaries = if first.part == 0 {
+            &first.summaries
+        } else {
+            match db.parts(&origin).find(|a| a.part == 0) {
+                Some(a) => &a.summaries,
+                None => continue,
+            }
+        };
+        // As in `reached`: an entry through one of our own meshes loops.
+        let best = summaries
+            .iter()
+            .filter(|s| s.mesh == mesh && !s.via.iter().any(|v| mine.binary_search(v).is_ok()))
+            .map(|s| 1 + s.via.len())
+            .min();
+        if let Some(cost) = best {
+            out.push((cost, origin));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The way from `me` (of meshes `mine`, holding `db`) toward `dest`, a
+/// node of mesh `mesh`: the path to `dest` when `db` holds it (`true`),
+/// else the path to the nearest border node that leads to `mesh`
+/// (`false`: that node is asked for the rest). Paths by `path` (the
+/// caller's path finder: hops after `me`); among the border nodes it
+/// reaches, the best kind (see `borders`), then the fewest hops, then the
+/// lowest address.
+pub fn toward(
+    db: &TopologyDb,
+    me: Address,
+    mine: &[u16],
+    dest: Address,
+    mesh: u16,
+    path: &mut dyn FnMut(Address) -> Option<Vec<Address>>,
+) -> Option<(Vec<Address>, bool)> {
+    if db.parts(&dest).next().is_some() {
+        return path(dest).map(|p| (p, true));
+    }
+    if mine.contains(&mesh) {
+        return None; // our own mesh: we would hold it
+    }
+    borders(db, me, mine, mesh)
+        .into_iter()
+        .filter_map(|(kind, b)| path(b).map(|p| (kind, p.len(), b, p)))
+        .min_by_key(|(kind, len, b, _)| (*kind, *len, *b))
+        .map(|(_, _, _, p)| (p, false))
 }

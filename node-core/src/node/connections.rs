@@ -1,7 +1,7 @@
 //! The node's connection API (see [`crate::connection`]).
 
 use super::Node;
-use super::discovery::find_path;
+use super::discovery::{find_path, find_toward};
 use crate::connection::{ConnectionHandle, ConnectionInfo};
 use crate::discovery::find::Destination;
 use crate::dispatch::flush;
@@ -24,7 +24,7 @@ impl Node {
         kind: RouteKind,
     ) -> Result<ConnectionHandle, CommandError> {
         self.connections
-            .open(self.now, &mut self.routes, path, class, kind)
+            .open(self.now, &mut self.routes, path, None, class, kind)
     }
 
     /// Opens a connection to `destination` along the best path in this
@@ -52,8 +52,37 @@ impl Node {
             reason,
         })?;
         self.connections
-            .open(self.now, &mut self.routes, path, class, kind)
-            .inspect(|&h| self.connections.set_destination(h, destination))
+            .open(self.now, &mut self.routes, path, None, class, kind)
+            .inspect(|&h| self.connections.set_destination(h, destination, None))
+    }
+
+    /// Opens a connection to `node`, a node of mesh `mesh` (n-order meshes):
+    /// as [`Node::connect_to`] when this node's database holds it (a
+    /// mesh of its own); else its route goes to the nearest border node
+    /// that leads to `mesh`, which finds the way on (a segment). Each
+    /// route that replaces a broken one asks again.
+    pub fn connect_in_mesh(
+        &mut self,
+        node: Address,
+        mesh: u16,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<ConnectionHandle, CommandError> {
+        let enabled = self.config.discovery.is_some();
+        let stale = self.stale_own_links();
+        let me = self.identity.address();
+        let mine = self.discovery.meshes().to_vec();
+        let destination = Destination::Node(node);
+        let (path, segment) =
+            find_toward(enabled, &self.discovery.db, me, &mine, (node, mesh), &stale).map_err(
+                |reason| CommandError::NoPath {
+                    destination,
+                    reason,
+                },
+            )?;
+        self.connections
+            .open(self.now, &mut self.routes, path, segment, class, kind)
+            .inspect(|&h| self.connections.set_destination(h, destination, Some(mesh)))
     }
 
     /// Sends a message on the connection's route (see [`Node::route_send`]).
@@ -107,7 +136,15 @@ impl Node {
 
     /// A connection's state, its route and how often it was replaced.
     pub fn connection(&self, connection: ConnectionHandle) -> Option<ConnectionInfo> {
-        self.connections.info(connection)
+        let mut info = self.connections.info(connection)?;
+        // A route into another mesh grew past the path it was opened with
+        // (segments): the hops it took.
+        if let Some(p) = info.route.and_then(|r| self.routes.origin_path(r))
+            && p.len() > info.path.len()
+        {
+            info.path = p.to_vec();
+        }
+        Some(info)
     }
 
     /// Every open connection, in handle order.

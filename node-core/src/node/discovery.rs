@@ -27,7 +27,65 @@ pub(super) fn find_path(
     Ok(p.swap_remove(0))
 }
 
+/// The way toward `dest` of mesh `mesh` (see
+/// [`crate::discovery::meshes::toward`]): a path, and the segment still to
+/// ask for when it ends at a border node.
+pub(super) fn find_toward(
+    enabled: bool,
+    db: &TopologyDb,
+    me: Address,
+    mine: &[u16],
+    (dest, mesh): (Address, u16),
+    stale: &std::collections::BTreeSet<(Address, Address)>,
+) -> Result<crate::connection::Found, NoPath> {
+    if !enabled {
+        return Err(NoPath::NoDiscovery);
+    }
+    if dest == me {
+        return Err(NoPath::Itself);
+    }
+    let mut path = |to: Address| find_path(true, db, me, Destination::Node(to), stale).ok();
+    match crate::discovery::meshes::toward(db, me, mine, dest, mesh, &mut path) {
+        Some((p, true)) => Ok((p, None)),
+        Some((p, false)) => Ok((p, Some((dest, mesh)))),
+        None if db.parts(&dest).next().is_some() => Err(NoPath::Unreachable),
+        None => Err(NoPath::Unknown),
+    }
+}
+
 impl Node {
+    /// SEGMENTs this node was asked, as a border node: the way on from
+    /// here, in its own meshes (`route/segment.rs`).
+    pub(super) fn answer_segments(&mut self) {
+        let asked = self.routes.take_segment_requests();
+        if asked.is_empty() {
+            return;
+        }
+        let stale = self.stale_own_links();
+        let me = self.identity.address();
+        let mine = self.discovery.meshes().to_vec();
+        let enabled = self.config.discovery.is_some();
+        for q in asked {
+            // A way longer than one message holds is cut: its last hop
+            // is asked for the rest in turn (not `done`).
+            let way = find_toward(
+                enabled,
+                &self.discovery.db,
+                me,
+                &mine,
+                (q.dest, q.mesh),
+                &stale,
+            )
+            .ok()
+            .map(|(mut p, seg)| {
+                let cut = p.len() > crate::wire::MAX_SEGMENT_HOPS;
+                p.truncate(crate::wire::MAX_SEGMENT_HOPS);
+                (p, seg.is_none() && !cut)
+            });
+            self.routes.answer_segment(q, way);
+        }
+    }
+
     /// Up to `k` link- or node-disjoint paths to `to` in this node's
     /// database, cheapest first (each the hops after this node).
     pub fn find_paths(

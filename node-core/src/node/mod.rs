@@ -24,7 +24,7 @@ use crate::tunnels::Tunnels;
 mod churn;
 mod connections;
 mod discovery;
-use discovery::find_path;
+use discovery::{find_path, find_toward};
 mod links;
 mod output;
 mod routes;
@@ -295,12 +295,18 @@ impl Node {
                             let stale = self.stale_own_links();
                             let (db, me) = (&self.discovery.db, self.identity.address());
                             let enabled = self.config.discovery.is_some();
+                            let mine = self.discovery.meshes();
                             self.connections.fire(
                                 now,
                                 &mut self.routes,
                                 &self.config.reopen,
                                 &mut self.events,
-                                &mut |d| find_path(enabled, db, me, d, &stale),
+                                &mut |d, mesh| match (d, mesh) {
+                                    (crate::Destination::Node(n), Some(m)) => {
+                                        find_toward(enabled, db, me, mine, (n, m), &stale)
+                                    }
+                                    _ => find_path(enabled, db, me, d, &stale).map(|p| (p, None)),
+                                },
                             );
                         }
                         Owner::Discovery => self.fire_discovery(now),

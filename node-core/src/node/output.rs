@@ -39,6 +39,7 @@ impl Node {
         }
         self.close_idle_drained(now);
         self.pump_discovery(now);
+        self.answer_segments();
         while let Some(link) = self.refuse.pop() {
             // The peer proved a key the incoming policy does not accept.
             if let Some((l, _, mut above)) = self.split(link) {

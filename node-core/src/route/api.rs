@@ -51,6 +51,9 @@ impl Routes {
             pending: None,
             deadline: now + self.setup_timeout,
             ctrl_nonce,
+            segment: None,
+            segment_pending: false,
+            segments: 0,
         });
         // The origin's buffers are its application's choice: not charged.
         let h = self.new_route(now, role, class, kind, [self.buffer; 2]);
@@ -62,6 +65,40 @@ impl Routes {
             self.create_first_hop(h, first);
         }
         Ok(RouteHandle(h))
+    }
+
+    /// Opens a route along `path` that goes on to `segment`'s node, of
+    /// another mesh, past the border node that ends `path`: that node
+    /// computes the way on (n-order meshes; see [`super::segment`]).
+    pub fn open_toward(
+        &mut self,
+        now: Time,
+        path: Vec<Address>,
+        segment: Option<(Address, u16)>,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<RouteHandle, CommandError> {
+        let h = self.open_in_set(now, path, class, kind, None)?;
+        if let Some(b) = self
+            .routes
+            .get_mut(&h.0)
+            .and_then(|r| r.role.building_mut())
+        {
+            b.segment = segment;
+        }
+        Ok(h)
+    }
+
+    /// The hops of an origin's route (those built so far, and those it
+    /// will build); `None` for a route it does not originate.
+    pub fn origin_path(&self, route: RouteHandle) -> Option<&[Address]> {
+        match &self.routes.get(&route.0)?.role {
+            super::Role::Origin(o) => Some(match &o.phase {
+                super::role::OriginPhase::Building(b) => &b.path,
+                _ => &o.path,
+            }),
+            _ => None,
+        }
     }
 
     pub(super) fn create_first_hop(&mut self, h: u64, peer: Address) {

@@ -38,6 +38,15 @@ impl Routes {
         let down = r.down.expect("first hop exists");
         let nonce = b.ctrl_nonce;
         b.ctrl_nonce += 1;
+        if b.hops.len() == b.path.len()
+            && let Some((dest, mesh)) = b.segment
+        {
+            // The path ends at a border node short of the destination:
+            // the border node is asked for the way on (`segment.rs`).
+            b.ctrl_nonce -= 1;
+            self.ask_segment(h, dest, mesh);
+            return;
+        }
         if b.hops.len() == b.path.len() {
             // Every hop is in place: tell the last one it is the destination.
             let msg = ControlMessage::Begin {
@@ -242,6 +251,7 @@ impl Routes {
                 // Data may have arrived before BEGIN: it waits in the buffer.
                 self.deliver(now, h, FORWARD);
             }
+            Some(ControlMessage::Segment { dest, mesh }) => self.on_segment(h, dest, mesh),
             _ => self.stats.violations += 1,
         }
     }
@@ -281,6 +291,9 @@ impl Routes {
                     Some(link) => self.heard_draining(h, link),
                     None => self.stats.violations += 1,
                 }
+            }
+            Some(ControlMessage::SegmentHops { hops, done }) => {
+                self.on_segment_hops(h, index, hops, done);
             }
             Some(ControlMessage::ExtendFailed(why)) => {
                 let next = index + 1;

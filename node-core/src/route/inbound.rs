@@ -148,6 +148,7 @@ impl Routes {
             fwd_nonce_seen: None,
             created: bytes.clone(),
             created_key: (peer, f.reply_route),
+            segment_asked: false,
         }));
         // A small credit until the origin says what this hop is for.
         let capacity = [self.initial_credit, 0];

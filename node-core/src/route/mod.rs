@@ -33,6 +33,9 @@ mod inbound;
 mod outbound;
 pub mod reno;
 mod role;
+pub mod segment;
+#[cfg(test)]
+mod segment_tests;
 pub mod stream;
 mod timer;
 
@@ -216,6 +219,13 @@ pub struct RouteStats {
     /// End-to-end mode: datagrams that reached the destination before its
     /// BEGIN (dropped: it cannot tell them from stream data yet).
     pub early_datagrams: u64,
+    /// n-order meshes: SEGMENTs this origin sent (one per border crossed).
+    pub segments_asked: u64,
+    /// SEGMENTs this border node answered with hops.
+    pub segments_answered: u64,
+    /// SEGMENTs this node could not answer, and answers this origin
+    /// refused (a loop, too long, a false `done`, one too many).
+    pub segments_refused: u64,
 }
 
 /// Neighbours lost lately that the route layer remembers (see
@@ -263,6 +273,8 @@ pub(crate) struct Routes {
     /// Routes whose deadlines may have moved (see `timer.rs`).
     dirty: Vec<u64>,
     events: VecDeque<Event>,
+    /// SEGMENTs for the node to compute (`segment.rs`; one per route).
+    segment_requests: Vec<segment::SegmentRequest>,
     next_handle: u64,
     stats: RouteStats,
 }
@@ -316,6 +328,7 @@ impl Routes {
             ready_peers: BTreeSet::new(),
             dirty: Vec::new(),
             events: VecDeque::new(),
+            segment_requests: Vec::new(),
             next_handle: 1,
             stats: RouteStats::default(),
         }

@@ -73,6 +73,8 @@ pub(super) struct Hop {
     pub created: Vec<u8>,
     /// The CREATE that made it (its key in `Routes::created_by`).
     pub created_key: (Address, RouteId),
+    /// Whether it was asked for a segment (answered once per route).
+    pub segment_asked: bool,
 }
 
 /// The origin's view of its route under construction.
@@ -84,6 +86,13 @@ pub(super) struct Building {
     pub pending: Option<HopInitiation>,
     pub deadline: Time,
     pub ctrl_nonce: u64,
+    /// n-order meshes: the destination and its mesh when `path` ends at a
+    /// border node short of it (the border node is asked for the way on).
+    pub segment: Option<(Address, u16)>,
+    /// A SEGMENT is out to the last hop, unanswered.
+    pub segment_pending: bool,
+    /// SEGMENTs answered so far (bounded by `MAX_SEGMENTS`).
+    pub segments: u8,
 }
 
 /// A hop extending the route: waiting for its link to the next hop (still
@@ -253,6 +262,9 @@ impl Role {
                 pending: None,
                 deadline: Time::NEVER,
                 ctrl_nonce: 0,
+                segment: None,
+                segment_pending: false,
+                segments: 0,
             })),
             back_nonces_seen: BTreeSet::new(),
             path: Vec::new(),

@@ -11,7 +11,7 @@ use crate::*;
 
 /// Mesh 1: 0, 1, 2; mesh 2: 3, 4, 5; mesh 3: 6, 7, 8. Nodes 1 and 2 are
 /// also in mesh 2, node 5 also in mesh 3.
-fn meshes_of(i: usize) -> Vec<u16> {
+pub(super) fn meshes_of(i: usize) -> Vec<u16> {
     match i {
         0 => vec![1],
         1 | 2 => vec![1, 2],
@@ -21,7 +21,7 @@ fn meshes_of(i: usize) -> Vec<u16> {
     }
 }
 
-fn three_meshes() -> Net {
+pub(super) fn three_meshes() -> Net {
     let base = Config {
         suite: SuiteKind::Modeled,
         dead_interval: Duration::from_secs(2),

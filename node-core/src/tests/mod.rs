@@ -12,6 +12,7 @@ mod properties;
 mod reliability;
 mod robustness;
 mod routes;
+mod segments;
 mod sets;
 mod timers;
 mod tunnels;

@@ -74,7 +74,9 @@ pub use route::{
     RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame, RouteDataFrame, RouteFrame, RouteId,
     RouteTeardownFrame, TEARDOWN_BROKEN, TEARDOWN_CLOSED,
 };
-pub use route_ctrl::{CTRL_MSG_LEN, ControlMessage, DrainSide, ExtendFailure, RouteKind};
+pub use route_ctrl::{
+    CTRL_MSG_LEN, ControlMessage, DrainSide, ExtendFailure, MAX_SEGMENT_HOPS, RouteKind,
+};
 pub use set::{SET_DATA, SET_DATA_OVERHEAD, SET_PROBE, SetMessage};
 pub use upper::{Owner, UpperFrame};
 pub use varint::{VARINT_MAX, get_varint, put_varint, varint_len};

@@ -7,10 +7,14 @@
 //!                           BEGIN { class, kind, set? }         you are the destination
 //!                                                               (set: the route belongs to the
 //!                                                               route set of that 16-byte token)
+//!                           SEGMENT { dest, mesh }              (n-order meshes) find the way on
+//!                                                               to `dest` of mesh `mesh`
 //! backward (hop -> origin): EXTENDED { eph_pub, static_pub, auth }   the new hop's answer
 //!                           EXTEND_FAILED { reason }
 //!                           DRAINING { side }   a link of this hop is being drained (issue 14):
 //!                                               build around it and move before it goes
+//!                           SEGMENT_HOPS { hops (1..=6), done }   the hops that continue the
+//!                                               route (to `dest`, or to the next border node)
 //! ```
 //!
 //! Every message is padded with zeros to [`CTRL_MSG_LEN`] bytes, so every
@@ -98,7 +102,28 @@ pub enum ControlMessage {
     /// it and moves its traffic first (make before break). Sent on live
     /// routes too, unlike the other backward messages.
     Draining(DrainSide),
+    /// To the route's last hop, a border node (n-order meshes): compute
+    /// the way on to `dest`, a node of mesh `mesh` the origin's database
+    /// does not hold, in this hop's own meshes (a segment).
+    Segment {
+        /// The node the route is for.
+        dest: Address,
+        /// Its mesh.
+        mesh: u16,
+    },
+    /// The border node's answer to a SEGMENT: the hops after it, which the
+    /// origin extends the route through as through its own path; `done`:
+    /// the last is `dest` (else it is the next border node, asked again).
+    SegmentHops {
+        /// 1 to [`MAX_SEGMENT_HOPS`] hops.
+        hops: Vec<Address>,
+        /// Whether the last hop is the destination.
+        done: bool,
+    },
 }
+
+/// Hops one SEGMENT_HOPS carries, at most (six addresses fill the message).
+pub const MAX_SEGMENT_HOPS: usize = 6;
 
 impl ControlMessage {
     /// Encodes the message, padded to [`CTRL_MSG_LEN`] bytes.
@@ -158,6 +183,22 @@ impl ControlMessage {
                     DrainSide::TowardDestination => 2,
                 });
             }
+            ControlMessage::Segment { dest, mesh } => {
+                out.push(0x03);
+                out.extend_from_slice(&dest.0);
+                out.extend_from_slice(&mesh.to_be_bytes());
+            }
+            ControlMessage::SegmentHops { hops, done } => {
+                // Encoding a message out of bounds is a bug of the caller:
+                // the hops are cut to what one message holds (and a
+                // decoder refuses an empty list).
+                let n = hops.len().min(MAX_SEGMENT_HOPS);
+                out.push(0x84);
+                out.push(n as u8 | if *done { 0x80 } else { 0 });
+                for h in &hops[..n] {
+                    out.extend_from_slice(&h.0);
+                }
+            }
         }
         out.resize(CTRL_MSG_LEN, 0);
         out
@@ -176,8 +217,13 @@ impl ControlMessage {
             0x02 => 19,
             0x81 => 82,
             0x82 | 0x83 => 1,
+            0x03 => 18,
+            0x84 => 1 + 16 * usize::from(rest.first().map_or(0, |c| c & 0x7f)),
             _ => return None,
         };
+        if used > rest.len() {
+            return None;
+        }
         let (rest, padding) = rest.split_at(used);
         if padding.iter().any(|&p| p != 0) {
             return None;
@@ -206,6 +252,24 @@ impl ControlMessage {
                 static_pub: arr33(&rest[33..66])?,
                 auth: rest[66..].try_into().ok()?,
             }),
+            0x03 => Some(ControlMessage::Segment {
+                dest: Address(rest[..16].try_into().ok()?),
+                mesh: u16::from_be_bytes(rest[16..18].try_into().ok()?),
+            }),
+            0x84 => {
+                let n = usize::from(rest[0] & 0x7f);
+                if n == 0 || n > MAX_SEGMENT_HOPS {
+                    return None;
+                }
+                let hops = rest[1..used]
+                    .chunks_exact(16)
+                    .map(|c| Address(c.try_into().expect("16 bytes")))
+                    .collect();
+                Some(ControlMessage::SegmentHops {
+                    hops,
+                    done: rest[0] & 0x80 != 0,
+                })
+            }
             0x83 => Some(ControlMessage::Draining(match rest[0] {
                 1 => DrainSide::TowardOrigin,
                 2 => DrainSide::TowardDestination,
@@ -252,6 +316,18 @@ mod tests {
             ControlMessage::ExtendFailed(ExtendFailure::NoLink),
             ControlMessage::Draining(DrainSide::TowardOrigin),
             ControlMessage::Draining(DrainSide::TowardDestination),
+            ControlMessage::Segment {
+                dest: Address([9; 16]),
+                mesh: 513,
+            },
+            ControlMessage::SegmentHops {
+                hops: vec![Address([1; 16])],
+                done: false,
+            },
+            ControlMessage::SegmentHops {
+                hops: (1..=6).map(|i| Address([i; 16])).collect(),
+                done: true,
+            },
         ];
         for m in msgs {
             let e = m.encode();
@@ -271,6 +347,12 @@ mod tests {
             let mut bad = vec![0x83, side];
             bad.resize(CTRL_MSG_LEN, 0);
             assert_eq!(ControlMessage::decode(&bad), None, "side {side}");
+        }
+        // SEGMENT_HOPS: no hops, or more than one message holds.
+        for count in [0u8, 0x80, 7, 0x87, 0x7f] {
+            let mut bad = vec![0x84, count];
+            bad.resize(CTRL_MSG_LEN, 0);
+            assert_eq!(ControlMessage::decode(&bad), None, "count {count:#x}");
         }
     }
 }

@@ -51,9 +51,20 @@ impl<P: Population> World<P> {
             ),
             None => Destination::AnyGateway,
         };
-        let result = match s.spec.routes {
-            Some(spec) => self.nodes[from].node.connect_set(destination, spec, class),
-            None => self.nodes[from].node.connect_to(destination, class, kind),
+        // n-order meshes: a destination that shares no mesh with the
+        // origin is reached past border nodes (segments), by a plain
+        // connection (route sets into another mesh are not built).
+        let other_mesh = self.other_mesh(from, s.spec.to);
+        let result = match (s.spec.routes, destination, other_mesh) {
+            (None, Destination::Node(d), Some(mesh)) => {
+                self.nodes[from].node.connect_in_mesh(d, mesh, class, kind)
+            }
+            (Some(_), _, Some(_)) => Err(CommandError::InvalidPath(
+                "a route set to a node of another mesh is not built (segments carry plain \
+                 connections)",
+            )),
+            (Some(spec), _, _) => self.nodes[from].node.connect_set(destination, spec, class),
+            (None, _, _) => self.nodes[from].node.connect_to(destination, class, kind),
         };
         let now = self.now;
         let s = &mut self.sources[flow];
@@ -87,6 +98,15 @@ impl<P: Population> World<P> {
             Err(e) => s.closed = Some(e.to_string()),
         }
         self.drive(from);
+    }
+
+    /// With `churn.meshes`: the mesh of `to` (its first) when it shares
+    /// none with `from`.
+    fn other_mesh(&self, from: usize, to: Option<usize>) -> Option<u16> {
+        let m = self.churn_plan()?.meshes.as_ref()?;
+        let (a, b) = (m.membership.get(from)?, m.membership.get(to?)?);
+        let shared = a.iter().any(|x| b.contains(x));
+        (!shared).then(|| b.first().copied()).flatten()
     }
 
     /// A discovering flow's route came up: the path it took, as node

@@ -58,6 +58,22 @@ pub trait Protocol {
         })
     }
     /// The hops of a connection's latest route, after this node.
+    /// Opens a connection to `node` of mesh `mesh` (n-order meshes: past
+    /// a border node when the node's own meshes do not hold it). Nodes
+    /// without discovery refuse.
+    fn connect_in_mesh(
+        &mut self,
+        node: Address,
+        mesh: u16,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<ConnectionHandle, CommandError> {
+        let _ = (mesh, class, kind);
+        Err(CommandError::NoPath {
+            destination: Destination::Node(node),
+            reason: node_core::NoPath::NoDiscovery,
+        })
+    }
     fn connection_path(&self, connection: ConnectionHandle) -> Option<Vec<Address>> {
         let _ = connection;
         None
@@ -176,6 +192,9 @@ pub struct RouteTotals {
     pub refused: u64,
     /// Route frames that broke the protocol, node lifetime.
     pub violations: u64,
+    /// n-order meshes, node lifetime: segments asked (as an origin),
+    /// answered (as a border node), refused (either).
+    pub segments: [u64; 3],
 }
 
 impl Protocol for Node {
@@ -222,6 +241,15 @@ impl Protocol for Node {
         kind: RouteKind,
     ) -> Result<ConnectionHandle, CommandError> {
         Node::connect_to(self, destination, class, kind)
+    }
+    fn connect_in_mesh(
+        &mut self,
+        node: Address,
+        mesh: u16,
+        class: Class,
+        kind: RouteKind,
+    ) -> Result<ConnectionHandle, CommandError> {
+        Node::connect_in_mesh(self, node, mesh, class, kind)
     }
     fn connection_path(&self, connection: ConnectionHandle) -> Option<Vec<Address>> {
         Node::connection(self, connection).map(|c| c.path)
@@ -278,6 +306,11 @@ impl Protocol for Node {
             queue_drops: stats.queue_drops,
             refused: stats.refused.total(),
             violations: stats.violations,
+            segments: [
+                stats.segments_asked,
+                stats.segments_answered,
+                stats.segments_refused,
+            ],
             ..RouteTotals::default()
         };
         for h in self.routes() {

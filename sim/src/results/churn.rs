@@ -256,7 +256,7 @@ pub fn summary(world: &World<Nodes>) -> Option<ChurnSummary> {
         counters,
         crises: crises(world, &samples),
         interruptions: super::interruptions::summary(world.sources(), world.now()),
-        meshes: super::meshes::summary(plan),
+        meshes: super::meshes::summary(world, plan),
         samples,
     })
 }

@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::round;
+use crate::engine::World;
 use crate::engine::churn::TableSplit;
+use crate::engine::population::Nodes;
 use crate::model::ChurnPlan;
 
 /// `summary.json`'s `churn.meshes`: the membership.
@@ -27,6 +29,15 @@ pub struct MeshesSummary {
     pub mesh_size_min: usize,
     /// Most members of a mesh.
     pub mesh_size_max: usize,
+    /// Flows whose ends share no mesh (their routes cross border nodes).
+    pub cross_mesh_flows: usize,
+    /// Segments asked by origins (one per border node crossed), summed
+    /// over the nodes alive at the end.
+    pub segments_asked: u64,
+    /// Segments border nodes answered with hops.
+    pub segments_answered: u64,
+    /// Segments a border node could not answer, or an origin refused.
+    pub segments_refused: u64,
 }
 
 /// One sample's routing table sizes by kind of node (`samples[].tables`).
@@ -50,10 +61,28 @@ pub struct TablesSummary {
     pub meshes_mean: f64,
 }
 
-/// The membership of `plan`, if it has `churn.meshes`.
-pub fn summary(plan: &ChurnPlan) -> Option<MeshesSummary> {
+/// The membership of `plan`, if it has `churn.meshes`, and the segments
+/// the routes across meshes took.
+pub fn summary(world: &World<Nodes>, plan: &ChurnPlan) -> Option<MeshesSummary> {
+    use crate::engine::protocol::Protocol;
     let m = plan.meshes.as_ref()?;
     let sizes: Vec<usize> = m.members().iter().map(Vec::len).collect();
+    let mut segments = [0u64; 3];
+    for i in 0..world.scenario().network.nodes.len() {
+        let s = world.node(i).route_totals().segments;
+        for k in 0..3 {
+            segments[k] += s[k];
+        }
+    }
+    let shares = |a: usize, b: usize| {
+        let (a, b) = (&m.membership[a], &m.membership[b]);
+        a.iter().any(|x| b.contains(x))
+    };
+    let cross_mesh_flows = world
+        .sources()
+        .iter()
+        .filter(|s| s.spec.to.is_some_and(|to| !shares(s.spec.from, to)))
+        .count();
     Some(MeshesSummary {
         order: m.order,
         count: m.count,
@@ -65,6 +94,10 @@ pub fn summary(plan: &ChurnPlan) -> Option<MeshesSummary> {
         ),
         mesh_size_min: sizes.iter().copied().min().unwrap_or(0),
         mesh_size_max: sizes.iter().copied().max().unwrap_or(0),
+        cross_mesh_flows,
+        segments_asked: segments[0],
+        segments_answered: segments[1],
+        segments_refused: segments[2],
     })
 }
 
@@ -101,4 +134,11 @@ pub fn text(m: &MeshesSummary, last: Option<&TablesSummary>, o: &mut String) {
         );
     }
     o.push('\n');
+    if m.cross_mesh_flows > 0 || m.segments_asked > 0 {
+        let _ = writeln!(
+            o,
+            "  flows across meshes: {}; segments asked {}, answered {}, refused {}",
+            m.cross_mesh_flows, m.segments_asked, m.segments_answered, m.segments_refused
+        );
+    }
 }
