@@ -82,6 +82,11 @@ impl Upper for Above<'_> {
     type Token = UpperToken;
 
     fn wants(&self, link: LinkId) -> bool {
+        // Asked at every poll of every link: a node with no work for any
+        // neighbour (an idle tunnel mesh) answers without a lookup.
+        if !self.routes.any_work() && !self.discovery.pulses.any_due() {
+            return false;
+        }
         self.neighbours
             .carried_by(link)
             .is_some_and(|peer| self.routes.wants(peer) || self.discovery.pulses.wants(&peer))

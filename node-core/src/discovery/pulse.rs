@@ -249,6 +249,11 @@ impl Pulses {
         self.due.iter()
     }
 
+    /// Whether a pulse is owed to any neighbour.
+    pub fn any_due(&self) -> bool {
+        !self.due.is_empty()
+    }
+
     /// Whether a pulse is owed to `peer`.
     pub fn wants(&self, peer: &Address) -> bool {
         self.due.contains(peer)

@@ -111,6 +111,12 @@ impl Routes {
         }
     }
 
+    /// Whether any neighbour has work queued (entries may stay empty: a
+    /// `true` means only that `wants` is worth asking).
+    pub fn any_work(&self) -> bool {
+        !self.work.is_empty()
+    }
+
     /// Whether anything waits for `link`.
     pub fn wants(&self, peer: Address) -> bool {
         self.work.get(&peer).is_some_and(|w| {
