@@ -74,6 +74,7 @@ pub mod interface;
 pub mod link;
 pub mod neighbours;
 mod node;
+pub mod pay;
 pub mod range_set;
 pub mod route;
 pub mod sets;
