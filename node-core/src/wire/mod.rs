@@ -42,6 +42,7 @@ mod datagram;
 mod frame;
 mod handshake;
 mod pulse;
+pub mod receipt;
 mod route;
 mod route_ctrl;
 mod set;
