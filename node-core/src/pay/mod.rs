@@ -12,17 +12,24 @@
 //!   nothing is created or lost by rounding;
 //! - [`receipt`]: receipts signed by the origin under a pseudonym per
 //!   route and relay (the codec is `wire::receipt`);
+//! - [`gate`]: both ends of a route's payments as pure state: the
+//!   origin's payer (a pseudonym per relay, cumulative receipts) and a
+//!   relay's gate (forwards within its credit, pauses, resumes on a
+//!   receipt);
 //! - [`escrow`]: the escrow's ledger (pseudonymous accounts, deposits,
 //!   redemption of cumulative receipts, fees, withdrawals to fresh
 //!   addresses, bounds, and the conservation check).
 //!
-//! Not built yet: the accounting hook in the route layer, receipts on the
-//! wire between origin and relays, relay credit limits and pausing, the
+//! Not built yet: the gate and the payer inside the route layer (its
+//! forwarding asks the gate; receipts as route control messages), the
 //! escrow role reached over routes, `meshnode`'s side, and the simulator's
 //! scenarios.
 
 pub mod escrow;
 #[cfg(test)]
 mod escrow_tests;
+pub mod gate;
+#[cfg(test)]
+mod gate_tests;
 pub mod money;
 pub mod receipt;
