@@ -139,8 +139,6 @@ struct Connection {
     /// n-order meshes: the destination's mesh, when it is another mesh's
     /// node (each route asks the database for the way toward it).
     mesh: Option<u16>,
-    /// The node and mesh `path` stops short of (at a border node).
-    segment: Option<(Address, u16)>,
     class: Class,
     kind: RouteKind,
     state: ConnectionState,
@@ -150,6 +148,17 @@ struct Connection {
     last_break: Option<RouteCloseReason>,
     /// Closed by the application; gone once its route's close is seen.
     closing: bool,
+}
+
+impl Connection {
+    /// The node and mesh its path stops short of, at a border node (n-order
+    /// meshes): the segment its route asks for.
+    fn segment(&self) -> Option<(Address, u16)> {
+        match (self.destination, self.mesh) {
+            (Some(Destination::Node(d)), Some(m)) if self.path.last() != Some(&d) => Some((d, m)),
+            _ => None,
+        }
+    }
 }
 
 /// A path from the database, and the segment still to ask for when it
@@ -196,7 +205,6 @@ impl Connections {
                 path,
                 destination: None,
                 mesh: segment.map(|s| s.1),
-                segment,
                 class,
                 kind,
                 state: ConnectionState::Opening,
@@ -385,7 +393,7 @@ impl Connections {
         routes: &mut Routes,
         policy: &ReopenPolicy,
         events: &mut std::collections::VecDeque<Event>,
-        find: &mut dyn FnMut(Destination, Option<u16>) -> Result<Found, NoPath>,
+        find: &mut dyn FnMut(Destination, Option<u16>) -> Result<Vec<Address>, NoPath>,
     ) {
         while let Some(&(t, h)) = self.waiting.first() {
             if t > now {
@@ -396,7 +404,9 @@ impl Connections {
             conn.reopens += 1;
             if let Some(d) = conn.destination {
                 match find(d, conn.mesh) {
-                    Ok((p, segment)) => (conn.path, conn.segment) = (p, segment),
+                    // Toward another mesh, it may stop at a border node
+                    // (`Connection::segment`).
+                    Ok(p) => conn.path = p,
                     Err(_) => {
                         // Nothing known leads there now: a failed try; the
                         // database may know more at the next.
@@ -409,7 +419,8 @@ impl Connections {
                 }
             }
             let path = conn.path.clone();
-            match routes.open_toward(now, path, conn.segment, conn.class, conn.kind) {
+            let segment = conn.segment();
+            match routes.open_toward(now, path, segment, conn.class, conn.kind) {
                 Ok(route) => {
                     conn.state = ConnectionState::Opening;
                     conn.route = Some(route);

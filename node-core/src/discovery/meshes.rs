@@ -77,6 +77,14 @@ pub fn meshes_of<'a>(db: &'a TopologyDb, origin: &Address) -> Option<&'a [u16]> 
     db.parts(origin).next().map(|a| a.meshes.as_slice())
 }
 
+/// The summaries `origin` advertises (they ride in its advert's part 0);
+/// `None` while that part is not held.
+fn summaries_of<'a>(db: &'a TopologyDb, origin: &Address) -> Option<&'a [MeshSummary]> {
+    db.parts(origin)
+        .find(|a| a.part == 0)
+        .map(|a| a.summaries.as_slice())
+}
+
 /// The other meshes a node of meshes `mine` reaches through the adverts
 /// of `db`, each with the shortest `via` (ties: the least, in order), at
 /// most [`MAX_TABLE_MESHES`] of them; and how many more were refused.
@@ -98,8 +106,9 @@ pub fn reached(db: &TopologyDb, me: Address, mine: &[u16]) -> (BTreeMap<u16, Vec
         if origin == me {
             continue;
         }
-        let mut parts = db.parts(&origin);
-        let Some(first) = parts.next() else { continue };
+        let Some(first) = db.parts(&origin).next() else {
+            continue;
+        };
         // The mesh in which we reach the origin (the least shared).
         let Some(&inside) = first.meshes.iter().find(|m| mine.binary_search(m).is_ok()) else {
             continue;
@@ -109,13 +118,8 @@ pub fn reached(db: &TopologyDb, me: Address, mine: &[u16]) -> (BTreeMap<u16, Vec
                 offer(m, vec![inside], &mut best);
             }
         }
-        let summaries = if first.part == 0 {
-            &first.summaries
-        } else {
-            match db.parts(&origin).find(|a| a.part == 0) {
-                Some(a) => &a.summaries,
-                None => continue,
-            }
+        let Some(summaries) = summaries_of(db, &origin) else {
+            continue;
         };
         for s in summaries {
             let loops = mine.binary_search(&s.mesh).is_ok()
@@ -171,19 +175,15 @@ fn borders(db: &TopologyDb, me: Address, mine: &[u16], mesh: u16) -> Vec<(usize,
         if origin == me {
             continue;
         }
-        let mut parts = db.parts(&origin);
-        let Some(first) = parts.next() else { continue };
+        let Some(first) = db.parts(&origin).next() else {
+            continue;
+        };
         if first.meshes.contains(&mesh) {
             out.push((0, origin));
             continue;
         }
-        let summaries = if first.part == 0 {
-            &first.summaries
-        } else {
-            match db.parts(&origin).find(|a| a.part == 0) {
-                Some(a) => &a.summaries,
-                None => continue,
-            }
+        let Some(summaries) = summaries_of(db, &origin) else {
+            continue;
         };
         // As in `reached`: an entry through one of our own meshes loops.
         let best = summaries

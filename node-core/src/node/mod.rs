@@ -304,8 +304,9 @@ impl Node {
                                 &mut |d, mesh| match (d, mesh) {
                                     (crate::Destination::Node(n), Some(m)) => {
                                         find_toward(enabled, db, me, mine, (n, m), &stale)
+                                            .map(|(p, _)| p)
                                     }
-                                    _ => find_path(enabled, db, me, d, &stale).map(|p| (p, None)),
+                                    _ => find_path(enabled, db, me, d, &stale),
                                 },
                             );
                         }

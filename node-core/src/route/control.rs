@@ -36,17 +36,16 @@ impl Routes {
         let r = self.routes.get_mut(&h).expect("route exists");
         let b = r.role.building_mut().expect("building");
         let down = r.down.expect("first hop exists");
-        let nonce = b.ctrl_nonce;
-        b.ctrl_nonce += 1;
         if b.hops.len() == b.path.len()
             && let Some((dest, mesh)) = b.segment
         {
             // The path ends at a border node short of the destination:
             // the border node is asked for the way on (`segment.rs`).
-            b.ctrl_nonce -= 1;
             self.ask_segment(h, dest, mesh);
             return;
         }
+        let nonce = b.ctrl_nonce;
+        b.ctrl_nonce += 1;
         if b.hops.len() == b.path.len() {
             // Every hop is in place: tell the last one it is the destination.
             let msg = ControlMessage::Begin {

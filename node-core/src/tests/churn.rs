@@ -162,19 +162,26 @@ fn an_incoming_tunnel_beyond_max_peers_is_refused_and_counted() {
     assert_eq!(node.tunnel_stats().refused, 3);
 }
 
-#[test]
-fn a_driver_that_offers_too_few_is_asked_again_only_after_a_top_up_period() {
+/// A node running the manager alone (no discovery: its peers come from
+/// the driver), keeping `tunnels`; its identity drawn from `seed`, and the
+/// stream it was drawn from for the test's own keys.
+fn lone(tunnels: usize, seed: u64, node_seed: u8) -> (Node, rand_chacha::ChaCha20Rng) {
     let cfg = Config {
         suite: SuiteKind::Modeled,
         churn: Some(ChurnConfig {
-            tunnels_per_node: 4,
+            tunnels_per_node: tunnels,
             ..ChurnConfig::default()
         }),
         ..Config::default()
     };
-    let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(5);
+    let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(seed);
     let id = Identity::generate(SuiteKind::Modeled, &mut rng);
-    let mut node = Node::new(cfg, id, [9; 32]).unwrap();
+    (Node::new(cfg, id, [node_seed; 32]).unwrap(), rng)
+}
+
+#[test]
+fn a_driver_that_offers_too_few_is_asked_again_only_after_a_top_up_period() {
+    let (mut node, mut rng) = lone(4, 5, 9);
     // A driver that answers every ask at once with one candidate (a
     // registry that knows few nodes): each answer leaves the manager short.
     let mut next = 0u64;
@@ -215,17 +222,7 @@ fn a_driver_that_offers_too_few_is_asked_again_only_after_a_top_up_period() {
 
 #[test]
 fn peers_that_fail_or_never_answer_are_counted_and_replaced_by_others() {
-    let cfg = Config {
-        suite: SuiteKind::Modeled,
-        churn: Some(ChurnConfig {
-            tunnels_per_node: 2,
-            ..ChurnConfig::default()
-        }),
-        ..Config::default()
-    };
-    let mut rng = <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(6);
-    let id = Identity::generate(SuiteKind::Modeled, &mut rng);
-    let mut node = Node::new(cfg, id, [3; 32]).unwrap();
+    let (mut node, mut rng) = lone(2, 6, 3);
     let peers: Vec<(PublicKey, Locator)> = (0..6)
         .map(|i| {
             let k = *Identity::generate(SuiteKind::Modeled, &mut rng).public_key();

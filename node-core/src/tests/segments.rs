@@ -4,21 +4,11 @@
 
 use super::harness::Net;
 use super::meshes::three_meshes;
+use super::routes::route_messages as received;
 use crate::*;
 
 fn ups(net: &Net, at: usize) -> usize {
     net.count_events(at, |e| matches!(e, Event::ConnectionUp { .. }))
-}
-
-fn received(net: &Net, at: usize) -> Vec<Vec<u8>> {
-    net.events
-        .iter()
-        .filter(|(_, i, _)| *i == at)
-        .filter_map(|(_, _, e)| match e {
-            Event::RouteMessage { data, .. } => Some(data.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Mesh 1: 0, 1, 2; mesh 2: 3, 4, 5 (1 and 2 too); mesh 3: 6, 7, 8 (5
