@@ -147,3 +147,23 @@ proptest! {
         run(ops, RouteMode::EndToEnd)?;
     }
 }
+
+/// Found by the property test: a route's CREATE queued for a neighbour
+/// whose link then went down, while another link to it stayed up; the
+/// other link was never asked (the debug check of the ready set caught it).
+#[test]
+fn work_queued_for_a_neighbour_moves_to_its_other_link() {
+    let ops = vec![
+        Op::Run(11),
+        Op::Rekey { at: 0 },
+        Op::Open {
+            hops: vec![1],
+            kind: false,
+        },
+        Op::Down {
+            at: 0,
+            second: false,
+        },
+    ];
+    run(ops, RouteMode::StoreAndForward).unwrap();
+}
