@@ -115,6 +115,10 @@ pub struct Config {
     /// `discovery`) and from candidates the driver offers
     /// (`Output::WantPeers`).
     pub churn: Option<crate::churn::ChurnConfig>,
+    /// Payments (issue 15): this node's terms as a relay and how it pays
+    /// as an origin. By default it relays for free (and pays relays that
+    /// ask, at their price).
+    pub pay: crate::pay::PayConfig,
 }
 
 /// Which tunnels a node accepts from others (`Input::IncomingTunnel`).
@@ -183,6 +187,7 @@ impl Default for Config {
             discovery: None,
             sets: crate::sets::SetConfig::default(),
             churn: None,
+            pay: crate::pay::PayConfig::default(),
         }
     }
 }

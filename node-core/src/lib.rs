@@ -103,7 +103,7 @@ pub use interface::{
 pub use link::{LinkState, LinkTimer};
 pub use neighbours::{NeighbourInfo, NeighbourLink};
 pub use node::{LinkInfo, Node, TimeoutReason};
-pub use route::{RouteInfo, RouteKind, RouteTimer};
+pub use route::{PayStats, RouteInfo, RouteKind, RouteTimer};
 pub use sets::{SetConfig, SetInfo, SetMode, SetRouteInfo, SetSpec, SetStats};
 pub use stats::{DropStats, LinkStats, NodeStats};
 pub use time::{Duration, Time};

@@ -54,6 +54,11 @@ impl Node {
             if let Some((link, bytes)) = self.poll_ready(now) {
                 return Output::Transmit { link, bytes };
             }
+            if self.routes.has_ready_peers() {
+                // Work queued while the links were polled (a relay's
+                // INVOICE, written as its gate pauses a route).
+                continue;
+            }
             #[cfg(debug_assertions)]
             self.check_none_missed(now);
             if let Some(e) = self.next_event(now) {

@@ -71,4 +71,28 @@ impl Node {
     pub fn route_stats(&self) -> RouteStats {
         self.routes.stats()
     }
+
+    /// Payment counters (issue 15).
+    pub fn pay_stats(&self) -> crate::route::PayStats {
+        self.routes.pay_stats()
+    }
+
+    /// The receipts this node kept since the last call, the best of each
+    /// pseudonym: a relay's to redeem at the escrow, and an origin's for
+    /// the infrastructure's share (NOIA pricing), to hand to the escrow.
+    pub fn take_receipts(&mut self) -> Vec<crate::wire::receipt::Receipt> {
+        self.routes.take_receipts()
+    }
+
+    /// The pseudonyms this origin opened since the last call: each needs an
+    /// account at the escrow, funded, before its relays redeem.
+    pub fn take_pay_accounts(&mut self) -> Vec<crate::PublicKey> {
+        self.routes.take_pay_accounts()
+    }
+
+    /// At a paying relay of `route`: bytes its gate charged, droplets
+    /// charged, and droplets its best receipt covers.
+    pub fn route_gate(&self, route: RouteHandle) -> Option<(u64, u64, u64)> {
+        self.routes.gate_of(route.0)
+    }
 }

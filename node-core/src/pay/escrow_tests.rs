@@ -26,6 +26,7 @@ fn receipt(secret: &SecretKey, relay: Address, owed: u64, seq: u64) -> Receipt {
         pseudonym: PublicKey([0; 33]),
         relay,
         bytes: owed * 1000,
+        back: 0,
         owed,
         seq,
         signature: [0; 64],

@@ -1,21 +1,33 @@
-//! Both ends of a route's payments, as pure state (issue 15): the origin's
-//! [`Payer`] signs receipts for each relay under a pseudonym of its own,
-//! and a relay's [`Gate`] forwards while what it is owed beyond the last
-//! receipt stays within the credit it grants, then pauses the route
-//! (backpressure, not loss) until a receipt comes.
+//! A relay's side of a route's payments, as pure state (issue 15): the
+//! origin's [`Payer`](super::payer::Payer) signs receipts for each relay
+//! under a pseudonym of its own, and a relay's [`Gate`] forwards while
+//! what it carried beyond the last receipt stays within the credit it
+//! grants, then pauses the route (backpressure, not loss) until a receipt
+//! comes.
 //!
-//! Receipts travel on the route's control channel, which no data credit
-//! or payment pause holds back, so a paused route always hears the
-//! receipt that resumes it. Only the origin can speak to a hop on that
-//! channel (its onion keys), so a hop binds the route's pseudonym to the
-//! first valid receipt it gets, and takes no other after.
+//! **The credit holds per direction** (half of it each way). A relay's
+//! lead over the origin's count is what is in flight beyond it: forward
+//! bytes not yet acknowledged by the destination, backward bytes not yet
+//! at the origin. With one credit for both, two relays of a route can
+//! wait on each other for good: each is paused, and the bytes whose
+//! arrival would pay it sit in the other's buffer, one forward and one
+//! backward (the first whole-node test found exactly that). Per
+//! direction, the bytes a relay waits on only cross relays that wait on
+//! bytes further along the same direction, down to the end that counts
+//! them, so every pause ends. Receipts therefore say how many of their
+//! bytes went backward.
+//!
+//! Receipts travel in ROUTE_PAY frames on the links' reliable control
+//! queue, which no data credit or payment pause holds back, so a paused
+//! route always hears the receipt that resumes it. Only the origin can
+//! speak to a hop on that channel (its onion keys), so a hop binds the
+//! route's pseudonym to the first valid receipt it gets, and takes no
+//! other after.
 
-use rand::Rng;
-
-use super::money::{Droplets, Meter, Price};
+use super::money::{Droplets, GB, Meter, Price};
 use super::receipt;
-use crate::crypto::{CryptoSuite, SuiteKind};
-use crate::identity::{Address, Identity, PublicKey};
+use crate::crypto::CryptoSuite;
+use crate::identity::{Address, PublicKey};
 use crate::wire::receipt::Receipt;
 
 /// Why a relay's gate ignored a receipt (each counted).
@@ -27,9 +39,13 @@ pub enum GateRefusal {
     /// For another relay, or under another pseudonym than the route's.
     #[error("receipt for another relay or pseudonym")]
     Foreign,
-    /// Not newer than the last, or owing less.
+    /// Not newer than the last, or covering less.
     #[error("stale receipt")]
     Stale,
+    /// It pays less than the relay's price for its bytes, or says more
+    /// went backward than in all.
+    #[error("receipt below the price")]
+    Underpaid,
 }
 
 /// Counters of a gate.
@@ -43,7 +59,9 @@ pub struct GateStats {
     pub foreign: u64,
     /// Stale.
     pub stale: u64,
-    /// Times the gate closed (the route paused).
+    /// Below the price.
+    pub underpaid: u64,
+    /// Times the gate closed a direction (the route paused).
     pub pauses: u64,
 }
 
@@ -52,54 +70,80 @@ pub struct GateStats {
 pub struct Gate {
     me: Address,
     meter: Meter,
+    /// Bytes forwarded per direction (0: toward the destination).
+    bytes: [u64; 2],
     credit: Droplets,
+    /// Bytes a direction may always run ahead of the receipts.
+    floor: u64,
     pseudonym: Option<PublicKey>,
     best: Option<Receipt>,
-    paused: bool,
+    paused: [bool; 2],
     /// Counters.
     pub stats: GateStats,
 }
 
 impl Gate {
-    /// The gate of relay `me`, charging `price`, granting `credit`.
-    pub fn new(me: Address, price: Price, credit: Droplets) -> Gate {
+    /// The gate of relay `me`, charging `price`, granting `credit` (half
+    /// each way), and letting each direction run `floor` bytes ahead of
+    /// the receipts whatever the credit: the least the route's far end
+    /// must hold to count anything (the route layer's is one end-to-end
+    /// record: a destination acknowledges whole records). With a smaller
+    /// floor, a low credit would stop the route for good.
+    pub fn new(me: Address, price: Price, credit: Droplets, floor: u64) -> Gate {
         Gate {
             me,
             meter: Meter::new(price),
+            bytes: [0, 0],
             credit,
+            floor,
             pseudonym: None,
             best: None,
-            paused: false,
+            paused: [false, false],
             stats: GateStats::default(),
         }
     }
 
-    /// What the relay is owed beyond the best receipt.
+    /// What the relay is owed beyond the best receipt, both ways.
     pub fn unpaid(&self) -> Droplets {
         let paid = self.best.map_or(0, |r| r.owed);
         Droplets(self.meter.charged().0.saturating_sub(paid))
     }
 
-    /// Whether `bytes` more may be forwarded now: what they cost stays
-    /// within the credit, or nothing is unpaid (so a credit below one
-    /// chunk's cost, even 0, lets a chunk through per receipt instead of
-    /// stopping the route for good: no credit setting deadlocks; the
-    /// relay risks at most the credit or one chunk). A refusal pauses the
-    /// route.
-    pub fn may_forward(&mut self, bytes: u64) -> bool {
-        let mut m = self.meter;
-        let cost = m.charge(bytes).0;
-        let unpaid = self.unpaid().0;
-        let ok = unpaid == 0 || unpaid.saturating_add(cost) <= self.credit.0;
-        if !ok && !self.paused {
+    /// Bytes of direction `dir` the best receipt covers.
+    fn paid_bytes(&self, dir: usize) -> u64 {
+        self.best
+            .map_or(0, |r| if dir == 0 { r.bytes - r.back } else { r.back })
+    }
+
+    /// What `bytes` cost at the price (rounded down).
+    fn cost(&self, bytes: u64) -> u128 {
+        u128::from(bytes) * u128::from(self.meter.price.per_gb) / u128::from(GB)
+    }
+
+    /// Whether `bytes` more may be forwarded in direction `dir` (0:
+    /// toward the destination) now: what that direction carried beyond
+    /// the best receipt, with them, costs at most half the credit, or
+    /// stays within the floor, or nothing of it is unpaid (so no credit
+    /// setting, even 0, stops the route for good; the relay risks at most
+    /// its credit, or the floor and a chunk each way). A refusal pauses
+    /// the direction.
+    pub fn may_forward(&mut self, dir: usize, bytes: u64) -> bool {
+        let dir = dir.min(1);
+        let behind = self.bytes[dir].saturating_sub(self.paid_bytes(dir));
+        let ahead = behind.saturating_add(bytes);
+        let ok =
+            behind == 0 || ahead <= self.floor || self.cost(ahead) <= u128::from(self.credit.0 / 2);
+        if !ok && !self.paused[dir] {
             self.stats.pauses += 1;
         }
-        self.paused = !ok;
+        self.paused[dir] = !ok;
         ok
     }
 
-    /// `bytes` were forwarded: charged.
-    pub fn forwarded(&mut self, bytes: u64) {
+    /// `bytes` were forwarded in direction `dir`: charged.
+    pub fn forwarded(&mut self, dir: usize, bytes: u64) {
+        let dir = dir.min(1);
+        self.bytes[dir] = self.bytes[dir].saturating_add(bytes);
         self.meter.charge(bytes);
     }
 
@@ -110,10 +154,14 @@ impl Gate {
             return Err(GateRefusal::Foreign);
         }
         if let Some(b) = self.best
-            && (r.seq <= b.seq || r.owed < b.owed)
+            && (r.seq <= b.seq || r.owed < b.owed || r.bytes < b.bytes || r.back < b.back)
         {
             self.stats.stale += 1;
             return Err(GateRefusal::Stale);
+        }
+        if r.back > r.bytes || u128::from(r.owed) < self.cost(r.bytes) {
+            self.stats.underpaid += 1;
+            return Err(GateRefusal::Underpaid);
         }
         if !receipt::verify(suite, r) {
             self.stats.forged += 1;
@@ -133,68 +181,5 @@ impl Gate {
     /// Bytes charged, in all.
     pub fn bytes(&self) -> u64 {
         self.meter.bytes()
-    }
-}
-
-/// One relay of the origin's route.
-#[derive(Debug, Clone)]
-struct Hop {
-    relay: Address,
-    pseudonym: Identity,
-    meter: Meter,
-    seq: u64,
-}
-
-/// The origin's side of one route: a pseudonym per relay (fresh keys from
-/// the node's own random stream, unrelated to its identity and to each
-/// other), and what each relay is owed.
-#[derive(Debug, Clone)]
-pub struct Payer {
-    suite: SuiteKind,
-    hops: Vec<Hop>,
-}
-
-impl Payer {
-    /// A payer for relays `relays` (in path order) at their prices.
-    pub fn new(suite: SuiteKind, relays: &[(Address, Price)], rng: &mut impl Rng) -> Payer {
-        let hops = relays
-            .iter()
-            .map(|&(relay, price)| Hop {
-                relay,
-                pseudonym: Identity::generate(suite, rng),
-                meter: Meter::new(price),
-                seq: 0,
-            })
-            .collect();
-        Payer { suite, hops }
-    }
-
-    /// The pseudonym toward relay `i` (its escrow account).
-    pub fn pseudonym(&self, i: usize) -> Option<&PublicKey> {
-        self.hops.get(i).map(|h| h.pseudonym.public_key())
-    }
-
-    /// `bytes` crossed the route (either way): every relay carries them.
-    pub fn carried(&mut self, bytes: u64) {
-        for h in &mut self.hops {
-            h.meter.charge(bytes);
-        }
-    }
-
-    /// A fresh cumulative receipt for relay `i`.
-    pub fn receipt(&mut self, i: usize) -> Option<Receipt> {
-        let suite = self.suite.suite();
-        let h = self.hops.get_mut(i)?;
-        h.seq += 1;
-        let mut r = Receipt {
-            pseudonym: *h.pseudonym.public_key(),
-            relay: h.relay,
-            bytes: h.meter.bytes(),
-            owed: h.meter.charged().0,
-            seq: h.seq,
-            signature: [0; 64],
-        };
-        receipt::sign(suite, h.pseudonym.secret(), &mut r)?;
-        Some(r)
     }
 }

@@ -5,8 +5,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use super::escrow::{Escrow, Limits};
-use super::gate::{Gate, GateRefusal, Payer};
+use super::gate::{Gate, GateRefusal};
 use super::money::{COIN, Droplets, Price};
+use super::payer::Payer;
 use crate::crypto::SuiteKind;
 use crate::identity::Address;
 
@@ -24,11 +25,11 @@ fn relays() -> Vec<(Address, Price)> {
 fn relays_pause_at_their_credit_and_receipts_resume_them_without_deadlock() {
     let suite = SuiteKind::Modeled;
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let mut payer = Payer::new(suite, &relays(), &mut rng);
+    let mut payer = Payer::with_relays(suite, &relays(), &mut rng);
     // Each grants what 50 kB costs it.
     let mut gates: Vec<Gate> = relays()
         .iter()
-        .map(|&(a, p)| Gate::new(a, p, Droplets(p.per_gb / 20_000)))
+        .map(|&(a, p)| Gate::new(a, p, Droplets(p.per_gb / 20_000), 0))
         .collect();
     let (total, chunk) = (10_000_000u64, 1_200u64);
     let (mut sent, mut rounds) = (0u64, 0u32);
@@ -36,11 +37,11 @@ fn relays_pause_at_their_credit_and_receipts_resume_them_without_deadlock() {
         rounds += 1;
         assert!(rounds < 100_000, "stuck at {sent} bytes");
         let n = chunk.min(total - sent);
-        if gates.iter_mut().all(|g| g.may_forward(n)) {
+        if gates.iter_mut().all(|g| g.may_forward(0, n)) {
             for g in &mut gates {
-                g.forwarded(n);
+                g.forwarded(0, n);
             }
-            payer.carried(n);
+            payer.carried(0, n);
             sent += n;
         } else {
             // A paused relay: the origin.s receipts go on the control
@@ -87,15 +88,15 @@ fn no_credit_setting_stops_a_route_for_good() {
     for credit in [0, 1] {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let r = relays();
-        let mut payer = Payer::new(suite, &r[2..], &mut rng);
-        let mut g = Gate::new(r[2].0, r[2].1, Droplets(credit));
+        let mut payer = Payer::with_relays(suite, &r[2..], &mut rng);
+        let mut g = Gate::new(r[2].0, r[2].1, Droplets(credit), 0);
         let (mut sent, mut rounds) = (0u64, 0u32);
         while sent < 120_000 {
             rounds += 1;
             assert!(rounds < 1_000, "credit {credit}: stuck at {sent}");
-            if g.may_forward(1_200) {
-                g.forwarded(1_200);
-                payer.carried(1_200);
+            if g.may_forward(0, 1_200) {
+                g.forwarded(0, 1_200);
+                payer.carried(0, 1_200);
                 sent += 1_200;
             } else {
                 g.on_receipt(suite.suite(), &payer.receipt(0).unwrap())
@@ -112,15 +113,15 @@ fn forged_foreign_and_stale_receipts_are_counted_and_resume_nothing() {
     let suite = SuiteKind::Modeled;
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     let r = relays();
-    let mut payer = Payer::new(suite, &r, &mut rng);
-    let mut other = Payer::new(suite, &r, &mut rng);
-    let mut g = Gate::new(r[0].0, r[0].1, Droplets(1));
+    let mut payer = Payer::with_relays(suite, &r, &mut rng);
+    let mut other = Payer::with_relays(suite, &r, &mut rng);
+    let mut g = Gate::new(r[0].0, r[0].1, Droplets(1), 0);
     // Half a MB forwarded (1,000 droplets unpaid): 1 MB more is past the
     // credit of 1.
-    g.forwarded(500_000);
-    assert!(!g.may_forward(1_000_000));
-    payer.carried(1_000_000);
-    other.carried(1_000_000);
+    g.forwarded(0, 500_000);
+    assert!(!g.may_forward(0, 1_000_000));
+    payer.carried(0, 1_000_000);
+    other.carried(0, 1_000_000);
     let good = payer.receipt(0).unwrap();
     // Forged: a field changed after signing.
     let mut forged = good;
@@ -148,5 +149,5 @@ fn forged_foreign_and_stale_receipts_are_counted_and_resume_nothing() {
     assert_eq!((s.receipts, s.forged, s.foreign, s.stale), (1, 1, 2, 1));
     assert_eq!(g.best(), Some(&good));
     // Paid in full (the receipt covers 1 MB), it forwards again.
-    assert!(g.may_forward(1_000));
+    assert!(g.may_forward(0, 1_000));
 }

@@ -6,24 +6,28 @@
 //! pseudonymous accounts redeems them, and balances settle off-chain until
 //! they pass a threshold and are withdrawn to a fresh address.
 //!
-//! Built so far:
+//! Built:
 //! - [`money`]: integer amounts (droplets), a per-byte meter that carries
 //!   its remainder, and NOIA's split with an exact remainder rule, so that
 //!   nothing is created or lost by rounding;
 //! - [`receipt`]: receipts signed by the origin under a pseudonym per
 //!   route and relay (the codec is `wire::receipt`);
-//! - [`gate`]: both ends of a route's payments as pure state: the
-//!   origin's payer (a pseudonym per relay, cumulative receipts) and a
-//!   relay's gate (forwards within its credit, pauses, resumes on a
-//!   receipt);
+//! - [`gate`]: a relay's side of a route (forwards within its credit, half
+//!   each way, pauses, resumes on a receipt) and [`payer`]: the origin's
+//!   (a pseudonym per relay, cumulative receipts, per-relay or NOIA
+//!   pricing);
 //! - [`escrow`]: the escrow's ledger (pseudonymous accounts, deposits,
 //!   redemption of cumulative receipts, fees, withdrawals to fresh
-//!   addresses, bounds, and the conservation check).
+//!   addresses, bounds, and the conservation check);
+//! - in the route layer (`route::pay`): relays with terms gate the routes
+//!   they extend and send PRICE and INVOICE; origins count what the
+//!   destination acknowledged and what arrived back, and send receipts in
+//!   ROUTE_PAY frames; relays keep the best receipt of each pseudonym for
+//!   the escrow (`Node::take_receipts`).
 //!
-//! Not built yet: the gate and the payer inside the route layer (its
-//! forwarding asks the gate; receipts as route control messages), the
-//! escrow role reached over routes, `meshnode`'s side, and the simulator's
-//! scenarios.
+//! Not built yet: the escrow as a node role reached over routes (the
+//! driver redeems at a ledger it holds), a relay's balance check before it
+//! accepts a route, and `meshnode`'s side.
 
 pub mod escrow;
 #[cfg(test)]
@@ -32,4 +36,7 @@ pub mod gate;
 #[cfg(test)]
 mod gate_tests;
 pub mod money;
+pub mod payer;
 pub mod receipt;
+
+pub use payer::{OriginPricing, PayConfig, RelayTerms};

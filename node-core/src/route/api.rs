@@ -274,6 +274,9 @@ impl Routes {
         if !self.routes.contains_key(&route.0) {
             return Err(CommandError::UnknownRoute(route));
         }
+        // What the relays are still owed goes out first: the receipts
+        // are queued before the TEARDOWN, on the same control queue.
+        self.pay_send_due(route.0, true);
         self.teardown(route.0, RouteCloseReason::Local, None);
         Ok(())
     }

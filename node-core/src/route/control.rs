@@ -75,6 +75,7 @@ impl Routes {
                 payload: &payload,
             };
             self.queue_ctrl(down.peer, RouteFrame::Ctrl(frame));
+            self.pay_start(h);
             return;
         }
         let next = b.path[b.hops.len()];
@@ -294,6 +295,9 @@ impl Routes {
             Some(ControlMessage::SegmentHops { hops, done }) => {
                 self.on_segment_hops(h, index, hops, done);
             }
+            Some(ControlMessage::Price { per_gb, credit }) => {
+                self.pay_on_price(h, index, per_gb, credit);
+            }
             Some(ControlMessage::ExtendFailed(why)) => {
                 let next = index + 1;
                 let failure = match why {
@@ -310,17 +314,28 @@ impl Routes {
     }
 
     /// A control message from hop `index` of a live route, at the origin:
-    /// only a drain notice is one. It becomes [`Event::RouteDraining`]
-    /// once per link; a repeat or a flood changes nothing.
+    /// a drain notice, or a relay's PRICE or INVOICE (payments). A drain
+    /// notice becomes [`Event::RouteDraining`] once per link; a PRICE
+    /// acts once per hop and an INVOICE only raises what the origin
+    /// waits to meet: a repeat or a flood changes nothing.
     fn on_live_origin_control(&mut self, h: u64, index: usize, msg: &[u8]) {
         let me = self.identity.address();
         let r = self.routes.get_mut(&h).expect("route exists");
         let Role::Origin(o) = &mut r.role else {
             return;
         };
-        let Some(ControlMessage::Draining(side)) = ControlMessage::decode(msg) else {
-            self.stats.violations += 1;
-            return;
+        let side = match ControlMessage::decode(msg) {
+            Some(ControlMessage::Draining(side)) => side,
+            Some(ControlMessage::Price { per_gb, credit }) => {
+                return self.pay_on_price(h, index, per_gb, credit);
+            }
+            Some(ControlMessage::Invoice { bytes, .. }) => {
+                return self.pay_on_invoice(h, index, bytes);
+            }
+            _ => {
+                self.stats.violations += 1;
+                return;
+            }
         };
         let Some(link) = drained_link(me, &o.path, index, side) else {
             self.stats.violations += 1;

@@ -21,6 +21,7 @@ impl Routes {
         let suite = self.suite;
         let r = self.routes.get_mut(&h).expect("route exists");
         let threshold = (r.dirs[d].buf.capacity() / CREDIT_STEPS).max(1) as u64;
+        let origin = d == BACKWARD && r.role.kind() == RoleKind::Origin;
         let Some(ep) = r.role.endpoint_mut() else {
             return;
         };
@@ -85,6 +86,9 @@ impl Routes {
         if ack_now {
             self.send_e2e_ack(h);
         }
+        if origin {
+            self.pay_received(h, received);
+        }
     }
 
     pub(super) fn on_ack(&mut self, now: Time, peer: Address, f: &RouteAckFrame<'_>) {
@@ -124,6 +128,7 @@ impl Routes {
             self.stats.violations += 1;
             return;
         };
+        let delivered = value.saturating_sub(ep.confirmed);
         if value > ep.confirmed {
             ep.confirmed = value;
             self.events.push_back(Event::RouteDelivered {
@@ -139,6 +144,9 @@ impl Routes {
             if let Some(to) = to {
                 self.activate(to.peer, class, h, d);
             }
+        }
+        if delivered > 0 && d == FORWARD {
+            self.pay_delivered(h, delivered);
         }
     }
 

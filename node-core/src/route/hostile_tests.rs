@@ -20,16 +20,16 @@ use crate::wire::{
     RouteId, RouteKind, frames,
 };
 
-const ATTACKER: Address = Address([7; 16]);
+pub(super) const ATTACKER: Address = Address([7; 16]);
 
-fn config() -> Config {
+pub(super) fn config() -> Config {
     Config {
         suite: SuiteKind::Modeled,
         ..Config::default()
     }
 }
 
-fn victim(config: &Config) -> (Routes, Address) {
+pub(super) fn victim(config: &Config) -> (Routes, Address) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let id = Identity::generate(config.suite, &mut rng);
     let address = id.address();
@@ -38,23 +38,33 @@ fn victim(config: &Config) -> (Routes, Address) {
     (routes, address)
 }
 
-fn feed(r: &mut Routes, now: Time, frame: RouteFrame<'_>) {
+pub(super) fn feed(r: &mut Routes, now: Time, frame: RouteFrame<'_>) {
+    feed_from(r, now, ATTACKER, frame);
+}
+
+/// A frame from neighbour `peer`.
+pub(super) fn feed_from(r: &mut Routes, now: Time, peer: Address, frame: RouteFrame<'_>) {
     let mut bytes = Vec::new();
     frame.emit(&mut bytes);
     for f in frames(&bytes) {
         if let Ok(Frame::Upper(u)) = f {
-            r.on_upper_frame(now, ATTACKER, u);
+            r.on_upper_frame(now, peer, u);
         }
     }
 }
 
 /// Everything the victim sends the attacker now, acknowledged at once.
-fn drain(r: &mut Routes, now: Time) -> Vec<Vec<u8>> {
+pub(super) fn drain(r: &mut Routes, now: Time) -> Vec<Vec<u8>> {
+    drain_to(r, now, ATTACKER)
+}
+
+/// Everything the victim sends neighbour `peer` now, acknowledged at once.
+pub(super) fn drain_to(r: &mut Routes, now: Time, peer: Address) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for class in [Class::Realtime, Class::Bulk] {
         loop {
             let mut buf = Vec::new();
-            match r.write_frame(now, ATTACKER, class, 1400, &mut buf) {
+            match r.write_frame(now, peer, class, 1400, &mut buf) {
                 Some(Written::Reliable(token)) => r.on_acked(&token),
                 Some(Written::Unreliable) => {}
                 None => break,
@@ -66,15 +76,15 @@ fn drain(r: &mut Routes, now: Time) -> Vec<Vec<u8>> {
 }
 
 /// The attacker's side of one hop entry at the victim.
-struct Entry {
-    keys: HopKeys,
+pub(super) struct Entry {
+    pub(super) keys: HopKeys,
     /// The id the victim receives the route's frames on.
-    route: RouteId,
+    pub(super) route: RouteId,
 }
 
 /// Sends CREATEs until one is answered; returns the entry, or `None` if the
 /// victim refused (it answers a refusal with a TEARDOWN).
-fn create(
+pub(super) fn create(
     r: &mut Routes,
     now: Time,
     victim: Address,
@@ -113,7 +123,7 @@ fn create(
     None
 }
 
-fn data(r: &mut Routes, now: Time, e: &Entry, offset: u64, bytes: &[u8]) {
+pub(super) fn data(r: &mut Routes, now: Time, e: &Entry, offset: u64, bytes: &[u8]) {
     feed(
         r,
         now,
@@ -129,7 +139,7 @@ fn data(r: &mut Routes, now: Time, e: &Entry, offset: u64, bytes: &[u8]) {
 
 /// The origin's control message `msg` for entry `e` (its only hop), with
 /// the control nonce `nonce`.
-fn control(r: &mut Routes, now: Time, e: &Entry, nonce: u64, msg: &ControlMessage) {
+pub(super) fn control(r: &mut Routes, now: Time, e: &Entry, nonce: u64, msg: &ControlMessage) {
     let suite = SuiteKind::Modeled.suite();
     let payload = crypto::wrap_forward(suite, std::slice::from_ref(&e.keys), nonce, &msg.encode());
     feed(

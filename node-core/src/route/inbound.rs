@@ -46,6 +46,7 @@ impl Routes {
         let sized = match frame {
             RouteFrame::Ctrl(f) => f.payload.len() == super::control::CTRL_PAYLOAD_LEN,
             RouteFrame::Ack(f) => f.payload.len() == super::delivery::ACK_PAYLOAD_LEN,
+            RouteFrame::Pay(f) => f.payload.len() == super::pay::PAY_PAYLOAD_LEN,
             _ => true,
         };
         if !sized {
@@ -63,6 +64,7 @@ impl Routes {
             RouteFrame::Credit(f) => self.on_credit(now, peer, f),
             RouteFrame::Ctrl(f) => self.on_ctrl(now, peer, f),
             RouteFrame::Ack(f) => self.on_ack(now, peer, f),
+            RouteFrame::Pay(f) => self.on_pay(now, peer, f),
             RouteFrame::Teardown(f) => {
                 if let Some(&(h, _)) = self.inbound.get(&(peer, f.route)) {
                     let reason = match f.reason {
@@ -233,6 +235,7 @@ impl Routes {
                 auth: f.auth,
             };
             self.reply_to_origin(h, msg);
+            self.pay_on_relay(h);
             self.grant_initial_credit(h, BACKWARD);
             return;
         }

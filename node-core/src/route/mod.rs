@@ -31,6 +31,9 @@ mod guard;
 mod hostile_tests;
 mod inbound;
 mod outbound;
+mod pay;
+#[cfg(test)]
+mod pay_tests;
 pub mod reno;
 mod role;
 pub mod segment;
@@ -46,6 +49,7 @@ use rand_chacha::ChaCha20Rng;
 
 pub use self::guard::{ENTRY_COST, RefusalStats};
 pub(crate) use self::outbound::RouteSent;
+pub use self::pay::PayStats;
 use self::reno::RenoConfig;
 use self::role::{Building, Endpoint, Extending, Hop, Role, RoleKind};
 use self::stream::{CreditAdvert, ForwardStats, Forwarder, StreamBuffer};
@@ -131,6 +135,11 @@ struct Route {
     ctrl_forwarded_nonce: Option<u64>,
     /// At an end: the route set it belongs to (`crate::sets`).
     set: Option<[u8; 16]>,
+    /// At a paying relay (issue 15): what it is owed and paid.
+    gate: Option<Box<crate::pay::gate::Gate>>,
+    /// ROUTE_PAY frames this hop took or passed on (bounded by the bytes
+    /// it forwarded: `pay.rs`).
+    pay_frames: u64,
 }
 
 /// A snapshot of a route at this node, for metrics.
@@ -275,6 +284,8 @@ pub(crate) struct Routes {
     events: VecDeque<Event>,
     /// SEGMENTs for the node to compute (`segment.rs`; one per route).
     segment_requests: Vec<segment::SegmentRequest>,
+    /// Payments (issue 15): this node's terms, its wallet, its counters.
+    pay: pay::PayState,
     next_handle: u64,
     stats: RouteStats,
 }
@@ -329,6 +340,7 @@ impl Routes {
             dirty: Vec::new(),
             events: VecDeque::new(),
             segment_requests: Vec::new(),
+            pay: pay::PayState::new(config.pay, config.suite),
             next_handle: 1,
             stats: RouteStats::default(),
         }
@@ -375,6 +387,8 @@ impl Routes {
                 ctrl_forwarded: 0,
                 ctrl_forwarded_nonce: None,
                 set: None,
+                gate: None,
+                pay_frames: 0,
             },
         );
         self.stats.entries += 1;

@@ -61,6 +61,11 @@ impl Routes {
         self.work.entry(peer).or_default()
     }
 
+    /// Whether any neighbour got work since the last `take_ready_peers`.
+    pub fn has_ready_peers(&self) -> bool {
+        !self.ready_peers.is_empty()
+    }
+
     /// The neighbours that got work since the last call.
     pub fn take_ready_peers(&mut self) -> BTreeSet<Address> {
         std::mem::take(&mut self.ready_peers)
@@ -230,10 +235,38 @@ impl Routes {
                 self.touch(h);
                 return Some(Written::Unreliable);
             }
+            if let Some(gate) = r.gate.as_deref_mut()
+                && dir.fwd.sends_new(&dir.buf)
+            {
+                // A paying relay: new bytes go only within its credit
+                // (`pay.rs`). Paused, the direction leaves the active set
+                // until a receipt comes; its data waits here and its
+                // upstream gets no credit (backpressure, not loss).
+                let next = dir.fwd.next_send();
+                let n = (dir.buf.contiguous_end().min(dir.fwd.credit()) - next)
+                    .min(RouteDataFrame::max_chunk_len(next, space) as u64);
+                if let super::pay::GateCheck::Paused(invoice) =
+                    super::pay::check_gate(gate, &mut self.pay.stats, d, n)
+                {
+                    w.active.remove(&(rk, h, d));
+                    if let Some(msg) = invoice {
+                        self.reply_to_origin(h, msg);
+                    }
+                    continue;
+                }
+            }
+            let before = dir.fwd.next_send();
             match dir.fwd.next_chunk(&dir.buf, now, |off| {
                 RouteDataFrame::max_chunk_len(off, space)
             }) {
                 Some((off, n)) => {
+                    let new = dir.fwd.next_send() - before;
+                    if let Some(gate) = r.gate.as_deref_mut()
+                        && new > 0
+                    {
+                        gate.forwarded(d, new);
+                        self.pay.stats.bytes_charged += new;
+                    }
                     w.turn[rank as usize] = Some((h, d));
                     r.last_activity = now;
                     let data = dir.buf.read(off, n);

@@ -51,6 +51,11 @@ pub(super) struct Origin {
     /// Links of the path whose drain was told (each said once: a repeat,
     /// or a flood, changes nothing; at most one per link of the path).
     pub draining: Vec<(Address, Address)>,
+    /// Once up: the next forward control nonce (payment messages go on
+    /// numbering where the construction stopped: one key, one sequence).
+    pub ctrl_nonce: u64,
+    /// Payments (issue 15): from the first relay's PRICE on.
+    pub pay: Option<Box<super::pay::OriginPay>>,
 }
 
 /// Where the origin's route is.
@@ -136,6 +141,8 @@ impl Role {
             path: Vec::new(),
             hops: Vec::new(),
             draining: Vec::new(),
+            ctrl_nonce: 0,
+            pay: None,
         }))
     }
 
@@ -249,6 +256,7 @@ impl Role {
             if let OriginPhase::Building(b) = built {
                 o.path = b.path;
                 o.hops = b.hops;
+                o.ctrl_nonce = b.ctrl_nonce;
             }
         }
     }
@@ -270,6 +278,8 @@ impl Role {
             path: Vec::new(),
             hops: Vec::new(),
             draining: Vec::new(),
+            ctrl_nonce: 0,
+            pay: None,
         }))
     }
 }

@@ -239,6 +239,12 @@ impl Forwarder {
         Some((off, n))
     }
 
+    /// Whether its next chunk is new bytes (no retransmission waits, and
+    /// the credit lets some go).
+    pub fn sends_new(&self, buf: &StreamBuffer) -> bool {
+        self.retransmit.is_empty() && self.next_send < buf.contiguous_end().min(self.credit)
+    }
+
     /// Whether a chunk could be sent now.
     pub fn wants_to_send(&self, buf: &StreamBuffer) -> bool {
         !self.retransmit.is_empty() || self.next_send < buf.contiguous_end().min(self.credit)

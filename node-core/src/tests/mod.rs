@@ -8,6 +8,7 @@ mod failover;
 mod harness;
 mod lifecycle;
 mod meshes;
+mod pay;
 mod properties;
 mod reliability;
 mod robustness;

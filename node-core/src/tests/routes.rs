@@ -96,7 +96,13 @@ pub(super) fn message(i: usize, len: usize) -> Vec<u8> {
 }
 
 /// Sends `msgs` on `route`, waiting for room as the application must.
-fn send_all(net: &mut Net, from: usize, route: RouteHandle, msgs: &[Vec<u8>], limit: Duration) {
+pub(super) fn send_all(
+    net: &mut Net,
+    from: usize,
+    route: RouteHandle,
+    msgs: &[Vec<u8>],
+    limit: Duration,
+) {
     let end = net.now + limit;
     let mut next = 0;
     while next < msgs.len() && net.now < end {

@@ -71,9 +71,9 @@ pub use pulse::{
 };
 pub use route::{
     FRAME_ROUTE_ACK, FRAME_ROUTE_CREATE, FRAME_ROUTE_CREATED, FRAME_ROUTE_CREDIT, FRAME_ROUTE_CTRL,
-    FRAME_ROUTE_DATA, FRAME_ROUTE_DATAGRAM, FRAME_ROUTE_TEARDOWN, RouteAckFrame, RouteCreateFrame,
-    RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame, RouteDataFrame, RouteFrame, RouteId,
-    RouteTeardownFrame, TEARDOWN_BROKEN, TEARDOWN_CLOSED,
+    FRAME_ROUTE_DATA, FRAME_ROUTE_DATAGRAM, FRAME_ROUTE_PAY, FRAME_ROUTE_TEARDOWN, RouteAckFrame,
+    RouteCreateFrame, RouteCreatedFrame, RouteCreditFrame, RouteCtrlFrame, RouteDataFrame,
+    RouteFrame, RouteId, RouteTeardownFrame, TEARDOWN_BROKEN, TEARDOWN_CLOSED,
 };
 pub use route_ctrl::{
     CTRL_MSG_LEN, ControlMessage, DrainSide, ExtendFailure, MAX_SEGMENT_HOPS, RouteKind,

@@ -19,8 +19,9 @@
 //! | 0x14 | [ROUTE_CREATED](RouteCreatedFrame) | `reply_route (16) \| route (16) \| eph_pub (33) \| static_pub (33) \| auth (16)` |
 //! | 0x15 | [ROUTE_TEARDOWN](RouteTeardownFrame) | `route (16) \| reason (1)` |
 //! | 0x16 | [ROUTE_ACK](RouteAckFrame) | `route (16) \| payload (rest)` |
+//! | 0x17 | ROUTE_PAY ([`RouteCtrlFrame`]) | as ROUTE_CTRL: a payment message from the origin to a hop (issue 15) |
 //!
-//! Types 0x17..=0x1f stay reserved for later route frames.
+//! Types 0x18..=0x1f stay reserved for later route frames.
 
 use core::fmt;
 
@@ -42,6 +43,11 @@ pub const FRAME_ROUTE_CREATED: u8 = 0x14;
 pub const FRAME_ROUTE_TEARDOWN: u8 = 0x15;
 /// Frame type byte of ROUTE_ACK.
 pub const FRAME_ROUTE_ACK: u8 = 0x16;
+/// Frame type byte of ROUTE_PAY: onion-layered like ROUTE_CTRL, forward
+/// only, for payment messages (`wire::receipt`). A type of its own because
+/// relays bound the control messages they pass on by the path length (an
+/// EXTEND each), and receipts flow for as long as the route carries.
+pub const FRAME_ROUTE_PAY: u8 = 0x17;
 
 /// Frame type byte of best-effort ROUTE_DATA: sent once, never
 /// retransmitted, and so not ack-eliciting (bit 7).
@@ -102,6 +108,8 @@ pub enum RouteFrame<'a> {
     Teardown(RouteTeardownFrame),
     /// An end-to-end acknowledgement travelling backward on a route.
     Ack(RouteAckFrame<'a>),
+    /// An onion-layered payment message, origin to hop.
+    Pay(RouteCtrlFrame<'a>),
 }
 
 impl<'a> RouteFrame<'a> {
@@ -121,6 +129,7 @@ impl<'a> RouteFrame<'a> {
             FRAME_ROUTE_CREATED => RouteFrame::Created(RouteCreatedFrame::parse(&mut r)?),
             FRAME_ROUTE_TEARDOWN => RouteFrame::Teardown(RouteTeardownFrame::parse(&mut r)?),
             FRAME_ROUTE_ACK => RouteFrame::Ack(RouteAckFrame::parse(&mut r)?),
+            FRAME_ROUTE_PAY => RouteFrame::Pay(RouteCtrlFrame::parse(&mut r)?),
             t => return Err(Error::UnknownFrameType(t)),
         };
         finish(r, f)
@@ -136,6 +145,7 @@ impl<'a> RouteFrame<'a> {
             RouteFrame::Created(f) => f.emit(buf),
             RouteFrame::Teardown(f) => f.emit(buf),
             RouteFrame::Ack(f) => f.emit(buf),
+            RouteFrame::Pay(f) => f.emit_as(FRAME_ROUTE_PAY, buf),
         }
     }
 
@@ -149,6 +159,7 @@ impl<'a> RouteFrame<'a> {
             RouteFrame::Created(_) => RouteCreatedFrame::LEN,
             RouteFrame::Teardown(_) => RouteTeardownFrame::LEN,
             RouteFrame::Ack(f) => f.encoded_len(),
+            RouteFrame::Pay(f) => f.encoded_len(),
         }
     }
 
@@ -333,7 +344,12 @@ impl<'a> RouteCtrlFrame<'a> {
 
     /// Appends the encoded frame (envelope included) to `buf`.
     pub fn emit(&self, buf: &mut Vec<u8>) {
-        upper::begin(buf, FRAME_ROUTE_CTRL, RouteId::LEN + 8 + self.payload.len());
+        self.emit_as(FRAME_ROUTE_CTRL, buf);
+    }
+
+    /// Appends the frame under type `ty` (ROUTE_CTRL or ROUTE_PAY).
+    fn emit_as(&self, ty: u8, buf: &mut Vec<u8>) {
+        upper::begin(buf, ty, RouteId::LEN + 8 + self.payload.len());
         buf.extend_from_slice(&self.route.0);
         buf.extend_from_slice(&self.nonce.to_be_bytes());
         buf.extend_from_slice(self.payload);

@@ -15,7 +15,15 @@
 //!                                               build around it and move before it goes
 //!                           SEGMENT_HOPS { hops (1..=6), done }   the hops that continue the
 //!                                               route (to `dest`, or to the next border node)
+//!                           PRICE { per_gb, credit }   (payments, issue 15) this relay's price
+//!                                               and the credit it grants the route
+//!                           INVOICE { bytes, owed }   this relay paused the route: what it
+//!                                               counts carried and owed
 //! ```
+//!
+//! (The origin's receipts to its relays go forward in ROUTE_PAY frames,
+//! `wire::receipt`, not here: relays bound the control messages they pass
+//! on by the path length.)
 //!
 //! Every message is padded with zeros to [`CTRL_MSG_LEN`] bytes, so every
 //! control frame of every route has one size: a relay cannot tell an
@@ -120,6 +128,22 @@ pub enum ControlMessage {
         /// Whether the last hop is the destination.
         done: bool,
     },
+    /// A relay's terms (payments): its price in droplets per GB, and the
+    /// credit in droplets it grants the route before it pauses it.
+    Price {
+        /// Droplets per 10^9 bytes.
+        per_gb: u64,
+        /// Droplets it carries unpaid, at most.
+        credit: u64,
+    },
+    /// A relay paused the route for want of a receipt: what it counts
+    /// carried and owed (the origin pays what its own count says).
+    Invoice {
+        /// Bytes carried, in all.
+        bytes: u64,
+        /// Droplets owed for them, in all.
+        owed: u64,
+    },
 }
 
 /// Hops one SEGMENT_HOPS carries, at most (six addresses fill the message).
@@ -199,6 +223,16 @@ impl ControlMessage {
                     out.extend_from_slice(&h.0);
                 }
             }
+            ControlMessage::Price { per_gb, credit } => {
+                out.push(0x85);
+                out.extend_from_slice(&per_gb.to_be_bytes());
+                out.extend_from_slice(&credit.to_be_bytes());
+            }
+            ControlMessage::Invoice { bytes, owed } => {
+                out.push(0x86);
+                out.extend_from_slice(&bytes.to_be_bytes());
+                out.extend_from_slice(&owed.to_be_bytes());
+            }
         }
         out.resize(CTRL_MSG_LEN, 0);
         out
@@ -218,6 +252,7 @@ impl ControlMessage {
             0x81 => 82,
             0x82 | 0x83 => 1,
             0x03 => 18,
+            0x85 | 0x86 => 16,
             0x84 => 1 + 16 * usize::from(rest.first().map_or(0, |c| c & 0x7f)),
             _ => return None,
         };
@@ -268,6 +303,18 @@ impl ControlMessage {
                 Some(ControlMessage::SegmentHops {
                     hops,
                     done: rest[0] & 0x80 != 0,
+                })
+            }
+            0x85 | 0x86 => {
+                let a = u64::from_be_bytes(rest[..8].try_into().ok()?);
+                let b = u64::from_be_bytes(rest[8..16].try_into().ok()?);
+                Some(if t == 0x85 {
+                    ControlMessage::Price {
+                        per_gb: a,
+                        credit: b,
+                    }
+                } else {
+                    ControlMessage::Invoice { bytes: a, owed: b }
                 })
             }
             0x83 => Some(ControlMessage::Draining(match rest[0] {
@@ -327,6 +374,14 @@ mod tests {
             ControlMessage::SegmentHops {
                 hops: (1..=6).map(|i| Address([i; 16])).collect(),
                 done: true,
+            },
+            ControlMessage::Price {
+                per_gb: 1_000_000,
+                credit: u64::MAX,
+            },
+            ControlMessage::Invoice {
+                bytes: 1 << 40,
+                owed: 3,
             },
         ];
         for m in msgs {

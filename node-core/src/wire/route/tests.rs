@@ -44,6 +44,11 @@ fn samples(data: &[u8]) -> Vec<RouteFrame<'_>> {
             nonce: u64::MAX,
             payload: data,
         }),
+        RouteFrame::Pay(RouteCtrlFrame {
+            route: R,
+            nonce: 7,
+            payload: data,
+        }),
         RouteFrame::Create(RouteCreateFrame {
             reply_route: R,
             eph_pub: [2; 33],
@@ -82,6 +87,10 @@ fn exact_layouts() {
     b.extend_from_slice(&[0xff; 8]);
     b.extend_from_slice(&[0xee, 0xee, 0xee]);
     expected.push(envelope(FRAME_ROUTE_CTRL, &b));
+    let mut b = R.0.to_vec();
+    b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 7]);
+    b.extend_from_slice(&[0xee, 0xee, 0xee]);
+    expected.push(envelope(FRAME_ROUTE_PAY, &b));
     let mut b = R.0.to_vec();
     b.extend_from_slice(&[2; 33]);
     expected.push(envelope(FRAME_ROUTE_CREATE, &b));
@@ -144,7 +153,7 @@ fn bodies_must_be_consumed_exactly() {
         });
         let open_ended = matches!(
             frame,
-            RouteFrame::Data(_) | RouteFrame::Ctrl(_) | RouteFrame::Ack(_)
+            RouteFrame::Data(_) | RouteFrame::Ctrl(_) | RouteFrame::Ack(_) | RouteFrame::Pay(_)
         );
         if open_ended {
             // Their last field runs to the end of the body.
@@ -160,10 +169,10 @@ fn bodies_must_be_consumed_exactly() {
     // A type of the route range this version does not know.
     assert_eq!(
         RouteFrame::parse(UpperFrame {
-            ty: 0x17,
+            ty: 0x18,
             body: &[]
         }),
-        Err(Error::UnknownFrameType(0x17))
+        Err(Error::UnknownFrameType(0x18))
     );
 }
 
