@@ -107,6 +107,7 @@ fn scenario(network: Network, duration: Duration, faults: Vec<FaultSpec>) -> Sce
         tunnels: Vec::new(),
         discovery: None,
         churn: None,
+        pay: None,
         clocks: None,
     }
 }

@@ -109,6 +109,7 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
         tunnels: Vec::new(),
         discovery: None,
         churn: None,
+        pay: None,
         clocks: None,
     };
     let mut world = World::new(

@@ -321,6 +321,25 @@ pub struct Scenario {
     /// the scenario has a `churn` section (node-core's settings are in
     /// `protocol.churn`).
     pub churn: Option<ChurnPlan>,
+    /// Payments (issue 15), when the scenario has a `pay` section (each
+    /// node's terms go into its `Config::pay`).
+    pub pay: Option<PayPlan>,
+}
+
+/// The engine's side of payments: each node's terms, how origins pay,
+/// and the escrow the engine runs for them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayPlan {
+    /// Each node's terms as a relay (`None`: it relays for free).
+    pub terms: Vec<Option<node_core::pay::RelayTerms>>,
+    /// How origins pay.
+    pub pricing: node_core::pay::OriginPricing,
+    /// The escrow's fee, parts per million of each redemption.
+    pub fee_ppm: u32,
+    /// Droplets deposited into each pseudonymous account an origin opens.
+    pub deposit: u64,
+    /// Relays withdraw their balance once it reaches 1 coin.
+    pub withdraw: bool,
 }
 
 /// The engine's side of churn: which nodes run the tunnel manager and

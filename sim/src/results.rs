@@ -19,6 +19,7 @@ mod csv;
 pub mod discovery;
 pub mod interruptions;
 pub mod meshes;
+pub mod pay;
 pub mod sets;
 
 pub use csv::{flows_csv, latencies_csv, links_csv, route_hops_csv, routes_csv};
@@ -61,6 +62,9 @@ pub struct Summary {
     /// (absent without a `churn` section).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub churn: Option<churn::ChurnSummary>,
+    /// Payments: the escrow's ledger and each payee (absent without `pay`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay: Option<pay::PaySummary>,
 }
 
 /// A tunnel opened at run time.
@@ -501,6 +505,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
         derived_latency_links: sc.network.derived_latency.clone(),
         discovery: discovery::summary(world, end),
         churn: churn::summary(world),
+        pay: pay::summary(world),
     }
 }
 
@@ -596,6 +601,9 @@ pub fn text(summary: &Summary) -> String {
     }
     if let Some(c) = &summary.churn {
         churn::text(c, &mut o);
+    }
+    if let Some(p) = &summary.pay {
+        pay::text(p, &mut o);
     }
     let _ = writeln!(o, "\nfingerprint {}", summary.fingerprint);
     o

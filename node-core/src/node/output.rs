@@ -49,14 +49,18 @@ impl Node {
         }
         // Once more when an event turned into work for the links (a route
         // set resends what a lost route carried as it hears of the loss).
+        let mut repolls = 0;
         loop {
             self.note_upper_work();
             if let Some((link, bytes)) = self.poll_ready(now) {
                 return Output::Transmit { link, bytes };
             }
-            if self.routes.has_ready_peers() {
+            if self.routes.has_ready_peers() && repolls < 4 {
                 // Work queued while the links were polled (a relay's
-                // INVOICE, written as its gate pauses a route).
+                // INVOICE, written as its gate pauses a route). Bounded:
+                // only new work marks a neighbour, and a poll that finds
+                // nothing queues none, so one more pass is the rule.
+                repolls += 1;
                 continue;
             }
             #[cfg(debug_assertions)]

@@ -279,4 +279,14 @@ impl Escrow {
     pub fn fees(&self) -> u128 {
         self.fees
     }
+
+    /// Deposited, in all.
+    pub fn deposited(&self) -> u128 {
+        self.deposited
+    }
+
+    /// Withdrawn, in all.
+    pub fn withdrawn(&self) -> u128 {
+        self.withdrawn
+    }
 }

@@ -18,6 +18,23 @@ use crate::crypto::SuiteKind;
 use crate::identity::{Address, Identity, PublicKey};
 use crate::wire::receipt::Receipt;
 
+/// Bytes a relay carries between two receipts, at most (however large
+/// its credit): what a relay risks if the origin vanishes stays small, for
+/// a receipt (160 bytes under the onion) per MB.
+pub const RECEIPT_EVERY: u64 = 1_000_000;
+
+/// Bytes between receipts for a relay at `price` granting `credit`.
+fn threshold(price: Price, credit: Droplets) -> u64 {
+    if price.per_gb == 0 {
+        return RECEIPT_EVERY;
+    }
+    let per_direction =
+        u128::from(credit.0 / 2) * u128::from(super::money::GB) / u128::from(price.per_gb);
+    u64::try_from(per_direction / 2)
+        .unwrap_or(u64::MAX)
+        .min(RECEIPT_EVERY)
+}
+
 /// How an origin pays its relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OriginPricing {
@@ -65,7 +82,9 @@ struct Payee {
     pseudonym: Identity,
     /// Per-relay pricing: the relay's own meter.
     meter: Meter,
-    /// A receipt is due once this much more is owed (half the credit).
+    /// A receipt is due once it carried this many bytes more than the
+    /// last one covers: half of what the relay's credit lets each
+    /// direction run ahead at its price, at most [`RECEIPT_EVERY`].
     threshold: u64,
     /// Owed in the last receipt signed.
     paid: u64,
@@ -146,7 +165,7 @@ impl Payer {
             relay,
             pseudonym: Identity::generate(suite, rng),
             meter,
-            threshold: credit.0 / 2,
+            threshold: threshold(price, credit),
             paid: 0,
             paid_bytes: 0,
             wanted: 0,
@@ -170,6 +189,12 @@ impl Payer {
     /// The pseudonym toward relay `i` (its escrow account).
     pub fn pseudonym(&self, i: usize) -> Option<&PublicKey> {
         self.hops.get(i)?.as_ref().map(|h| h.pseudonym.public_key())
+    }
+
+    /// The pseudonym the infrastructure's receipts draw on (NOIA pricing,
+    /// once a relay joined).
+    pub fn infra_pseudonym(&self) -> Option<&PublicKey> {
+        self.infra.as_ref().map(|h| h.pseudonym.public_key())
     }
 
     /// Every pseudonym of the route (relays in path order, then the
@@ -241,7 +266,7 @@ impl Payer {
                 let (Some(h), Some(owed)) = (self.hops[i].as_ref(), self.owed(i)) else {
                     return false;
                 };
-                (owed > h.paid && owed - h.paid >= h.threshold.max(1))
+                (owed > h.paid && self.bytes - h.paid_bytes >= h.threshold)
                     || (self.bytes > h.paid_bytes && h.paid_bytes < h.wanted)
             })
             .collect()

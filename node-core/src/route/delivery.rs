@@ -146,7 +146,11 @@ impl Routes {
             }
         }
         if delivered > 0 && d == FORWARD {
-            self.pay_delivered(h, delivered);
+            let all = self
+                .routes
+                .get(&h)
+                .is_some_and(|r| r.dirs[FORWARD].buf.end() <= value);
+            self.pay_delivered(h, delivered, all);
         }
     }
 

@@ -164,7 +164,11 @@ impl Routes {
                     limit,
                 });
                 if frame.encoded_len() > space {
-                    self.work_for(peer).credits.insert((h, d));
+                    // Put back, not new work: the link is not asked again
+                    // for it now (`Node::poll_output` re-polls on new work).
+                    if let Some(w) = self.work.get_mut(&peer) {
+                        w.credits.insert((h, d));
+                    }
                     return None;
                 }
                 frame.emit(buf);

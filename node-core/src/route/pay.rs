@@ -103,6 +103,8 @@ pub(super) struct OriginPay {
     early: Vec<(usize, Price, Droplets)>,
     /// Backward bytes counted so far (the stream offset that arrived).
     back_counted: u64,
+    /// The infrastructure's pseudonym was listed for an account.
+    infra_listed: bool,
 }
 
 /// A node's payments.
@@ -254,17 +256,24 @@ impl Routes {
         let payer = op
             .payer
             .get_or_insert_with(|| Payer::new(kind, pricing, relays));
+        let mut opened = Vec::new();
         for (i, price, credit) in op.early.drain(..) {
             let Some(&relay) = o.path.get(i) else {
                 continue;
             };
             if payer.add(i, relay, price, credit, &mut self.rng) {
-                let pk = *payer.pseudonym(i).expect("just added");
-                if self.pay.accounts.len() < MAX_ACCOUNTS_WAITING {
-                    self.pay.accounts.push(pk);
-                } else {
-                    self.pay.stats.accounts_dropped += 1;
-                }
+                opened.push(*payer.pseudonym(i).expect("just added"));
+            }
+        }
+        if let (false, Some(pk)) = (op.infra_listed, payer.infra_pseudonym()) {
+            op.infra_listed = true;
+            opened.push(*pk);
+        }
+        for pk in opened {
+            if self.pay.accounts.len() < MAX_ACCOUNTS_WAITING {
+                self.pay.accounts.push(pk);
+            } else {
+                self.pay.stats.accounts_dropped += 1;
             }
         }
     }
@@ -285,8 +294,11 @@ impl Routes {
     }
 
     /// At the origin: `bytes` more of route `h` reached the destination
-    /// (acknowledged end to end).
-    pub(super) fn pay_delivered(&mut self, h: u64, bytes: u64) {
+    /// (acknowledged end to end); `all`: nothing sent is unacknowledged
+    /// (the route went quiet: every relay is owed exactly what the origin
+    /// counts, so it settles in full rather than leave a relay waiting for
+    /// the route to close).
+    pub(super) fn pay_delivered(&mut self, h: u64, bytes: u64, all: bool) {
         let Some(Role::Origin(o)) = self.routes.get_mut(&h).map(|r| &mut r.role) else {
             return;
         };
@@ -294,7 +306,7 @@ impl Routes {
             return;
         };
         payer.carried(FORWARD, bytes);
-        self.pay_send_due(h, false);
+        self.pay_send_due(h, all);
     }
 
     /// At the origin: route `h`'s backward stream arrived up to `offset`.

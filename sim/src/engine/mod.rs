@@ -18,6 +18,7 @@ mod gateway;
 pub use gateway::UplinkStats;
 pub mod fingerprint;
 mod links;
+pub mod pay;
 pub mod population;
 pub mod protocol;
 pub mod queue;
@@ -143,6 +144,8 @@ pub struct World<P: Population> {
     uplinks: Vec<Option<gateway::Uplink>>,
     /// The churn registry and tunnel-mesh measurements.
     churn: Option<churn::ChurnWatch>,
+    /// The escrow the engine runs for the nodes' payments.
+    pay: Option<pay::PayWatch>,
 }
 
 /// The group of node `n` in a partition (nodes in no group form one more).
@@ -158,6 +161,16 @@ impl<P: Population> World<P> {
     /// zero, sources, faults and samples scheduled.
     pub fn new(scenario: Scenario, mut population: P) -> World<P> {
         let n = scenario.network.nodes.len();
+        let addresses = match scenario.pay {
+            Some(_) => (0..n)
+                .map(|i| {
+                    population
+                        .public_key(i)
+                        .map_or(node_core::Address([0; 16]), |k| node_core::Address::of(&k))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let mut node_links = vec![Vec::new(); n];
         for (i, l) in scenario.network.links.iter().enumerate() {
             // A link is known by the same id at both ends: its index.
@@ -213,6 +226,10 @@ impl<P: Population> World<P> {
                 .churn
                 .clone()
                 .map(|p| churn::ChurnWatch::new(p, n, scenario.seed)),
+            pay: scenario
+                .pay
+                .clone()
+                .map(|p| pay::PayWatch::new(p, addresses, scenario.seed)),
             uplinks: (0..n)
                 .map(|i| {
                     let d = scenario.discovery.as_ref()?;
@@ -344,6 +361,7 @@ impl<P: Population> World<P> {
             self.handle(ev);
         }
         self.now = self.now.max(until);
+        self.settle_pay();
         progress(Progress {
             now: self.now,
             events: self.events,
@@ -374,6 +392,7 @@ impl<P: Population> World<P> {
             Ev::TunnelPlan { index, open } => self.run_tunnel_plan(index as usize, open),
             Ev::Sample => {
                 self.take_sample();
+                self.settle_pay();
                 let next = self.now + self.scenario.metrics_interval;
                 if next <= Time::ZERO + self.scenario.duration {
                     self.queue.push(next, Origin::SAMPLER, Ev::Sample);

@@ -20,6 +20,8 @@ pub struct Nodes {
     churn_nodes: Option<Vec<usize>>,
     /// Each node's meshes in an n-order mesh (empty: no `churn.meshes`).
     meshes: Vec<Vec<u16>>,
+    /// Each node's terms as a relay (empty: no `pay` section).
+    pay: Vec<Option<node_core::pay::RelayTerms>>,
 }
 
 impl Nodes {
@@ -41,6 +43,7 @@ impl Nodes {
             pulse_group: Vec::new(),
             churn_nodes: None,
             meshes: Vec::new(),
+            pay: Vec::new(),
         }
     }
 
@@ -68,6 +71,10 @@ impl Nodes {
             {
                 p.group = group;
             }
+        }
+        if let Some(p) = &scenario.pay {
+            nodes.pay = p.terms.clone();
+            nodes.config.pay.origin = p.pricing;
         }
         if let Some(c) = &scenario.churn {
             nodes.churn_nodes = Some(c.nodes.clone());
@@ -125,6 +132,7 @@ impl Population for Nodes {
         {
             d.meshes = ms.clone();
         }
+        config.pay.relay = self.pay.get(index).copied().flatten();
         Node::new(config, self.identities[index].clone(), seed)
             .expect("the scenario layer validated the protocol config")
     }

@@ -119,6 +119,18 @@ pub trait Protocol {
     fn churn_stats(&self) -> Option<node_core::churn::ChurnStats> {
         None
     }
+    /// Payment counters (issue 15), if it runs payments.
+    fn pay_stats(&self) -> Option<node_core::PayStats> {
+        None
+    }
+    /// The receipts it kept since the last call, for the escrow.
+    fn take_receipts(&mut self) -> Vec<node_core::wire::receipt::Receipt> {
+        Vec::new()
+    }
+    /// The pseudonyms it opened since the last call, for the escrow.
+    fn take_pay_accounts(&mut self) -> Vec<PublicKey> {
+        Vec::new()
+    }
     /// Sends a message on a connection's route.
     fn connection_send(
         &mut self,
@@ -280,6 +292,15 @@ impl Protocol for Node {
     }
     fn churn_stats(&self) -> Option<node_core::churn::ChurnStats> {
         Node::churn_stats(self)
+    }
+    fn pay_stats(&self) -> Option<node_core::PayStats> {
+        Some(Node::pay_stats(self))
+    }
+    fn take_receipts(&mut self) -> Vec<node_core::wire::receipt::Receipt> {
+        Node::take_receipts(self)
+    }
+    fn take_pay_accounts(&mut self) -> Vec<PublicKey> {
+        Node::take_pay_accounts(self)
     }
     fn connection_has_room(&self, connection: ConnectionHandle, len: usize) -> bool {
         Node::connection_has_room(self, connection, len)

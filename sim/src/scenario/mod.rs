@@ -21,6 +21,7 @@ mod error;
 pub mod locate;
 pub mod meshes;
 pub mod paths;
+pub mod pay;
 mod resolve;
 pub(crate) mod spec;
 mod underlay;

@@ -114,6 +114,16 @@ pub(super) fn resolve(
         }
         None => None,
     };
+    let pay = spec
+        .pay
+        .as_ref()
+        .map(|p| {
+            ctx.pay(
+                p,
+                protocol.route_mode == node_core::config::RouteMode::StoreAndForward,
+            )
+        })
+        .transpose()?;
     let clocks = match spec.clocks {
         Some(c) if c.max_drift_ppm > 100_000 => {
             return Err(doc.error("clocks.max_drift_ppm", "at most 100000 (10%)"));
@@ -125,6 +135,7 @@ pub(super) fn resolve(
         clocks,
         discovery,
         churn,
+        pay,
         underlay,
         tunnels,
         name: spec.name,

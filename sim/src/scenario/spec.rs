@@ -360,6 +360,9 @@ pub struct ScenarioSpec {
     /// re6st-style tunnel churn on the nodes (absent: none).
     #[serde(default)]
     pub churn: Option<super::churn::ChurnSpec>,
+    /// Per-hop payments (absent: none).
+    #[serde(default)]
+    pub pay: Option<super::pay::PaySpec>,
 }
 
 /// The underlay: `path` for every pair (defaults: 100 Mb/s, 20 ms), `pairs`

@@ -1,0 +1,155 @@
+//! Claims 16 and 18 of CLAIMS.md (issue 15): per-hop payments conserve
+//! coins and pay each relay for what it forwarded, within its credit; and
+//! NOIA's split pays each relay of a route an equal share of the price
+//! less the infrastructure's. The figures are printed (`cargo test -p
+//! meshsim-tests --test claims_pay -- --nocapture`).
+
+mod common;
+
+use common::{flow, run_with, scenario_text};
+use serde_json::Value;
+
+/// Claim 16: the escrow's ledger balances at every sample; each relay's
+/// receipts cover no more than its own count of what it forwarded, and
+/// that count no more than what the simulator's link counters saw it
+/// send; what is unpaid at the end stays within its credit; earnings are
+/// the price of the paid bytes less the fee; balances past 1 coin are
+/// withdrawn.
+#[test]
+fn claim16_payments_conserve_coins_and_pay_relays_for_what_they_forwarded() {
+    let text = scenario_text("pay-relays.json");
+    let s = run_with(&text, &[]);
+    let p = s.pay.as_ref().expect("a pay section");
+    eprintln!(
+        "claim16: conservation_error {} over {} checks; {} withdrawals ({} droplets), fees {}",
+        p.conservation_error, p.conservation_checks, p.withdrawals, p.withdrawn, p.fees
+    );
+    assert_eq!(p.conservation_error, 0);
+    assert!(p.conservation_checks >= 40);
+    assert!(p.withdrawals > 0, "balances past 1 coin are withdrawn");
+    assert!(p.refused.is_empty(), "{:?}", p.refused);
+    assert_eq!(p.payees.len(), 4);
+    for r in &p.payees {
+        let price = r.price_per_mb.expect("relays ask a price");
+        let credit = r.credit.expect("and grant a credit");
+        eprintln!(
+            "claim16 relay {:?}: {price}/MB, earned {} for {} bytes paid of {} charged; link bytes {} (paid share {})",
+            r.node,
+            r.earned,
+            r.paid_bytes,
+            r.charged_bytes,
+            r.link_bytes_sent,
+            r.paid_share_of_link_bytes
+        );
+        // Paid only for bytes it forwarded, and it forwarded no more than
+        // its links carried (the rest is the protocol's overhead).
+        assert!(r.paid_bytes <= r.charged_bytes);
+        assert!(r.charged_bytes <= r.link_bytes_sent);
+        assert!(
+            r.paid_share_of_link_bytes > 0.85,
+            "{}",
+            r.paid_share_of_link_bytes
+        );
+        // Unpaid at the end: within what the credit lets both directions
+        // run ahead (plus one record each way, the gate's floor).
+        let credit_bytes = credit * 1_000_000 / price;
+        assert!(r.charged_bytes - r.paid_bytes <= credit_bytes + 2 * 16_402);
+        // The price of the paid bytes, less the 2% fee (rounded down at
+        // each redemption: a few droplets).
+        let gross = r.paid_bytes as u128 * price as u128 / 1_000_000;
+        let net = gross - gross * 20_000 / 1_000_000;
+        assert!(
+            (r.earned as u128) <= net + 400 && r.earned as u128 + 400 >= net,
+            "earned {} against {net}",
+            r.earned
+        );
+    }
+    // Every relay carried the same bytes, so the one that asks 6.5 times
+    // as much earned 6.5 times as much.
+    let by_node = |n| p.payees.iter().find(|r| r.node == Some(n)).unwrap();
+    let ratio = by_node(3).earned as f64 / by_node(1).earned as f64;
+    assert!((ratio - 6.5).abs() < 0.01, "{ratio}");
+}
+
+/// Claim 16's cost: a relay's credit must cover the bytes in flight over
+/// the payment loop (its bytes to the far end, the end-to-end
+/// acknowledgement to the origin, the receipt back), or the route runs at
+/// credit / loop time. With credits worth 200 kB the bulk flows run at a
+/// third of the unpaid rate; four times the credit gives it all back.
+#[test]
+fn claim16_a_credit_below_the_payment_loop_costs_throughput() {
+    let text = scenario_text("pay-relays.json");
+    let unpaid = run_with(&text, &[("/pay", Value::Null)]);
+    let paid = run_with(&text, &[]);
+    let mut more = vec![];
+    for (i, c) in [4000u64, 10000, 26000, 16000].iter().enumerate() {
+        more.push((
+            [
+                "/pay/nodes/0/credit",
+                "/pay/nodes/1/credit",
+                "/pay/nodes/2/credit",
+                "/pay/nodes/3/credit",
+            ][i],
+            Value::from(c * 4),
+        ));
+    }
+    let generous = run_with(&text, &more);
+    let g = |s| flow(s, "bulk-0-5").goodput_bps;
+    eprintln!(
+        "claim16 goodput of bulk-0-5: unpaid {} bps, credit x1 {} bps, credit x4 {} bps",
+        g(&unpaid),
+        g(&paid),
+        g(&generous)
+    );
+    assert!(g(&paid) * 2 < g(&unpaid));
+    assert!(g(&generous) * 100 >= g(&unpaid) * 98);
+}
+
+/// Claim 18: under NOIA pricing each relay of a route of k relays earns
+/// exactly floor((C - floor(C x 10%)) / k) for C = the route's price of
+/// its bytes, and the infrastructure the rest: nothing is created or lost.
+#[test]
+fn claim18_noia_splits_the_price_equally_less_the_infrastructure() {
+    let text = scenario_text("noia-split.json");
+    let s = run_with(&text, &[]);
+    let p = s.pay.as_ref().expect("a pay section");
+    assert_eq!(p.conservation_error, 0);
+    assert!(p.refused.is_empty(), "{:?}", p.refused);
+    let routes: [&[usize]; 5] = [
+        &[2, 3],
+        &[4, 5, 6],
+        &[7, 8, 9, 10],
+        &[11, 12, 13, 14, 15],
+        &[16, 17, 18, 19, 20, 21],
+    ];
+    let mut total = 0u128;
+    for relays in routes {
+        let k = relays.len() as u128;
+        let mine: Vec<_> = relays
+            .iter()
+            .map(|&n| p.payees.iter().find(|r| r.node == Some(n)).expect("paid"))
+            .collect();
+        let bytes = mine[0].paid_bytes;
+        let c = bytes as u128 * 60_000 / 1_000_000;
+        let share = (c - c * 100_000 / 1_000_000) / k;
+        eprintln!(
+            "claim18 {k} relays: {bytes} bytes cost {c} droplets; each relay {} (formula {share})",
+            mine[0].earned
+        );
+        for r in &mine {
+            assert_eq!(r.paid_bytes, bytes);
+            assert_eq!(r.charged_bytes, bytes, "settled in full");
+            assert_eq!(r.earned as u128, share);
+        }
+        total += c;
+    }
+    let infra = p.payees.iter().find(|r| r.node.is_none()).expect("infra");
+    let relays: u128 = p
+        .payees
+        .iter()
+        .filter(|r| r.node.is_some())
+        .map(|r| r.earned as u128)
+        .sum();
+    eprintln!("claim18 infrastructure {} of {total}", infra.earned);
+    assert_eq!(relays + infra.earned as u128, total);
+}
