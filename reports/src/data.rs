@@ -44,6 +44,9 @@ pub struct Summary {
     /// Churn (absent without a `churn` section).
     #[serde(default)]
     pub churn: Option<crate::churn::Churn>,
+    /// Payments (absent without a `pay` section).
+    #[serde(default)]
+    pub pay: Option<crate::pay::Pay>,
 }
 
 /// Engine counters.

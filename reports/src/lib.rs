@@ -12,6 +12,7 @@ pub mod csv;
 pub mod data;
 pub mod discovery;
 pub mod html;
+pub mod pay;
 pub mod plot;
 pub mod run_report;
 pub mod sets;

@@ -81,6 +81,9 @@ pub fn build(data: &RunData) -> Result<Report, ReportError> {
     if let Some(c) = &s.churn {
         crate::churn::section(&mut page, c)?;
     }
+    if let Some(p) = &s.pay {
+        crate::pay::section(&mut page, p)?;
+    }
     page.heading("Links");
     if s.links.len() > MAX_LINK_ROWS {
         page.paragraph(&format!(

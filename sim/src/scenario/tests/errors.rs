@@ -515,3 +515,39 @@ fn display_names_file_line_column_and_path() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn pay_is_validated() {
+    let with = |pay: &str| {
+        edit(
+            "  \"faults\": [",
+            &format!("  \"pay\": {pay},\n  \"faults\": ["),
+        )
+    };
+    parse(
+        &with(r#"{ "relays": { "price_per_mb": 1000, "credit": 10 } }"#),
+        here(),
+    )
+    .unwrap();
+    let text = with(r#"{ "nodes": [ { "node": 9, "price_per_mb": 1, "credit": 1 } ] }"#);
+    let e = parse(&text, here()).unwrap_err();
+    assert_eq!(e.path, "pay.nodes[0].node", "{e}");
+    assert!(e.message.contains("node 9 does not exist"), "{e}");
+    let e = parse(&with(r#"{ "escrow": { "fee_ppm": 1000001 } }"#), here()).unwrap_err();
+    assert_eq!(e.path, "pay.escrow.fee_ppm", "{e}");
+    let e = parse(
+        &with(r#"{ "pricing": { "noia": { "price_per_mb": 1, "infra_ppm": 2000000 } } }"#),
+        here(),
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "pay.pricing.noia.infra_ppm", "{e}");
+    let e = parse(&with(r#"{ "relays": { "price_per_mb": 1 } }"#), here()).unwrap_err();
+    assert!(e.path.starts_with("pay"), "{e}");
+    let e2e = with("{}").replace(
+        "\"suite\": \"modeled\"",
+        "\"suite\": \"modeled\", \"mode\": \"end-to-end\"",
+    );
+    let e = parse(&e2e, here()).unwrap_err();
+    assert_eq!(e.path, "pay", "{e}");
+    assert!(e.message.contains("store-and-forward"), "{e}");
+}

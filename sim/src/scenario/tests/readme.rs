@@ -92,6 +92,7 @@ fn every_example_resolves() {
             || block.starts_with("\"faults\"")
             || block.starts_with("\"underlay\"")
             || block.starts_with("\"discovery\"")
+            || block.starts_with("\"pay\"")
         {
             vec![scenario(block)]
         } else if block.starts_with("\"churn\"") {
