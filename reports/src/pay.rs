@@ -106,23 +106,36 @@ pub fn section(page: &mut Page, p: &Pay) -> Result<(), ReportError> {
         ],
         &rows,
     );
-    let series = p
+    // Each relay at (what its paid bytes cost at its price, what it
+    // earned): on the line of the price less the fee when it is paid for
+    // what it carried; the x axis from 0 keeps every point inside.
+    let owed = |r: &Payee| r.paid_bytes as f64 * r.price_per_mb.unwrap_or(0) as f64 / 1e6 / 1e6;
+    let mut series: Vec<Series> = p
         .payees
         .iter()
-        .filter(|r| r.node.is_some())
+        .filter(|r| r.node.is_some() && r.price_per_mb.is_some())
         .map(|r| Series {
             name: format!(
-                "node {} ({} droplets/MB)",
+                "node {}: {} droplets/MB, {:.1} MB",
                 r.node.unwrap_or(0),
-                r.price_per_mb.unwrap_or(0)
+                r.price_per_mb.unwrap_or(0),
+                r.paid_bytes as f64 / 1e6
             ),
-            points: vec![(r.link_bytes_sent as f64 / 1e6, r.earned as f64 / 1e6)],
+            points: vec![(owed(r), r.earned as f64 / 1e6)],
             ..Series::default()
         })
         .collect();
+    let top = p.payees.iter().map(owed).fold(0.0, f64::max);
+    let keep = 1.0 - p.fee_ppm as f64 / 1e6;
+    series.push(Series {
+        name: format!("price less the fee ({} ppm)", p.fee_ppm),
+        points: vec![(0.0, 0.0), (top * 1.05, top * 1.05 * keep)],
+        reference: true,
+        ..Series::default()
+    });
     let svg = plot::svg(&Chart {
-        title: "Coins earned against bytes relayed".into(),
-        x_label: "bytes the relay sent, by the simulator's link counters (MB)".into(),
+        title: "Coins earned against bytes relayed at each relay's price".into(),
+        x_label: "paid bytes x the relay's price (coins)".into(),
         y_label: "coins earned (after fees)".into(),
         series,
         markers: true,
@@ -131,7 +144,7 @@ pub fn section(page: &mut Page, p: &Pay) -> Result<(), ReportError> {
     .map_err(ReportError::Plot)?;
     page.plot(
         "pay-earned",
-        "Each relay's earnings (its balance and withdrawals at the escrow) against the bytes the simulator's own link counters saw it send: relays that carried the same bytes earn in proportion to their price.",
+        "Each relay's earnings (its balance and withdrawals at the escrow) against what the bytes its receipts cover cost at its price: a relay paid for what it carried sits on the dashed line (the price less the escrow's fee). The table gives the bytes the simulator's own link counters saw each relay send, beside the bytes it was paid for.",
         svg,
     );
     Ok(())

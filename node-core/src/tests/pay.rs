@@ -230,3 +230,81 @@ fn noia_pricing_pays_each_relay_an_equal_share_less_the_infrastructure() {
     );
     let _ = addresses(&net, &[0]);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 12,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Over random prices, credits, loss and traffic, and routes replaced
+    /// one after another: everything arrives, no relay is paid for bytes
+    /// its own gate did not charge (what it forwarded), every relay is
+    /// paid in full once each route settles, and the escrow conserves
+    /// coins.
+    #[test]
+    fn payments_conserve_coins_and_pay_only_what_was_forwarded(
+        prices in proptest::collection::vec(0u64..200_000, 3),
+        credits in proptest::collection::vec(0u64..1_000_000, 3),
+        loss in 0.0f64..0.15,
+        fwd in 1usize..40,
+        back in 0usize..20,
+        routes in 1usize..3,
+        seed in 0u64..1_000,
+    ) {
+        let t = [0, 1, 2].map(|k| RelayTerms {
+            price: Price::per_mb(prices[k]),
+            credit: Droplets(credits[k]),
+        });
+        let wire = WireParams { loss, ..WireParams::default() };
+        let mut net = paying_chain(t, OriginPricing::AsAsked, wire, seed);
+        let mut escrow = Escrow::new(Limits::default(), 10_000);
+        let mut wallets = Vec::new();
+        for _ in 0..routes {
+            let before: Vec<usize> = (0..5).map(|i| route_messages(&net, i).len()).collect();
+            let r = open(&mut net, 0, &[1, 2, 3, 4], Class::Bulk, RouteKind::Stream);
+            let is_dest = |n: &Net, h: RouteHandle| {
+                n.nodes[4].route(h).is_some_and(|i| i.role == "destination")
+            };
+            let up = net.run_until_cond(Duration::from_secs(30), |n| {
+                n.nodes[4].routes().any(|h| is_dest(n, h))
+            });
+            proptest::prop_assert!(up, "no destination");
+            let at_dest = net.nodes[4].routes().find(|h| is_dest(&net, *h)).unwrap();
+            let there: Vec<_> = (0..fwd).map(|i| message(i, 3_000)).collect();
+            let back_msgs: Vec<_> = (0..back).map(|i| message(i, 3_000)).collect();
+            send_all(&mut net, 0, r, &there, Duration::from_secs(120));
+            send_all(&mut net, 4, at_dest, &back_msgs, Duration::from_secs(120));
+            let done = net.run_until_cond(Duration::from_secs(120), |n| {
+                route_messages(n, 4).len() == before[4] + fwd
+                    && route_messages(n, 0).len() == before[0] + back
+            });
+            proptest::prop_assert!(done, "stuck");
+            net.run_for(Duration::from_secs(2));
+            net.nodes[0].close_route(r).unwrap();
+            net.input(0, Input::Timeout);
+            net.run_for(Duration::from_secs(2));
+            for pk in net.nodes[0].take_pay_accounts() {
+                escrow.open(pk).unwrap();
+                escrow.deposit(&pk, Droplets(100 * COIN)).unwrap();
+            }
+            for i in 1..=3 {
+                for r in net.nodes[i].take_receipts() {
+                    wallets.push((i, r));
+                }
+            }
+        }
+        proptest::prop_assert!(wallets.len() >= 3 * routes, "{} receipts kept", wallets.len());
+        for i in 1..=3 {
+            let charged = net.nodes[i].pay_stats().bytes_charged;
+            proptest::prop_assert!(charged >= (fwd * 3_000) as u64 * routes as u64);
+            let paid: u64 = wallets.iter().filter(|(k, _)| *k == i).map(|(_, r)| r.bytes).sum();
+            // Paid only for what it forwarded, and, settled, all of it.
+            proptest::prop_assert_eq!(paid, charged, "relay {}", i);
+        }
+        for (_, r) in &wallets {
+            proptest::prop_assert!(escrow.redeem(SuiteKind::Modeled.suite(), r).is_ok());
+            proptest::prop_assert_eq!(escrow.conservation_error(), 0);
+        }
+    }
+}
