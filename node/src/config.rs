@@ -20,7 +20,8 @@
 //!   "resume_window": "15m",
 //!   "log_level": "info",
 //!   "suite": "real",
-//!   "discovery": { "refresh": "30s", "lifetime": "2m", "hold_down": "50ms", "gateway": "100Mbps" }
+//!   "discovery": { "refresh": "30s", "lifetime": "2m", "hold_down": "50ms", "gateway": "100Mbps" },
+//!   "pay": { "price_per_mb": 20000, "credit": 200000, "escrow": false }
 //! }
 //! ```
 //! Only `key_file` and `listen` are required. Relative paths are relative to
@@ -40,6 +41,9 @@
 //! address as the node's locator (when it is a specific address) and a
 //! first sequence number from the wall clock, so a restarted node's adverts
 //! are newer than its earlier run's.
+//!
+//! `pay` makes the node a paying relay (its price and credit) and/or the
+//! escrow (see [`pay`]); as an origin it always pays relays that ask.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -51,6 +55,7 @@ use crate::log::Level;
 use crate::transfer::IncomingLimits;
 
 mod discovery;
+mod pay;
 
 /// A peer the node keeps a link to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +155,7 @@ struct RawConfig {
     log_level: Option<String>,
     suite: Option<String>,
     discovery: Option<serde_json::Value>,
+    pay: Option<serde_json::Value>,
 }
 
 /// Parses a duration: a number with `us`, `ms`, `s` or `m`.
@@ -345,6 +351,9 @@ impl NodeConfig {
         }
         if let Some(v) = &raw.discovery {
             core.discovery = discovery::parse(v, &field)?;
+        }
+        if let Some(v) = &raw.pay {
+            core.pay = pay::parse(v, &field)?;
         }
         let mtu = raw.mtu.unwrap_or(1200);
         if !(node_core::link::MIN_MTU..=65507).contains(&mtu) {

@@ -156,6 +156,7 @@ pub fn status(d: &Driver) -> Value {
         "connections": connections,
         "route_sets": sets,
         "discovery": discovery,
+        "pay": pay(d),
         "stats": {
             "links": link_stats(&ns.links),
             "unknown_link": ns.unknown_link,
@@ -303,4 +304,84 @@ fn route_set(d: &Driver, c: node_core::ConnectionHandle) -> Option<Value> {
         "received": d.incoming.get(&carrier).map(|i| i.bytes),
         "raw": d.incoming.get(&carrier).map(|i| i.is_raw()),
     }))
+}
+
+/// Receipts of the wallet listed, at most (the count and sums are whole).
+const MAX_RECEIPTS_SHOWN: usize = 256;
+
+/// Payments: this node's terms, its counters, the receipts it was paid
+/// with (its wallet, for the escrow) and, if it plays the escrow, the
+/// ledger's totals.
+fn pay(d: &Driver) -> Value {
+    let node = &d.node;
+    let cfg = &node.config().pay;
+    let s = node.pay_stats();
+    let owed: u64 = d.wallet.values().map(|r| r.owed).sum();
+    let receipts: Vec<Value> = d
+        .wallet
+        .values()
+        .take(MAX_RECEIPTS_SHOWN)
+        .map(|r| {
+            json!({
+                "pseudonym": hex::encode(&r.pseudonym.0),
+                "bytes": r.bytes,
+                "back": r.back,
+                "owed": r.owed,
+                "seq": r.seq,
+            })
+        })
+        .collect();
+    let escrow = node.escrow().map(|e| {
+        let l = &e.ledger;
+        json!({
+            "deposited": l.deposited().to_string(),
+            "withdrawn": l.withdrawn().to_string(),
+            "fees": l.fees().to_string(),
+            "withdrawals": l.withdrawals.len(),
+            "conservation_error": l.conservation_error().to_string(),
+            "redeemed": l.stats.redeemed,
+            "refused": {
+                "forged": l.stats.forged,
+                "replayed": l.stats.replayed,
+                "beyond_deposit": l.stats.beyond_deposit,
+                "unknown_account": l.stats.unknown_account,
+                "full": l.stats.full,
+                "withdrawals": l.stats.withdrawals_refused,
+            },
+            "answered": e.stats.answered,
+            "malformed": e.stats.malformed,
+            "bad_signatures": e.stats.bad_signatures,
+        })
+    });
+    json!({
+        "relay": cfg.relay.map(|t| json!({
+            "price_per_mb": t.price.per_gb / 1000,
+            "credit": t.credit.0,
+        })),
+        "stats": {
+            "prices_sent": s.prices_sent,
+            "prices_heard": s.prices_heard,
+            "pauses": s.pauses,
+            "invoices_sent": s.invoices_sent,
+            "invoices_heard": s.invoices_heard,
+            "receipts_sent": s.receipts_sent,
+            "receipts_taken": s.receipts_taken,
+            "duplicates": s.duplicates,
+            "forged": s.forged,
+            "foreign": s.foreign,
+            "stale": s.stale,
+            "underpaid": s.underpaid,
+            "refused": s.refused,
+            "flood": s.flood,
+            "wallet_full": s.wallet_full,
+            "bytes_charged": s.bytes_charged,
+        },
+        "accounts_opened": d.pay_accounts,
+        "wallet": {
+            "receipts": d.wallet.len(),
+            "owed": owed,
+            "list": receipts,
+        },
+        "escrow": escrow,
+    })
 }

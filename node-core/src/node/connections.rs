@@ -169,6 +169,9 @@ impl Node {
             let Some(e) = self.events.pop_front() else {
                 return;
             };
+            let Some(e) = self.serve_escrow(e) else {
+                continue;
+            };
             let Some(e) = self.connections.translate(now, e, &self.config.reopen) else {
                 continue;
             };

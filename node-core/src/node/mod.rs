@@ -24,6 +24,7 @@ use crate::tunnels::Tunnels;
 mod churn;
 mod connections;
 mod discovery;
+mod escrow;
 use discovery::{find_path, find_toward};
 mod links;
 mod output;
@@ -121,6 +122,8 @@ pub struct Node {
     sets: crate::sets::Sets,
     /// The re6st-style tunnel manager, if the node runs one.
     churn: Option<crate::churn::manager::Manager>,
+    /// The escrow role (payments), if the node plays it.
+    escrow: Option<Box<crate::pay::service::EscrowService>>,
     /// The node's one event queue (see `dispatch`).
     events: VecDeque<Event>,
     /// Upper frames of layers this node does not run.
@@ -180,6 +183,10 @@ impl Node {
                 identity.address(),
             ),
             sets: Default::default(),
+            escrow: config
+                .pay
+                .escrow
+                .map(|r| Box::new(crate::pay::service::EscrowService::new(r))),
             churn: config.churn.clone().map(|c| {
                 crate::churn::manager::Manager::new(c, ChaCha20Rng::from_seed(churn_seed))
             }),

@@ -38,5 +38,8 @@ mod gate_tests;
 pub mod money;
 pub mod payer;
 pub mod receipt;
+pub mod service;
+#[cfg(test)]
+mod service_tests;
 
 pub use payer::{OriginPricing, PayConfig, RelayTerms};

@@ -73,6 +73,9 @@ pub struct PayConfig {
     pub relay: Option<RelayTerms>,
     /// How it pays the relays of its routes.
     pub origin: OriginPricing,
+    /// The escrow role: it answers escrow requests arriving on its routes
+    /// (`None`: it passes them to the application like any message).
+    pub escrow: Option<super::service::EscrowRole>,
 }
 
 /// One payee of the route: a relay, or the infrastructure.

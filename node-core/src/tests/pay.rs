@@ -9,6 +9,7 @@ use crate::pay::escrow::{Escrow, Limits};
 use crate::pay::money::{COIN, Droplets, Meter, Price, split};
 use crate::pay::{OriginPricing, PayConfig, RelayTerms};
 use crate::*;
+use rand::SeedableRng as _;
 
 /// Relays 1, 2, 3 of the chain 0 - 1 - 2 - 3 - 4: their prices (droplets
 /// per MB) and credits (droplets).
@@ -31,6 +32,7 @@ fn paying_chain(t: [RelayTerms; 3], origin: OriginPricing, wire: WireParams, see
         c.pay = PayConfig {
             relay: (1..=3).contains(&i).then(|| t[i - 1]),
             origin,
+            escrow: None,
         };
     });
     for i in 0..4 {
@@ -307,4 +309,75 @@ proptest::proptest! {
             proptest::prop_assert_eq!(escrow.conservation_error(), 0);
         }
     }
+}
+
+/// The escrow role over a route: node 3 plays it; node 0 opens an
+/// account, deposits, asks whether it can pay, and redeems a receipt for
+/// relay 1, all as messages on a route to node 3; the answers come back on
+/// it, and node 3's application sees none of the requests.
+#[test]
+fn the_escrow_answers_over_a_route() {
+    use crate::pay::service::EscrowRole;
+    use crate::wire::escrow::{EscrowAnswer, EscrowRequest};
+    let base = config(RouteMode::StoreAndForward);
+    let mut net = Net::new_each(4, base, 7, |i, c| {
+        if i == 3 {
+            c.pay.escrow = Some(EscrowRole::default());
+        }
+    });
+    for i in 0..3 {
+        net.connect(i, i + 1, WireParams::default());
+    }
+    assert!(net.run_until_cond(Duration::from_secs(30), |n| {
+        (0..3).all(|i| n.established(i, i + 1))
+    }));
+    let r = open(&mut net, 0, &[1, 2, 3], Class::Bulk, RouteKind::Stream);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    let pseudonym = Identity::generate(SuiteKind::Modeled, &mut rng);
+    let pk = *pseudonym.public_key();
+    let mut receipt = crate::wire::receipt::Receipt {
+        pseudonym: pk,
+        relay: net.identities[1].address(),
+        bytes: 1_000,
+        back: 0,
+        owed: 500,
+        seq: 1,
+        signature: [0; 64],
+    };
+    crate::pay::receipt::sign(SuiteKind::Modeled.suite(), pseudonym.secret(), &mut receipt)
+        .unwrap();
+    let requests = [
+        EscrowRequest::Open(pk),
+        EscrowRequest::Deposit(pk, 2 * COIN),
+        EscrowRequest::Check(pk, COIN),
+        EscrowRequest::Redeem(receipt),
+        EscrowRequest::Redeem(receipt),
+    ];
+    for (id, q) in requests.iter().enumerate() {
+        net.nodes[0].route_send(r, q.encode(id as u32)).unwrap();
+    }
+    net.input(0, Input::Timeout);
+    assert!(net.run_until_cond(Duration::from_secs(5), |n| route_messages(n, 0).len() == 5));
+    let answers: Vec<_> = route_messages(&net, 0)
+        .iter()
+        .map(|m| EscrowAnswer::decode(m).expect("an answer"))
+        .collect();
+    use crate::wire::escrow::EscrowRefusal;
+    assert_eq!(
+        answers,
+        vec![
+            (0, EscrowAnswer::Done(0)),
+            (1, EscrowAnswer::Done(2 * COIN)),
+            (2, EscrowAnswer::Yes(true)),
+            (3, EscrowAnswer::Done(500)),
+            (4, EscrowAnswer::Refused(EscrowRefusal::Replayed)),
+        ]
+    );
+    assert!(route_messages(&net, 3).is_empty());
+    let escrow = net.nodes[3].escrow().expect("the role");
+    assert_eq!(
+        escrow.ledger.relay_balance(&net.identities[1].address()).0,
+        500
+    );
+    assert_eq!(escrow.ledger.conservation_error(), 0);
 }

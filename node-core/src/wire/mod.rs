@@ -39,6 +39,7 @@ mod ack;
 mod advert;
 mod data;
 mod datagram;
+pub mod escrow;
 mod frame;
 mod handshake;
 mod pulse;

@@ -225,7 +225,16 @@ pub struct Driver {
     init_tat: Instant,
     /// Datagrams received and not yet given to node-core (kept for its allocation).
     received: Vec<(SocketAddr, Vec<u8>)>,
+    /// Payments: the best receipt of each pseudonym this relay was paid
+    /// under (for the escrow), and the accounts its routes' pseudonyms
+    /// opened as an origin.
+    pub(crate) wallet: BTreeMap<node_core::PublicKey, node_core::wire::receipt::Receipt>,
+    pub(crate) pay_accounts: u64,
 }
+
+/// Receipts a wallet keeps, at most (one per pseudonym; node-core bounds
+/// its own the same way).
+const MAX_WALLET: usize = 65_536;
 
 fn canonical(a: SocketAddr) -> SocketAddr {
     SocketAddr::new(a.ip().to_canonical(), a.port())
@@ -296,6 +305,8 @@ impl Driver {
             udp_pending: false,
             init_tat: Instant::now(),
             received: Vec::new(),
+            wallet: BTreeMap::new(),
+            pay_accounts: 0,
         };
         info!(
             "node {} listening on {} (control {})",
@@ -441,10 +452,21 @@ impl Driver {
                     let sent = self.socket.flush();
                     self.count_sent(sent);
                     self.deadline = at;
+                    self.keep_receipts();
                     return;
                 }
             }
         }
+    }
+
+    /// Moves what node-core kept of payments into the driver's wallet.
+    fn keep_receipts(&mut self) {
+        for r in self.node.take_receipts() {
+            if self.wallet.len() < MAX_WALLET || self.wallet.contains_key(&r.pseudonym) {
+                self.wallet.insert(r.pseudonym, r);
+            }
+        }
+        self.pay_accounts += self.node.take_pay_accounts().len() as u64;
     }
 
     fn transmit(&mut self, link: LinkId, bytes: &[u8]) {
