@@ -153,3 +153,55 @@ fn claim18_noia_splits_the_price_equally_less_the_infrastructure() {
     eprintln!("claim18 infrastructure {} of {total}", infra.earned);
     assert_eq!(relays + infra.earned as u128, total);
 }
+
+/// Cheaters (`pay-cheaters`): an origin that funds its accounts with less
+/// than it will owe, and a relay that presents every receipt twice. With
+/// the relays' balance checks answered, no relay is left holding receipts
+/// the escrow refuses (it closes the underfunded routes as their receipts
+/// outgrow the deposit), and a replay earns nothing; with them off, each
+/// relay is left with unpaid receipts worth far more than its credit.
+#[test]
+fn pay_cheaters_gain_nothing_and_checks_bound_what_an_underfunded_origin_costs() {
+    let text = scenario_text("pay-cheaters.json");
+    let checked = run_with(&text, &[]);
+    let unchecked = run_with(&text, &[("/pay/escrow/check", Value::from(false))]);
+    for (name, s) in [("checked", &checked), ("unchecked", &unchecked)] {
+        let p = s.pay.as_ref().unwrap();
+        eprintln!(
+            "pay-cheaters {name}: refused {:?}, balance checks {} ({} no), underfunded flow delivered {}",
+            p.refused,
+            p.checks,
+            p.checks_refused,
+            flow(s, "underfunded-4-0").delivery_ratio
+        );
+        for r in &p.payees {
+            eprintln!(
+                "  relay {:?}: earned {}, unpaid receipts {}, carried unpaid {} bytes",
+                r.node,
+                r.earned,
+                r.unpaid,
+                r.charged_bytes - r.paid_bytes
+            );
+        }
+        assert_eq!(p.conservation_error, 0);
+        assert!(p.refused["replayed"] > 0);
+        // The replaying relay earned what the honest ones did.
+        let earned: Vec<u64> = p.payees.iter().map(|r| r.earned).collect();
+        assert!(earned.iter().all(|&e| e == earned[0]), "{earned:?}");
+    }
+    let (c, u) = (
+        checked.pay.as_ref().unwrap(),
+        unchecked.pay.as_ref().unwrap(),
+    );
+    assert!(c.checks_refused > 0);
+    for r in &c.payees {
+        assert_eq!(r.unpaid, 0);
+        // What it carried unpaid: within its credit (40,000 droplets at
+        // 50,000 per MB: 800 kB) and a record each way.
+        assert!(r.charged_bytes - r.paid_bytes <= 800_000 + 2 * 16_402);
+    }
+    for r in &u.payees {
+        assert!(r.unpaid > 5 * 40_000, "{}", r.unpaid);
+    }
+    assert_eq!(flow(&checked, "honest-0-4").delivery_ratio, 1.0);
+}

@@ -432,6 +432,21 @@ pub enum Event {
         /// The draining link, from the end nearer the origin.
         link: (Address, Address),
     },
+    /// A paying relay asks the application whether the escrow account of
+    /// `pseudonym` can pay what the relay's best receipt under it owes
+    /// and not yet redeemed, plus the credit it grants (`owed` is the
+    /// receipt's cumulative amount: the application knows what it
+    /// redeemed). Answer with [`crate::Node::pay_verdict`]; a relay that
+    /// hears no answer keeps carrying. Asked when a route's pseudonym is
+    /// first bound, then each time what it owes grows by the credit.
+    PayCheck {
+        /// The origin's pseudonym toward this relay.
+        pseudonym: crate::identity::PublicKey,
+        /// What its best receipt owes, in all (droplets).
+        owed: u64,
+        /// The relay's credit (droplets).
+        credit: u64,
+    },
     /// A route closed (or failed to open).
     RouteClosed {
         /// The route.

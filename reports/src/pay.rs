@@ -20,6 +20,10 @@ pub struct Pay {
     pub withdrawn: u64,
     pub fees: u64,
     pub accounts: u64,
+    #[serde(default)]
+    pub checks: u64,
+    #[serde(default)]
+    pub checks_refused: u64,
     pub redeemed: u64,
     #[serde(default)]
     pub refused: std::collections::BTreeMap<String, u64>,
@@ -34,6 +38,8 @@ pub struct Payee {
     pub price_per_mb: Option<u64>,
     pub credit: Option<u64>,
     pub earned: u64,
+    #[serde(default)]
+    pub unpaid: u64,
     pub paid_bytes: u64,
     pub charged_bytes: u64,
     pub link_bytes_sent: u64,
@@ -76,6 +82,13 @@ pub fn section(page: &mut Page, p: &Pay) -> Result<(), ReportError> {
             ),
         ),
         ("refused", format!("{:?}", p.refused)),
+        (
+            "balance checks",
+            format!(
+                "{} asked by relays, {} answered no (the relay closed the pseudonym's routes)",
+                p.checks, p.checks_refused
+            ),
+        ),
     ]);
     let rows: Vec<Vec<String>> = p
         .payees
@@ -86,6 +99,7 @@ pub fn section(page: &mut Page, p: &Pay) -> Result<(), ReportError> {
                 r.price_per_mb.map_or("-".into(), |v| v.to_string()),
                 r.credit.map_or("-".into(), |v| v.to_string()),
                 coins(r.earned),
+                coins(r.unpaid),
                 r.paid_bytes.to_string(),
                 r.charged_bytes.to_string(),
                 r.link_bytes_sent.to_string(),
@@ -99,6 +113,7 @@ pub fn section(page: &mut Page, p: &Pay) -> Result<(), ReportError> {
             "price (droplets/MB)",
             "credit (droplets)",
             "earned (coins)",
+            "receipts refused (coins)",
             "paid bytes",
             "charged bytes",
             "link bytes sent",

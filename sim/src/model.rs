@@ -336,10 +336,16 @@ pub struct PayPlan {
     pub pricing: node_core::pay::OriginPricing,
     /// The escrow's fee, parts per million of each redemption.
     pub fee_ppm: u32,
-    /// Droplets deposited into each pseudonymous account an origin opens.
-    pub deposit: u64,
+    /// Droplets each node deposits into each pseudonymous account it
+    /// opens as an origin.
+    pub deposits: Vec<u64>,
+    /// Relays that present every receipt twice (a replay the escrow must
+    /// refuse).
+    pub replayers: Vec<bool>,
     /// Relays withdraw their balance once it reaches 1 coin.
     pub withdraw: bool,
+    /// The escrow answers relays' balance checks.
+    pub check: bool,
 }
 
 /// The engine's side of churn: which nodes run the tunnel manager and

@@ -72,6 +72,13 @@ impl Node {
         self.routes.stats()
     }
 
+    /// The application's answer to [`crate::Event::PayCheck`]: whether the
+    /// escrow says `pseudonym` can pay. If not, this relay closes the
+    /// routes it is paid for under it.
+    pub fn pay_verdict(&mut self, pseudonym: &crate::PublicKey, can_pay: bool) {
+        self.routes.pay_verdict(pseudonym, can_pay);
+    }
+
     /// Payment counters (issue 15).
     pub fn pay_stats(&self) -> crate::route::PayStats {
         self.routes.pay_stats()

@@ -78,6 +78,9 @@ pub struct Gate {
     pseudonym: Option<PublicKey>,
     best: Option<Receipt>,
     paused: [bool; 2],
+    /// What the best receipt owed when the escrow was last asked about
+    /// the pseudonym (`None`: never).
+    checked: Option<u64>,
     /// Counters.
     pub stats: GateStats,
 }
@@ -99,6 +102,7 @@ impl Gate {
             pseudonym: None,
             best: None,
             paused: [false, false],
+            checked: None,
             stats: GateStats::default(),
         }
     }
@@ -171,6 +175,31 @@ impl Gate {
         self.best = Some(*r);
         self.stats.receipts += 1;
         Ok(())
+    }
+
+    /// Whether the escrow should be asked again whether the pseudonym can
+    /// pay: at the first receipt, then each time what the receipts owe
+    /// grew by the credit since the last check. Returns what the best
+    /// receipt owes, and notes the check.
+    pub fn check_due(&mut self) -> Option<u64> {
+        let owed = self.best?.owed;
+        let due = self
+            .checked
+            .is_none_or(|c| owed >= c.saturating_add(self.credit.0.max(1)));
+        if due {
+            self.checked = Some(owed);
+        }
+        due.then_some(owed)
+    }
+
+    /// The pseudonym the route is bound to (after its first receipt).
+    pub fn pseudonym(&self) -> Option<&PublicKey> {
+        self.pseudonym.as_ref()
+    }
+
+    /// The credit it grants.
+    pub fn credit(&self) -> Droplets {
+        self.credit
     }
 
     /// The receipt to redeem at the escrow (the best so far).

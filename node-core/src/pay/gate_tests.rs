@@ -151,3 +151,23 @@ fn forged_foreign_and_stale_receipts_are_counted_and_resume_nothing() {
     // Paid in full (the receipt covers 1 MB), it forwards again.
     assert!(g.may_forward(0, 1_000));
 }
+
+#[test]
+fn an_inflated_invoice_gets_receipts_sooner_but_never_more_than_the_origin_counted() {
+    let suite = SuiteKind::Modeled;
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let r = relays();
+    let mut payer = Payer::with_relays(suite, &r[..1], &mut rng);
+    payer.carried(0, 100_000);
+    let first = payer.receipt(0).unwrap();
+    // The relay claims it carried 1 TB: the origin pays when its own count
+    // grows, and only what it counted.
+    payer.invoice(0, 1 << 40);
+    assert!(payer.due().is_empty(), "nothing new counted");
+    payer.carried(0, 1_000);
+    assert_eq!(payer.due(), vec![0]);
+    let next = payer.receipt(0).unwrap();
+    assert_eq!(next.bytes, 101_000);
+    assert_eq!(next.owed, 101_000 * 2_000 / 1_000_000);
+    assert!(next.owed > first.owed);
+}

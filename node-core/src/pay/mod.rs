@@ -25,9 +25,14 @@
 //!   ROUTE_PAY frames; relays keep the best receipt of each pseudonym for
 //!   the escrow (`Node::take_receipts`).
 //!
-//! Not built yet: the escrow as a node role reached over routes (the
-//! driver redeems at a ledger it holds), a relay's balance check before it
-//! accepts a route, and `meshnode`'s side.
+//! - [`service`]: the escrow as a node role, answering escrow requests
+//!   (`wire::escrow`) that arrive on its routes; relays ask the
+//!   application whether a route's pseudonym can pay (`Event::PayCheck`,
+//!   answered with `Node::pay_verdict`) and close its routes on a no.
+//!
+//! Not built yet: pseudonym keys kept on disk (they live in the origin's
+//! memory for its routes' lifetime; nothing in the protocol needs them
+//! after), and an escrow client in `meshnode`.
 
 pub mod escrow;
 #[cfg(test)]

@@ -29,6 +29,7 @@ use super::{BACKWARD, FORWARD, Routes, Side};
 use crate::config::RouteMode;
 use crate::crypto::SuiteKind;
 use crate::identity::{Address, PublicKey};
+use crate::interface::Event;
 use crate::pay::PayConfig;
 use crate::pay::gate::{Gate, GateRefusal};
 use crate::pay::money::{Droplets, Price};
@@ -92,6 +93,10 @@ pub struct PayStats {
     pub pauses: u64,
     /// Bytes this relay's gates charged for, in all.
     pub bytes_charged: u64,
+    /// Balance checks asked of the application (`Event::PayCheck`).
+    pub checks: u64,
+    /// Routes closed because the escrow said their pseudonym cannot pay.
+    pub unfunded: u64,
 }
 
 /// The origin's payments on one route.
@@ -375,6 +380,28 @@ impl Routes {
         }
     }
 
+    /// The application's answer to [`Event::PayCheck`]: if `pseudonym`
+    /// cannot pay, every route it pays this relay for is closed (counted).
+    pub fn pay_verdict(&mut self, pseudonym: &PublicKey, can_pay: bool) {
+        if can_pay {
+            return;
+        }
+        let unfunded: Vec<u64> = self
+            .routes
+            .iter()
+            .filter(|(_, r)| {
+                r.gate
+                    .as_ref()
+                    .is_some_and(|g| g.pseudonym() == Some(pseudonym))
+            })
+            .map(|(&h, _)| h)
+            .collect();
+        for h in unfunded {
+            self.pay.stats.unfunded += 1;
+            self.teardown(h, crate::interface::RouteCloseReason::Broken, None);
+        }
+    }
+
     /// A ROUTE_PAY frame from neighbour `peer`: taken if it is for this
     /// hop, else passed on downstream. Only forward: an origin pays.
     pub(super) fn on_pay(&mut self, now: Time, peer: Address, f: &RouteCtrlFrame<'_>) {
@@ -415,6 +442,15 @@ impl Routes {
                     Err(GateRefusal::Foreign) => return stats.foreign += 1,
                     Err(GateRefusal::Stale) => return stats.stale += 1,
                     Err(GateRefusal::Underpaid) => return stats.underpaid += 1,
+                }
+                let check = gate.check_due().map(|owed| Event::PayCheck {
+                    pseudonym: receipt.pseudonym,
+                    owed,
+                    credit: gate.credit().0,
+                });
+                if let Some(e) = check {
+                    self.pay.stats.checks += 1;
+                    self.events.push_back(e);
                 }
                 // Resumed (or not paused): both directions may send.
                 let class = r.class;

@@ -91,6 +91,17 @@ impl Driver {
             Event::RouteDelivered { route, bytes } => {
                 self.on_delivered(Carrier::Route(route), bytes)
             }
+            Event::PayCheck {
+                pseudonym, owed, ..
+            } => {
+                // meshnode has no escrow client yet: the relay keeps
+                // carrying (it risks what the pseudonym's unredeemed
+                // receipts owe). The wallet keeps the receipts.
+                debug!(
+                    "pay: no escrow to ask whether {} can pay {owed} droplets",
+                    crate::hex::encode(&pseudonym.0)
+                );
+            }
             Event::RouteDraining { route, link } => {
                 // A bare route of the control socket's client: it hears
                 // nothing more than this log line; it breaks when the

@@ -43,6 +43,10 @@ pub struct PayWatch {
     pub ledger: Escrow,
     /// Bytes of the last receipt redeemed per (pseudonym, relay).
     paid_bytes: BTreeMap<(PublicKey, Address), u64>,
+    /// What the latest receipt presented owes, and the latest redeemed
+    /// one, per (pseudonym, relay).
+    claimed: BTreeMap<(PublicKey, Address), u64>,
+    redeemed_owed: BTreeMap<(PublicKey, Address), u64>,
     /// Withdrawn per payee.
     withdrawn: BTreeMap<Address, u64>,
     /// Node index by address, and each node's address.
@@ -51,6 +55,9 @@ pub struct PayWatch {
     seed: u64,
     /// Accounts opened and funded.
     pub accounts: u64,
+    /// Relays' balance checks answered, and those answered "cannot pay".
+    pub checks: u64,
+    pub checks_refused: u64,
     /// Redemptions refused, by why.
     pub refused: BTreeMap<&'static str, u64>,
     pub samples: Vec<PaySample>,
@@ -62,11 +69,15 @@ impl PayWatch {
             ledger: Escrow::new(Limits::default(), plan.fee_ppm),
             plan,
             paid_bytes: BTreeMap::new(),
+            claimed: BTreeMap::new(),
+            redeemed_owed: BTreeMap::new(),
             withdrawn: BTreeMap::new(),
             index: addresses.iter().enumerate().map(|(i, a)| (*a, i)).collect(),
             addresses,
             seed,
             accounts: 0,
+            checks: 0,
+            checks_refused: 0,
             refused: BTreeMap::new(),
             samples: Vec::new(),
         }
@@ -86,10 +97,21 @@ impl PayWatch {
             .sum()
     }
 
-    /// Every payee with a balance or a withdrawal.
+    /// What `payee`'s receipts owe that the escrow did not pay (refused:
+    /// beyond the deposit), before fees.
+    pub fn unpaid(&self, payee: &Address) -> u64 {
+        self.claimed
+            .iter()
+            .filter(|((_, a), _)| a == payee)
+            .map(|(k, &owed)| owed - self.redeemed_owed.get(k).copied().unwrap_or(0).min(owed))
+            .sum()
+    }
+
+    /// Every payee with a balance, a withdrawal or a receipt.
     pub fn payees(&self) -> Vec<Address> {
         let mut v: Vec<Address> = self.withdrawn.keys().copied().collect();
         v.extend(self.paid_bytes.keys().map(|(_, a)| *a));
+        v.extend(self.claimed.keys().map(|(_, a)| *a));
         v.sort();
         v.dedup();
         v
@@ -132,22 +154,21 @@ impl<P: Population> World<P> {
         let Some(w) = self.pay.as_mut() else { return };
         let suite = self.scenario.protocol.suite.suite();
         let mut receipts = Vec::new();
-        for slot in self.nodes.iter_mut() {
-            for pk in slot.node.take_pay_accounts() {
-                if w.ledger.open(pk).is_ok()
-                    && w.ledger
-                        .deposit(&pk, node_core::pay::money::Droplets(w.plan.deposit))
-                        .is_ok()
-                {
-                    w.accounts += 1;
+        for (i, slot) in self.nodes.iter_mut().enumerate() {
+            open_accounts(w, i, &mut slot.node);
+            let times = if w.plan.replayers[i] { 2 } else { 1 };
+            for r in slot.node.take_receipts() {
+                for _ in 0..times {
+                    receipts.push(r);
                 }
             }
-            receipts.extend(slot.node.take_receipts());
         }
         for r in receipts {
+            w.claimed.insert((r.pseudonym, r.relay), r.owed);
             match w.ledger.redeem(suite, &r) {
                 Ok(_) => {
                     w.paid_bytes.insert((r.pseudonym, r.relay), r.bytes);
+                    w.redeemed_owed.insert((r.pseudonym, r.relay), r.owed);
                 }
                 Err(e) => *w.refused.entry(why(e)).or_default() += 1,
             }
@@ -170,8 +191,53 @@ impl<P: Population> World<P> {
         });
     }
 
+    /// A relay's `Event::PayCheck`: the escrow says whether `pseudonym`
+    /// can pay what its receipt to relay `i` owes beyond what was
+    /// redeemed, plus the relay's credit. Accounts the origins opened
+    /// since the last sample are opened first (an origin opens one before
+    /// its first receipt).
+    pub(super) fn answer_pay_check(
+        &mut self,
+        i: usize,
+        pseudonym: PublicKey,
+        owed: u64,
+        credit: u64,
+    ) {
+        let Some(w) = self.pay.as_mut().filter(|w| w.plan.check) else {
+            return;
+        };
+        for (k, slot) in self.nodes.iter_mut().enumerate() {
+            open_accounts(w, k, &mut slot.node);
+        }
+        let relay = w.addresses[i];
+        let redeemed = w
+            .redeemed_owed
+            .get(&(pseudonym, relay))
+            .copied()
+            .unwrap_or(0);
+        let want = owed.saturating_sub(redeemed).saturating_add(credit);
+        let ok = w
+            .ledger
+            .can_pay(&pseudonym, node_core::pay::money::Droplets(want));
+        w.checks += 1;
+        if !ok {
+            w.checks_refused += 1;
+        }
+        self.nodes[i].node.pay_verdict(&pseudonym, ok);
+    }
+
     /// The payments' watch, if the scenario has a `pay` section.
     pub fn pay(&self) -> Option<&PayWatch> {
         self.pay.as_ref()
+    }
+}
+
+/// Opens and funds the accounts node `i` opened as an origin.
+fn open_accounts<N: Protocol>(w: &mut PayWatch, i: usize, node: &mut N) {
+    let deposit = node_core::pay::money::Droplets(w.plan.deposits[i]);
+    for pk in node.take_pay_accounts() {
+        if w.ledger.open(pk).is_ok() && w.ledger.deposit(&pk, deposit).is_ok() {
+            w.accounts += 1;
+        }
     }
 }

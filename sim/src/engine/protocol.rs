@@ -131,6 +131,8 @@ pub trait Protocol {
     fn take_pay_accounts(&mut self) -> Vec<PublicKey> {
         Vec::new()
     }
+    /// The escrow's answer to its `Event::PayCheck`.
+    fn pay_verdict(&mut self, _pseudonym: &PublicKey, _can_pay: bool) {}
     /// Sends a message on a connection's route.
     fn connection_send(
         &mut self,
@@ -301,6 +303,9 @@ impl Protocol for Node {
     }
     fn take_pay_accounts(&mut self) -> Vec<PublicKey> {
         Node::take_pay_accounts(self)
+    }
+    fn pay_verdict(&mut self, pseudonym: &PublicKey, can_pay: bool) {
+        Node::pay_verdict(self, pseudonym, can_pay)
     }
     fn connection_has_room(&self, connection: ConnectionHandle, len: usize) -> bool {
         Node::connection_has_room(self, connection, len)

@@ -15,6 +15,11 @@ use crate::traffic::{Header, MessageKind};
 impl<P: Population> World<P> {
     pub(super) fn on_event(&mut self, i: usize, e: Event) {
         match e {
+            Event::PayCheck {
+                pseudonym,
+                owed,
+                credit,
+            } => self.answer_pay_check(i, pseudonym, owed, credit),
             Event::ConnectionUp { connection, route } => {
                 let Some(flow) = self.source_of(i, connection) else {
                     return;

@@ -35,6 +35,10 @@ pub struct PaySummary {
     pub fees: u64,
     /// Pseudonymous accounts opened and funded.
     pub accounts: u64,
+    /// Relays' balance checks ("can this pseudonym pay?") answered, and
+    /// answered no (the relay closes the pseudonym's routes).
+    pub checks: u64,
+    pub checks_refused: u64,
     /// Receipts redeemed, and refused by why.
     pub redeemed: u64,
     pub refused: BTreeMap<String, u64>,
@@ -57,6 +61,9 @@ pub struct PayeeSummary {
     pub credit: Option<u64>,
     /// Droplets earned (balance and withdrawals, after fees).
     pub earned: u64,
+    /// Droplets its receipts owe that the escrow refused to pay (an
+    /// origin's account did not cover them), before fees.
+    pub unpaid: u64,
     /// Stream bytes the receipts it redeemed cover.
     pub paid_bytes: u64,
     /// Stream bytes its gates charged for (its own count of what it
@@ -137,6 +144,7 @@ pub fn summary(world: &World<Nodes>) -> Option<PaySummary> {
                 price_per_mb: terms.map(|t| t.price.per_gb / 1000),
                 credit: terms.map(|t| t.credit.0),
                 earned: w.earned(&a),
+                unpaid: w.unpaid(&a),
                 paid_bytes: paid,
                 charged_bytes: node.map_or(0, |i| world.node(i).pay_stats().bytes_charged),
                 link_bytes_sent: sent,
@@ -164,6 +172,8 @@ pub fn summary(world: &World<Nodes>) -> Option<PaySummary> {
         withdrawn: u64::try_from(w.ledger.withdrawn()).unwrap_or(u64::MAX),
         fees: u64::try_from(w.ledger.fees()).unwrap_or(u64::MAX),
         accounts: w.accounts,
+        checks: w.checks,
+        checks_refused: w.checks_refused,
         redeemed: w.ledger.stats.redeemed,
         refused: w
             .refused
@@ -179,7 +189,7 @@ pub fn summary(world: &World<Nodes>) -> Option<PaySummary> {
 pub fn text(p: &PaySummary, o: &mut String) {
     let _ = writeln!(
         o,
-        "\npay: pricing {}, fee {} ppm; conservation_error {} over {} checks; deposited {} withdrawn {} ({} withdrawals) fees {} droplets; {} receipts redeemed, refused {:?}",
+        "\npay: pricing {}, fee {} ppm; conservation_error {} over {} checks; deposited {} withdrawn {} ({} withdrawals) fees {} droplets; {} receipts redeemed, refused {:?}; balance checks {} ({} no)",
         p.pricing,
         p.fee_ppm,
         p.conservation_error,
@@ -189,20 +199,23 @@ pub fn text(p: &PaySummary, o: &mut String) {
         p.withdrawals,
         p.fees,
         p.redeemed,
-        p.refused
+        p.refused,
+        p.checks,
+        p.checks_refused
     );
     let _ = writeln!(
         o,
-        "  node price/MB  credit   earned  paid_bytes  charged_bytes  link_bytes  paid/link"
+        "  node price/MB  credit   earned   unpaid  paid_bytes  charged_bytes  link_bytes  paid/link"
     );
     for r in &p.payees {
         let _ = writeln!(
             o,
-            "  {:>4} {:>8} {:>7} {:>8} {:>11} {:>14} {:>11} {:>9.4}",
+            "  {:>4} {:>8} {:>7} {:>8} {:>8} {:>11} {:>14} {:>11} {:>9.4}",
             r.node.map_or("infra".into(), |n| n.to_string()),
             r.price_per_mb.map_or("-".into(), |v| v.to_string()),
             r.credit.map_or("-".into(), |v| v.to_string()),
             r.earned,
+            r.unpaid,
             r.paid_bytes,
             r.charged_bytes,
             r.link_bytes_sent,

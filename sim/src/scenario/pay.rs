@@ -45,6 +45,21 @@ pub struct PaySpec {
     /// The escrow.
     #[serde(default)]
     pub escrow: EscrowSpec,
+    /// Origins that fund their accounts differently (an origin that
+    /// deposits less than it will owe: its receipts bounce).
+    #[serde(default)]
+    pub origins: Vec<OriginSpec>,
+    /// Relays that present every receipt twice to the escrow (a replay).
+    #[serde(default)]
+    pub replayers: Vec<usize>,
+}
+
+/// One origin's deposit per account.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginSpec {
+    pub node: usize,
+    pub deposit: u64,
 }
 
 /// A relay's terms.
@@ -91,6 +106,10 @@ pub struct EscrowSpec {
     /// Whether relays withdraw once their balance reaches 1 coin.
     #[serde(default = "yes")]
     pub withdraw: bool,
+    /// Whether the escrow answers relays' balance checks ("can this
+    /// pseudonym pay?"); unanswered, a relay keeps carrying.
+    #[serde(default = "yes")]
+    pub check: bool,
 }
 
 fn default_deposit() -> u64 {
@@ -107,6 +126,7 @@ impl Default for EscrowSpec {
             fee_ppm: 0,
             deposit: default_deposit(),
             withdraw: true,
+            check: true,
         }
     }
 }
@@ -160,12 +180,22 @@ impl Ctx<'_> {
                 }
             }
         };
+        let mut deposits = vec![p.escrow.deposit; n];
+        for (i, o) in p.origins.iter().enumerate() {
+            deposits[self.node(&format!("pay.origins[{i}].node"), o.node)?] = o.deposit;
+        }
+        let mut replayers = vec![false; n];
+        for (i, &r) in p.replayers.iter().enumerate() {
+            replayers[self.node(&format!("pay.replayers[{i}]"), r)?] = true;
+        }
         Ok(PayPlan {
             terms: all,
             pricing,
             fee_ppm: p.escrow.fee_ppm,
-            deposit: p.escrow.deposit,
+            deposits,
+            replayers,
             withdraw: p.escrow.withdraw,
+            check: p.escrow.check,
         })
     }
 }
