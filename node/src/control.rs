@@ -11,6 +11,7 @@
 //! | `recv` | `dir` | `ok` at once, then one line per completed transfer (`completed`) |
 //! | `route_close` | `route` | `ok` |
 //! | `connection_close` | `connection` | `ok` |
+//! | `pay` | `action` (`fund`, `redeem`, `withdraw`), `route` (to the escrow), `deposit` (fund), `to` (withdraw) | `sent`: escrow requests sent; the escrow's answers show in the status (`pay.escrow_answers`) |
 //! | `shutdown` | | `ok`, then the node shuts down gracefully |
 //!
 //! Every answer has `"ok": true` or `"ok": false` with an `error` message.
@@ -105,6 +106,24 @@ pub enum Request {
         public_key: String,
         /// Its socket address.
         addr: String,
+    },
+    /// Payments: talk to the escrow over `route` (a route this node
+    /// opened to a node with the escrow role). `fund`: open and fund with
+    /// `deposit` droplets each account this node's routes opened since the
+    /// last `fund`; `redeem`: present every receipt of the wallet newer
+    /// than the last presented; `withdraw`: this relay's balance to `to`
+    /// (64 hex digits, an address never used before).
+    Pay {
+        /// `fund`, `redeem` or `withdraw`.
+        action: String,
+        /// The route to the escrow.
+        route: u64,
+        /// `fund`: droplets per account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deposit: Option<u64>,
+        /// `withdraw`: the fresh address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
     },
     /// Shut the node down gracefully.
     Shutdown,

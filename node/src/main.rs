@@ -103,6 +103,12 @@ enum Command {
         #[command(subcommand)]
         op: TunnelOp,
     },
+    /// Payments: requests to the escrow over a route to it (`route open`
+    /// to a node with the escrow role first); answers show in the status.
+    Pay {
+        #[command(subcommand)]
+        op: PayOp,
+    },
     /// Benchmark: a 3-node chain on loopback against raw UDP.
     Bench {
         /// Seconds per measurement.
@@ -158,6 +164,40 @@ enum ConnectionOp {
     Close {
         /// The connection handle.
         connection: u64,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+}
+
+#[derive(Subcommand)]
+enum PayOp {
+    /// Open and fund each account this node's routes opened since the last fund.
+    Fund {
+        /// The route to the escrow.
+        #[arg(long)]
+        route: u64,
+        /// Droplets (10^-6 coin) per account (taken as told: no chain is checked).
+        #[arg(long)]
+        deposit: u64,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+    /// Present the wallet's receipts (those newer than the last presented).
+    Redeem {
+        /// The route to the escrow.
+        #[arg(long)]
+        route: u64,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+    /// Withdraw this relay's balance (from 1 coin) to an address never used before.
+    Withdraw {
+        /// The route to the escrow.
+        #[arg(long)]
+        route: u64,
+        /// The address (64 hex digits).
+        #[arg(long)]
+        to: String,
         #[command(flatten)]
         at: Endpoint,
     },
@@ -263,6 +303,26 @@ fn main_inner(cli: Cli) -> Result<(), String> {
         } => {
             let v = one(&at, Request::TunnelOpen { public_key, addr })?;
             println!("{}", v["request"]);
+        }
+        Command::Pay { op } => {
+            let (action, route, deposit, to, at) = match op {
+                PayOp::Fund { route, deposit, at } => ("fund", route, Some(deposit), None, at),
+                PayOp::Redeem { route, at } => ("redeem", route, None, None, at),
+                PayOp::Withdraw { route, to, at } => ("withdraw", route, None, Some(to), at),
+            };
+            let v = one(
+                &at,
+                Request::Pay {
+                    action: action.into(),
+                    route,
+                    deposit,
+                    to,
+                },
+            )?;
+            if v["ok"] != true {
+                return Err(v["error"].as_str().unwrap_or("pay failed").to_owned());
+            }
+            println!("{}", v["sent"]);
         }
         Command::Send {
             route,

@@ -383,5 +383,6 @@ fn pay(d: &Driver) -> Value {
             "list": receipts,
         },
         "escrow": escrow,
+        "escrow_client": d.escrow.status(),
     })
 }

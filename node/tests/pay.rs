@@ -18,7 +18,7 @@ fn relays_are_paid_in_receipts_and_their_status_shows_them() {
         4,
         0.0,
         None,
-        r#", "pay": {"price_per_mb": 20000, "credit": 20000}"#,
+        r#", "pay": {"price_per_mb": 20000, "credit": 20000, "escrow": true}"#,
     );
     let file = c.dir.path().join("payload.bin");
     std::fs::write(&file, &data).unwrap();
@@ -54,6 +54,83 @@ fn relays_are_paid_in_receipts_and_their_status_shows_them() {
         assert!(bytes > 3 << 20, "{p}");
         assert_eq!(owed, bytes * 20_000 / 1_000_000, "{p}");
         assert!(p["stats"]["pauses"].as_u64().unwrap() > 0, "{p}");
-        assert_eq!(p["escrow"], serde_json::Value::Null);
     }
+
+    // The escrow (D plays the role): A funds its two pseudonyms' accounts
+    // over its route to D; B and C each open a route to D and redeem.
+    let ok = |i: usize, args: &[&str]| -> String {
+        let out = c.nodes[i].cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            c.logs()
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let sent = ok(
+        0,
+        &[
+            "pay",
+            "fund",
+            "--route",
+            &route.to_string(),
+            "--deposit",
+            "10000000",
+        ],
+    );
+    assert_eq!(sent, "4", "an OPEN and a DEPOSIT per account");
+    let addr = |i: usize| c.keys[i].address.clone();
+    let to_d = [
+        ok(
+            1,
+            &[
+                "route",
+                "open",
+                "--path",
+                &format!("{},{}", addr(2), addr(3)),
+            ],
+        ),
+        ok(2, &["route", "open", "--path", &addr(3)]),
+    ];
+    // B presents A's receipt. C presents A's and, since B's route to D
+    // crosses C and pays it, B's too: B never funded that account, so the
+    // escrow refuses it.
+    assert_eq!(ok(1, &["pay", "redeem", "--route", &to_d[0]]), "1");
+    assert_eq!(ok(2, &["pay", "redeem", "--route", &to_d[1]]), "2");
+    wait_until("both redeemed", Duration::from_secs(20), || {
+        c.nodes[3].status()["pay"]["escrow"]["redeemed"] == 2
+    });
+    let d = c.nodes[3].status()["pay"]["escrow"].clone();
+    assert_eq!(d["conservation_error"], "0", "{d}");
+    assert_eq!(d["deposited"], "20000000", "{d}");
+    assert_eq!(d["refused"]["unknown_account"], 1, "{d}");
+    let owed = c.nodes[1].status()["pay"]["wallet"]["owed"].clone();
+    for i in [1, 2] {
+        wait_until("the answers", Duration::from_secs(10), || {
+            let a = c.nodes[i].status()["pay"]["escrow_client"]["answers"].clone();
+            a.as_array().is_some_and(|a| a.len() == i)
+        });
+        let answers = c.nodes[i].status()["pay"]["escrow_client"]["answers"].clone();
+        let paid = answers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["ok"] == true)
+            .unwrap_or_else(|| panic!("{answers}"))
+            .clone();
+        assert_eq!(paid["request"], "redeem");
+        assert_eq!(paid["value"], owed, "paid what the receipt owes (no fee)");
+    }
+    // Presenting again sends nothing new; a withdrawal below 1 coin is
+    // refused.
+    assert_eq!(ok(1, &["pay", "redeem", "--route", &to_d[0]]), "0");
+    let to = "ab".repeat(32);
+    assert_eq!(
+        ok(1, &["pay", "withdraw", "--route", &to_d[0], "--to", &to]),
+        "1"
+    );
+    wait_until("the withdrawal's answer", Duration::from_secs(10), || {
+        c.nodes[1].status()["pay"]["escrow_client"]["answers"][1]["value"] == "BelowThreshold"
+    });
 }

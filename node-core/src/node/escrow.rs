@@ -1,6 +1,6 @@
-//! The escrow role at the node (issue 15): escrow requests arriving on the
-//! node's routes are answered from its ledger, on the same route, and do
-//! not reach the application.
+//! The escrow role at the node (issue 15): escrow requests arriving on
+//! routes that end at the node are answered from its ledger, on the same
+//! route, and do not reach the application.
 
 use super::Node;
 use crate::interface::Event;
@@ -14,7 +14,14 @@ impl Node {
         else {
             return Some(e);
         };
-        if !is_escrow(data) {
+        // Only requests on routes that end here: an answer coming back
+        // on a route this node opened (it is a client too) is the
+        // application's.
+        let ends_here = self
+            .routes
+            .info(*route)
+            .is_some_and(|i| i.role == "destination");
+        if !is_escrow(data) || !ends_here {
             return Some(e);
         }
         if let Some(answer) = service.handle(self.suite, data) {

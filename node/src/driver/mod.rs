@@ -44,6 +44,7 @@ use crate::transfer::{Carrier, DEFAULT_CHUNK, Inbox, Incoming, IncomingError, Ou
 use crate::udp::{BatchSocket, Sent};
 use crate::{debug, error, info, warn};
 
+mod pay;
 mod peers;
 mod requests;
 mod route_events;
@@ -230,6 +231,8 @@ pub struct Driver {
     /// opened as an origin.
     pub(crate) wallet: BTreeMap<node_core::PublicKey, node_core::wire::receipt::Receipt>,
     pub(crate) pay_accounts: u64,
+    /// The escrow client (`pay.rs`).
+    pub(crate) escrow: pay::EscrowClient,
 }
 
 /// Receipts a wallet keeps, at most (one per pseudonym; node-core bounds
@@ -307,6 +310,7 @@ impl Driver {
             received: Vec::new(),
             wallet: BTreeMap::new(),
             pay_accounts: 0,
+            escrow: pay::EscrowClient::default(),
         };
         info!(
             "node {} listening on {} (control {})",
@@ -466,7 +470,10 @@ impl Driver {
                 self.wallet.insert(r.pseudonym, r);
             }
         }
-        self.pay_accounts += self.node.take_pay_accounts().len() as u64;
+        for pk in self.node.take_pay_accounts() {
+            self.pay_accounts += 1;
+            self.escrow.unfunded(pk);
+        }
     }
 
     fn transmit(&mut self, link: LinkId, bytes: &[u8]) {

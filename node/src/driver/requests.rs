@@ -315,6 +315,12 @@ impl Driver {
                     Err(e) => Some(control::error(e)),
                 }
             }
+            Request::Pay {
+                action,
+                route,
+                deposit,
+                to,
+            } => Some(self.pay_request(&action, RouteHandle(route), deposit, to.as_deref())),
             Request::Shutdown => {
                 self.shutdown.store(true, Ordering::Relaxed);
                 Some(json!({ "ok": true }))

@@ -86,7 +86,9 @@ impl Driver {
                     .insert(Carrier::Route(route), Incoming::new(route));
             }
             Event::RouteMessage { route, data } => {
-                self.on_carrier_message(Carrier::Route(route), &data)
+                if !self.escrow.on_message(route, &data) {
+                    self.on_carrier_message(Carrier::Route(route), &data)
+                }
             }
             Event::RouteDelivered { route, bytes } => {
                 self.on_delivered(Carrier::Route(route), bytes)
