@@ -11,7 +11,7 @@
 //! | `recv` | `dir` | `ok` at once, then one line per completed transfer (`completed`) |
 //! | `route_close` | `route` | `ok` |
 //! | `connection_close` | `connection` | `ok` |
-//! | `pay` | `action` (`fund`, `redeem`, `withdraw`), `route` (to the escrow), `deposit` (fund), `to` (withdraw) | `sent`: escrow requests sent; the escrow's answers show in the status (`pay.escrow_answers`) |
+//! | `pay` | `action` (`fund`, `redeem`, `withdraw`, `refund`), `route` (to the escrow), `deposit` (fund), `to` (withdraw, refund) | `sent`: escrow requests sent; the escrow's answers show in the status (`pay.escrow_answers`) |
 //! | `shutdown` | | `ok`, then the node shuts down gracefully |
 //!
 //! Every answer has `"ok": true` or `"ok": false` with an `error` message.
@@ -112,7 +112,9 @@ pub enum Request {
     /// `deposit` droplets each account this node's routes opened since the
     /// last `fund`; `redeem`: present every receipt of the wallet newer
     /// than the last presented; `withdraw`: this relay's balance to `to`
-    /// (64 hex digits, an address never used before).
+    /// (64 hex digits, an address never used before); `refund`: what each
+    /// account of this node's pseudonyms has left, to addresses derived
+    /// from `to` (the accounts close).
     Pay {
         /// `fund`, `redeem` or `withdraw`.
         action: String,

@@ -176,6 +176,61 @@ fn check_owner_and_mode(path: &Path, mode: u32, owner: u32, own: u32) -> Result<
     Ok(())
 }
 
+/// Appends the keys of payment pseudonyms (issue 15) to `path`, one
+/// secret per line in hex, creating it with mode 0600 (an existing file
+/// others can read is refused, as a key file is). The node keeps them to
+/// refund what their escrow accounts have left, even after a restart.
+pub fn append_pseudonyms(path: &Path, ids: &[Identity]) -> Result<(), KeyFileError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let io = |source| KeyFileError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    let mode = file.metadata().map_err(io)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(KeyFileError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(format!(
+                "mode {:o}: others may read it (chmod 600)",
+                mode & 0o777
+            )),
+        });
+    }
+    let mut text = Zeroizing::new(String::new());
+    for id in ids {
+        text.push_str(&crate::hex::encode(&id.secret().0));
+        text.push('\n');
+    }
+    file.write_all(text.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// The payment pseudonyms stored at `path` (none if it does not exist);
+/// a line that is not a key is skipped.
+pub fn load_pseudonyms(path: &Path) -> Result<Vec<Identity>, KeyFileError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => Zeroizing::new(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(KeyFileError::Io {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    Ok(text
+        .lines()
+        .filter_map(|l| crate::hex::decode::<32>(l.trim()))
+        .filter_map(|s| Identity::from_secret(SuiteKind::Real, s).ok())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

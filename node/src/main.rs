@@ -190,6 +190,17 @@ enum PayOp {
         #[command(flatten)]
         at: Endpoint,
     },
+    /// Refund what each account of this node's pseudonyms has left (the accounts close).
+    Refund {
+        /// The route to the escrow.
+        #[arg(long)]
+        route: u64,
+        /// An address (64 hex digits) each account's fresh address is derived from.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        at: Endpoint,
+    },
     /// Withdraw this relay's balance (from 1 coin) to an address never used before.
     Withdraw {
         /// The route to the escrow.
@@ -309,6 +320,7 @@ fn main_inner(cli: Cli) -> Result<(), String> {
                 PayOp::Fund { route, deposit, at } => ("fund", route, Some(deposit), None, at),
                 PayOp::Redeem { route, at } => ("redeem", route, None, None, at),
                 PayOp::Withdraw { route, to, at } => ("withdraw", route, None, Some(to), at),
+                PayOp::Refund { route, to, at } => ("refund", route, None, Some(to), at),
             };
             let v = one(
                 &at,

@@ -97,6 +97,9 @@ fn relays_are_paid_in_receipts_and_their_status_shows_them() {
     // crosses C and pays it, B's too: B never funded that account, so the
     // escrow refuses it.
     assert_eq!(ok(1, &["pay", "redeem", "--route", &to_d[0]]), "1");
+    wait_until("B's route paid C", Duration::from_secs(10), || {
+        c.nodes[2].status()["pay"]["wallet"]["receipts"] == 2
+    });
     assert_eq!(ok(2, &["pay", "redeem", "--route", &to_d[1]]), "2");
     wait_until("both redeemed", Duration::from_secs(20), || {
         c.nodes[3].status()["pay"]["escrow"]["redeemed"] == 2
@@ -133,4 +136,50 @@ fn relays_are_paid_in_receipts_and_their_status_shows_them() {
     wait_until("the withdrawal's answer", Duration::from_secs(10), || {
         c.nodes[1].status()["pay"]["escrow_client"]["answers"][1]["value"] == "BelowThreshold"
     });
+
+    // A's pseudonyms' keys are on disk beside its key file (mode 0600);
+    // it takes back what its two accounts have left, and they close.
+    use std::os::unix::fs::PermissionsExt as _;
+    let file = c.keys[0].file.with_extension("pseudonyms");
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 2);
+    let to = "cd".repeat(32);
+    assert_eq!(
+        ok(
+            0,
+            &["pay", "refund", "--route", &route.to_string(), "--to", &to]
+        ),
+        "2"
+    );
+    wait_until("the refunds", Duration::from_secs(10), || {
+        let a = c.nodes[0].status()["pay"]["escrow_client"]["answers"].clone();
+        a.as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["request"] == "refund")
+            .count()
+            == 2
+    });
+    let owed_b = owed.as_u64().unwrap();
+    let refunds: Vec<u64> = c.nodes[0].status()["pay"]["escrow_client"]["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["request"] == "refund")
+        .map(|x| x["value"].as_u64().unwrap())
+        .collect();
+    // Each account paid one relay what A's route owed it when redeemed
+    // (about 63,000 droplets: 3 MiB at 20,000 per MB); the rest came back.
+    assert!(refunds.contains(&(10_000_000 - owed_b)), "{refunds:?}");
+    for r in &refunds {
+        assert!(
+            (10_000_000 - 63_100..=10_000_000 - 63_000).contains(r),
+            "{refunds:?}"
+        );
+    }
+    let d = c.nodes[3].status()["pay"]["escrow"].clone();
+    assert_eq!(d["conservation_error"], "0", "{d}");
+    let refunded: u64 = refunds.iter().sum();
+    assert_eq!(d["withdrawn"], refunded.to_string(), "{d}");
 }

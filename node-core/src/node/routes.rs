@@ -2,7 +2,7 @@
 //! links that carry each route filled in from the neighbour table.
 
 use super::Node;
-use crate::identity::Address;
+use crate::identity::{Address, Identity};
 use crate::interface::{CommandError, LinkId, RouteHandle};
 use crate::route::{RouteInfo, RouteKind, RouteStats};
 use crate::wire::Class;
@@ -95,6 +95,13 @@ impl Node {
     /// account at the escrow, funded, before its relays redeem.
     pub fn take_pay_accounts(&mut self) -> Vec<crate::PublicKey> {
         self.routes.take_pay_accounts()
+    }
+
+    /// As [`Node::take_pay_accounts`], with each pseudonym's keys: a
+    /// driver stores them (mode 0600, like the node's key) to refund what
+    /// an account has left, even after a restart.
+    pub fn take_pay_pseudonyms(&mut self) -> Vec<Identity> {
+        self.routes.take_pay_pseudonyms()
     }
 
     /// At a paying relay of `route`: bytes its gate charged, droplets

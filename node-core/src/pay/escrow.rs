@@ -267,6 +267,30 @@ impl Escrow {
         Ok(w)
     }
 
+    /// Refunds what `pseudonym`'s account has left to `to`, an address
+    /// never used before, and closes the account (receipts drawn on it
+    /// after are refused: a relay's balance checks bound what that costs
+    /// it). The caller checked the pseudonym's signature. A refund is a
+    /// withdrawal in the conservation sum.
+    pub fn refund(&mut self, pseudonym: &PublicKey, to: [u8; 32]) -> Result<Droplets, Refused> {
+        let Some(&amount) = self.accounts.get(pseudonym) else {
+            self.stats.unknown_account += 1;
+            return Err(Refused::UnknownAccount);
+        };
+        if self.used.contains(&to) {
+            self.stats.withdrawals_refused += 1;
+            return Err(Refused::UsedAddress);
+        }
+        if self.used.len() >= self.limits.addresses {
+            self.stats.full += 1;
+            return Err(Refused::Full);
+        }
+        self.used.insert(to);
+        self.accounts.remove(pseudonym);
+        self.withdrawn += u128::from(amount);
+        Ok(Droplets(amount))
+    }
+
     /// Deposits less everything held or paid out: 0 when nothing was
     /// created or lost.
     pub fn conservation_error(&self) -> i128 {

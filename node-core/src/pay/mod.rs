@@ -30,9 +30,9 @@
 //!   application whether a route's pseudonym can pay (`Event::PayCheck`,
 //!   answered with `Node::pay_verdict`) and close its routes on a no.
 //!
-//! Not built yet: pseudonym keys kept on disk (they live in the origin's
-//! memory for its routes' lifetime; nothing in the protocol needs them
-//! after), and an escrow client in `meshnode`.
+//! A driver keeps the pseudonyms' keys (`Node::take_pay_pseudonyms`:
+//! meshnode stores them mode 0600) to refund what an account has left
+//! (REFUND, signed by the pseudonym; the account closes).
 
 pub mod escrow;
 #[cfg(test)]

@@ -194,6 +194,17 @@ impl Payer {
         self.hops.get(i)?.as_ref().map(|h| h.pseudonym.public_key())
     }
 
+    /// The pseudonym's keys toward relay `i` (what signs its receipts, and
+    /// a refund of what its account has left).
+    pub fn pseudonym_keys(&self, i: usize) -> Option<&Identity> {
+        self.hops.get(i)?.as_ref().map(|h| &h.pseudonym)
+    }
+
+    /// The infrastructure pseudonym's keys (NOIA pricing).
+    pub fn infra_keys(&self) -> Option<&Identity> {
+        self.infra.as_ref().map(|h| &h.pseudonym)
+    }
+
     /// The pseudonym the infrastructure's receipts draw on (NOIA pricing,
     /// once a relay joined).
     pub fn infra_pseudonym(&self) -> Option<&PublicKey> {

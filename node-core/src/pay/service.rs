@@ -12,7 +12,9 @@ use super::escrow::{Escrow, Limits, Refused};
 use super::money::Droplets;
 use crate::crypto::CryptoSuite;
 use crate::identity::Address;
-use crate::wire::escrow::{EscrowAnswer, EscrowRefusal, EscrowRequest, withdraw_digest};
+use crate::wire::escrow::{
+    EscrowAnswer, EscrowRefusal, EscrowRequest, refund_digest, withdraw_digest,
+};
 
 /// The escrow role's settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -96,6 +98,18 @@ impl EscrowService {
                 }
             }
             EscrowRequest::Balance(a) => EscrowAnswer::Done(l.relay_balance(&a).0),
+            EscrowRequest::Refund {
+                pseudonym,
+                to,
+                signature,
+            } => {
+                if !suite.verify(&pseudonym, &refund_digest(&to), &signature) {
+                    self.stats.bad_signatures += 1;
+                    EscrowAnswer::Refused(EscrowRefusal::BadSignature)
+                } else {
+                    answer(l.refund(&pseudonym, to))
+                }
+            }
         };
         self.stats.answered += 1;
         Some(a.encode(id))

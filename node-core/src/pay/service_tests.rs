@@ -10,7 +10,9 @@ use super::receipt;
 use super::service::{EscrowRole, EscrowService};
 use crate::crypto::SuiteKind;
 use crate::identity::{Address, Identity, PublicKey};
-use crate::wire::escrow::{EscrowAnswer, EscrowRefusal, EscrowRequest, withdraw_digest};
+use crate::wire::escrow::{
+    EscrowAnswer, EscrowRefusal, EscrowRequest, refund_digest, withdraw_digest,
+};
 use crate::wire::receipt::Receipt;
 
 fn ask(s: &mut EscrowService, id: u32, q: EscrowRequest) -> EscrowAnswer {
@@ -103,6 +105,39 @@ fn accounts_receipts_and_withdrawals_over_the_wire() {
     );
     assert_eq!(s.ledger.conservation_error(), 0);
     assert_eq!((s.stats.answered, s.stats.bad_signatures), (11, 1));
+    // The origin takes back what its account has left: signed by the
+    // pseudonym (the relay cannot), once; the account is closed after.
+    let back = [0x43; 32];
+    let refund = |signature| EscrowRequest::Refund {
+        pseudonym: pk,
+        to: back,
+        signature,
+    };
+    let by_relay = suite
+        .suite()
+        .sign(relay.secret(), &refund_digest(&back))
+        .unwrap();
+    assert_eq!(
+        ask(&mut s, 12, refund(by_relay)),
+        EscrowAnswer::Refused(EscrowRefusal::BadSignature)
+    );
+    let own = suite
+        .suite()
+        .sign(origin.secret(), &refund_digest(&back))
+        .unwrap();
+    assert_eq!(ask(&mut s, 13, refund(own)), EscrowAnswer::Done(COIN));
+    assert_eq!(
+        ask(&mut s, 14, refund(own)),
+        EscrowAnswer::Refused(EscrowRefusal::UnknownAccount)
+    );
+    r.owed = 2 * COIN + 1;
+    r.seq = 2;
+    receipt::sign(suite.suite(), origin.secret(), &mut r).unwrap();
+    assert_eq!(
+        ask(&mut s, 15, EscrowRequest::Redeem(r)),
+        EscrowAnswer::Refused(EscrowRefusal::UnknownAccount)
+    );
+    assert_eq!(s.ledger.conservation_error(), 0);
 }
 
 #[test]

@@ -119,8 +119,8 @@ pub(super) struct PayState {
     /// The best receipt of each pseudonym, for the escrow.
     wallet: BTreeMap<PublicKey, Receipt>,
     /// Pseudonyms of this origin's routes, for the driver to open
-    /// accounts for and fund.
-    accounts: Vec<PublicKey>,
+    /// accounts for and fund (with their keys: a refund is signed by one).
+    accounts: Vec<crate::identity::Identity>,
     pub(super) stats: PayStats,
 }
 
@@ -188,6 +188,15 @@ impl Routes {
     /// The pseudonyms this origin opened since the last call: each needs
     /// an account at the escrow, funded, before its receipts are redeemed.
     pub fn take_pay_accounts(&mut self) -> Vec<PublicKey> {
+        std::mem::take(&mut self.pay.accounts)
+            .iter()
+            .map(|i| *i.public_key())
+            .collect()
+    }
+
+    /// As [`Routes::take_pay_accounts`], with each pseudonym's keys (for
+    /// a driver that stores them, to refund what an account has left).
+    pub fn take_pay_pseudonyms(&mut self) -> Vec<crate::identity::Identity> {
         std::mem::take(&mut self.pay.accounts)
     }
 
@@ -267,12 +276,12 @@ impl Routes {
                 continue;
             };
             if payer.add(i, relay, price, credit, &mut self.rng) {
-                opened.push(*payer.pseudonym(i).expect("just added"));
+                opened.push(payer.pseudonym_keys(i).expect("just added").clone());
             }
         }
-        if let (false, Some(pk)) = (op.infra_listed, payer.infra_pseudonym()) {
+        if let (false, Some(keys)) = (op.infra_listed, payer.infra_keys()) {
             op.infra_listed = true;
-            opened.push(*pk);
+            opened.push(keys.clone());
         }
         for pk in opened {
             if self.pay.accounts.len() < MAX_ACCOUNTS_WAITING {

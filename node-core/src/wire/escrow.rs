@@ -14,6 +14,7 @@
 //!            0x04 REDEEM   receipt (146)
 //!            0x05 WITHDRAW relay key (33) | to (32) | signature (64)   by the relay's key, over `to`
 //!            0x06 BALANCE  relay (16)
+//!            0x07 REFUND   pseudonym (33) | to (32) | signature (64)  by the pseudonym, over `to`
 //! answers:   0x81 DONE     amount (8)    (OPEN: 0; DEPOSIT, REDEEM, WITHDRAW, BALANCE: droplets)
 //!            0x82 REFUSED  why (1)
 //!            0x83 ANSWER   yes (1)       (CHECK)
@@ -53,6 +54,16 @@ pub enum EscrowRequest {
     },
     /// A relay's balance.
     Balance(Address),
+    /// Refund what a pseudonym's account has left to `to` (and close it),
+    /// signed by the pseudonym.
+    Refund {
+        /// The account.
+        pseudonym: PublicKey,
+        /// A fresh address.
+        to: [u8; 32],
+        /// The pseudonym's signature over `to` (see [`refund_digest`]).
+        signature: [u8; 64],
+    },
 }
 
 /// Why the escrow refused (the ledger's reasons, and a malformed request).
@@ -108,6 +119,15 @@ pub enum EscrowAnswer {
     Refused(EscrowRefusal),
     /// CHECK's answer.
     Yes(bool),
+}
+
+/// The digest a REFUND's signature covers.
+pub fn refund_digest(to: &[u8; 32]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"meshsim escrow refund v1");
+    h.update(to);
+    h.finalize().into()
 }
 
 /// The digest a WITHDRAW's signature covers.
@@ -174,6 +194,17 @@ impl EscrowRequest {
                 b.extend_from_slice(&r.encode());
                 b
             }
+            EscrowRequest::Refund {
+                pseudonym,
+                to,
+                signature,
+            } => {
+                let mut b = head(0x07, id);
+                b.extend_from_slice(&pseudonym.0);
+                b.extend_from_slice(to);
+                b.extend_from_slice(signature);
+                b
+            }
             EscrowRequest::Withdraw { key, to, signature } => {
                 let mut b = head(0x05, id);
                 b.extend_from_slice(&key.0);
@@ -196,7 +227,7 @@ impl EscrowRequest {
             0x01 => PUBLIC_KEY_LEN,
             0x02 | 0x03 => PUBLIC_KEY_LEN + 8,
             0x04 => Receipt::LEN,
-            0x05 => PUBLIC_KEY_LEN + 32 + 64,
+            0x05 | 0x07 => PUBLIC_KEY_LEN + 32 + 64,
             0x06 => 16,
             _ => return None,
         };
@@ -210,6 +241,11 @@ impl EscrowRequest {
             0x04 => EscrowRequest::Redeem(Receipt::decode(body).ok()?),
             0x05 => EscrowRequest::Withdraw {
                 key: key(body)?,
+                to: body[PUBLIC_KEY_LEN..PUBLIC_KEY_LEN + 32].try_into().ok()?,
+                signature: body[PUBLIC_KEY_LEN + 32..].try_into().ok()?,
+            },
+            0x07 => EscrowRequest::Refund {
+                pseudonym: key(body)?,
                 to: body[PUBLIC_KEY_LEN..PUBLIC_KEY_LEN + 32].try_into().ok()?,
                 signature: body[PUBLIC_KEY_LEN + 32..].try_into().ok()?,
             },
@@ -280,6 +316,11 @@ mod tests {
                 signature: [9; 64],
             },
             EscrowRequest::Balance(Address([1; 16])),
+            EscrowRequest::Refund {
+                pseudonym: PublicKey([3; 33]),
+                to: [7; 32],
+                signature: [6; 64],
+            },
         ];
         for (i, q) in requests.into_iter().enumerate() {
             let e = q.encode(i as u32 + 7);

@@ -268,6 +268,7 @@ impl Driver {
             sets::discovery_from_driver(d, local);
         }
         let node = Node::new(cfg.core.clone(), identity, seed)?;
+        let escrow = pay::EscrowClient::new(cfg.key_file.with_extension("pseudonyms"));
         if let Err(e) = socket.set_buffer_sizes(SOCKET_BUFFER) {
             warn!("udp socket buffers of {SOCKET_BUFFER} bytes: {e}");
         }
@@ -310,7 +311,7 @@ impl Driver {
             received: Vec::new(),
             wallet: BTreeMap::new(),
             pay_accounts: 0,
-            escrow: pay::EscrowClient::default(),
+            escrow,
         };
         info!(
             "node {} listening on {} (control {})",
@@ -470,9 +471,10 @@ impl Driver {
                 self.wallet.insert(r.pseudonym, r);
             }
         }
-        for pk in self.node.take_pay_accounts() {
-            self.pay_accounts += 1;
-            self.escrow.unfunded(pk);
+        let opened = self.node.take_pay_pseudonyms();
+        if !opened.is_empty() {
+            self.pay_accounts += opened.len() as u64;
+            self.escrow.opened(opened);
         }
     }
 

@@ -9,12 +9,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use node_core::wire::escrow::{EscrowAnswer, EscrowRequest, withdraw_digest};
-use node_core::{PublicKey, RouteHandle};
+use node_core::wire::escrow::{EscrowAnswer, EscrowRequest, refund_digest, withdraw_digest};
+use node_core::{Identity, PublicKey, RouteHandle};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::Driver;
 use crate::control;
+use crate::warn;
 
 /// Accounts waiting to be funded, at most (the oldest go first past it).
 const MAX_UNFUNDED: usize = 65_536;
@@ -24,6 +26,10 @@ const MAX_ANSWERS: usize = 256;
 /// What the client keeps.
 #[derive(Debug, Default)]
 pub(crate) struct EscrowClient {
+    /// Where the pseudonyms' keys are stored (mode 0600, beside the key
+    /// file), and the keys of accounts not refunded yet.
+    file: std::path::PathBuf,
+    keys: Vec<Identity>,
     /// Pseudonyms this node's routes opened, not yet funded.
     unfunded: VecDeque<PublicKey>,
     /// The highest receipt seq presented per pseudonym.
@@ -41,8 +47,39 @@ pub(crate) struct EscrowClient {
 }
 
 impl EscrowClient {
+    /// A client whose pseudonyms' keys live in `file` (those already
+    /// there are loaded: a restarted node can still refund them).
+    pub(crate) fn new(file: std::path::PathBuf) -> EscrowClient {
+        let keys = match crate::keyfile::load_pseudonyms(&file) {
+            Ok(k) => k,
+            Err(e) => {
+                warn!("pay: {e}");
+                Vec::new()
+            }
+        };
+        EscrowClient {
+            file,
+            keys,
+            ..EscrowClient::default()
+        }
+    }
+
+    /// Pseudonyms this node's routes opened: stored, and funded at the
+    /// next `fund`.
+    pub(crate) fn opened(&mut self, ids: Vec<Identity>) {
+        if let Err(e) = crate::keyfile::append_pseudonyms(&self.file, &ids) {
+            warn!("pay: pseudonym keys not stored: {e}");
+        }
+        for id in ids {
+            self.unfunded(*id.public_key());
+            if self.keys.len() < MAX_UNFUNDED {
+                self.keys.push(id);
+            }
+        }
+    }
+
     /// A pseudonym to fund at the next `fund`.
-    pub(crate) fn unfunded(&mut self, pk: PublicKey) {
+    fn unfunded(&mut self, pk: PublicKey) {
         if self.unfunded.len() >= MAX_UNFUNDED {
             self.unfunded.pop_front();
         }
@@ -93,6 +130,8 @@ impl EscrowClient {
             .collect();
         json!({
             "unfunded_accounts": self.unfunded.len(),
+            "pseudonyms_kept": self.keys.len(),
+            "pseudonyms_file": self.file.display().to_string(),
             "answers": answers,
             "stray_answers": self.stray_answers,
         })
@@ -151,9 +190,35 @@ impl Driver {
                     },
                 ));
             }
+            "refund" => {
+                let Some(to) = to.and_then(crate::hex::decode::<32>) else {
+                    return control::error("refund: to (64 hex digits) expected");
+                };
+                // One fresh address per account, derived from `to`.
+                for id in std::mem::take(&mut self.escrow.keys) {
+                    let mut h = Sha256::new();
+                    h.update(b"meshnode refund address");
+                    h.update(to);
+                    h.update(id.public_key().0);
+                    let fresh: [u8; 32] = h.finalize().into();
+                    let Some(signature) =
+                        id.suite().suite().sign(id.secret(), &refund_digest(&fresh))
+                    else {
+                        continue;
+                    };
+                    requests.push((
+                        "refund",
+                        EscrowRequest::Refund {
+                            pseudonym: *id.public_key(),
+                            to: fresh,
+                            signature,
+                        },
+                    ));
+                }
+            }
             other => {
                 return control::error(format!(
-                    "pay: unknown action {other:?} (fund, redeem or withdraw)"
+                    "pay: unknown action {other:?} (fund, redeem, withdraw or refund)"
                 ));
             }
         }
