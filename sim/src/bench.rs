@@ -128,3 +128,84 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
         nodes: n,
     }
 }
+
+/// What `meshsim bench scale` measured.
+#[derive(Debug, Clone, Copy)]
+pub struct ScaleBench {
+    /// Nodes, links, and link ends (twice the links).
+    pub nodes: usize,
+    /// Links.
+    pub links: usize,
+    /// Bytes the allocator held for the world once its links were up,
+    /// less what it held before.
+    pub bytes: usize,
+    /// Bytes held once the world was built, before it ran (nodes made,
+    /// links not yet up).
+    pub built_bytes: usize,
+    /// Links established at the end (each counted at both ends).
+    pub established_ends: usize,
+    /// Events processed.
+    pub events: u64,
+    /// Wall-clock seconds of the run (construction included).
+    pub wall_s: f64,
+}
+
+/// An `n`-node Barabasi-Albert mesh (`m` links per new node; mean degree
+/// about 2m) of 1 Gb/s, 5 ms links, Modeled suite, `Config::default()`,
+/// no traffic, run for `simulated` time so every link comes up and idles
+/// (keepalives, rekeys). `allocated` reads the allocator's own count.
+pub fn scale(n: usize, m: usize, simulated: Duration, allocated: &dyn Fn() -> usize) -> ScaleBench {
+    use rand::SeedableRng as _;
+    let params = ChannelParams {
+        bandwidth_bps: 1_000_000_000,
+        latency: Duration::from_millis(5),
+        jitter: Duration::ZERO,
+        reorder: false,
+        queue_bytes: 1 << 20,
+        mtu: 1400,
+        loss: LossModel::None,
+    };
+    let start = std::time::Instant::now();
+    let before = allocated();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    let network = crate::topology::generators::barabasi_albert(n, m, &params, &mut rng);
+    let links = network.links.len();
+    let scenario = Scenario {
+        name: "scale-bench".into(),
+        description: String::new(),
+        seed: 1,
+        duration: simulated,
+        metrics_interval: simulated,
+        metrics_warmup: Duration::ZERO,
+        protocol: node_core::Config {
+            suite: node_core::SuiteKind::Modeled,
+            ..node_core::Config::default()
+        },
+        network,
+        traffic: Vec::new(),
+        faults: Vec::new(),
+        underlay: None,
+        tunnels: Vec::new(),
+        discovery: None,
+        churn: None,
+        pay: None,
+        clocks: None,
+    };
+    let nodes = crate::engine::population::Nodes::of(&scenario);
+    let mut world = World::new(scenario, nodes);
+    let built_bytes = allocated().saturating_sub(before);
+    world.run(Time::ZERO + simulated, &mut |_| {});
+    let bytes = allocated().saturating_sub(before);
+    let established_ends = (0..n)
+        .map(|i| world.node(i).links().filter(|l| l.established).count())
+        .sum();
+    ScaleBench {
+        nodes: n,
+        links,
+        bytes,
+        built_bytes,
+        established_ends,
+        events: world.events(),
+        wall_s: start.elapsed().as_secs_f64(),
+    }
+}

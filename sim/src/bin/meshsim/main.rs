@@ -94,7 +94,24 @@ enum BenchKind {
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
     },
+    /// Memory at scale: an N-node Barabasi-Albert mesh (m = 2, mean
+    /// degree 4) with every link up and idle, by the allocator's own count;
+    /// a second mesh with m = 1 separates the cost per node from the cost
+    /// per link end.
+    Scale {
+        /// Nodes.
+        #[arg(long, default_value_t = 10_000)]
+        nodes: usize,
+        /// Simulated seconds (links come up in the first few RTTs).
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
 }
+
+/// The allocator, counted (`meshsim bench scale` reads the count; a
+/// relaxed atomic add per allocation).
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
 
 /// Exit code for bad input (a scenario that does not parse or validate).
 pub(crate) const BAD_INPUT: u8 = 2;
@@ -151,6 +168,47 @@ fn main() -> ExitCode {
             println!("heap_push_pop_per_s: {heap:.0}");
             println!("engine_vs_heap: {:.2}", eps / heap);
             println!("engine_events_per_s: {eps:.0}");
+            ExitCode::SUCCESS
+        }
+        Command::Bench {
+            what: BenchKind::Scale { nodes, seconds },
+        } => {
+            let simulated = node_core::Duration::from_nanos((seconds * 1e9) as u64);
+            let allocated = || ALLOCATOR.allocated();
+            let runs: Vec<_> = [2, 1]
+                .into_iter()
+                .map(|m| (m, bench::scale(nodes, m, simulated, &allocated)))
+                .collect();
+            for (m, b) in &runs {
+                println!(
+                    "m: {m}  nodes: {}  links: {}  established_ends: {}  bytes_built: {}  bytes: {}  events: {}  wall_s: {:.3}",
+                    b.nodes,
+                    b.links,
+                    b.established_ends,
+                    b.built_bytes,
+                    b.bytes,
+                    b.events,
+                    b.wall_s
+                );
+            }
+            let (b2, b1) = (runs[0].1, runs[1].1);
+            let ends = |b: &bench::ScaleBench| 2 * b.links;
+            let per_end =
+                (b2.bytes as f64 - b1.bytes as f64) / (ends(&b2) as f64 - ends(&b1) as f64);
+            let fixed = (b2.bytes as f64 - per_end * ends(&b2) as f64) / nodes as f64;
+            println!("bytes_per_link_end: {per_end:.0}");
+            println!("bytes_per_node_fixed: {fixed:.0}");
+            println!("bytes_per_node: {:.0}", b2.bytes as f64 / nodes as f64);
+            if let Some(hwm) = std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("VmHWM"))
+                        .map(str::to_owned)
+                })
+            {
+                println!("peak_rss: {}", hwm.trim_start_matches("VmHWM:").trim());
+            }
             ExitCode::SUCCESS
         }
     }
