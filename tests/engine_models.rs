@@ -93,22 +93,14 @@ fn params(bps: u64, latency: Duration) -> ChannelParams {
 
 fn scenario(network: Network, duration: Duration, faults: Vec<FaultSpec>) -> Scenario {
     Scenario {
-        name: "model-check".into(),
-        description: String::new(),
-        seed: 3,
-        duration,
-        metrics_interval: duration,
-        metrics_warmup: Duration::ZERO,
-        protocol: node_core::Config::default(),
-        network,
-        traffic: Vec::new(),
         faults,
-        underlay: None,
-        tunnels: Vec::new(),
-        discovery: None,
-        churn: None,
-        pay: None,
-        clocks: None,
+        ..Scenario::bare(
+            "model-check",
+            3,
+            network,
+            node_core::Config::default(),
+            duration,
+        )
     }
 }
 

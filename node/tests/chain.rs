@@ -9,24 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A's `send` of `file` on `route`, which must succeed (the nodes' logs
-/// are shown if it does not).
-fn send_ok(c: &Chain, route: u64, file: &std::path::Path) {
-    let out = c.nodes[0].cli(&[
-        "send",
-        "--route",
-        &route.to_string(),
-        "--file",
-        file.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "send: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        c.logs()
-    );
-}
-
 #[test]
 fn a_file_crosses_four_nodes_encrypted_and_relays_see_only_their_neighbours() {
     let _turn = serial();

@@ -24,14 +24,7 @@ fn relays_are_paid_in_receipts_and_their_status_shows_them() {
     std::fs::write(&file, &data).unwrap();
     let (recv, _inbox) = start_recv(&c, 1);
     let route = c.open_route();
-    let out = c.nodes[0].cli(&[
-        "send",
-        "--route",
-        &route.to_string(),
-        "--file",
-        file.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", c.logs());
+    send_ok(&c, route, &file);
     let recv = recv.wait_with_output().unwrap();
     assert!(recv.status.success());
     // Paid for everything once nothing is in flight.

@@ -88,30 +88,20 @@ pub fn engine(side: usize, hops: u8, simulated: Duration) -> EngineBench {
             role: NodeRole::Host,
         })
         .collect();
-    let scenario = Scenario {
-        name: "engine-bench".into(),
-        description: String::new(),
-        seed: 1,
-        duration: simulated,
-        metrics_interval: simulated,
-        metrics_warmup: Duration::ZERO,
-        protocol: node_core::Config::default(),
-        network: Network {
-            nodes,
-            links,
-            wifi: None,
-            sonet_rings: Vec::new(),
-            derived_latency: Vec::new(),
-        },
-        traffic: Vec::new(),
-        faults: Vec::new(),
-        underlay: None,
-        tunnels: Vec::new(),
-        discovery: None,
-        churn: None,
-        pay: None,
-        clocks: None,
+    let network = Network {
+        nodes,
+        links,
+        wifi: None,
+        sonet_rings: Vec::new(),
+        derived_latency: Vec::new(),
     };
+    let scenario = Scenario::bare(
+        "engine-bench",
+        1,
+        network,
+        node_core::Config::default(),
+        simulated,
+    );
     let mut world = World::new(
         scenario,
         Echoes {
@@ -170,27 +160,11 @@ pub fn scale(n: usize, m: usize, simulated: Duration, allocated: &dyn Fn() -> us
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
     let network = crate::topology::generators::barabasi_albert(n, m, &params, &mut rng);
     let links = network.links.len();
-    let scenario = Scenario {
-        name: "scale-bench".into(),
-        description: String::new(),
-        seed: 1,
-        duration: simulated,
-        metrics_interval: simulated,
-        metrics_warmup: Duration::ZERO,
-        protocol: node_core::Config {
-            suite: node_core::SuiteKind::Modeled,
-            ..node_core::Config::default()
-        },
-        network,
-        traffic: Vec::new(),
-        faults: Vec::new(),
-        underlay: None,
-        tunnels: Vec::new(),
-        discovery: None,
-        churn: None,
-        pay: None,
-        clocks: None,
+    let protocol = node_core::Config {
+        suite: node_core::SuiteKind::Modeled,
+        ..node_core::Config::default()
     };
+    let scenario = Scenario::bare("scale-bench", 1, network, protocol, simulated);
     let nodes = crate::engine::population::Nodes::of(&scenario);
     let mut world = World::new(scenario, nodes);
     let built_bytes = allocated().saturating_sub(before);

@@ -368,6 +368,36 @@ pub struct ChurnPlan {
 }
 
 impl Scenario {
+    /// A scenario of `network` alone, run for `duration` with `protocol`:
+    /// no traffic, faults, underlay, tunnels, discovery, churn, payments
+    /// or clocks (benchmarks and model checks build on it).
+    pub fn bare(
+        name: &str,
+        seed: u64,
+        network: Network,
+        protocol: node_core::Config,
+        duration: Duration,
+    ) -> Scenario {
+        Scenario {
+            name: name.into(),
+            description: String::new(),
+            seed,
+            duration,
+            metrics_interval: duration,
+            metrics_warmup: Duration::ZERO,
+            protocol,
+            network,
+            traffic: Vec::new(),
+            faults: Vec::new(),
+            underlay: None,
+            tunnels: Vec::new(),
+            discovery: None,
+            churn: None,
+            pay: None,
+            clocks: None,
+        }
+    }
+
     /// Sets the run's seed, and draws again what resolving drew from the
     /// scenario's seed for the run (the n-order mesh membership; a
     /// generated topology stays as loaded).

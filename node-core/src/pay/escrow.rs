@@ -247,15 +247,7 @@ impl Escrow {
             self.stats.withdrawals_refused += 1;
             return Err(Refused::BelowThreshold);
         }
-        if self.used.contains(&to) {
-            self.stats.withdrawals_refused += 1;
-            return Err(Refused::UsedAddress);
-        }
-        if self.used.len() >= self.limits.addresses {
-            self.stats.full += 1;
-            return Err(Refused::Full);
-        }
-        self.used.insert(to);
+        self.claim_address(to)?;
         self.relays.insert(*relay, 0);
         self.withdrawn += u128::from(amount);
         let w = Withdrawal {
@@ -265,6 +257,21 @@ impl Escrow {
         };
         self.withdrawals.push(w);
         Ok(w)
+    }
+
+    /// Marks `to` used, unless it was used before (refused, counted) or
+    /// the ledger holds as many addresses as it may.
+    fn claim_address(&mut self, to: [u8; 32]) -> Result<(), Refused> {
+        if self.used.contains(&to) {
+            self.stats.withdrawals_refused += 1;
+            return Err(Refused::UsedAddress);
+        }
+        if self.used.len() >= self.limits.addresses {
+            self.stats.full += 1;
+            return Err(Refused::Full);
+        }
+        self.used.insert(to);
+        Ok(())
     }
 
     /// Refunds what `pseudonym`'s account has left to `to`, an address
@@ -277,15 +284,7 @@ impl Escrow {
             self.stats.unknown_account += 1;
             return Err(Refused::UnknownAccount);
         };
-        if self.used.contains(&to) {
-            self.stats.withdrawals_refused += 1;
-            return Err(Refused::UsedAddress);
-        }
-        if self.used.len() >= self.limits.addresses {
-            self.stats.full += 1;
-            return Err(Refused::Full);
-        }
-        self.used.insert(to);
+        self.claim_address(to)?;
         self.accounts.remove(pseudonym);
         self.withdrawn += u128::from(amount);
         Ok(Droplets(amount))

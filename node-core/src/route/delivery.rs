@@ -146,11 +146,7 @@ impl Routes {
             }
         }
         if delivered > 0 && d == FORWARD {
-            let all = self
-                .routes
-                .get(&h)
-                .is_some_and(|r| r.dirs[FORWARD].buf.end() <= value);
-            self.pay_delivered(h, delivered, all);
+            self.pay_delivered(h, delivered, value);
         }
     }
 

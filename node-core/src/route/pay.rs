@@ -308,12 +308,16 @@ impl Routes {
     }
 
     /// At the origin: `bytes` more of route `h` reached the destination
-    /// (acknowledged end to end); `all`: nothing sent is unacknowledged
-    /// (the route went quiet: every relay is owed exactly what the origin
-    /// counts, so it settles in full rather than leave a relay waiting for
-    /// the route to close).
-    pub(super) fn pay_delivered(&mut self, h: u64, bytes: u64, all: bool) {
-        let Some(Role::Origin(o)) = self.routes.get_mut(&h).map(|r| &mut r.role) else {
+    /// (acknowledged end to end, up to `acked`). When nothing sent is
+    /// unacknowledged (the route went quiet), every relay is owed exactly
+    /// what the origin counts, so it settles in full rather than leave a
+    /// relay waiting for the route to close.
+    pub(super) fn pay_delivered(&mut self, h: u64, bytes: u64, acked: u64) {
+        let Some(r) = self.routes.get_mut(&h) else {
+            return;
+        };
+        let all = r.dirs[FORWARD].buf.end() <= acked;
+        let Role::Origin(o) = &mut r.role else {
             return;
         };
         let Some(payer) = o.pay.as_mut().and_then(|p| p.payer.as_mut()) else {

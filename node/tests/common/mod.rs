@@ -504,3 +504,21 @@ pub fn start_recv(c: &Chain, count: u64) -> (Child, PathBuf) {
     });
     (child, out)
 }
+
+/// A's `send` of `file` on `route`, which must succeed (the nodes' logs
+/// are shown if it does not).
+pub fn send_ok(c: &Chain, route: u64, file: &std::path::Path) {
+    let out = c.nodes[0].cli(&[
+        "send",
+        "--route",
+        &route.to_string(),
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "send: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        c.logs()
+    );
+}
