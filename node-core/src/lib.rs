@@ -82,6 +82,7 @@ pub mod stats;
 pub mod time;
 mod timers;
 pub mod tunnels;
+pub mod vec_map;
 pub mod wire;
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! faster link that comes back takes the traffic back; an equal one does
 //! not.
 
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 use crate::identity::Address;
 use crate::interface::LinkId;
@@ -46,7 +46,7 @@ impl Entry {
 
 #[derive(Debug, Default)]
 struct Neighbour {
-    links: BTreeMap<LinkId, Entry>,
+    links: VecMap<LinkId, Entry>,
     carrier: Option<LinkId>,
 }
 
@@ -118,11 +118,11 @@ pub struct NeighbourLink {
 /// Every neighbour with at least one established link.
 #[derive(Debug, Default)]
 pub(crate) struct Neighbours {
-    peers: BTreeMap<Address, Neighbour>,
-    by_link: BTreeMap<LinkId, Address>,
+    peers: VecMap<Address, Neighbour>,
+    by_link: VecMap<LinkId, Address>,
     /// Carrier links and their neighbours: asked at every poll of every
     /// link, so one lookup.
-    carrying: BTreeMap<LinkId, Address>,
+    carrying: VecMap<LinkId, Address>,
     next_since: u64,
 }
 
@@ -154,7 +154,7 @@ impl Neighbours {
         self.by_link.insert(link, peer);
         let since = self.next_since;
         self.next_since += 1;
-        let n = self.peers.entry(peer).or_default();
+        let n = self.peers.get_or_insert_with(peer, Neighbour::default);
         let first = n.links.is_empty();
         n.links.insert(
             link,

@@ -80,7 +80,7 @@ fn mac_under(suite: &dyn CryptoSuite, key: &Key, init: &HandshakeInit) -> [u8; 1
 /// this; it holds at most [`MacKeys::MAX`].
 #[derive(Default)]
 pub(crate) struct MacKeys {
-    keys: std::collections::BTreeMap<PublicKey, Key>,
+    keys: crate::vec_map::VecMap<PublicKey, Key>,
 }
 
 impl MacKeys {

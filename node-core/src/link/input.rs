@@ -177,6 +177,9 @@ impl<T> Link<T> {
                     let at = self.pending.iter().position(|p| !p.proven).unwrap_or(0);
                     self.pending.remove(at);
                 }
+                // One answer is the rule, more the exception (a repeated or
+                // forged INIT): room for one, not the four a push would take.
+                self.pending.reserve_exact(1);
                 self.pending.push(PendingResponse {
                     session: Session::new(
                         Role::Responder,
@@ -302,7 +305,6 @@ impl<T> Link<T> {
             // The initiator's first packet proves its static key: the
             // session is now established; the other answers are void.
             let p = self.pending.swap_remove(i);
-            self.pending.clear();
             self.install(p.session, now, up);
         }
         self.stats.datagrams_received += 1;

@@ -525,7 +525,9 @@ impl<T> Link<T> {
         // and the link heals as it does after a dead interval.
         self.closed_here = !matches!(reason, CloseReason::Peer(_));
         self.session = None;
-        self.pending.clear();
+        // Dropped, not cleared: an established link keeps no room for
+        // answers it will not make (about 3 kB, the most a link holds).
+        self.pending = Vec::new();
         self.ours = None;
         self.close_pending = None;
         self.drain_deadline = None;
@@ -552,7 +554,9 @@ impl<T> Link<T> {
             self.ping_pending = true;
         }
         self.session = Some(session);
-        self.pending.clear();
+        // Dropped, not cleared: an established link keeps no room for
+        // answers it will not make (about 3 kB, the most a link holds).
+        self.pending = Vec::new();
         self.ours = None;
         self.await_opener = false;
         self.closed = false;

@@ -68,9 +68,81 @@ fn class_index(class: Class) -> usize {
     }
 }
 
-/// The send side of a link's service channels.
+/// The send side of a link's service channels, made at the first message.
+///
+/// Most links never carry one (routes' frames are the upper layers'): the
+/// state is 296 bytes, which every link of a 10^5-node mesh paid idle.
+/// Once made it stays (its message ids must not start again while a lost
+/// frame may still name an old one).
 #[derive(Default)]
 pub struct SendStreams {
+    streams: Option<Box<Streams>>,
+}
+
+impl SendStreams {
+    /// Queues a message (already checked against the size limit).
+    pub fn push(&mut self, channel: u16, class: Class, data: Vec<u8>) {
+        self.streams
+            .get_or_insert_with(Default::default)
+            .push(channel, class, data);
+    }
+
+    /// Bytes of messages not yet fully acknowledged.
+    pub fn backlog(&self) -> usize {
+        self.streams.as_ref().map_or(0, |s| s.backlog)
+    }
+
+    /// Messages not yet fully acknowledged.
+    pub fn pending_messages(&self) -> usize {
+        self.streams.as_ref().map_or(0, |s| s.messages.len())
+    }
+
+    /// Whether a DATA frame could be written now (may be a false positive
+    /// when queued retransmissions were meanwhile acknowledged).
+    pub fn wants_to_send(&self, window: usize) -> bool {
+        self.streams
+            .as_ref()
+            .is_some_and(|s| s.wants_to_send(window))
+    }
+
+    /// Writes one DATA frame of `class` that fits in `space` bytes into
+    /// `buf`: a lost chunk first, else new data within the window.
+    pub fn write_frame<T>(
+        &mut self,
+        class: Class,
+        space: usize,
+        window: usize,
+        buf: &mut Vec<u8>,
+    ) -> Option<SentFrame<T>> {
+        self.streams
+            .as_mut()?
+            .write_frame(class, space, window, buf)
+    }
+
+    /// A DATA frame was acknowledged.
+    pub fn on_acked(&mut self, id: u64, class: Class, offset: u32, len: u32) {
+        if let Some(s) = self.streams.as_mut() {
+            s.on_acked(id, class, offset, len);
+        }
+    }
+
+    /// A DATA frame was lost; returns whether it will be sent again.
+    pub fn on_lost(&mut self, id: u64, class: Class, offset: u32, len: u32) -> bool {
+        self.streams
+            .as_mut()
+            .is_some_and(|s| s.on_lost(id, class, offset, len))
+    }
+
+    /// A new session replaces the old one: the peer's receive state is gone,
+    /// so every message not yet acknowledged is sent again from its start,
+    /// renumbered from zero in each channel. Returns how many had started.
+    pub fn restart(&mut self) -> usize {
+        self.streams.as_mut().map_or(0, |s| s.restart())
+    }
+}
+
+#[derive(Default)]
+struct Streams {
     messages: BTreeMap<u64, OutMessage>,
     unsent: [VecDeque<u64>; 2],
     retransmit: [VecDeque<(u64, u32, u32)>; 2],
@@ -83,9 +155,8 @@ pub struct SendStreams {
     backlog: usize,
 }
 
-impl SendStreams {
-    /// Queues a message (already checked against the size limit).
-    pub fn push(&mut self, channel: u16, class: Class, data: Vec<u8>) {
+impl Streams {
+    fn push(&mut self, channel: u16, class: Class, data: Vec<u8>) {
         let seq = self.next_seq.entry(channel).or_insert(0);
         let id = self.next_id;
         self.next_id += 1;
@@ -109,19 +180,7 @@ impl SendStreams {
         self.by_channel.entry(channel).or_default().push_back(id);
     }
 
-    /// Bytes of messages not yet fully acknowledged.
-    pub fn backlog(&self) -> usize {
-        self.backlog
-    }
-
-    /// Messages not yet fully acknowledged.
-    pub fn pending_messages(&self) -> usize {
-        self.messages.len()
-    }
-
-    /// Whether a DATA frame could be written now (may be a false positive
-    /// when queued retransmissions were meanwhile acknowledged).
-    pub fn wants_to_send(&self, window: usize) -> bool {
+    fn wants_to_send(&self, window: usize) -> bool {
         (0..2).any(|c| {
             !self.retransmit[c].is_empty() || (!self.unsent[c].is_empty() && self.span[c] < window)
         })
@@ -129,7 +188,7 @@ impl SendStreams {
 
     /// Writes one DATA frame of `class` that fits in `space` bytes into
     /// `buf`: a lost chunk first, else new data within the window.
-    pub fn write_frame<T>(
+    fn write_frame<T>(
         &mut self,
         class: Class,
         space: usize,
@@ -184,7 +243,7 @@ impl SendStreams {
     }
 
     /// A DATA frame was acknowledged.
-    pub fn on_acked(&mut self, id: u64, class: Class, offset: u32, len: u32) {
+    fn on_acked(&mut self, id: u64, class: Class, offset: u32, len: u32) {
         let Some(msg) = self.messages.get_mut(&id) else {
             return;
         };
@@ -239,7 +298,7 @@ impl SendStreams {
     }
 
     /// A DATA frame was lost; returns whether it will be sent again.
-    pub fn on_lost(&mut self, id: u64, class: Class, offset: u32, len: u32) -> bool {
+    fn on_lost(&mut self, id: u64, class: Class, offset: u32, len: u32) -> bool {
         match self.messages.get(&id) {
             Some(m) if m.first_missing(offset, len).is_some() => {
                 self.retransmit[class_index(class)].push_back((id, offset, len));
@@ -252,7 +311,7 @@ impl SendStreams {
     /// A new session replaces the old one: the peer's receive state is gone,
     /// so every message not yet acknowledged is sent again from its start,
     /// renumbered from zero in each channel. Returns how many had started.
-    pub fn restart(&mut self) -> usize {
+    fn restart(&mut self) -> usize {
         let mut resent = 0;
         self.next_seq.clear();
         self.unsent = Default::default();

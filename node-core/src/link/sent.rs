@@ -165,6 +165,14 @@ impl<T> SentPackets<T> {
         if p.realtime {
             self.realtime.remove(&pn);
             self.realtime_bytes -= p.size;
+            if self.realtime.is_empty() {
+                self.realtime = BTreeSet::new();
+            }
+        }
+        if self.in_flight.is_empty() {
+            // An emptied B-tree keeps its leaf (632 bytes here): an idle
+            // link, whose keepalive was acknowledged, gives it back.
+            self.in_flight = BTreeMap::new();
         }
         Some(p)
     }

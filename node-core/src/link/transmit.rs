@@ -4,6 +4,8 @@
 //! bulk DATA, then padding to a multiple of the configured block. Frames of
 //! every kind share one datagram up to the MTU.
 
+use std::collections::VecDeque;
+
 use super::ack::SENT_RANGES;
 use super::sent::{SentFrame, SentPacket};
 use super::{Ctx, Link, Upper, Written};
@@ -20,6 +22,10 @@ impl<T> Link<T> {
         up: &mut U,
     ) -> Option<Vec<u8>> {
         if let Some(bytes) = self.handshake_tx.pop_front() {
+            if self.handshake_tx.is_empty() {
+                // Handshakes are rare: an emptied queue gives its room back.
+                self.handshake_tx = VecDeque::new();
+            }
             self.timers_moved = true;
             self.count_sent(now, bytes.len());
             return Some(bytes);
@@ -69,6 +75,10 @@ impl<T> Link<T> {
             Frame::Rekey(*r).emit(&mut buf);
             sent.push(SentFrame::Rekey(*r));
             self.rekey_tx.pop_front();
+            if self.rekey_tx.is_empty() {
+                // One rotation a second at most: no room kept between them.
+                self.rekey_tx = VecDeque::new();
+            }
         }
         if self.ping_pending && room(&buf) >= 1 {
             Frame::Ping.emit(&mut buf);

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
+use std::sync::Arc;
+
 use crate::config::{Config, ConfigError};
 use crate::connection::Connections;
 use crate::crypto::CryptoSuite;
@@ -103,7 +105,9 @@ struct Parts<'a> {
 
 /// A mesh node's protocol state machine. See the crate docs for the contract.
 pub struct Node {
-    config: Config,
+    /// Shared: a simulation's nodes mostly run one configuration, and a
+    /// copy each was 768 bytes of every node.
+    config: Arc<Config>,
     identity: Identity,
     suite: &'static dyn CryptoSuite,
     rng: ChaCha20Rng,
@@ -123,8 +127,9 @@ pub struct Node {
     discovery: crate::discovery::flood::Discovery,
     /// Route sets: connections over several routes.
     sets: crate::sets::Sets,
-    /// The re6st-style tunnel manager, if the node runs one.
-    churn: Option<crate::churn::manager::Manager>,
+    /// The re6st-style tunnel manager, if the node runs one (boxed: 650
+    /// bytes that every node without one paid).
+    churn: Option<Box<crate::churn::manager::Manager>>,
     /// The escrow role (payments), if the node plays it.
     escrow: Option<Box<crate::pay::service::EscrowService>>,
     /// The node's one event queue (see `dispatch`).
@@ -156,7 +161,14 @@ pub struct Node {
 
 impl Node {
     /// A node with `identity`, drawing all its randomness from `seed`.
-    pub fn new(config: Config, identity: Identity, seed: [u8; 32]) -> Result<Node, ConfigError> {
+    /// A node with `config`, which a driver that runs many nodes may share
+    /// between them (`Arc<Config>`).
+    pub fn new(
+        config: impl Into<Arc<Config>>,
+        identity: Identity,
+        seed: [u8; 32],
+    ) -> Result<Node, ConfigError> {
+        let config: Arc<Config> = config.into();
         config.validate()?;
         if identity.suite() != config.suite {
             return Err(ConfigError::SuiteMismatch {
@@ -191,7 +203,10 @@ impl Node {
                 .escrow
                 .map(|r| Box::new(crate::pay::service::EscrowService::new(r))),
             churn: config.churn.clone().map(|c| {
-                crate::churn::manager::Manager::new(c, ChaCha20Rng::from_seed(churn_seed))
+                Box::new(crate::churn::manager::Manager::new(
+                    c,
+                    ChaCha20Rng::from_seed(churn_seed),
+                ))
             }),
             config,
             identity,

@@ -2,9 +2,8 @@
 //! SONET rings, and what faults did to them.
 
 use node_core::{Duration, Time};
-use rand_chacha::ChaCha20Rng;
 
-use super::rng::{StreamKind, stream};
+use super::rng::{LazyStream, StreamKind};
 use crate::channel::{Channel, DropCause, SonetRing, TxToken, WifiMedium, serialization_ns};
 use crate::model::{LinkSpec, Medium, Network};
 
@@ -41,7 +40,7 @@ pub struct Direction {
     /// The channel model (for wifi: the parameters and the sender's queue
     /// are used through the medium).
     pub channel: Channel,
-    rng: ChaCha20Rng,
+    rng: LazyStream,
     /// Counters.
     pub counters: DirCounters,
 }
@@ -86,7 +85,7 @@ pub struct InFlight {
 /// share (the downlink is not modelled).
 struct Access {
     channel: Channel,
-    rng: ChaCha20Rng,
+    rng: LazyStream,
 }
 
 /// All links of a run.
@@ -112,7 +111,7 @@ impl Links {
             .map(|(i, spec)| {
                 let dir = |d: u64, p: &crate::model::ChannelParams| Direction {
                     channel: Channel::new(p.clone()),
-                    rng: stream(seed, StreamKind::Channel, 2 * i as u64 + d),
+                    rng: LazyStream::new(seed, StreamKind::Channel, 2 * i as u64 + d),
                     counters: DirCounters::default(),
                 };
                 LinkState {
@@ -164,7 +163,7 @@ impl Links {
         let seed = self.seed;
         let dir = |d: u64, p: &crate::model::ChannelParams| Direction {
             channel: Channel::new(p.clone()),
-            rng: stream(seed, StreamKind::Channel, 2 * i as u64 + d),
+            rng: LazyStream::new(seed, StreamKind::Channel, 2 * i as u64 + d),
             counters: DirCounters::default(),
         };
         for node in [spec.a, spec.b] {
@@ -176,7 +175,7 @@ impl Links {
             {
                 self.access[node] = Some(Access {
                     channel: Channel::new(p.clone()),
-                    rng: stream(seed, StreamKind::Access, node as u64),
+                    rng: LazyStream::new(seed, StreamKind::Access, node as u64),
                 });
             }
         }

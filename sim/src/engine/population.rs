@@ -22,6 +22,9 @@ pub struct Nodes {
     meshes: Vec<Vec<u16>>,
     /// Each node's terms as a relay (empty: no `pay` section).
     pay: Vec<Option<node_core::pay::RelayTerms>>,
+    /// The last node's configuration, shared with the next node when
+    /// equal (most nodes of a scenario run the same one).
+    last: Option<std::sync::Arc<Config>>,
 }
 
 impl Nodes {
@@ -44,6 +47,7 @@ impl Nodes {
             churn_nodes: None,
             meshes: Vec::new(),
             pay: Vec::new(),
+            last: None,
         }
     }
 
@@ -133,6 +137,14 @@ impl Population for Nodes {
             d.meshes = ms.clone();
         }
         config.pay.relay = self.pay.get(index).copied().flatten();
+        let config = match &self.last {
+            Some(last) if **last == config => std::sync::Arc::clone(last),
+            _ => {
+                let shared = std::sync::Arc::new(config);
+                self.last = Some(std::sync::Arc::clone(&shared));
+                shared
+            }
+        };
         Node::new(config, self.identities[index].clone(), seed)
             .expect("the scenario layer validated the protocol config")
     }
