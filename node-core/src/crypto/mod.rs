@@ -12,6 +12,7 @@
 //! it keeps the two suites' state machines identical.
 
 pub mod kdf;
+mod keystream;
 mod modeled;
 mod real;
 
