@@ -50,7 +50,7 @@ const TEST_DURATION: node_core::Duration = node_core::Duration::from_secs(6);
 const MAX_RUN_NODES: usize = 200;
 /// The scenarios that are that large (a new one is a decision, not an
 /// accident).
-const LARGE: &[&str] = &["discovery-1000", "re6st-mesh-3200"];
+const LARGE: &[&str] = &["bench-mesh10k", "discovery-1000", "re6st-mesh-3200"];
 
 /// Whether the scenario at `path` is run here (else it is one of `LARGE`).
 fn runs_here(path: &Path, sc: &Scenario) -> bool {

@@ -280,7 +280,7 @@ pub struct RouteSummary {
 fn route_summary(world: &World<Nodes>, i: usize) -> RouteSummary {
     use crate::engine::protocol::Protocol;
     let last = world.node(i).route_totals();
-    let all = world.samples().iter().map(|s| s.routes[i]).chain([last]);
+    let all = world.route_series_of(i).chain([last]);
     let mut m = crate::engine::protocol::RouteTotals::default();
     let mut peak_entries = 0;
     for t in all {

@@ -37,7 +37,7 @@ use self::links::InFlight;
 pub use self::links::{DirCounters, LinkState, Links};
 use self::protocol::{Population, Protocol};
 use self::queue::{EventQueue, Origin};
-pub use self::sample::{HopSample, Sample};
+pub use self::sample::{HopSample, LinkRows, Sample};
 pub use self::tunnels::TunnelRecord;
 use crate::model::{FaultKind, Scenario, TrafficKind};
 use crate::traffic::Source;
@@ -124,7 +124,7 @@ pub struct World<P: Population> {
     bulk_by_node: Vec<Vec<u32>>,
     fingerprint: Fingerprint,
     events: u64,
-    samples: Vec<Sample>,
+    samples: sample::Series,
     /// Counters of crashed incarnations, per node.
     retired: Vec<Option<node_core::NodeStats>>,
     /// Routes that end at a node, by the flow their first message named.
@@ -211,7 +211,7 @@ impl<P: Population> World<P> {
             bulk_by_node,
             fingerprint: Fingerprint::default(),
             events: 0,
-            samples: Vec::new(),
+            samples: sample::Series::default(),
             retired: vec![None; n],
             dest_routes: BTreeMap::new(),
             tunnels: Vec::new(),
@@ -619,7 +619,7 @@ impl<P: Population> World<P> {
 
     /// The time series samples.
     pub fn samples(&self) -> &[Sample] {
-        &self.samples
+        &self.samples.samples
     }
 
     /// Node `i` (its current incarnation).

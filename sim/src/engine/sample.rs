@@ -7,19 +7,39 @@ use super::{DirCounters, World};
 use node_core::Time;
 
 /// A snapshot for the time series, taken every metrics interval.
+///
+/// Link directions and nodes are kept as changes: a sample holds the
+/// counters of the directions and the route totals of the nodes that
+/// changed since the sample before (an idle mesh of 10^5 nodes kept every
+/// direction's counters every interval: memory that grew with the run).
+/// [`World::link_series`] and [`World::route_series`] give them back whole.
 #[derive(Debug, Clone)]
 pub struct Sample {
     /// When.
     pub time: Time,
     /// Per flow: (delivered messages, delivered bytes), cumulative.
     pub flows: Vec<(u64, u64)>,
-    /// Per link direction (link, dir): counters, cumulative.
-    pub links: Vec<(usize, usize, DirCounters)>,
-    /// Per node: its route entries, summed (held bytes are a snapshot).
-    pub routes: Vec<RouteTotals>,
+    /// How many link directions existed (links are only ever added, so
+    /// these are the first `links` of the end's list).
+    links: usize,
+    /// The directions whose counters changed, by position in that list.
+    link_changes: Vec<(u32, DirCounters)>,
+    /// The nodes whose route totals changed (held bytes are a snapshot).
+    route_changes: Vec<(u32, RouteTotals)>,
     /// Per flow: its route's entry at each hop, origin first (empty while
     /// the flow has no route).
     pub hops: Vec<Vec<HopSample>>,
+}
+
+/// One sample's link directions whole: (link, direction, counters).
+pub type LinkRows = Vec<(usize, usize, DirCounters)>;
+
+/// The samples, and the values the next one is compared with.
+#[derive(Debug, Default)]
+pub(super) struct Series {
+    pub(super) samples: Vec<Sample>,
+    links_now: Vec<DirCounters>,
+    routes_now: Vec<RouteTotals>,
 }
 
 /// One hop of a flow's route at a sample: the forward direction (origin to
@@ -45,25 +65,101 @@ impl<P: Population> World<P> {
             .iter()
             .map(|s| (s.stats.delivered_messages, s.stats.delivered_bytes))
             .collect();
-        let mut links = Vec::new();
-        for (i, l) in self.links.links.iter().enumerate() {
-            for (d, dir) in l.dirs.iter().enumerate() {
-                if let Some(dir) = dir {
-                    links.push((i, d, dir.counters.clone()));
+        let series = &mut self.samples;
+        let mut link_changes = Vec::new();
+        let mut at = 0;
+        for l in &self.links.links {
+            for dir in l.dirs.iter().flatten() {
+                match series.links_now.get_mut(at) {
+                    Some(c) if *c == dir.counters => {}
+                    Some(c) => {
+                        *c = dir.counters.clone();
+                        link_changes.push((at as u32, c.clone()));
+                    }
+                    None => {
+                        series.links_now.push(dir.counters.clone());
+                        link_changes.push((at as u32, dir.counters.clone()));
+                    }
                 }
+                at += 1;
             }
         }
-        let routes = self.nodes.iter().map(|n| n.node.route_totals()).collect();
+        let mut route_changes = Vec::new();
+        series
+            .routes_now
+            .resize(self.nodes.len(), RouteTotals::default());
+        for (i, n) in self.nodes.iter().enumerate() {
+            let t = n.node.route_totals();
+            if t != series.routes_now[i] {
+                series.routes_now[i] = t;
+                route_changes.push((i as u32, t));
+            }
+        }
         let hops = (0..self.sources.len())
             .map(|f| self.route_hops(f))
             .collect();
-        self.samples.push(Sample {
+        self.samples.samples.push(Sample {
             time: self.now,
             flows,
-            links,
-            routes,
+            links: at,
+            link_changes,
+            route_changes,
             hops,
         });
+    }
+
+    /// Each sample's link directions whole, in the order of
+    /// [`Self::samples`]: (link, direction, counters) for every direction
+    /// that existed then, in link order.
+    pub fn link_series(&self) -> impl Iterator<Item = LinkRows> + '_ {
+        let ids: Vec<(usize, usize)> = self
+            .links
+            .links
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                l.dirs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.is_some())
+                    .map(move |(d, _)| (i, d))
+            })
+            .collect();
+        let mut now: Vec<DirCounters> = Vec::new();
+        self.samples.samples.iter().map(move |s| {
+            now.resize(s.links, DirCounters::default());
+            for (at, c) in &s.link_changes {
+                now[*at as usize] = c.clone();
+            }
+            ids.iter()
+                .zip(&now)
+                .map(|(&(l, d), c)| (l, d, c.clone()))
+                .collect()
+        })
+    }
+
+    /// Node `i`'s route totals at each sample, in the order of
+    /// [`Self::samples`].
+    pub fn route_series_of(&self, i: usize) -> impl Iterator<Item = RouteTotals> + '_ {
+        let mut now = RouteTotals::default();
+        self.samples.samples.iter().map(move |s| {
+            if let Ok(k) = s.route_changes.binary_search_by_key(&(i as u32), |c| c.0) {
+                now = s.route_changes[k].1;
+            }
+            now
+        })
+    }
+
+    /// Each sample's route totals of every node, in the order of
+    /// [`Self::samples`].
+    pub fn route_series(&self) -> impl Iterator<Item = Vec<RouteTotals>> + '_ {
+        let mut now = vec![RouteTotals::default(); self.nodes.len()];
+        self.samples.samples.iter().map(move |s| {
+            for (i, t) in &s.route_changes {
+                now[*i as usize] = *t;
+            }
+            now.clone()
+        })
     }
 
     /// Follows flow `f`'s route from its origin, hop by hop: each entry's

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use node_core::Time;
 
-use crate::engine::World;
 use crate::engine::population::Nodes;
+use crate::engine::{LinkRows, World};
 
 /// Each flow's route, hop by hop, over time: what the forward direction of
 /// the route's entry at each node held, sent, resent and waited for credit
@@ -47,8 +47,8 @@ pub fn routes_csv(world: &World<Nodes>) -> String {
     let mut out = String::from(
         "time_s,node,entries,held_bytes,bytes_sent,bytes_retransmitted,credit_stall_ms,relay_queue_drops\n",
     );
-    for s in world.samples() {
-        for (i, t) in s.routes.iter().enumerate() {
+    for (s, routes) in world.samples().iter().zip(world.route_series()) {
+        for (i, t) in routes.iter().enumerate() {
             let _ = writeln!(
                 out,
                 "{:.6},{i},{},{},{},{},{:.3},{}",
@@ -113,9 +113,9 @@ pub fn links_csv(world: &World<Nodes>) -> String {
     let mut out = String::from(
         "time_s,link,from,to,delivered,delivered_bytes,interval_utilization,drops_loss,drops_queue,drops_collision,drops_down,drops_too_big\n",
     );
-    let samples = world.samples();
-    for (k, s) in samples.iter().enumerate() {
-        for (j, (link, dir, c)) in s.links.iter().enumerate() {
+    let mut prev_links: Option<(Time, LinkRows)> = None;
+    for (s, links) in world.samples().iter().zip(world.link_series()) {
+        for (j, (link, dir, c)) in links.iter().enumerate() {
             let spec = &world.links().links[*link].spec;
             let (from, to) = if *dir == 0 {
                 (spec.a, spec.b)
@@ -123,9 +123,9 @@ pub fn links_csv(world: &World<Nodes>) -> String {
                 (spec.b, spec.a)
             };
             // A tunnel opened since the last sample has no earlier row.
-            let prev = k
-                .checked_sub(1)
-                .and_then(|p| Some((samples[p].time, samples[p].links.get(j)?)))
+            let prev = prev_links
+                .as_ref()
+                .and_then(|(t, p)| Some((*t, p.get(j)?)))
                 .filter(|(_, (l, d, _))| (*l, *d) == (*link, *dir));
             let (prev_t, prev_busy) = match prev {
                 None => (Time::ZERO, 0),
@@ -149,6 +149,7 @@ pub fn links_csv(world: &World<Nodes>) -> String {
                 d[4]
             );
         }
+        prev_links = Some((s.time, links));
     }
     out
 }
