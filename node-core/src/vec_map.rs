@@ -34,6 +34,15 @@ impl<K: Ord, V> VecMap<K, V> {
         }
     }
 
+    /// Room for exactly one entry in an empty map: most of these maps
+    /// hold one (a neighbour's links), where a first push makes room for
+    /// four.
+    fn reserve_first(&mut self) {
+        if self.entries.capacity() == 0 {
+            self.entries.reserve_exact(1);
+        }
+    }
+
     fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
     where
         K: Borrow<Q>,
@@ -73,6 +82,7 @@ impl<K: Ord, V> VecMap<K, V> {
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
+                self.reserve_first();
                 self.entries.insert(i, (key, value));
                 None
             }
@@ -84,6 +94,7 @@ impl<K: Ord, V> VecMap<K, V> {
         let i = match self.find(&key) {
             Ok(i) => i,
             Err(i) => {
+                self.reserve_first();
                 self.entries.insert(i, (key, make()));
                 i
             }

@@ -54,11 +54,11 @@ impl<T> Link<T> {
         let init = handshake::initiate(ctx.suite, ctx.identity, peer.as_ref(), index, ctx.rng);
         self.handshake_tx.push_back(init.bytes.clone());
         let backoff = ctx.config.handshake_retry;
-        self.ours = Some(OurInit {
+        self.ours = Some(Box::new(OurInit {
             init,
             proven: peer.is_some(),
             next_retry: now + jittered(backoff, ctx.rng),
             backoff,
-        });
+        }));
     }
 }

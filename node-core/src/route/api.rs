@@ -61,7 +61,7 @@ impl Routes {
         self.stats.opened += 1;
         // A first hop whose link is still handshaking is waited for until
         // the setup deadline (see `on_neighbour_up`).
-        if self.neighbours.contains(&first) {
+        if self.neighbours.contains_key(&first) {
             self.create_first_hop(h, first);
         }
         Ok(RouteHandle(h))

@@ -260,7 +260,8 @@ pub(crate) struct Routes {
     /// (neighbour, id we receive on) -> (route, the side it is on).
     inbound: BTreeMap<(Address, RouteId), (u64, Side)>,
     /// Neighbours with at least one established link.
-    neighbours: BTreeSet<Address>,
+    /// A sorted vector: a B-tree's first entry costs an eleven-slot leaf.
+    neighbours: crate::vec_map::VecMap<Address, ()>,
     /// Hop entries by the CREATE that made them: (neighbour, creator's id).
     created_by: BTreeMap<(Address, RouteId), u64>,
     /// Routes by the neighbours they use (either side): what a lost
@@ -330,7 +331,7 @@ impl Routes {
             rng: ChaCha20Rng::from_seed(seed),
             routes: BTreeMap::new(),
             inbound: BTreeMap::new(),
-            neighbours: BTreeSet::new(),
+            neighbours: crate::vec_map::VecMap::new(),
             created_by: BTreeMap::new(),
             by_peer: BTreeSet::new(),
             draining_peers: BTreeSet::new(),
@@ -423,7 +424,7 @@ impl Routes {
         // is chosen first), so the neighbour takes new routes again.
         self.draining_peers.remove(&peer);
         self.lost_lately.retain(|p| *p != peer);
-        if !self.neighbours.insert(peer) {
+        if self.neighbours.insert(peer, ()).is_some() {
             return;
         }
         let waiting: Vec<u64> = self
@@ -460,7 +461,7 @@ impl Routes {
         };
         let peer = x.next;
         let gone = self.lost_lately.contains(&peer);
-        if !self.neighbours.contains(&peer) && !gone {
+        if !self.neighbours.contains_key(&peer) && !gone {
             // Perhaps still handshaking: waited for, until the deadline.
             return;
         }

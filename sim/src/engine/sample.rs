@@ -66,6 +66,15 @@ impl<P: Population> World<P> {
             .map(|s| (s.stats.delivered_messages, s.stats.delivered_bytes))
             .collect();
         let series = &mut self.samples;
+        let dirs: usize = self
+            .links
+            .links
+            .iter()
+            .map(|l| l.dirs.iter().flatten().count())
+            .sum();
+        series
+            .links_now
+            .reserve_exact(dirs.saturating_sub(series.links_now.len()));
         let mut link_changes = Vec::new();
         let mut at = 0;
         for l in &self.links.links {
@@ -77,8 +86,12 @@ impl<P: Population> World<P> {
                         link_changes.push((at as u32, c.clone()));
                     }
                     None => {
+                        // A new direction starts from zero counters (as the
+                        // series gives them back): only a change is kept.
                         series.links_now.push(dir.counters.clone());
-                        link_changes.push((at as u32, dir.counters.clone()));
+                        if dir.counters != DirCounters::default() {
+                            link_changes.push((at as u32, dir.counters.clone()));
+                        }
                     }
                 }
                 at += 1;
@@ -95,6 +108,9 @@ impl<P: Population> World<P> {
                 route_changes.push((i as u32, t));
             }
         }
+        // Kept for the whole run: no room beyond what they hold.
+        link_changes.shrink_to_fit();
+        route_changes.shrink_to_fit();
         let hops = (0..self.sources.len())
             .map(|f| self.route_hops(f))
             .collect();
