@@ -167,7 +167,8 @@ struct Bucket {
 
 /// The discovery layer of one node (see the module docs).
 pub(crate) struct Discovery {
-    config: Option<DiscoveryConfig>,
+    /// Boxed: 200 bytes in every node of a network that runs no discovery.
+    config: Option<Box<DiscoveryConfig>>,
     me: Address,
     /// The database: every origin's latest advert, ours included.
     pub db: TopologyDb,
@@ -205,7 +206,7 @@ impl Discovery {
             // The first advert goes out once the first neighbours are up.
             originate_at: Time::NEVER,
             early: 0,
-            config,
+            config: config.map(Box::new),
             me,
             db: TopologyDb::new(limits),
             last: None,

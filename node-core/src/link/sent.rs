@@ -4,7 +4,7 @@
 //! to their owners (the send streams, the key ring), which decide whether
 //! they are still worth sending, and ride in whatever packet goes out next.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, VecDeque};
 
 use crate::time::Time;
 use crate::wire::{AckFrame, Class, RekeyFrame};
@@ -58,9 +58,15 @@ pub struct AckOutcome<T> {
 }
 
 /// Ack-eliciting packets in flight, by packet number.
+///
+/// A queue in packet number order (numbers only grow), where an
+/// acknowledged or lost packet leaves a hole until the packets before it
+/// are gone too: the front is always a packet in flight. A B-tree took a
+/// 632-byte leaf for the one keepalive of an idle link (and every link of
+/// a mesh that came up at once has one in flight at the same moment).
 #[derive(Debug)]
 pub struct SentPackets<T> {
-    in_flight: BTreeMap<u64, SentPacket<T>>,
+    in_flight: VecDeque<(u64, Option<SentPacket<T>>)>,
     /// The packet numbers of `in_flight` that carry realtime frames.
     realtime: BTreeSet<u64>,
     realtime_bytes: usize,
@@ -71,7 +77,7 @@ pub struct SentPackets<T> {
 impl<T> Default for SentPackets<T> {
     fn default() -> Self {
         SentPackets {
-            in_flight: BTreeMap::new(),
+            in_flight: VecDeque::new(),
             realtime: BTreeSet::new(),
             realtime_bytes: 0,
             largest_acked: None,
@@ -88,7 +94,40 @@ impl<T> SentPackets<T> {
             self.realtime.insert(pn);
             self.realtime_bytes += packet.size;
         }
-        self.in_flight.insert(pn, packet);
+        if self.in_flight.capacity() == 0 {
+            // An idle link has one packet in flight at a time.
+            self.in_flight.reserve_exact(1);
+        }
+        match self.in_flight.back() {
+            Some(&(last, _)) if last >= pn => {
+                // Never from a session (its numbers only grow); kept in
+                // order all the same.
+                let at = self.position(pn);
+                if self.in_flight.get(at).is_some_and(|e| e.0 == pn) {
+                    if let Some(old) = self.in_flight[at].1.replace(packet) {
+                        self.forget(pn, &old);
+                    }
+                } else {
+                    self.in_flight.insert(at, (pn, Some(packet)));
+                }
+            }
+            _ => self.in_flight.push_back((pn, Some(packet))),
+        }
+    }
+
+    /// Where `pn` is or would be in the queue.
+    fn position(&self, pn: u64) -> usize {
+        self.in_flight.partition_point(|e| e.0 < pn)
+    }
+
+    /// The packet numbers in flight within `range`, ascending.
+    fn in_flight_within(&self, range: core::ops::RangeInclusive<u64>) -> Vec<u64> {
+        self.in_flight
+            .range(self.position(*range.start())..)
+            .take_while(|e| e.0 <= *range.end())
+            .filter(|e| e.1.is_some())
+            .map(|e| e.0)
+            .collect()
     }
 
     /// Applies an ACK frame. Acks for packets never sent are ignored: the
@@ -103,12 +142,7 @@ impl<T> SentPackets<T> {
             return out;
         };
         for range in &ack.ranges {
-            let pns: Vec<u64> = self
-                .in_flight
-                .range(range.clone())
-                .map(|(&pn, _)| pn)
-                .collect();
-            for pn in pns {
+            for pn in self.in_flight_within(range.clone()) {
                 if let Some(p) = self.remove(pn) {
                     if pn == largest && self.largest_acked.is_none_or(|l| pn > l) {
                         out.rtt_sample_from = Some(p.time);
@@ -142,25 +176,52 @@ impl<T> SentPackets<T> {
         let pns: Vec<u64> = self
             .in_flight
             .iter()
+            .filter_map(|(pn, p)| Some((*pn, p.as_ref()?)))
             .filter(|(_, p)| p.time <= cutoff || (p.realtime && p.time <= realtime_cutoff))
-            .map(|(&pn, _)| pn)
+            .map(|(pn, _)| pn)
             .collect();
         pns.into_iter().filter_map(|pn| self.remove(pn)).collect()
     }
 
     /// Send time of the oldest packet in flight that carries realtime frames.
     pub fn oldest_realtime(&self) -> Option<Time> {
-        let pn = self.realtime.first()?;
-        self.in_flight.get(pn).map(|p| p.time)
+        let pn = *self.realtime.first()?;
+        let at = self.position(pn);
+        self.in_flight
+            .get(at)
+            .filter(|e| e.0 == pn)
+            .and_then(|e| e.1.as_ref())
+            .map(|p| p.time)
     }
 
     fn take_below(&mut self, limit: u64) -> Vec<SentPacket<T>> {
-        let pns: Vec<u64> = self.in_flight.range(..limit).map(|(&pn, _)| pn).collect();
+        let pns: Vec<u64> = self
+            .in_flight
+            .iter()
+            .take_while(|e| e.0 < limit)
+            .filter(|e| e.1.is_some())
+            .map(|e| e.0)
+            .collect();
         pns.into_iter().filter_map(|pn| self.remove(pn)).collect()
     }
 
     fn remove(&mut self, pn: u64) -> Option<SentPacket<T>> {
-        let p = self.in_flight.remove(&pn)?;
+        let at = self.position(pn);
+        let entry = self.in_flight.get_mut(at).filter(|e| e.0 == pn)?;
+        let p = entry.1.take()?;
+        self.forget(pn, &p);
+        while self.in_flight.front().is_some_and(|e| e.1.is_none()) {
+            self.in_flight.pop_front();
+        }
+        if self.in_flight.is_empty() {
+            // An idle link, whose keepalive was acknowledged, keeps no room.
+            self.in_flight = VecDeque::new();
+        }
+        Some(p)
+    }
+
+    /// Takes a packet that left the queue out of the counts.
+    fn forget(&mut self, pn: u64, p: &SentPacket<T>) {
         self.bytes_in_flight -= p.size;
         if p.realtime {
             self.realtime.remove(&pn);
@@ -169,18 +230,16 @@ impl<T> SentPackets<T> {
                 self.realtime = BTreeSet::new();
             }
         }
-        if self.in_flight.is_empty() {
-            // An emptied B-tree keeps its leaf (632 bytes here): an idle
-            // link, whose keepalive was acknowledged, gives it back.
-            self.in_flight = BTreeMap::new();
-        }
-        Some(p)
     }
 
     /// Send time of the oldest packet in flight (arms the retransmission timer).
     pub fn oldest(&self) -> Option<Time> {
-        // Packet numbers grow with time, so the first entry is the oldest.
-        self.in_flight.values().next().map(|p| p.time)
+        // Packet numbers grow with time, so the first entry is the oldest
+        // (and the front is always a packet in flight).
+        self.in_flight
+            .front()
+            .and_then(|e| e.1.as_ref())
+            .map(|p| p.time)
     }
 
     /// Bytes of the packets in flight that carry realtime data only.
@@ -200,7 +259,10 @@ impl<T> SentPackets<T> {
         self.bytes_in_flight = 0;
         self.realtime.clear();
         self.realtime_bytes = 0;
-        core::mem::take(&mut self.in_flight).into_values().collect()
+        core::mem::take(&mut self.in_flight)
+            .into_iter()
+            .filter_map(|e| e.1)
+            .collect()
     }
 }
 
@@ -268,5 +330,84 @@ mod tests {
         assert_eq!(s.realtime_bytes(), 0);
         assert_eq!(s.take_all().len(), 2);
         assert_eq!(s.oldest_realtime(), None);
+    }
+
+    /// Random sends, acks and losses give what a map by packet number
+    /// gives: the same packets, in the same order, and the same counts.
+    #[test]
+    fn behaves_as_a_map_by_packet_number() {
+        use rand::{Rng as _, SeedableRng as _};
+        use std::collections::BTreeMap;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let mut s: SentPackets<u64> = SentPackets::default();
+        let mut model: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut next_pn = 0u64;
+        let times = |v: &[SentPacket<u64>]| v.iter().map(|p| p.time.as_nanos()).collect::<Vec<_>>();
+        for step in 0..20_000u64 {
+            match rng.next_u32() % 6 {
+                0..=2 => {
+                    next_pn += 1 + u64::from(rng.next_u32() % 3);
+                    let p = SentPacket {
+                        time: Time::from_nanos(next_pn),
+                        size: 10,
+                        frames: vec![SentFrame::Upper(next_pn)],
+                        realtime: rng.next_u32() % 4 == 0,
+                    };
+                    s.on_sent(next_pn, p);
+                    model.insert(next_pn, next_pn);
+                }
+                3 => {
+                    let hi = next_pn.saturating_sub(u64::from(rng.next_u32() % 8));
+                    let lo = hi.saturating_sub(u64::from(rng.next_u32() % 6));
+                    let mid = lo.saturating_sub(2 + u64::from(rng.next_u32() % 4));
+                    let ranges = vec![lo..=hi, mid.saturating_sub(3)..=mid];
+                    let got = times(
+                        &s.on_ack(&AckFrame {
+                            ack_delay_us: 0,
+                            ranges: ranges.clone(),
+                        })
+                        .acked,
+                    );
+                    let mut want = Vec::new();
+                    for r in ranges {
+                        let pns: Vec<u64> = model.range(r).map(|(k, _)| *k).collect();
+                        for pn in pns {
+                            want.push(model.remove(&pn).unwrap());
+                        }
+                    }
+                    assert_eq!(got, want, "step {step}");
+                }
+                4 => {
+                    let got = times(&s.lost_by_threshold(3));
+                    let limit = s
+                        .largest_acked
+                        .and_then(|l| l.checked_sub(3))
+                        .map(|l| l + 1);
+                    let want: Vec<u64> = match limit {
+                        Some(limit) => {
+                            let pns: Vec<u64> = model.range(..limit).map(|(k, _)| *k).collect();
+                            pns.iter().map(|pn| model.remove(pn).unwrap()).collect()
+                        }
+                        None => Vec::new(),
+                    };
+                    assert_eq!(got, want, "step {step}");
+                }
+                _ => {
+                    let cutoff = next_pn.saturating_sub(40);
+                    let got = times(&s.lost_by_timeout(Time::from_nanos(cutoff), Time::ZERO));
+                    let pns: Vec<u64> = model.range(..=cutoff).map(|(k, _)| *k).collect();
+                    let want: Vec<u64> = pns.iter().map(|pn| model.remove(pn).unwrap()).collect();
+                    assert_eq!(got, want, "step {step}");
+                }
+            }
+            assert_eq!(s.bytes_in_flight(), model.len() * 10);
+            assert_eq!(
+                s.oldest().map(Time::as_nanos),
+                model.values().next().copied()
+            );
+            assert!(s.in_flight.front().is_none_or(|e| e.1.is_some()));
+        }
+        let rest = times(&s.take_all());
+        assert_eq!(rest, model.values().copied().collect::<Vec<_>>());
     }
 }
