@@ -102,11 +102,21 @@ pub struct Links {
 }
 
 impl Links {
-    /// Builds the links of `network`, each direction with its own RNG stream.
-    pub fn new(network: &Network, seed: u64) -> Links {
-        let links: Vec<LinkState> = network
-            .links
+    /// Builds the links of `network`, each direction with its own RNG
+    /// stream. The specs are `network`'s links, taken out of it by the
+    /// caller: each is held once (a spec is 216 bytes; a million-node mesh
+    /// held every one twice).
+    pub fn new(network: &Network, specs: Vec<LinkSpec>, seed: u64) -> Links {
+        let rings = network
+            .sonet_rings
             .iter()
+            .map(|r| {
+                let latency = r.spans.iter().map(|&l| specs[l].ab.latency).collect();
+                SonetRing::new(r.clone(), latency)
+            })
+            .collect();
+        let links: Vec<LinkState> = specs
+            .into_iter()
             .enumerate()
             .map(|(i, spec)| {
                 let dir = |d: u64, p: &crate::model::ChannelParams| Direction {
@@ -116,7 +126,7 @@ impl Links {
                 };
                 LinkState {
                     dirs: [Some(dir(0, &spec.ab)), spec.ba.as_ref().map(|p| dir(1, p))],
-                    spec: spec.clone(),
+                    spec,
                     down_holds: 0,
                 }
             })
@@ -129,18 +139,6 @@ impl Links {
                 .collect();
             WifiMedium::new(w.clone(), positions)
         });
-        let rings = network
-            .sonet_rings
-            .iter()
-            .map(|r| {
-                let latency = r
-                    .spans
-                    .iter()
-                    .map(|&l| network.links[l].ab.latency)
-                    .collect();
-                SonetRing::new(r.clone(), latency)
-            })
-            .collect();
         Links {
             links,
             wifi,

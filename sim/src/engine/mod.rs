@@ -159,7 +159,9 @@ fn partition_group(groups: &[Vec<usize>], n: usize) -> usize {
 impl<P: Population> World<P> {
     /// Sets up a run: every node created and told about its links at time
     /// zero, sources, faults and samples scheduled.
-    pub fn new(scenario: Scenario, mut population: P) -> World<P> {
+    /// The scenario's links move into [`Self::links`]: afterwards
+    /// `scenario().network.links` is empty (each spec is held once).
+    pub fn new(mut scenario: Scenario, mut population: P) -> World<P> {
         let n = scenario.network.nodes.len();
         let addresses = match scenario.pay {
             Some(_) => (0..n)
@@ -177,6 +179,7 @@ impl<P: Population> World<P> {
             node_links[l.a].push((LinkId(i as u64), i, 0));
             node_links[l.b].push((LinkId(i as u64), i, 1));
         }
+        let specs = std::mem::take(&mut scenario.network.links);
         let nodes = (0..n)
             .map(|i| Slot {
                 node: population.make(i, 0),
@@ -197,7 +200,7 @@ impl<P: Population> World<P> {
             }
         }
         let mut world = World {
-            links: Links::new(&scenario.network, scenario.seed),
+            links: Links::new(&scenario.network, specs, scenario.seed),
             sources: scenario
                 .traffic
                 .iter()

@@ -8,8 +8,8 @@ use node_core::Time;
 use serde::Serialize;
 
 use super::round;
-use crate::engine::World;
 use crate::engine::population::Nodes;
+use crate::engine::{Links, World};
 use crate::model::{FaultKind, Scenario};
 use crate::traffic::Source;
 
@@ -108,9 +108,9 @@ pub struct PathSearchSummary {
 }
 
 /// What fault `index`'s start (or end) did, in words.
-fn change(sc: &Scenario, index: usize, start: bool) -> String {
+fn change(sc: &Scenario, links: &Links, index: usize, start: bool) -> String {
     let ends = |l: usize| {
-        let s = &sc.network.links[l];
+        let s = &links.links[l].spec;
         format!("{}-{}", s.a, s.b)
     };
     let (what, on, off) = match &sc.faults[index].kind {
@@ -169,7 +169,7 @@ pub fn summary(world: &World<Nodes>, end: Time) -> Option<DiscoverySummary> {
             .iter()
             .map(|ch| ReconvergenceSummary {
                 fault: ch.fault,
-                change: change(sc, ch.fault, ch.start),
+                change: change(sc, world.links(), ch.fault, ch.start),
                 at_s: round(ch.at.as_secs_f64(), 9),
                 settled_s: ch.settled_at.map(|t| round(t.as_secs_f64(), 9)),
                 after_ms: ch
