@@ -180,7 +180,7 @@ fn a_one_way_link_carries_nothing_backwards() {
     assert!(w.node(1).arrivals.is_empty());
     let l = &w.links().links[0];
     assert!(l.dirs[1].is_none());
-    assert_eq!(l.dirs[0].as_ref().unwrap().counters.delivered, 0);
+    assert_eq!(l.dirs[0].as_ref().unwrap().counters().delivered, 0);
 }
 
 #[test]
@@ -248,7 +248,7 @@ fn a_cut_sonet_fiber_restores_connectivity_within_50_ms() {
         w.links().links[0].dirs[0]
             .as_ref()
             .unwrap()
-            .counters
+            .counters()
             .drops
             .iter()
             .sum::<u64>()

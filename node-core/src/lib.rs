@@ -71,6 +71,7 @@ pub mod discovery;
 mod dispatch;
 pub mod identity;
 pub mod interface;
+pub mod lazy_rng;
 pub mod link;
 pub mod neighbours;
 mod node;

@@ -417,7 +417,7 @@ pub fn summarize(world: &World<Nodes>) -> Summary {
     for (i, l) in world.links().links.iter().enumerate() {
         for (d, dir) in l.dirs.iter().enumerate() {
             let Some(dir) = dir else { continue };
-            let c = &dir.counters;
+            let c = dir.counters();
             let (from, to) = if d == 0 {
                 (l.spec.a, l.spec.b)
             } else {

@@ -44,8 +44,7 @@ mod timer;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use rand::Rng;
 
 pub use self::guard::{ENTRY_COST, RefusalStats};
 pub(crate) use self::outbound::RouteSent;
@@ -244,7 +243,7 @@ const LOST_KEPT: usize = 64;
 /// All routes of a node.
 pub(crate) struct Routes {
     suite: &'static dyn CryptoSuite,
-    identity: Identity,
+    identity: std::sync::Arc<Identity>,
     mode: RouteMode,
     buffer: usize,
     initial_credit: usize,
@@ -255,7 +254,8 @@ pub(crate) struct Routes {
     relay_queue: usize,
     max_message: usize,
     reno: RenoConfig,
-    rng: ChaCha20Rng,
+    /// Made at the first draw (see `lazy_rng`).
+    rng: crate::lazy_rng::LazyRng,
     routes: BTreeMap<u64, Route>,
     /// (neighbour, id we receive on) -> (route, the side it is on).
     inbound: BTreeMap<(Address, RouteId), (u64, Side)>,
@@ -310,7 +310,12 @@ impl Dir {
 
 impl Routes {
     /// The route layer of a node.
-    pub fn new(config: &Config, identity: Identity, seed: [u8; 32]) -> Routes {
+    pub fn new(
+        config: &Config,
+        identity: impl Into<std::sync::Arc<Identity>>,
+        seed: [u8; 32],
+    ) -> Routes {
+        let identity = identity.into();
         Routes {
             suite: config.suite.suite(),
             identity,
@@ -328,7 +333,7 @@ impl Routes {
                 max_window: config.route_buffer as u64,
                 ..RenoConfig::default()
             },
-            rng: ChaCha20Rng::from_seed(seed),
+            rng: crate::lazy_rng::LazyRng::from_seed(seed),
             routes: BTreeMap::new(),
             inbound: BTreeMap::new(),
             neighbours: crate::vec_map::VecMap::new(),

@@ -3,7 +3,7 @@
 
 use node_core::{Duration, Time};
 
-use super::rng::{LazyStream, StreamKind};
+use super::rng::{StreamKind, lazy_stream};
 use crate::channel::{Channel, DropCause, SonetRing, TxToken, WifiMedium, serialization_ns};
 use crate::model::{LinkSpec, Medium, Network};
 
@@ -40,18 +40,42 @@ pub struct Direction {
     /// The channel model (for wifi: the parameters and the sender's queue
     /// are used through the medium).
     pub channel: Channel,
-    rng: LazyStream,
-    /// Counters.
-    pub counters: DirCounters,
+    rng: node_core::lazy_rng::LazyRng,
+    counters: DirCounters,
+    /// The counters changed since the last metrics sample (which then
+    /// keeps them): the sampler needs no copy of every direction's
+    /// counters to find what changed.
+    unsampled: bool,
 }
 
 impl Direction {
+    /// Its counters.
+    pub fn counters(&self) -> &DirCounters {
+        &self.counters
+    }
+
+    /// Its counters, to change (marks them for the next sample).
+    fn counters_mut(&mut self) -> &mut DirCounters {
+        self.unsampled = true;
+        &mut self.counters
+    }
+
+    /// Whether the counters changed since the last call.
+    pub(super) fn take_unsampled(&mut self) -> bool {
+        std::mem::take(&mut self.unsampled)
+    }
+
     /// Puts a datagram on this direction's own channel at `now`.
     fn send(&mut self, now: Time, len: usize) -> Result<InFlight, DropCause> {
         let busy = self.channel.stats().busy_ns;
         let r = self.channel.send(now, len, &mut self.rng);
-        self.counters.busy_ns += self.channel.stats().busy_ns - busy;
-        self.counters.busy_until = self.channel.busy_until();
+        let (busy_until, added) = (
+            self.channel.busy_until(),
+            self.channel.stats().busy_ns - busy,
+        );
+        let c = self.counters_mut();
+        c.busy_ns += added;
+        c.busy_until = busy_until;
         r.map(|at| InFlight {
             at,
             generation: self.channel.generation(),
@@ -60,10 +84,33 @@ impl Direction {
     }
 }
 
+/// What the engine keeps of a link's spec: its ends and medium. Each
+/// direction's parameters live in its channel ([`Channel::params`]), not
+/// a second time here (88 bytes a direction, at a million nodes 0.4 GB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkEnds {
+    /// One end (the sender of direction 0).
+    pub a: usize,
+    /// The other end.
+    pub b: usize,
+    /// Wired or wifi.
+    pub medium: Medium,
+}
+
+impl LinkEnds {
+    fn of(spec: &LinkSpec) -> LinkEnds {
+        LinkEnds {
+            a: spec.a,
+            b: spec.b,
+            medium: spec.medium,
+        }
+    }
+}
+
 /// A link and its state.
 pub struct LinkState {
-    /// What the scenario said.
-    pub spec: LinkSpec,
+    /// What the scenario said of its ends.
+    pub spec: LinkEnds,
     /// `[a -> b, b -> a]`; `None` for the missing direction of a one-way link.
     pub dirs: [Option<Direction>; 2],
     /// Faults currently holding the link down (a partition and a link fault
@@ -85,7 +132,7 @@ pub struct InFlight {
 /// share (the downlink is not modelled).
 struct Access {
     channel: Channel,
-    rng: LazyStream,
+    rng: node_core::lazy_rng::LazyRng,
 }
 
 /// All links of a run.
@@ -121,12 +168,13 @@ impl Links {
             .map(|(i, spec)| {
                 let dir = |d: u64, p: &crate::model::ChannelParams| Direction {
                     channel: Channel::new(p.clone()),
-                    rng: LazyStream::new(seed, StreamKind::Channel, 2 * i as u64 + d),
+                    rng: lazy_stream(seed, StreamKind::Channel, 2 * i as u64 + d),
                     counters: DirCounters::default(),
+                    unsampled: false,
                 };
                 LinkState {
                     dirs: [Some(dir(0, &spec.ab)), spec.ba.as_ref().map(|p| dir(1, p))],
-                    spec,
+                    spec: LinkEnds::of(&spec),
                     down_holds: 0,
                 }
             })
@@ -161,8 +209,9 @@ impl Links {
         let seed = self.seed;
         let dir = |d: u64, p: &crate::model::ChannelParams| Direction {
             channel: Channel::new(p.clone()),
-            rng: LazyStream::new(seed, StreamKind::Channel, 2 * i as u64 + d),
+            rng: lazy_stream(seed, StreamKind::Channel, 2 * i as u64 + d),
             counters: DirCounters::default(),
+            unsampled: false,
         };
         for node in [spec.a, spec.b] {
             if self.access.len() <= node {
@@ -173,13 +222,13 @@ impl Links {
             {
                 self.access[node] = Some(Access {
                     channel: Channel::new(p.clone()),
-                    rng: LazyStream::new(seed, StreamKind::Access, node as u64),
+                    rng: lazy_stream(seed, StreamKind::Access, node as u64),
                 });
             }
         }
         self.links.push(LinkState {
             dirs: [Some(dir(0, &spec.ab)), spec.ba.as_ref().map(|p| dir(1, p))],
-            spec,
+            spec: LinkEnds::of(&spec),
             down_holds: 0,
         });
         i
@@ -213,8 +262,8 @@ impl Links {
             // The missing direction of a one-way link carries nothing.
             return Err(DropCause::Down);
         };
-        d.counters.offered += 1;
-        d.counters.offered_bytes += len as u64;
+        d.counters_mut().offered += 1;
+        d.counters_mut().offered_bytes += len as u64;
         let result = match l.spec.medium {
             Medium::Wifi if down => Err(DropCause::Down),
             Medium::Wifi => {
@@ -223,8 +272,9 @@ impl Links {
                 medium
                     .send(now, from, to, len, &params, &mut d.rng)
                     .map(|(token, at)| {
-                        d.counters.busy_ns += serialization_ns(len, params.bandwidth_bps);
-                        d.counters.busy_until = d.counters.busy_until.max(at - params.latency);
+                        d.counters_mut().busy_ns += serialization_ns(len, params.bandwidth_bps);
+                        let c = d.counters_mut();
+                        c.busy_until = c.busy_until.max(at - params.latency);
                         InFlight {
                             at,
                             generation: d.channel.generation(),
@@ -253,7 +303,7 @@ impl Links {
             }
         };
         if let Err(cause) = result {
-            d.counters.drops[cause as usize] += 1;
+            d.counters_mut().drops[cause as usize] += 1;
         }
         result
     }
@@ -281,10 +331,10 @@ impl Links {
         };
         match result {
             Ok(()) => {
-                d.counters.delivered += 1;
-                d.counters.delivered_bytes += len as u64;
+                d.counters_mut().delivered += 1;
+                d.counters_mut().delivered_bytes += len as u64;
             }
-            Err(cause) => d.counters.drops[cause as usize] += 1,
+            Err(cause) => d.counters_mut().drops[cause as usize] += 1,
         }
         result
     }
@@ -292,7 +342,7 @@ impl Links {
     /// Counts a datagram that arrived at a crashed node.
     pub fn drop_at_dead_node(&mut self, link: usize, dir: usize) {
         if let Some(d) = self.links[link].dirs[dir].as_mut() {
-            d.counters.drops[DropCause::Down as usize] += 1;
+            d.counters_mut().drops[DropCause::Down as usize] += 1;
         }
     }
 

@@ -34,7 +34,7 @@ use node_core::{Input, LinkId, Output, RouteHandle, Time};
 
 use self::fingerprint::{Fingerprint, Step};
 use self::links::InFlight;
-pub use self::links::{DirCounters, LinkState, Links};
+pub use self::links::{DirCounters, LinkEnds, LinkState, Links};
 use self::protocol::{Population, Protocol};
 use self::queue::{EventQueue, Origin};
 pub use self::sample::{HopSample, LinkRows, Sample};
@@ -126,7 +126,9 @@ pub struct World<P: Population> {
     events: u64,
     samples: sample::Series,
     /// Counters of crashed incarnations, per node.
-    retired: Vec<Option<node_core::NodeStats>>,
+    /// (Boxed: a node that never crashed pays a pointer, not the 184
+    /// bytes of the counters.)
+    retired: Vec<Option<Box<node_core::NodeStats>>>,
     /// Routes that end at a node, by the flow their first message named.
     dest_routes: BTreeMap<(usize, RouteHandle), u32>,
     /// Tunnels opened during the run, open or closed.
@@ -319,16 +321,14 @@ impl<P: Population> World<P> {
     fn bring_up_links(&mut self, i: usize) {
         for k in 0..self.node_links[i].len() {
             let (link, index, dir) = self.node_links[i][k];
-            let spec = &self.links.links[index].spec;
+            let state = &self.links.links[index];
+            let spec = &state.spec;
             let peer = if dir == 0 { spec.b } else { spec.a };
-            let out = if dir == 0 {
-                Some(&spec.ab)
-            } else {
-                spec.ba.as_ref()
-            };
+            let params = |d: usize| state.dirs[d].as_ref().map(|x| x.channel.params());
+            let out = params(dir);
             // The receiving end of a one-way link still knows the link: it
             // just cannot answer on it.
-            let mtu = out.unwrap_or(&spec.ab).mtu;
+            let mtu = out.or(params(0)).map_or(0, |p| p.mtu);
             // Like a network interface, the driver knows the rate of what it
             // sends on; the node paces to it (nothing on a one-way link's
             // missing direction).
@@ -576,9 +576,11 @@ impl<P: Population> World<P> {
                     }
                     slot.wake_at = Time::NEVER;
                     if let Some(s) = slot.node.stats() {
-                        let r = self.retired[node].get_or_insert(node_core::NodeStats {
-                            suite: s.suite,
-                            ..Default::default()
+                        let r = self.retired[node].get_or_insert_with(|| {
+                            Box::new(node_core::NodeStats {
+                                suite: s.suite,
+                                ..Default::default()
+                            })
                         });
                         r.links += s.links;
                         r.unknown_link += s.unknown_link;

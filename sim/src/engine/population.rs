@@ -10,7 +10,8 @@ use super::rng::{StreamKind, seed_bytes, stream};
 pub struct Nodes {
     config: Config,
     seed: u64,
-    identities: Vec<Identity>,
+    /// Shared with the nodes (each keeps its own `Arc`).
+    identities: Vec<std::sync::Arc<Identity>>,
     /// Gateways: (node, advertised bits/s), by node.
     gateways: Vec<(usize, u64)>,
     /// The latency-pulse group, by node index.
@@ -32,10 +33,10 @@ impl Nodes {
     pub fn new(config: Config, seed: u64, n: usize) -> Nodes {
         let identities = (0..n)
             .map(|i| {
-                Identity::generate(
+                std::sync::Arc::new(Identity::generate(
                     config.suite,
                     &mut stream(seed, StreamKind::Identity, i as u64),
-                )
+                ))
             })
             .collect();
         Nodes {
@@ -145,7 +146,7 @@ impl Population for Nodes {
                 shared
             }
         };
-        Node::new(config, self.identities[index].clone(), seed)
+        Node::new(config, std::sync::Arc::clone(&self.identities[index]), seed)
             .expect("the scenario layer validated the protocol config")
     }
 

@@ -34,11 +34,11 @@ pub struct Sample {
 /// One sample's link directions whole: (link, direction, counters).
 pub type LinkRows = Vec<(usize, usize, DirCounters)>;
 
-/// The samples, and the values the next one is compared with.
+/// The samples, and the route totals the next one is compared with (the
+/// link directions say themselves whether their counters changed).
 #[derive(Debug, Default)]
 pub(super) struct Series {
     pub(super) samples: Vec<Sample>,
-    links_now: Vec<DirCounters>,
     routes_now: Vec<RouteTotals>,
 }
 
@@ -66,33 +66,14 @@ impl<P: Population> World<P> {
             .map(|s| (s.stats.delivered_messages, s.stats.delivered_bytes))
             .collect();
         let series = &mut self.samples;
-        let dirs: usize = self
-            .links
-            .links
-            .iter()
-            .map(|l| l.dirs.iter().flatten().count())
-            .sum();
-        series
-            .links_now
-            .reserve_exact(dirs.saturating_sub(series.links_now.len()));
         let mut link_changes = Vec::new();
         let mut at = 0;
-        for l in &self.links.links {
-            for dir in l.dirs.iter().flatten() {
-                match series.links_now.get_mut(at) {
-                    Some(c) if *c == dir.counters => {}
-                    Some(c) => {
-                        *c = dir.counters.clone();
-                        link_changes.push((at as u32, c.clone()));
-                    }
-                    None => {
-                        // A new direction starts from zero counters (as the
-                        // series gives them back): only a change is kept.
-                        series.links_now.push(dir.counters.clone());
-                        if dir.counters != DirCounters::default() {
-                            link_changes.push((at as u32, dir.counters.clone()));
-                        }
-                    }
+        for l in &mut self.links.links {
+            for dir in l.dirs.iter_mut().flatten() {
+                // A new direction starts from zero counters (as the series
+                // gives them back): only a change is kept.
+                if dir.take_unsampled() {
+                    link_changes.push((at as u32, dir.counters().clone()));
                 }
                 at += 1;
             }

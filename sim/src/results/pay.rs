@@ -104,7 +104,7 @@ fn link_bytes_sent(world: &World<Nodes>, i: usize) -> u64 {
             } else {
                 return 0;
             };
-            l.dirs[d].as_ref().map_or(0, |x| x.counters.offered_bytes)
+            l.dirs[d].as_ref().map_or(0, |x| x.counters().offered_bytes)
         })
         .sum()
 }
