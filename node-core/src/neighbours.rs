@@ -123,6 +123,9 @@ pub(crate) struct Neighbours {
     /// Carrier links and their neighbours: asked at every poll of every
     /// link, so one lookup.
     carrying: VecMap<LinkId, Address>,
+    /// Links that became a neighbour's carrier since the node last asked
+    /// ([`Self::take_moved`]): the neighbour's queued work is theirs now.
+    moved: Vec<LinkId>,
     next_since: u64,
 }
 
@@ -140,8 +143,17 @@ impl Neighbours {
             }
             if let Some(c) = n.carrier {
                 self.carrying.insert(c, peer);
+                self.moved.push(c);
             }
         }
+    }
+
+    /// The links that became a carrier since the last call. Whatever moved
+    /// the carrier (a link up, gone, draining, here or at the peer), the
+    /// neighbour's queued work must be asked of the new one: the node puts
+    /// them in its ready set.
+    pub fn take_moved(&mut self) -> Vec<LinkId> {
+        std::mem::take(&mut self.moved)
     }
 
     /// `link` established a session with `peer`. A link still in the

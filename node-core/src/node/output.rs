@@ -75,6 +75,14 @@ impl Node {
         self.refresh_timers();
         let (at, owner) = self.timers.next().unzip();
         self.last_timeout = owner;
+        // Idle: the event queues give their room back (288 bytes each that
+        // every node of a large mesh kept between bursts).
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = Default::default();
+        }
+        if self.sets.out.is_empty() && self.sets.out.capacity() > 0 {
+            self.sets.out = Default::default();
+        }
         Output::Timeout(at.unwrap_or(Time::NEVER))
     }
 }
@@ -82,6 +90,9 @@ impl Node {
 impl Node {
     /// The carriers of the neighbours the layers above have new work for.
     fn note_upper_work(&mut self) {
+        for c in self.neighbours.take_moved() {
+            self.ready.insert(c);
+        }
         for peer in self.routes.take_ready_peers() {
             if let Some(c) = self.neighbours.carrier(&peer) {
                 self.ready.insert(c);
