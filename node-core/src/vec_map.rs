@@ -132,31 +132,6 @@ impl<K: Ord, V> VecMap<K, V> {
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator {
         self.entries.iter().map(|(k, v)| (k, v))
     }
-
-    /// The entries in key order, values to change.
-    pub fn iter_mut(
-        &mut self,
-    ) -> impl DoubleEndedIterator<Item = (&K, &mut V)> + ExactSizeIterator {
-        self.entries.iter_mut().map(|(k, v)| (&*k, v))
-    }
-
-    /// The keys in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
-        self.entries.iter().map(|(k, _)| k)
-    }
-
-    /// The values in key order.
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
-        self.entries.iter().map(|(_, v)| v)
-    }
-
-    /// Keeps the entries for which `keep` says so.
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        self.entries.retain_mut(|(k, v)| keep(k, v));
-        if self.entries.is_empty() {
-            self.entries = Vec::new();
-        }
-    }
 }
 
 #[cfg(test)]
@@ -177,13 +152,9 @@ mod tests {
             match rng.next_u32() % 5 {
                 0 | 1 => assert_eq!(ours.insert(k, v), reference.insert(k, v)),
                 2 => assert_eq!(ours.remove(&k), reference.remove(&k)),
-                3 => {
+                _ => {
                     *ours.get_or_insert_with(k, || v) += 1;
                     *reference.entry(k).or_insert(v) += 1;
-                }
-                _ => {
-                    ours.retain(|k, _| k % 7 != 0);
-                    reference.retain(|k, _| k % 7 != 0);
                 }
             }
             assert_eq!(ours.get(&k), reference.get(&k));
@@ -191,8 +162,6 @@ mod tests {
             assert_eq!(ours.len(), reference.len());
         }
         assert!(ours.iter().eq(reference.iter()));
-        assert!(ours.keys().eq(reference.keys()));
-        assert!(ours.values().eq(reference.values()));
     }
 
     #[test]

@@ -98,21 +98,9 @@ impl<T> SentPackets<T> {
             // An idle link has one packet in flight at a time.
             self.in_flight.reserve_exact(1);
         }
-        match self.in_flight.back() {
-            Some(&(last, _)) if last >= pn => {
-                // Never from a session (its numbers only grow); kept in
-                // order all the same.
-                let at = self.position(pn);
-                if self.in_flight.get(at).is_some_and(|e| e.0 == pn) {
-                    if let Some(old) = self.in_flight[at].1.replace(packet) {
-                        self.forget(pn, &old);
-                    }
-                } else {
-                    self.in_flight.insert(at, (pn, Some(packet)));
-                }
-            }
-            _ => self.in_flight.push_back((pn, Some(packet))),
-        }
+        // A session's packet numbers only grow: the queue stays in order.
+        debug_assert!(self.in_flight.back().is_none_or(|e| e.0 < pn));
+        self.in_flight.push_back((pn, Some(packet)));
     }
 
     /// Where `pn` is or would be in the queue.

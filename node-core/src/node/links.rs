@@ -31,13 +31,9 @@ impl Node {
             return Err(CommandError::LinkClosed(link));
         }
         self.ready.insert(link);
+        // The neighbour's traffic may move to another of its links: the
+        // neighbour table records the move, and the next poll asks it.
         self.neighbours.set_draining(link);
-        // The neighbour's traffic may move to another of its links.
-        if let Some(peer) = self.neighbours.peer_of(link)
-            && let Some(c) = self.neighbours.carrier(&peer)
-        {
-            self.ready.insert(c);
-        }
         self.draining.insert(link);
         if let Some(peer) = self.neighbours.peer_of(link)
             && self.neighbours.carrier(&peer) == Some(link)

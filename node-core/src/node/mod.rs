@@ -443,18 +443,15 @@ impl Node {
 
     /// `link`'s session ends here (the layers above hear of it, as from a
     /// link that went down), then the node forgets the link.
+    /// (The neighbour's queued work moves to another of its links, if
+    /// any: the neighbour table records the move, and the next poll asks
+    /// that link.)
     fn drop_link(&mut self, now: Time, link: LinkId) {
-        let peer = self.neighbours.peer_of(link);
         if let Some((l, _, mut above)) = self.split(link) {
             l.on_down(now, &mut above);
         }
         self.forget_link(link);
         self.mark_dirty(link);
-        // The neighbour's queued work moves to another of its links, if
-        // any: that one is asked now (it was not in the ready set).
-        if let Some(c) = peer.and_then(|p| self.neighbours.carrier(&p)) {
-            self.ready.insert(c);
-        }
     }
 
     /// Forgets `link`: its counters go to the retired totals, its timer
